@@ -1,0 +1,32 @@
+// Converts ledger events to and from inventory.v1.Event (proto/events.proto),
+// the log's record format. Encode then Decode yields an equal Event.
+//
+// Decode is the read-side half of the pair check of STYLE.md: it refuses a
+// record that does not parse (DATA_LOSS), has no payload or an out-of-range
+// enum (DATA_LOSS), or was written by a newer schema (FAILED_PRECONDITION).
+//
+// Thread-safety: pure functions.
+#ifndef LEDGER_CODEC_H_
+#define LEDGER_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "ledger/event.h"
+#include "proto/events.pb.h"
+
+namespace ledger {
+
+inventory::v1::Event ToProto(const Event& event);
+absl::StatusOr<Event> FromProto(const inventory::v1::Event& proto);
+
+std::string Encode(const Event& event);
+absl::StatusOr<Event> Decode(std::string_view bytes);
+
+inventory::v1::AdjustmentReason ToProto(AdjustmentReason reason);
+inventory::v1::ReleaseReason ToProto(ReleaseReason reason);
+
+}  // namespace ledger
+
+#endif  // LEDGER_CODEC_H_

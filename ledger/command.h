@@ -1,0 +1,145 @@
+// Commands: what callers ask the ledger to do. decide() turns one into events
+// or a rejection. Every command carries CommandMeta: its idempotency key and
+// the time it is decided at (the core never reads a clock).
+//
+// Thread-safety: plain values.
+#ifndef LEDGER_COMMAND_H_
+#define LEDGER_COMMAND_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ledger/types.h"
+
+namespace ledger {
+
+struct CommandMeta {
+  CommandId command_id;  // idempotency key, required
+  TimeMs now_ms = 0;     // decision time; becomes each event's occurred_at_ms
+  std::string actor;
+  std::string correlation_id;
+};
+
+struct CreateItem {
+  Sku sku;
+  std::string name;
+  std::string category;
+  Attributes attributes;
+  Quantity reorder_point = 0;
+  Quantity reorder_quantity = 0;
+};
+
+// Fields left empty keep their values.
+struct UpdateItem {
+  Sku sku;
+  std::optional<std::string> name;
+  std::optional<std::string> category;
+  std::optional<Attributes> attributes;
+  std::optional<Quantity> reorder_point;
+  std::optional<Quantity> reorder_quantity;
+};
+
+// DeleteItem in the API: history is never erased.
+struct DiscontinueItem {
+  Sku sku;
+};
+
+struct RegisterWarehouse {
+  WarehouseCode warehouse;
+  std::string name;
+  std::string region;
+  std::int32_t priority = 100;  // lower is preferred
+  bool active = true;
+};
+
+struct UpdateWarehouse {
+  WarehouseCode warehouse;
+  std::optional<std::string> name;
+  std::optional<std::string> region;
+  std::optional<std::int32_t> priority;
+  std::optional<bool> active;
+};
+
+struct ReceiveStock {
+  Sku sku;
+  WarehouseCode warehouse;
+  Quantity quantity = 0;
+  std::string reference;
+};
+
+// damage and loss need delta < 0; found and return need delta > 0;
+// correction either sign.
+struct AdjustStock {
+  Sku sku;
+  WarehouseCode warehouse;
+  Quantity delta = 0;
+  AdjustmentReason reason = AdjustmentReason::kCorrection;
+  std::string reference;
+};
+
+struct CountStock {
+  Sku sku;
+  WarehouseCode warehouse;
+  Quantity counted = 0;
+};
+
+struct ShipTransfer {
+  TransferId transfer_id;
+  Sku sku;
+  WarehouseCode from;
+  WarehouseCode to;
+  Quantity quantity = 0;
+};
+
+struct ReceiveTransfer {
+  TransferId transfer_id;
+};
+
+struct ReserveLine {
+  Sku sku;
+  Quantity quantity = 0;
+  WarehouseCode warehouse;  // empty: allocation chooses
+};
+
+struct Reserve {
+  ReservationId reservation_id;
+  OrderId order_id;
+  std::vector<ReserveLine> lines;
+  TimeMs ttl_ms = 15 * 60 * 1000;
+  SplitPolicy split = SplitPolicy::kSingleWarehouse;
+  std::string preferred_region;
+};
+
+struct CommitReservation {
+  ReservationId reservation_id;
+};
+
+struct ReleaseReservation {
+  ReservationId reservation_id;
+  ReleaseReason reason = ReleaseReason::kCancelled;
+};
+
+// Issued by the expiry timer; valid once meta.now_ms >= expires_at_ms.
+struct ExpireReservation {
+  ReservationId reservation_id;
+};
+
+using CommandBody = std::variant<CreateItem, UpdateItem, DiscontinueItem, RegisterWarehouse, UpdateWarehouse,
+                                 ReceiveStock, AdjustStock, CountStock, ShipTransfer, ReceiveTransfer, Reserve,
+                                 CommitReservation, ReleaseReservation, ExpireReservation>;
+
+struct Command {
+  CommandMeta meta;
+  CommandBody body;
+};
+
+// Stable 64-bit hash of a command body's content (not its meta): the same
+// command id arriving with a different body is a reused idempotency key.
+std::uint64_t Fingerprint(const CommandBody& body);
+
+}  // namespace ledger
+
+#endif  // LEDGER_COMMAND_H_

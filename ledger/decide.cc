@@ -1,0 +1,363 @@
+#include "ledger/decide.h"
+
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "ledger/allocation.h"
+#include "ledger/hash.h"
+#include "ledger/validate.h"
+
+namespace ledger {
+namespace {
+
+using base::AsAbsl;
+
+Rejection Reject(RejectionReason reason, std::string message) {
+  Rejection r;
+  r.reason = reason;
+  r.message = std::move(message);
+  return r;
+}
+
+// Collects a command's events and stamps their envelopes.
+class EventBuilder {
+ public:
+  EventBuilder(const CommandMeta& meta, std::uint64_t fingerprint) : meta_(meta), fingerprint_(fingerprint) {}
+
+  void Add(const Sku& sku, EventPayload payload) {
+    Event& e = events_.emplace_back();
+    e.envelope.sku = sku;
+    e.payload = std::move(payload);
+  }
+
+  std::vector<Event> Finish() && {
+    auto count = static_cast<std::uint32_t>(events_.size());
+    for (std::uint32_t i = 0; i < count; ++i) Stamp(events_[i].envelope, i, count);
+    return std::move(events_);
+  }
+
+ private:
+  void Stamp(Envelope& env, std::uint32_t index, std::uint32_t count) const {
+    StableHasher hi(1), lo(2);
+    for (StableHasher* h : {&hi, &lo}) {
+      h->AddString(meta_.command_id.value());
+      h->AddInt(meta_.now_ms);
+      h->AddInt(index);
+    }
+    env.event_id = {hi.Finish(), lo.Finish()};
+    env.schema_version = kSchemaVersion;
+    env.occurred_at_ms = meta_.now_ms;
+    env.command_id = meta_.command_id;
+    env.actor = meta_.actor;
+    env.correlation_id = meta_.correlation_id;
+    env.command_fingerprint = fingerprint_;
+    env.command_event_index = index;
+    env.command_event_count = count;
+  }
+
+  const CommandMeta& meta_;
+  std::uint64_t fingerprint_;
+  std::vector<Event> events_;
+};
+
+using Result = std::variant<std::vector<Event>, Rejection>;
+
+// Looks up a created item, or says why it cannot be used.
+std::variant<ItemIndex, Rejection> KnownItem(const State& state, const Sku& sku, bool must_be_active) {
+  std::optional<ItemIndex> index = state.FindItem(sku);
+  if (!index || !state.item(*index).created) {
+    return Reject(RejectionReason::kUnknownItem, absl::StrCat("unknown sku ", sku.value()));
+  }
+  if (must_be_active && state.item(*index).status == ItemStatus::kDiscontinued) {
+    return Reject(RejectionReason::kItemDiscontinued, absl::StrCat("sku ", sku.value(), " is discontinued"));
+  }
+  return *index;
+}
+
+std::variant<WarehouseIndex, Rejection> KnownWarehouse(const State& state, const WarehouseCode& code,
+                                                       bool must_be_active) {
+  std::optional<WarehouseIndex> index = state.FindWarehouse(code);
+  if (!index || !state.warehouse(*index).registered) {
+    return Reject(RejectionReason::kUnknownWarehouse, absl::StrCat("unknown warehouse ", code.value()));
+  }
+  if (must_be_active && !state.warehouse(*index).active) {
+    return Reject(RejectionReason::kWarehouseInactive, absl::StrCat("warehouse ", code.value(), " is inactive"));
+  }
+  return *index;
+}
+
+std::optional<Rejection> AboveMax(const char* figure, Quantity current, Quantity add) {
+  if (current + add <= kStockMax) return std::nullopt;
+  return Reject(RejectionReason::kLimitExceeded, absl::StrCat(figure, " would be ", current + add,
+                                                              ", above the maximum ", kStockMax));
+}
+
+// Resolves an item and a warehouse, or returns the rejection.
+#define USE_ITEM(var, state, sku, active)                               \
+  auto var##_or = KnownItem(state, sku, active);                        \
+  if (auto* r = std::get_if<Rejection>(&var##_or)) return std::move(*r); \
+  ItemIndex var = std::get<ItemIndex>(var##_or)
+#define USE_WAREHOUSE(var, state, code, active)                              \
+  auto var##_or = KnownWarehouse(state, code, active);                        \
+  if (auto* r = std::get_if<Rejection>(&var##_or)) return std::move(*r);      \
+  WarehouseIndex var = std::get<WarehouseIndex>(var##_or)
+
+class Decider {
+ public:
+  Decider(const State& state, const CommandMeta& meta, std::uint64_t fingerprint)
+      : state_(state), builder_(meta, fingerprint), meta_(meta) {}
+
+  Result operator()(const CreateItem& c) {
+    const ItemState* existing = state_.item(c.sku);
+    if (existing != nullptr && existing->created) {
+      return Reject(RejectionReason::kAlreadyExists, absl::StrCat("sku ", c.sku.value(), " already exists"));
+    }
+    builder_.Add(c.sku, ItemCreated{c.name, c.category, c.attributes, c.reorder_point, c.reorder_quantity});
+    return Done();
+  }
+
+  Result operator()(const UpdateItem& c) {
+    USE_ITEM(item, state_, c.sku, false);
+    (void)item;
+    builder_.Add(c.sku, ItemUpdated{c.name, c.category, c.attributes, c.reorder_point, c.reorder_quantity});
+    return Done();
+  }
+
+  Result operator()(const DiscontinueItem& c) {
+    USE_ITEM(item, state_, c.sku, true);
+    (void)item;
+    builder_.Add(c.sku, ItemDiscontinued{});
+    return Done();
+  }
+
+  Result operator()(const RegisterWarehouse& c) {
+    const WarehouseState* existing = state_.warehouse(c.warehouse);
+    if (existing != nullptr && existing->registered) {
+      return Reject(RejectionReason::kAlreadyExists,
+                    absl::StrCat("warehouse ", c.warehouse.value(), " already exists"));
+    }
+    if (existing == nullptr && state_.warehouses().size() >= kWarehousesMax) {
+      return Reject(RejectionReason::kLimitExceeded, absl::StrCat("at most ", kWarehousesMax, " warehouses"));
+    }
+    builder_.Add(Sku(), WarehouseRegistered{c.warehouse, c.name, c.region, c.priority, c.active});
+    return Done();
+  }
+
+  Result operator()(const UpdateWarehouse& c) {
+    USE_WAREHOUSE(index, state_, c.warehouse, false);
+    const WarehouseState& w = state_.warehouse(index);
+    builder_.Add(Sku(), WarehouseUpdated{c.warehouse, c.name.value_or(w.name), c.region.value_or(w.region),
+                                         c.priority.value_or(w.priority), c.active.value_or(w.active)});
+    return Done();
+  }
+
+  Result operator()(const ReceiveStock& c) {
+    USE_ITEM(item, state_, c.sku, true);
+    USE_WAREHOUSE(wh, state_, c.warehouse, true);
+    if (auto r = AboveMax("on_hand", state_.Level(item, wh).on_hand, c.quantity)) return std::move(*r);
+    builder_.Add(c.sku, StockReceived{c.warehouse, c.quantity, c.reference});
+    return Done();
+  }
+
+  Result operator()(const AdjustStock& c) {
+    USE_ITEM(item, state_, c.sku, false);
+    USE_WAREHOUSE(wh, state_, c.warehouse, false);
+    StockLevel level = state_.Level(item, wh);
+    if (auto r = BelowReserved(level, level.on_hand + c.delta)) return std::move(*r);
+    if (auto r = AboveMax("on_hand", level.on_hand, c.delta)) return std::move(*r);
+    builder_.Add(c.sku, StockAdjusted{c.warehouse, c.delta, c.reason, c.reference});
+    return Done();
+  }
+
+  Result operator()(const CountStock& c) {
+    USE_ITEM(item, state_, c.sku, false);
+    USE_WAREHOUSE(wh, state_, c.warehouse, false);
+    StockLevel level = state_.Level(item, wh);
+    if (auto r = BelowReserved(level, c.counted)) return std::move(*r);
+    builder_.Add(c.sku, StockCounted{c.warehouse, c.counted, c.counted - level.on_hand});
+    return Done();
+  }
+
+  Result operator()(const ShipTransfer& c) {
+    if (state_.transfer(c.transfer_id) != nullptr) {
+      return Reject(RejectionReason::kAlreadyExists,
+                    absl::StrCat("transfer ", c.transfer_id.value(), " already exists"));
+    }
+    USE_ITEM(item, state_, c.sku, false);
+    USE_WAREHOUSE(from, state_, c.from, false);
+    USE_WAREHOUSE(to, state_, c.to, true);
+    Quantity available = state_.Level(item, from).available();
+    if (available < c.quantity) {
+      Rejection r = Reject(RejectionReason::kInsufficientStock,
+                           absl::StrCat("insufficient stock of ", c.sku.value(), " at ", c.from.value(),
+                                        ": requested ", c.quantity, ", available ", available));
+      r.lines.push_back({0, c.sku, c.quantity, std::max<Quantity>(available, 0)});
+      return r;
+    }
+    if (auto r = AboveMax("incoming", state_.Level(item, to).incoming, c.quantity)) return std::move(*r);
+    builder_.Add(c.sku, TransferShipped{c.transfer_id, c.from, c.to, c.quantity});
+    return Done();
+  }
+
+  Result operator()(const ReceiveTransfer& c) {
+    const TransferState* t = state_.transfer(c.transfer_id);
+    if (t == nullptr) {
+      return Reject(RejectionReason::kUnknownTransfer, absl::StrCat("unknown transfer ", c.transfer_id.value()));
+    }
+    if (t->received) {
+      return Reject(RejectionReason::kAlreadyResolved,
+                    absl::StrCat("transfer ", c.transfer_id.value(), " was already received"));
+    }
+    if (auto r = AboveMax("on_hand", state_.Level(t->item, t->to).on_hand, t->quantity)) return std::move(*r);
+    const Sku& sku = state_.item(t->item).sku;
+    builder_.Add(sku, TransferReceived{c.transfer_id, state_.warehouse(t->from).code, state_.warehouse(t->to).code,
+                                       t->quantity});
+    return Done();
+  }
+
+  Result operator()(const Reserve& c) {
+    if (state_.reservation(c.reservation_id) != nullptr) {
+      return Reject(RejectionReason::kAlreadyExists,
+                    absl::StrCat("reservation ", c.reservation_id.value(), " already exists"));
+    }
+    for (std::size_t i = 0; i < c.lines.size(); ++i) {
+      if (auto r = CheckLine(c.lines[i], i)) return std::move(*r);
+    }
+    AllocationResult allocation = Allocate(state_, c.lines, c.split, c.preferred_region);
+    if (!allocation.ok) return Insufficient(std::move(allocation.lines));
+    if (allocation.picks.size() > kReservationAllocationsMax) {
+      return Reject(RejectionReason::kLimitExceeded,
+                    absl::StrCat("the reservation would split into ", allocation.picks.size(),
+                                 " allocations; at most ", kReservationAllocationsMax));
+    }
+    auto count = static_cast<std::uint32_t>(allocation.picks.size());
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const AllocationPick& p = allocation.picks[i];
+      builder_.Add(state_.item(p.item).sku,
+                   ReservationLineReserved{c.reservation_id, c.order_id, state_.warehouse(p.warehouse).code,
+                                           p.quantity, meta_.now_ms + c.ttl_ms, i, count, p.request_line});
+    }
+    return Done();
+  }
+
+  Result operator()(const CommitReservation& c) {
+    return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
+      return ReservationCommitted{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i};
+    });
+  }
+
+  Result operator()(const ReleaseReservation& c) {
+    return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
+      return ReservationReleased{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i, c.reason};
+    });
+  }
+
+  Result operator()(const ExpireReservation& c) {
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms < r->expires_at_ms) {
+      return Reject(RejectionReason::kNotYetExpired,
+                    absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
+                                 ", not yet at ", meta_.now_ms));
+    }
+    return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
+      return ReservationExpired{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i};
+    });
+  }
+
+ private:
+  Result Done() { return std::move(builder_).Finish(); }
+
+  std::optional<Rejection> BelowReserved(const StockLevel& level, Quantity new_on_hand) const {
+    if (new_on_hand >= level.reserved) return std::nullopt;
+    return Reject(RejectionReason::kBelowReserved,
+                  absl::StrCat("on_hand would be ", new_on_hand, ", below the ", level.reserved,
+                               " reserved (available now ", level.available(), ")"));
+  }
+
+  std::optional<Rejection> CheckLine(const ReserveLine& line, std::size_t index) const {
+    auto item = KnownItem(state_, line.sku, true);
+    if (auto* r = std::get_if<Rejection>(&item)) {
+      r->message = absl::StrCat("lines[", index, "]: ", r->message);
+      return std::move(*r);
+    }
+    if (line.warehouse.empty()) return std::nullopt;
+    auto wh = KnownWarehouse(state_, line.warehouse, true);
+    if (auto* r = std::get_if<Rejection>(&wh)) {
+      r->message = absl::StrCat("lines[", index, "]: ", r->message);
+      return std::move(*r);
+    }
+    return std::nullopt;
+  }
+
+  static Rejection Insufficient(std::vector<LineAvailability> lines) {
+    std::string message = "insufficient stock:";
+    for (const LineAvailability& l : lines) {
+      if (l.available >= l.requested) continue;
+      absl::StrAppend(&message, " lines[", l.line, "] ", l.sku.value(), " requested ", l.requested, ", available ",
+                      l.available, ";");
+    }
+    message.pop_back();
+    Rejection r = Reject(RejectionReason::kInsufficientStock, std::move(message));
+    r.lines = std::move(lines);
+    return r;
+  }
+
+  template <typename MakePayload>
+  Result Resolve(const ReservationId& id, MakePayload make) {
+    const ReservationState* r = state_.reservation(id);
+    if (r == nullptr) {
+      return Reject(RejectionReason::kUnknownReservation, absl::StrCat("unknown reservation ", id.value()));
+    }
+    ReservationStatus status = r->status();
+    if (status != ReservationStatus::kActive || !r->complete()) {
+      return Reject(RejectionReason::kAlreadyResolved,
+                    absl::StrCat("reservation ", id.value(), " is already ", AsAbsl(ToString(status))));
+    }
+    for (std::uint32_t i = 0; i < r->allocations.size(); ++i) {
+      const ReservationAllocation& a = r->allocations[i];
+      builder_.Add(state_.item(a.item).sku, make(a, i));
+    }
+    return Done();
+  }
+
+  const State& state_;
+  EventBuilder builder_;
+  const CommandMeta& meta_;
+};
+
+#undef USE_ITEM
+#undef USE_WAREHOUSE
+
+}  // namespace
+
+Decision Decide(const State& state, const Command& command) {
+  Decision decision;
+  if (auto r = ValidateMeta(command.meta)) {
+    decision.rejection = std::move(r);
+    return decision;
+  }
+  if (auto r = ValidateBody(command.body)) {
+    decision.rejection = std::move(r);
+    return decision;
+  }
+  std::uint64_t fingerprint = Fingerprint(command.body);
+  if (const CommandRecord* seen = state.command(command.meta.command_id)) {
+    if (seen->fingerprint == fingerprint) {
+      decision.duplicate = true;
+    } else {
+      decision.rejection = InvalidField("command_id", "was already used for a different command");
+      decision.rejection->reason = RejectionReason::kIdempotencyKeyReused;
+    }
+    return decision;
+  }
+  Result result = std::visit(Decider(state, command.meta, fingerprint), command.body);
+  if (auto* events = std::get_if<std::vector<Event>>(&result)) {
+    decision.events = std::move(*events);
+  } else {
+    decision.rejection = std::move(std::get<Rejection>(result));
+  }
+  return decision;
+}
+
+}  // namespace ledger

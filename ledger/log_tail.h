@@ -1,0 +1,60 @@
+// The tail shared by every backend: a LogTail that reads through
+// EventLog::Read and sleeps on an AppendSignal between reads.
+//
+// Why pull, not push: the tail reads only when its owner asks, at most
+// buffer_records_max records at a time, so a slow consumer bounds its own
+// memory and never slows the writer.
+//
+// Thread-safety: AppendSignal is thread-safe. A PollingTail is used by one
+// thread at a time; it calls the log, which is thread-safe.
+#ifndef LEDGER_LOG_TAIL_H_
+#define LEDGER_LOG_TAIL_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "ledger/event_log.h"
+
+namespace ledger {
+
+// A generation counter that appenders bump and tails wait on.
+class AppendSignal {
+ public:
+  void Notify();
+  uint64_t generation() const;
+  // Returns when the generation differs from `seen` or at `deadline`.
+  void WaitChange(uint64_t seen, std::chrono::steady_clock::time_point deadline) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  uint64_t generation_ = 0;
+};
+
+class PollingTail final : public LogTail {
+ public:
+  // REQUIRES: log and signal outlive the tail;
+  // start_offsets.size() == log->partition_count().
+  PollingTail(EventLog* log, const AppendSignal* signal, std::vector<uint64_t> start_offsets, TailOptions options);
+
+  absl::StatusOr<std::vector<StoredRecord>> Next(std::chrono::milliseconds timeout) override;
+  std::vector<uint64_t> next_offsets() const override { return next_offsets_; }
+
+ private:
+  // Reads what is available now, up to buffer_records_max, starting at a
+  // rotating partition so no partition starves the others.
+  absl::StatusOr<std::vector<StoredRecord>> ReadAvailable();
+
+  EventLog* const log_;
+  const AppendSignal* const signal_;
+  std::vector<uint64_t> next_offsets_;
+  const TailOptions options_;
+  uint32_t first_partition_ = 0;
+};
+
+}  // namespace ledger
+
+#endif  // LEDGER_LOG_TAIL_H_

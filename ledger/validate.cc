@@ -1,0 +1,252 @@
+#include "ledger/validate.h"
+
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+
+namespace ledger {
+namespace {
+
+using base::AsAbsl;
+
+bool IsCodeChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == ':' || c == '-';
+}
+
+std::optional<Rejection> CheckCharset(std::string_view field, std::string_view value, std::size_t max_length,
+                                      bool allow_slash) {
+  if (value.empty()) return InvalidField(std::string(field), "is required");
+  if (value.size() > max_length) {
+    return InvalidField(std::string(field),
+                        absl::StrCat("is ", value.size(), " characters; at most ", max_length, " allowed"));
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (IsCodeChar(c) || (allow_slash && c == '/')) continue;
+    return InvalidField(std::string(field),
+                        absl::StrCat("character ", i, " is not allowed; use letters, digits and . _ : -",
+                                     allow_slash ? " /" : ""));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckNonNegative(std::string_view field, Quantity value, Quantity max) {
+  if (value < 0 || value > max) {
+    return InvalidField(std::string(field), absl::StrCat("must be between 0 and ", max, ", got ", value));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckAttributes(std::string_view field, const Attributes& attributes) {
+  if (attributes.size() > kAttributesMax) {
+    return InvalidField(std::string(field), absl::StrCat("has ", attributes.size(), " entries; at most ",
+                                                         kAttributesMax, " allowed"));
+  }
+  for (std::size_t i = 0; i < attributes.size(); ++i) {
+    std::string path = absl::StrCat(AsAbsl(field), "[", i, "]");
+    if (auto r = CheckCode(path + ".key", attributes[i].key, kAttributeKeyLengthMax)) return r;
+    if (auto r = CheckText(path + ".value", attributes[i].value, kTextLengthMax)) return r;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (attributes[j].key == attributes[i].key) return InvalidField(path + ".key", "is repeated");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckOptionalCode(std::string_view field, const WarehouseCode& code) {
+  if (code.empty()) return std::nullopt;
+  return CheckCode(field, code.value(), kWarehouseCodeLengthMax);
+}
+
+// One overload per command body.
+std::optional<Rejection> Check(const CreateItem& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  if (auto r = CheckText("name", c.name, kNameLengthMax)) return r;
+  if (c.name.empty()) return InvalidField("name", "is required");
+  if (auto r = CheckText("category", c.category, kTextLengthMax)) return r;
+  if (auto r = CheckAttributes("attributes", c.attributes)) return r;
+  if (auto r = CheckNonNegative("reorder_point", c.reorder_point, kStockMax)) return r;
+  return CheckNonNegative("reorder_quantity", c.reorder_quantity, kStockMax);
+}
+
+std::optional<Rejection> Check(const UpdateItem& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  if (!c.name && !c.category && !c.attributes && !c.reorder_point && !c.reorder_quantity) {
+    return InvalidField("update", "names no field to change");
+  }
+  if (c.name) {
+    if (c.name->empty()) return InvalidField("name", "must not be empty");
+    if (auto r = CheckText("name", *c.name, kNameLengthMax)) return r;
+  }
+  if (c.category) {
+    if (auto r = CheckText("category", *c.category, kTextLengthMax)) return r;
+  }
+  if (c.attributes) {
+    if (auto r = CheckAttributes("attributes", *c.attributes)) return r;
+  }
+  if (c.reorder_point) {
+    if (auto r = CheckNonNegative("reorder_point", *c.reorder_point, kStockMax)) return r;
+  }
+  if (c.reorder_quantity) return CheckNonNegative("reorder_quantity", *c.reorder_quantity, kStockMax);
+  return std::nullopt;
+}
+
+std::optional<Rejection> Check(const DiscontinueItem& c) { return CheckCode("sku", c.sku.value(), kSkuLengthMax); }
+
+std::optional<Rejection> CheckWarehouseFields(const WarehouseCode& code, const std::string* name,
+                                              const std::string* region, const std::int32_t* priority) {
+  if (auto r = CheckCode("warehouse", code.value(), kWarehouseCodeLengthMax)) return r;
+  if (name != nullptr) {
+    if (auto r = CheckText("name", *name, kNameLengthMax)) return r;
+  }
+  if (region != nullptr) {
+    if (auto r = CheckText("region", *region, kTextLengthMax)) return r;
+  }
+  if (priority != nullptr && (*priority < 0 || *priority > kWarehousePriorityMax)) {
+    return InvalidField("priority", absl::StrCat("must be between 0 and ", kWarehousePriorityMax));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> Check(const RegisterWarehouse& c) {
+  return CheckWarehouseFields(c.warehouse, &c.name, &c.region, &c.priority);
+}
+
+std::optional<Rejection> Check(const UpdateWarehouse& c) {
+  if (!c.name && !c.region && !c.priority && !c.active) return InvalidField("update", "names no field to change");
+  return CheckWarehouseFields(c.warehouse, c.name ? &*c.name : nullptr, c.region ? &*c.region : nullptr,
+                              c.priority ? &*c.priority : nullptr);
+}
+
+std::optional<Rejection> CheckSkuAndWarehouse(const Sku& sku, const WarehouseCode& warehouse) {
+  if (auto r = CheckCode("sku", sku.value(), kSkuLengthMax)) return r;
+  return CheckCode("warehouse", warehouse.value(), kWarehouseCodeLengthMax);
+}
+
+std::optional<Rejection> Check(const ReceiveStock& c) {
+  if (auto r = CheckSkuAndWarehouse(c.sku, c.warehouse)) return r;
+  if (auto r = CheckMovementQuantity("quantity", c.quantity)) return r;
+  return CheckText("reference", c.reference, kTextLengthMax);
+}
+
+std::optional<Rejection> Check(const AdjustStock& c) {
+  if (auto r = CheckSkuAndWarehouse(c.sku, c.warehouse)) return r;
+  if (c.delta == 0) return InvalidField("delta", "must not be 0");
+  if (c.delta < -kMovementQuantityMax || c.delta > kMovementQuantityMax) {
+    return InvalidField("delta", absl::StrCat("must be within +-", kMovementQuantityMax));
+  }
+  bool removes = c.reason == AdjustmentReason::kDamage || c.reason == AdjustmentReason::kLoss;
+  bool adds = c.reason == AdjustmentReason::kFound || c.reason == AdjustmentReason::kReturn;
+  if (removes && c.delta > 0) {
+    return InvalidField("delta", absl::StrCat("must be negative for reason ", AsAbsl(ToString(c.reason))));
+  }
+  if (adds && c.delta < 0) {
+    return InvalidField("delta", absl::StrCat("must be positive for reason ", AsAbsl(ToString(c.reason))));
+  }
+  return CheckText("reference", c.reference, kTextLengthMax);
+}
+
+std::optional<Rejection> Check(const CountStock& c) {
+  if (auto r = CheckSkuAndWarehouse(c.sku, c.warehouse)) return r;
+  return CheckNonNegative("counted", c.counted, kStockMax);
+}
+
+std::optional<Rejection> Check(const ShipTransfer& c) {
+  if (auto r = CheckId("transfer_id", c.transfer_id.value())) return r;
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  if (auto r = CheckCode("from_warehouse", c.from.value(), kWarehouseCodeLengthMax)) return r;
+  if (auto r = CheckCode("to_warehouse", c.to.value(), kWarehouseCodeLengthMax)) return r;
+  if (c.from == c.to) return InvalidField("to_warehouse", "must differ from from_warehouse");
+  return CheckMovementQuantity("quantity", c.quantity);
+}
+
+std::optional<Rejection> Check(const ReceiveTransfer& c) { return CheckId("transfer_id", c.transfer_id.value()); }
+
+std::optional<Rejection> Check(const Reserve& c) {
+  if (auto r = CheckId("reservation_id", c.reservation_id.value())) return r;
+  if (!c.order_id.empty()) {
+    if (auto r = CheckId("order_id", c.order_id.value())) return r;
+  }
+  if (c.lines.empty()) return InvalidField("lines", "must hold at least one line");
+  if (c.lines.size() > kReservationLinesMax) {
+    return InvalidField("lines", absl::StrCat("has ", c.lines.size(), " lines; at most ", kReservationLinesMax));
+  }
+  for (std::size_t i = 0; i < c.lines.size(); ++i) {
+    std::string path = absl::StrCat("lines[", i, "]");
+    if (auto r = CheckCode(path + ".sku", c.lines[i].sku.value(), kSkuLengthMax)) return r;
+    if (auto r = CheckMovementQuantity(path + ".quantity", c.lines[i].quantity)) return r;
+    if (auto r = CheckOptionalCode(path + ".warehouse", c.lines[i].warehouse)) return r;
+  }
+  if (c.ttl_ms < kReservationTtlMinMs || c.ttl_ms > kReservationTtlMaxMs) {
+    return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs, " and ",
+                                               kReservationTtlMaxMs, ", got ", c.ttl_ms));
+  }
+  return CheckText("preferred_region", c.preferred_region, kTextLengthMax);
+}
+
+std::optional<Rejection> Check(const CommitReservation& c) {
+  return CheckId("reservation_id", c.reservation_id.value());
+}
+std::optional<Rejection> Check(const ReleaseReservation& c) {
+  return CheckId("reservation_id", c.reservation_id.value());
+}
+std::optional<Rejection> Check(const ExpireReservation& c) {
+  return CheckId("reservation_id", c.reservation_id.value());
+}
+
+}  // namespace
+
+std::optional<Rejection> InvalidField(std::string field, std::string problem) {
+  Rejection r;
+  r.reason = RejectionReason::kInvalidArgument;
+  r.message = absl::StrCat(field, ": ", problem);
+  r.field = std::move(field);
+  return r;
+}
+
+std::optional<Rejection> CheckCode(std::string_view field, std::string_view value, std::size_t max_length) {
+  return CheckCharset(field, value, max_length, /*allow_slash=*/false);
+}
+
+std::optional<Rejection> CheckId(std::string_view field, std::string_view value) {
+  return CheckCharset(field, value, kIdLengthMax, /*allow_slash=*/true);
+}
+
+std::optional<Rejection> CheckText(std::string_view field, std::string_view value, std::size_t max_length) {
+  if (value.size() > max_length) {
+    return InvalidField(std::string(field),
+                        absl::StrCat("is ", value.size(), " bytes; at most ", max_length, " allowed"));
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidField(std::string(field), absl::StrCat("byte ", i, " is a control character"));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> CheckMovementQuantity(std::string_view field, Quantity value) {
+  if (value <= 0) return InvalidField(std::string(field), absl::StrCat("must be > 0, got ", value));
+  if (value > kMovementQuantityMax) {
+    return InvalidField(std::string(field), absl::StrCat("must be at most ", kMovementQuantityMax, ", got ", value));
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> ValidateMeta(const CommandMeta& meta) {
+  if (auto r = CheckId("command_id", meta.command_id.value())) return r;
+  if (meta.now_ms < 0 || meta.now_ms > kTimeMaxMs) {
+    return InvalidField("now_ms", absl::StrCat("must be between 0 and ", kTimeMaxMs));
+  }
+  if (auto r = CheckText("actor", meta.actor, kIdLengthMax)) return r;
+  return CheckText("correlation_id", meta.correlation_id, kIdLengthMax);
+}
+
+std::optional<Rejection> ValidateBody(const CommandBody& body) {
+  return std::visit([](const auto& c) { return Check(c); }, body);
+}
+
+}  // namespace ledger
