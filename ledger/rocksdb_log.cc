@@ -1,0 +1,299 @@
+// Byte layout of the embedded log (format version 1). All integers are
+// big-endian so that RocksDB's bytewise key order is (partition, offset) order.
+//
+//   key          := meta_key | record_key
+//   meta_key     := 0x00 "meta"
+//   meta_value   := format_version:fixed32be partition_count:fixed32be
+//   record_key   := 0x01 partition:fixed32be offset:fixed64be         (13 bytes)
+//   record_value := key_size:fixed32be key:byte[key_size] payload:byte[*]
+//
+// Offsets per partition are 0, 1, 2, ... with no gaps. Checksums are
+// RocksDB's (WAL records and table blocks); a value that does not parse, or
+// whose key does not hash to its partition, is reported as DATA_LOSS.
+#include "ledger/rocksdb_log.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "base/check.h"
+#include "base/status.h"
+#include "ledger/log_limits.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace ledger {
+namespace {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr char kMetaKey[] = {'\x00', 'm', 'e', 't', 'a'};
+constexpr char kRecordTag = '\x01';
+constexpr size_t kRecordKeySize = 13;
+
+void PutFixed32Be(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+void PutFixed64Be(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+uint32_t GetFixed32Be(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t GetFixed64Be(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+std::string PartitionPrefix(uint32_t partition) {
+  std::string key(1, kRecordTag);
+  PutFixed32Be(&key, partition);
+  return key;
+}
+std::string RecordKey(uint32_t partition, uint64_t offset) {
+  std::string key = PartitionPrefix(partition);
+  PutFixed64Be(&key, offset);
+  return key;
+}
+std::string RecordValue(const LogRecord& record) {
+  std::string value;
+  value.reserve(4 + record.key.size() + record.payload.size());
+  PutFixed32Be(&value, static_cast<uint32_t>(record.key.size()));
+  value.append(record.key);
+  value.append(record.payload);
+  return value;
+}
+
+rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// RocksDB status -> ours: corruption is DATA_LOSS, anything else UNAVAILABLE.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::StatusOr<StoredRecord> DecodeRecord(std::string_view key, std::string_view value, uint32_t partition_count) {
+  if (key.size() != kRecordKeySize || key[0] != kRecordTag) {
+    return absl::DataLossError("event log: malformed record key of " + std::to_string(key.size()) + " bytes");
+  }
+  StoredRecord record;
+  record.position = LogPosition{GetFixed32Be(key.data() + 1), GetFixed64Be(key.data() + 5)};
+  if (value.size() < 4 || value.size() - 4 < GetFixed32Be(value.data())) {
+    return absl::DataLossError("event log: malformed record value at " + std::to_string(record.position.partition) +
+                               ":" + std::to_string(record.position.offset));
+  }
+  const size_t key_size = GetFixed32Be(value.data());
+  record.key.assign(value.substr(4, key_size));
+  record.payload.assign(value.substr(4 + key_size));
+  if (record.key.empty() || PartitionFor(record.key, partition_count) != record.position.partition) {
+    return absl::DataLossError("event log: record at " + std::to_string(record.position.partition) + ":" +
+                               std::to_string(record.position.offset) + " has a key of another partition");
+  }
+  return record;
+}
+
+// Why these settings:
+//  * kPointInTimeRecovery: after kill -9 the WAL may end in a torn record of
+//    an unacknowledged write; recover up to the last whole batch instead of
+//    refusing to open (kAbsoluteConsistency) or skipping over holes.
+//  * No bloom filters: every read is a range scan from (partition, offset).
+//  * 16 KiB blocks and dynamic level sizes: scans are sequential; data is
+//    append-only, so keep write amplification and space overhead low.
+//  * LZ4 when built in: cheap on encoded protobufs, never worse than off.
+//  * Two background jobs: the machine this targets has few cores, and the
+//    writer's latency is the WAL sync, not compaction.
+rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options) {
+  rocksdb::Options rocks;
+  rocks.create_if_missing = true;
+  rocks.paranoid_checks = true;
+  rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  rocks.max_background_jobs = 2;
+  rocks.level_compaction_dynamic_level_bytes = true;
+  rocks.bytes_per_sync = 1 << 20;
+  rocks.compression = rocksdb::kNoCompression;
+  for (rocksdb::CompressionType type : rocksdb::GetSupportedCompressions()) {
+    if (type == rocksdb::kLZ4Compression) rocks.compression = rocksdb::kLZ4Compression;
+  }
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 << 10;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocks.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return rocks;
+}
+
+// Reads or writes the meta key; FAILED_PRECONDITION on a count mismatch.
+absl::Status CheckOrWriteMeta(rocksdb::DB* db, uint32_t partition_count) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), AsSlice(std::string_view(kMetaKey, sizeof(kMetaKey))), &value);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) return absl::DataLossError("event log: records present but the meta key is missing");
+    RETURN_IF_ERROR(FromRocks(it->status(), "event log: scanning a new database"));
+    value.clear();
+    PutFixed32Be(&value, kFormatVersion);
+    PutFixed32Be(&value, partition_count);
+    rocksdb::WriteOptions write;
+    write.sync = true;
+    return FromRocks(db->Put(write, AsSlice(std::string_view(kMetaKey, sizeof(kMetaKey))), value),
+                     "event log: writing meta");
+  }
+  RETURN_IF_ERROR(FromRocks(s, "event log: reading meta"));
+  if (value.size() != 8) return absl::DataLossError("event log: meta value has " + std::to_string(value.size()) + " bytes, want 8");
+  const uint32_t version = GetFixed32Be(value.data());
+  const uint32_t stored_count = GetFixed32Be(value.data() + 4);
+  if (version != kFormatVersion) {
+    return absl::FailedPreconditionError("event log: format version " + std::to_string(version) +
+                                         " is not the supported version " + std::to_string(kFormatVersion));
+  }
+  if (stored_count != partition_count) {
+    return absl::FailedPreconditionError("event log was created with " + std::to_string(stored_count) +
+                                         " partitions; refusing to open it with " + std::to_string(partition_count) +
+                                         " (the partition count is fixed at creation)");
+  }
+  return absl::OkStatus();
+}
+
+// The next offset of each partition: one past its last record.
+absl::StatusOr<std::vector<uint64_t>> RecoverEndOffsets(rocksdb::DB* db, uint32_t partition_count) {
+  std::vector<uint64_t> end_offsets(partition_count, 0);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (uint32_t p = 0; p < partition_count; ++p) {
+    it->SeekForPrev(AsSlice(RecordKey(p, std::numeric_limits<uint64_t>::max())));
+    if (it->Valid() && AsView(it->key()).starts_with(PartitionPrefix(p))) {
+      ASSIGN_OR_RETURN(StoredRecord last, DecodeRecord(AsView(it->key()), AsView(it->value()), partition_count));
+      end_offsets[p] = last.position.offset + 1;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "event log: recovering end offsets"));
+  }
+  // Nothing may lie beyond the last partition.
+  it->Seek(AsSlice(PartitionPrefix(partition_count)));
+  if (it->Valid()) return absl::DataLossError("event log: records found beyond the last partition");
+  return end_offsets;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::Open(RocksDbLogOptions options) {
+  RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
+  if (options.path.empty()) return base::InvalidField("path", "must not be empty");
+  rocksdb::DB* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(MakeRocksOptions(options), options.path, &raw),
+                            "event log: opening " + options.path));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  RETURN_IF_ERROR(CheckOrWriteMeta(db.get(), options.partition_count));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> end_offsets, RecoverEndOffsets(db.get(), options.partition_count));
+  return std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(options), std::move(db), std::move(end_offsets)));
+}
+
+RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets)
+    : options_(std::move(options)),
+      db_(std::move(db)),
+      group_commit_(options_.group_records_max, [this](GroupCommit::Batches b) { return CommitGroup(b); }),
+      end_offsets_(std::move(end_offsets)) {}
+
+RocksDbLog::~RocksDbLog() { Close().IgnoreError(); }
+
+absl::Status RocksDbLog::Close() {
+  if (closed_.exchange(true)) return absl::OkStatus();
+  absl::Status status = FromRocks(db_->Close(), "event log: closing");
+  db_.reset();
+  return status;
+}
+
+absl::StatusOr<std::vector<LogPosition>> RocksDbLog::Append(std::span<const LogRecord> records) {
+  RETURN_IF_ERROR(ValidateBatch(records, options_.record_bytes_max, options_.batch_records_max));
+  if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
+  if (records.empty()) return std::vector<LogPosition>();
+  return group_commit_.Submit(records);
+}
+
+absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(GroupCommit::Batches batches) {
+  std::vector<uint64_t> next;
+  {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(write_failure_);
+    next = end_offsets_;
+  }
+  rocksdb::WriteBatch batch;
+  std::vector<std::vector<LogPosition>> positions(batches.size());
+  for (size_t b = 0; b < batches.size(); ++b) {
+    positions[b].reserve(batches[b].size());
+    for (const LogRecord& record : batches[b]) {
+      const LogPosition position{PartitionFor(record.key, options_.partition_count), 0};
+      positions[b].push_back(LogPosition{position.partition, next[position.partition]++});
+      rocksdb::Status s = batch.Put(AsSlice(RecordKey(position.partition, positions[b].back().offset)),
+                                    AsSlice(RecordValue(record)));
+      if (!s.ok()) return FromRocks(s, "event log: building batch");
+    }
+  }
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  const rocksdb::Status s = db_->Write(write, &batch);
+  {
+    std::lock_guard lock(mu_);
+    if (!s.ok()) {
+      // Whether the batch reached the disk is unknown; offsets may now be
+      // ambiguous, so refuse further appends until the log is reopened.
+      write_failure_ = FromRocks(s, "event log: synced write failed; reopen the log");
+      return write_failure_;
+    }
+    for (uint32_t p = 0; p < options_.partition_count; ++p) {
+      INV_CHECK(next[p] >= end_offsets_[p]) << "end offset of partition " << p << " went backwards";
+    }
+    end_offsets_ = std::move(next);
+  }
+  signal_.Notify();
+  return positions;
+}
+
+absl::StatusOr<std::vector<StoredRecord>> RocksDbLog::Read(uint32_t partition, uint64_t from_offset,
+                                                           size_t max_records) {
+  if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
+  if (partition >= options_.partition_count) {
+    return base::InvalidField("partition", "no partition " + std::to_string(partition) + " in a log of " +
+                                               std::to_string(options_.partition_count));
+  }
+  std::vector<StoredRecord> out;
+  if (max_records == 0) return out;
+  const std::string upper = PartitionPrefix(partition + 1);
+  const rocksdb::Slice upper_slice = AsSlice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper_slice;
+  read.readahead_size = 256 << 10;  // sequential scans
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  uint64_t expected = from_offset;
+  for (it->Seek(AsSlice(RecordKey(partition, from_offset))); it->Valid() && out.size() < max_records; it->Next()) {
+    ASSIGN_OR_RETURN(StoredRecord record, DecodeRecord(AsView(it->key()), AsView(it->value()), options_.partition_count));
+    if (record.position.partition != partition || record.position.offset < expected) {
+      return absl::DataLossError("event log: record out of order at " + std::to_string(record.position.partition) +
+                                 ":" + std::to_string(record.position.offset));
+    }
+    expected = record.position.offset + 1;
+    out.push_back(std::move(record));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "event log: reading partition " + std::to_string(partition)));
+  return out;
+}
+
+absl::StatusOr<std::vector<uint64_t>> RocksDbLog::EndOffsets() {
+  if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
+  std::lock_guard lock(mu_);
+  return end_offsets_;
+}
+
+std::unique_ptr<LogTail> RocksDbLog::Tail(std::vector<uint64_t> start_offsets, TailOptions options) {
+  return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
+}
+
+}  // namespace ledger
