@@ -134,13 +134,10 @@ class StateMutator {
                                    " reserved twice or with another shape"));
       }
     }
-    StockLevel level = PeekLevel(e.warehouse);
-    if (level.available() < e.quantity) {
-      return Broken(absl::StrCat("reserving ", e.quantity, " of ", env_.sku.value(), " at ", e.warehouse.value(),
-                                 " with only ", level.available(), " available"));
-    }
-    INV_CHECK(ChangeLevel(e.warehouse, 0, e.quantity, 0).ok());
-    ReservationState& r = s_.reservations_[e.reservation_id.value()];
+    std::pair<ItemIndex, WarehouseIndex> where;
+    RETURN_IF_ERROR(ChangeLevel(e.warehouse, 0, e.quantity, 0, &where));
+    if (it == s_.reservations_.end()) it = s_.reservations_.try_emplace(e.reservation_id.value()).first;
+    ReservationState& r = it->second;
     if (r.allocations.empty()) {
       r.id = e.reservation_id;
       r.order_id = e.order_id;
@@ -150,8 +147,7 @@ class StateMutator {
       s_.active_by_expiry_.emplace(e.expires_at_ms, e.reservation_id.value());
     }
     ReservationAllocation& a = r.allocations[e.allocation_index];
-    a = {InternItem(env_.sku), InternWarehouse(e.warehouse), e.request_line, e.quantity, ReservationStatus::kActive,
-         true};
+    a = {where.first, where.second, e.request_line, e.quantity, ReservationStatus::kActive, true};
     return absl::OkStatus();
   }
 
@@ -216,10 +212,19 @@ class StateMutator {
     return s_.Level(*item, *wh);
   }
 
-  // Applies deltas to (env_.sku, warehouse) if the result keeps the invariants.
+  // Applies deltas to (env_.sku, warehouse) if the result keeps the
+  // invariants; on success stores the level's indexes in `where` when given.
   absl::Status ChangeLevel(const WarehouseCode& warehouse, Quantity d_on_hand, Quantity d_reserved,
-                           Quantity d_incoming) {
-    StockLevel next = PeekLevel(warehouse);
+                           Quantity d_incoming, std::pair<ItemIndex, WarehouseIndex>* where = nullptr) {
+    std::optional<ItemIndex> item = s_.FindItem(env_.sku);
+    std::optional<WarehouseIndex> wh = s_.FindWarehouse(warehouse);
+    LevelEntry* entry = nullptr;
+    if (item && wh) {
+      for (LevelEntry& e : s_.items_[*item].levels) {
+        if (e.warehouse == *wh) entry = &e;
+      }
+    }
+    StockLevel next = entry != nullptr ? entry->level : StockLevel{};
     next.on_hand += d_on_hand;
     next.reserved += d_reserved;
     next.incoming += d_incoming;
@@ -228,15 +233,14 @@ class StateMutator {
       return Broken(absl::StrCat(env_.sku.value(), "@", warehouse.value(), " would hold on_hand=", next.on_hand,
                                  " reserved=", next.reserved, " incoming=", next.incoming));
     }
-    ItemIndex item = InternItem(env_.sku);
-    WarehouseIndex wh = InternWarehouse(warehouse);
-    for (LevelEntry& entry : s_.items_[item].levels) {
-      if (entry.warehouse == wh) {
-        entry.level = next;
-        return absl::OkStatus();
-      }
+    if (entry != nullptr) {
+      entry->level = next;
+    } else {
+      if (!item) item = InternItem(env_.sku);
+      if (!wh) wh = InternWarehouse(warehouse);
+      s_.items_[*item].levels.push_back({*wh, next});
     }
-    s_.items_[item].levels.push_back({wh, next});
+    if (where != nullptr) *where = {*item, *wh};
     return absl::OkStatus();
   }
 

@@ -2,8 +2,11 @@
 // and process (unlike absl::Hash or std::hash, which are seeded or
 // unspecified). Used for command fingerprints and event ids, which are stored.
 //
-// Algorithm: FNV-1a 64 over the bytes, finished with the SplitMix64 mixer so
-// nearby inputs spread over all bits.
+// Algorithm: the input is consumed as 64-bit little-endian words (a short
+// tail is zero-padded, and strings are length-prefixed); each word is folded
+// with state = (state ^ word) * K; state ^= state >> 29, and the result is
+// finished with the SplitMix64 mixer so nearby inputs spread over all bits.
+// Changing any of this changes stored fingerprints and event ids: don't.
 #ifndef LEDGER_HASH_H_
 #define LEDGER_HASH_H_
 
@@ -17,23 +20,16 @@ class StableHasher {
   explicit StableHasher(std::uint64_t seed = 0) : state_(kOffset ^ seed) {}
 
   void AddBytes(std::string_view bytes) {
-    for (char c : bytes) {
-      state_ ^= static_cast<unsigned char>(c);
-      state_ *= kPrime;
-    }
+    std::size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) Mix(LoadLittle(bytes.data() + i, 8));
+    if (i < bytes.size()) Mix(LoadLittle(bytes.data() + i, bytes.size() - i));
   }
   // Length-prefixed, so ("ab","c") and ("a","bc") differ.
   void AddString(std::string_view s) {
     AddInt(static_cast<std::int64_t>(s.size()));
     AddBytes(s);
   }
-  void AddInt(std::int64_t v) {
-    auto u = static_cast<std::uint64_t>(v);
-    for (int i = 0; i < 8; ++i) {
-      state_ ^= (u >> (8 * i)) & 0xff;
-      state_ *= kPrime;
-    }
-  }
+  void AddInt(std::int64_t v) { Mix(static_cast<std::uint64_t>(v)); }
   std::uint64_t Finish() const {
     std::uint64_t z = state_ + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -43,7 +39,19 @@ class StableHasher {
 
  private:
   static constexpr std::uint64_t kOffset = 0xcbf29ce484222325ULL;
-  static constexpr std::uint64_t kPrime = 0x100000001b3ULL;
+  static constexpr std::uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
+
+  // Byte order made explicit so the hash is the same on any host.
+  static std::uint64_t LoadLittle(const char* p, std::size_t n) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
+  }
+  void Mix(std::uint64_t word) {
+    state_ = (state_ ^ word) * kMultiplier;
+    state_ ^= state_ >> 29;
+  }
+
   std::uint64_t state_;
 };
 
