@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -112,14 +113,14 @@ absl::StatusOr<rd_kafka_t*> NewConsumer(const KafkaLogOptions& options) {
   // store their positions with their own state).
   ASSIGN_OR_RETURN(Conf conf, MakeConf({
                                   {"bootstrap.servers", options.bootstrap_servers},
+                                  {"socket.nagle.disable", "true"},  // small requests, latency matters
                                   {"group.id", "inventory-log-reader." + options.topic},
                                   {"enable.auto.commit", "false"},
                                   {"enable.auto.offset.store", "false"},
                                   {"isolation.level", "read_committed"},
                                   {"enable.partition.eof", "true"},
                                   {"auto.offset.reset", "error"},
-                                  {"allow.auto.create.topics", "false"},
-                                  {"fetch.wait.max.ms", "50"},
+                                  {"fetch.wait.max.ms", "5"},  // we unassign after each read: no idle polling
                                   {"queued.max.messages.kbytes", "16384"},
                                   {"fetch.message.max.bytes", std::to_string(options.record_bytes_max + (64 << 10))},
                               }));
@@ -129,6 +130,7 @@ absl::StatusOr<rd_kafka_t*> NewConsumer(const KafkaLogOptions& options) {
 absl::StatusOr<rd_kafka_t*> NewProducer(const KafkaLogOptions& options) {
   ASSIGN_OR_RETURN(Conf conf, MakeConf({
                                   {"bootstrap.servers", options.bootstrap_servers},
+                                  {"socket.nagle.disable", "true"},  // small requests, latency matters
                                   {"transactional.id", options.transactional_id},
                                   {"enable.idempotence", "true"},
                                   {"acks", "all"},
@@ -136,7 +138,6 @@ absl::StatusOr<rd_kafka_t*> NewProducer(const KafkaLogOptions& options) {
                                   {"transaction.timeout.ms", "60000"},
                                   {"message.timeout.ms", std::to_string(options.request_timeout_ms.count())},
                                   {"message.max.bytes", std::to_string(options.record_bytes_max + (64 << 10))},
-                                  {"allow.auto.create.topics", "false"},
                               }));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
   return NewHandle(RD_KAFKA_PRODUCER, std::move(conf));
@@ -154,9 +155,33 @@ absl::Status WithRetries(const KafkaLogOptions& options, std::string_view what, 
   }
 }
 
+// The end (high watermark) of each partition in one ListOffsets round trip.
+absl::StatusOr<std::vector<uint64_t>> QueryEndOffsets(rd_kafka_t* handle, const std::string& topic,
+                                                      std::span<const uint32_t> partitions,
+                                                      std::chrono::milliseconds timeout) {
+  std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (uint32_t partition : partitions) {
+    // As a ListOffsets timestamp, OFFSET_END (-1) asks for the latest offset.
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), static_cast<int32_t>(partition))->offset =
+        RD_KAFKA_OFFSET_END;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(handle, list.get(), TimeoutMs(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("querying end offsets", rd_kafka_err2str(err));
+  std::vector<uint64_t> ends;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& entry = list->elems[i];
+    if (entry.err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("querying end offsets", rd_kafka_err2str(entry.err));
+    if (entry.offset < 0) return Unavailable("querying end offsets", "broker returned no offset");
+    ends.push_back(static_cast<uint64_t>(entry.offset));
+  }
+  return ends;
+}
+
 }  // namespace
 
 void KafkaLog::HandleDeleter::operator()(rd_kafka_s* handle) const { rd_kafka_destroy(handle); }
+void KafkaLog::TopicDeleter::operator()(rd_kafka_topic_s* topic) const { rd_kafka_topic_destroy(topic); }
 
 absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(KafkaLogOptions options) {
   RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
@@ -165,6 +190,10 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(KafkaLogOptions options
   ASSIGN_OR_RETURN(rd_kafka_t * raw_consumer, NewConsumer(options));
   Handle consumer(raw_consumer);
   RETURN_IF_ERROR(CheckTopic(consumer.get(), options));
+  // Offset queries get their own connection so they never queue behind a
+  // fetch of the reading consumer.
+  ASSIGN_OR_RETURN(rd_kafka_t * raw_offsets, NewConsumer(options));
+  Handle offsets(raw_offsets);
   Handle producer;
   if (options.role == KafkaLogRole::kReadWrite) {
     ASSIGN_OR_RETURN(rd_kafka_t * raw_producer, NewProducer(options));
@@ -172,14 +201,32 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(KafkaLogOptions options
     RETURN_IF_ERROR(WithRetries(options, "initializing transactions", [&] {
       return rd_kafka_init_transactions(producer.get(), TimeoutMs(options.request_timeout_ms));
     }));
+    // Learn the topic's partitions now: otherwise the first produce waits for
+    // librdkafka's periodic topic scan (about a second).
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(producer.get(), options.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(producer.get(), 0, topic, &metadata, TimeoutMs(options.request_timeout_ms));
+    if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_destroy(topic);
+      return Unavailable("reading topic metadata", rd_kafka_err2str(err));
+    }
+    TopicHandle topic_handle(topic);
+    return std::unique_ptr<KafkaLog>(
+        new KafkaLog(std::move(options), std::move(producer), std::move(topic_handle), std::move(consumer),
+                     std::move(offsets)));
   }
-  return std::unique_ptr<KafkaLog>(new KafkaLog(std::move(options), std::move(producer), std::move(consumer)));
+  return std::unique_ptr<KafkaLog>(new KafkaLog(std::move(options), std::move(producer), nullptr, std::move(consumer), std::move(offsets)));
 }
 
-KafkaLog::KafkaLog(KafkaLogOptions options, Handle producer, Handle consumer)
+KafkaLog::KafkaLog(KafkaLogOptions options, Handle producer, TopicHandle producer_topic, Handle consumer,
+                   Handle offsets)
     : options_(std::move(options)),
       producer_(std::move(producer)),
+      producer_topic_(std::move(producer_topic)),
       consumer_(std::move(consumer)),
+      offsets_(std::move(offsets)),
       group_commit_(options_.group_records_max, [this](GroupCommit::Batches b) { return CommitGroup(b); }) {}
 
 KafkaLog::~KafkaLog() { Close().IgnoreError(); }
@@ -190,10 +237,12 @@ absl::Status KafkaLog::Close() {
   if (producer_ != nullptr) {
     const rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), TimeoutMs(options_.request_timeout_ms));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) status = Unavailable("flushing on close", rd_kafka_err2str(err));
+    producer_topic_.reset();
     producer_.reset();
   }
   rd_kafka_consumer_close(consumer_.get());
   consumer_.reset();
+  offsets_.reset();
   return status;
 }
 
@@ -236,8 +285,8 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> KafkaLog::ProduceAll(Group
   for (const auto& batch : batches) {
     for (const LogRecord& record : batch) {
       rd_kafka_vu_t vus[6];
-      vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-      vus[0].u.cstr = options_.topic.c_str();
+      vus[0].vtype = RD_KAFKA_VTYPE_RKT;
+      vus[0].u.ptr = producer_topic_.get();
       vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
       vus[1].u.i32 = static_cast<int32_t>(PartitionFor(record.key, options_.partition_count));
       vus[2].vtype = RD_KAFKA_VTYPE_KEY;
@@ -317,18 +366,11 @@ absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uin
   std::vector<StoredRecord> out;
   if (max_records == 0) return out;
   std::lock_guard lock(read_mu_);
-  int64_t low = 0;
-  int64_t high = 0;
-  const rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), static_cast<int32_t>(partition), &low,
-                                       &high, TimeoutMs(options_.request_timeout_ms));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("querying offsets", rd_kafka_err2str(err));
-  if (static_cast<int64_t>(from_offset) >= high) return out;
-  if (static_cast<int64_t>(from_offset) < low) {
-    return absl::DataLossError("kafka log: partition " + std::to_string(partition) + " starts at offset " +
-                               std::to_string(low) + " (older records were deleted); cannot read from " +
-                               std::to_string(from_offset));
-  }
+  const uint32_t partitions[] = {partition};
+  ASSIGN_OR_RETURN(std::vector<uint64_t> ends,
+                   QueryEndOffsets(offsets_.get(), options_.topic, partitions, options_.request_timeout_ms));
+  const uint64_t high = ends.at(0);
+  if (from_offset >= high) return out;
 
   std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> assignment(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(assignment.get(), options_.topic.c_str(), static_cast<int32_t>(partition))
@@ -339,7 +381,9 @@ absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uin
   absl::Status status;
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout_ms;
   uint64_t next = from_offset;
-  while (out.size() < max_records) {
+  // Stop at the high watermark read above, or earlier at the end of what is
+  // committed (PARTITION_EOF under read_committed).
+  while (out.size() < max_records && next < high) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       status = Unavailable("reading partition " + std::to_string(partition), "timed out");
@@ -348,6 +392,13 @@ absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uin
     std::unique_ptr<rd_kafka_message_t, MessageDeleter> message(rd_kafka_consumer_poll(consumer_.get(), TimeoutMs(left)));
     if (message == nullptr) continue;
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+    if (message->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      status = absl::DataLossError("kafka log: offset " + std::to_string(from_offset) + " of partition " +
+                                   std::to_string(partition) +
+                                   " is no longer in the log (deleted by retention?): " +
+                                   rd_kafka_message_errstr(message.get()));
+      break;
+    }
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       status = Unavailable("reading partition " + std::to_string(partition), rd_kafka_message_errstr(message.get()));
       break;
@@ -376,17 +427,9 @@ absl::StatusOr<std::vector<uint64_t>> KafkaLog::EndOffsets() {
   // Hold the transaction lock so no transaction of ours is half done: every
   // offset below the high watermark then belongs to a finished transaction.
   std::lock_guard lock(txn_mu_);
-  std::vector<uint64_t> end_offsets(options_.partition_count, 0);
-  for (uint32_t p = 0; p < options_.partition_count; ++p) {
-    int64_t low = 0;
-    int64_t high = 0;
-    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        consumer_.get(), options_.topic.c_str(), static_cast<int32_t>(p), &low, &high,
-        TimeoutMs(options_.request_timeout_ms));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("querying offsets", rd_kafka_err2str(err));
-    end_offsets[p] = static_cast<uint64_t>(high);
-  }
-  return end_offsets;
+  std::vector<uint32_t> partitions(options_.partition_count);
+  for (uint32_t p = 0; p < options_.partition_count; ++p) partitions[p] = p;
+  return QueryEndOffsets(offsets_.get(), options_.topic, partitions, options_.request_timeout_ms);
 }
 
 std::unique_ptr<LogTail> KafkaLog::Tail(std::vector<uint64_t> start_offsets, TailOptions options) {

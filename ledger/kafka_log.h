@@ -34,6 +34,7 @@
 #include "ledger/log_tail.h"
 
 struct rd_kafka_s;
+struct rd_kafka_topic_s;
 
 namespace ledger {
 
@@ -91,8 +92,12 @@ class KafkaLog final : public EventLog {
     void operator()(rd_kafka_s* handle) const;
   };
   using Handle = std::unique_ptr<rd_kafka_s, HandleDeleter>;
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_s* topic) const;
+  };
+  using TopicHandle = std::unique_ptr<rd_kafka_topic_s, TopicDeleter>;
 
-  KafkaLog(KafkaLogOptions options, Handle producer, Handle consumer);
+  KafkaLog(KafkaLogOptions options, Handle producer, TopicHandle producer_topic, Handle consumer, Handle offsets);
 
   absl::StatusOr<std::vector<std::vector<LogPosition>>> CommitGroup(GroupCommit::Batches batches);
   // Produces every record of the group in the open transaction and waits for
@@ -102,8 +107,10 @@ class KafkaLog final : public EventLog {
   void AbortTransaction();
 
   const KafkaLogOptions options_;
-  Handle producer_;  // null for kReadOnly
-  Handle consumer_;
+  Handle producer_;             // null for kReadOnly
+  TopicHandle producer_topic_;  // the topic, as the producer knows it
+  Handle consumer_;             // reads, one assigned partition at a time
+  Handle offsets_;              // end-offset queries only
   std::atomic<bool> closed_{false};
   GroupCommit group_commit_;
   AppendSignal signal_;
