@@ -43,6 +43,10 @@ struct RocksDbLogOptions {
   // Most records group-committed in one synced write (a single larger batch
   // still goes alone). Default 20000.
   size_t group_records_max = 20000;
+  // Largest chunk (consecutive records of one partition stored as one
+  // RocksDB value), bytes; a single larger record gets a chunk of its own.
+  // Default 256 KiB.
+  size_t chunk_bytes_max = 256 << 10;
   // Block cache for reads, bytes. Default 32 MiB.
   size_t block_cache_bytes = 32 << 20;
 };
