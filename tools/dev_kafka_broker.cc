@@ -17,15 +17,19 @@
 // then connect to the brokers' advertised (ephemeral, loopback) addresses, so
 // clients must run on this host.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -65,6 +69,25 @@ bool ParseFirstAddress(const std::string& bootstraps, sockaddr_in* addr) {
   addr->sin_family = AF_INET;
   addr->sin_port = htons(static_cast<uint16_t>(std::stoi(first.substr(colon + 1))));
   return inet_pton(AF_INET, first.substr(0, colon).c_str(), &addr->sin_addr) == 1;
+}
+
+// librdkafka 2.0.2's mock brokers leave Nagle on for accepted sockets, so a
+// response written while the previous one is unacknowledged waits for the
+// client's delayed ACK (40 ms on Linux) and every multi-partition transaction
+// stalls. Real brokers set TCP_NODELAY; we do it for the mock, on every TCP
+// socket of this process, each time we look.
+void SetNoDelayOnAllTcpSockets() {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (dirent* entry = readdir(fds)) {
+    const int fd = std::atoi(entry->d_name);
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_INET) continue;
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  }
+  closedir(fds);
 }
 
 // Copies bytes both ways between two sockets until either side closes.
@@ -203,8 +226,12 @@ int main(int argc, char** argv) {
   for (const TopicSpec& topic : topics) std::printf("topic %s partitions=%d\n", topic.name.c_str(), topic.partitions);
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  int signal_number = -1;
+  const timespec tick{0, 50'000'000};  // 50 ms: how soon new connections lose Nagle
+  while (signal_number < 0) {
+    SetNoDelayOnAllTcpSockets();
+    signal_number = sigtimedwait(&signals, nullptr, &tick);
+  }
   std::fprintf(stderr, "inventory-dev-kafka: signal %d, shutting down\n", signal_number);
   forwarder.Stop();
   rd_kafka_mock_cluster_destroy(cluster);
