@@ -511,6 +511,83 @@ TEST_P(EventLogConformanceTest, ClosedLogRefusesCalls) {
   EXPECT_EQ(log_->EndOffsets().status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Backend-specific behaviour outside the shared contract.
+
+TEST(MemoryLogTest, OffsetGapsCanBeTurnedOff) {
+  MemoryLogOptions options;
+  options.partition_count = 1;
+  options.offset_gaps = OffsetGaps::kNone;
+  absl::StatusOr<std::unique_ptr<MemoryLog>> log = MemoryLog::Open(options);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append(std::vector<LogRecord>{{"a", "1"}, {"b", "2"}}).ok());
+  absl::StatusOr<std::vector<LogPosition>> next = (*log)->Append(std::vector<LogRecord>{{"c", "3"}});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->front(), (LogPosition{0, 2}));
+
+  options.offset_gaps = OffsetGaps::kAfterEachBatch;
+  absl::StatusOr<std::unique_ptr<MemoryLog>> gappy = MemoryLog::Open(options);
+  ASSERT_TRUE(gappy.ok());
+  ASSERT_TRUE((*gappy)->Append(std::vector<LogRecord>{{"a", "1"}, {"b", "2"}}).ok());
+  next = (*gappy)->Append(std::vector<LogRecord>{{"c", "3"}});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->front(), (LogPosition{0, 3}));
+}
+
+KafkaLogOptions MockOptions(const std::string& topic) {
+  KafkaLogOptions options;
+  options.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(SharedCluster().get());
+  options.topic = topic;
+  options.partition_count = kPartitions;
+  options.request_timeout_ms = std::chrono::milliseconds(5000);
+  return options;
+}
+
+TEST(KafkaLogTest, MissingTopicIsRefused) {
+  absl::StatusOr<std::unique_ptr<KafkaLog>> log = KafkaLog::Open(MockOptions("no.such.topic"));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(log.status().message()), HasSubstr("does not exist"));
+}
+
+TEST(KafkaLogTest, ReadOnlyRoleReadsButRefusesAppends) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(SharedCluster().get(), "read.only", static_cast<int>(kPartitions), 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  absl::StatusOr<std::unique_ptr<KafkaLog>> writer = KafkaLog::Open(MockOptions("read.only"));
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  KafkaLogOptions reader_options = MockOptions("read.only");
+  reader_options.role = KafkaLogRole::kReadOnly;
+  absl::StatusOr<std::unique_ptr<KafkaLog>> reader = KafkaLog::Open(reader_options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+
+  absl::StatusOr<std::vector<LogPosition>> written = (*writer)->Append(std::vector<LogRecord>{{SkuIn(2), "hello"}});
+  ASSERT_TRUE(written.ok()) << written.status();
+  // The writer is not fenced by the reader, and the reader sees its record.
+  ASSERT_TRUE((*writer)->Append(std::vector<LogRecord>{{SkuIn(2), "again"}}).ok());
+  absl::StatusOr<std::vector<StoredRecord>> read = (*reader)->Read(2, 0, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ(read->front().payload, "hello");
+  EXPECT_EQ((*reader)->Append(std::vector<LogRecord>{{"k", "v"}}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(KafkaLogTest, BrokerDownIsUnavailable) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(SharedCluster().get(), "broker.down", static_cast<int>(kPartitions), 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  KafkaLogOptions options = MockOptions("broker.down");
+  options.transactional_id = "broker-down-writer";
+  options.request_timeout_ms = std::chrono::milliseconds(1000);
+  options.retries_max = 1;
+  absl::StatusOr<std::unique_ptr<KafkaLog>> log = KafkaLog::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(SharedCluster().get(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  absl::StatusOr<std::vector<LogPosition>> refused = (*log)->Append(std::vector<LogRecord>{{"k", "v"}});
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(SharedCluster().get(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("kafka log"));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, EventLogConformanceTest,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kRocksDb, BackendKind::kKafka),
                          [](const ::testing::TestParamInfo<BackendKind>& param_info) { return KindName(param_info.param); });

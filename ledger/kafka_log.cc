@@ -217,7 +217,8 @@ absl::StatusOr<std::unique_ptr<KafkaLog>> KafkaLog::Open(KafkaLogOptions options
         new KafkaLog(std::move(options), std::move(producer), std::move(topic_handle), std::move(consumer),
                      std::move(offsets)));
   }
-  return std::unique_ptr<KafkaLog>(new KafkaLog(std::move(options), std::move(producer), nullptr, std::move(consumer), std::move(offsets)));
+  return std::unique_ptr<KafkaLog>(
+      new KafkaLog(std::move(options), std::move(producer), nullptr, std::move(consumer), std::move(offsets)));
 }
 
 KafkaLog::KafkaLog(KafkaLogOptions options, Handle producer, TopicHandle producer_topic, Handle consumer,
