@@ -310,7 +310,12 @@ class Decider {
       return Reject(RejectionReason::kUnknownReservation, absl::StrCat("unknown reservation ", id.value()));
     }
     ReservationStatus status = r->status();
-    if (status != ReservationStatus::kActive || !r->complete()) {
+    if (!r->complete()) {
+      // Only while replaying partitions out of order; the live writer never sees it.
+      return Reject(RejectionReason::kUnknownReservation,
+                    absl::StrCat("reservation ", id.value(), " is not fully recorded yet"));
+    }
+    if (status != ReservationStatus::kActive) {
       return Reject(RejectionReason::kAlreadyResolved,
                     absl::StrCat("reservation ", id.value(), " is already ", AsAbsl(ToString(status))));
     }

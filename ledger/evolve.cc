@@ -112,7 +112,10 @@ class StateMutator {
     auto it = s_.transfers_.find(e.transfer_id.value());
     if (it == s_.transfers_.end() || it->second.received) return Broken("receipt of unknown or received transfer");
     TransferState& t = it->second;
-    if (t.quantity != e.quantity || s_.items_[t.item].sku != env_.sku) return Broken("receipt disagrees with transfer");
+    if (t.quantity != e.quantity || s_.items_[t.item].sku != env_.sku || s_.warehouses_[t.from].code != e.from ||
+        s_.warehouses_[t.to].code != e.to) {
+      return Broken("receipt disagrees with transfer");
+    }
     StockLevel to = PeekLevel(e.to);
     if (to.incoming < e.quantity || to.on_hand + e.quantity > kStockMax) return Broken("receipt exceeds incoming");
     INV_CHECK(ChangeLevel(e.to, e.quantity, 0, -e.quantity).ok());
@@ -129,7 +132,8 @@ class StateMutator {
     auto it = s_.reservations_.find(e.reservation_id.value());
     if (it != s_.reservations_.end()) {
       const ReservationState& r = it->second;
-      if (r.allocations.size() != e.allocation_count || r.allocations[e.allocation_index].present) {
+      if (r.allocations.size() != e.allocation_count || r.allocations[e.allocation_index].present ||
+          r.order_id != e.order_id || r.expires_at_ms != e.expires_at_ms) {
         return Broken(absl::StrCat("allocation ", e.allocation_index, " of ", e.reservation_id.value(),
                                    " reserved twice or with another shape"));
       }

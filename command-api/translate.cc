@@ -1,0 +1,259 @@
+#include "command-api/translate.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "ledger/codec.h"
+
+namespace command_api {
+namespace {
+
+using base::AsAbsl;
+using base::InvalidField;
+
+ledger::CommandMeta Meta(const pb::CommandContext& c) {
+  return {ledger::CommandId(c.command_id()), 0, c.actor(), c.correlation_id()};
+}
+
+ledger::Attributes Attrs(const google::protobuf::RepeatedPtrField<pb::Attribute>& in) {
+  ledger::Attributes out;
+  for (const pb::Attribute& a : in) out.push_back({a.key(), a.value()});
+  return out;
+}
+
+absl::StatusOr<ledger::AdjustmentReason> Reason(pb::AdjustmentReason r) {
+  switch (r) {
+    case pb::ADJUSTMENT_REASON_DAMAGE: return ledger::AdjustmentReason::kDamage;
+    case pb::ADJUSTMENT_REASON_LOSS: return ledger::AdjustmentReason::kLoss;
+    case pb::ADJUSTMENT_REASON_FOUND: return ledger::AdjustmentReason::kFound;
+    case pb::ADJUSTMENT_REASON_CORRECTION: return ledger::AdjustmentReason::kCorrection;
+    case pb::ADJUSTMENT_REASON_RETURN: return ledger::AdjustmentReason::kReturn;
+    default: return InvalidField("reason", "must be DAMAGE, LOSS, FOUND, CORRECTION or RETURN with adjust_delta");
+  }
+}
+
+ledger::ReleaseReason Release(pb::ReleaseReason r) {
+  switch (r) {
+    case pb::RELEASE_REASON_PAYMENT_FAILED: return ledger::ReleaseReason::kPaymentFailed;
+    case pb::RELEASE_REASON_ORDER_CANCELLED: return ledger::ReleaseReason::kOrderCancelled;
+    default: return ledger::ReleaseReason::kCancelled;
+  }
+}
+
+pb::ReservationStatus ToProto(ledger::ReservationStatus s) {
+  switch (s) {
+    case ledger::ReservationStatus::kActive: return pb::RESERVATION_STATUS_ACTIVE;
+    case ledger::ReservationStatus::kCommitted: return pb::RESERVATION_STATUS_COMMITTED;
+    case ledger::ReservationStatus::kReleased: return pb::RESERVATION_STATUS_RELEASED;
+    case ledger::ReservationStatus::kExpired: return pb::RESERVATION_STATUS_EXPIRED;
+  }
+  return pb::RESERVATION_STATUS_UNSPECIFIED;
+}
+
+pb::Rejection::Reason ToProto(ledger::RejectionReason r) {
+  using R = ledger::RejectionReason;
+  switch (r) {
+    case R::kInvalidArgument: return pb::Rejection::REASON_INVALID_ARGUMENT;
+    case R::kInsufficientStock: return pb::Rejection::REASON_INSUFFICIENT_STOCK;
+    case R::kUnknownItem: return pb::Rejection::REASON_UNKNOWN_ITEM;
+    case R::kUnknownWarehouse: return pb::Rejection::REASON_UNKNOWN_WAREHOUSE;
+    case R::kUnknownReservation: return pb::Rejection::REASON_UNKNOWN_RESERVATION;
+    case R::kUnknownTransfer: return pb::Rejection::REASON_UNKNOWN_TRANSFER;
+    case R::kItemDiscontinued: return pb::Rejection::REASON_ITEM_DISCONTINUED;
+    case R::kWarehouseInactive: return pb::Rejection::REASON_WAREHOUSE_INACTIVE;
+    case R::kAlreadyExists: return pb::Rejection::REASON_ALREADY_EXISTS;
+    case R::kAlreadyResolved: return pb::Rejection::REASON_ALREADY_RESOLVED;
+    case R::kBelowReserved: return pb::Rejection::REASON_BELOW_RESERVED;
+    case R::kLimitExceeded: return pb::Rejection::REASON_LIMIT_EXCEEDED;
+    case R::kNotYetExpired: return pb::Rejection::REASON_NOT_YET_EXPIRED;
+    case R::kIdempotencyKeyReused: return pb::Rejection::REASON_IDEMPOTENCY_KEY_REUSED;
+  }
+  return pb::Rejection::REASON_UNSPECIFIED;
+}
+
+}  // namespace
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::CreateItemRequest& r) {
+  const pb::Item& i = r.item();
+  return ledger::Command{Meta(r.context()), ledger::CreateItem{ledger::Sku(i.sku()), i.name(), i.category(),
+                                                               Attrs(i.attributes()), i.reorder_point(),
+                                                               i.reorder_quantity()}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateItemRequest& r) {
+  ledger::UpdateItem u;
+  u.sku = ledger::Sku(r.sku());
+  if (r.has_name()) u.name = r.name();
+  if (r.has_category()) u.category = r.category();
+  if (r.replace_attributes()) u.attributes = Attrs(r.attributes());
+  if (!r.replace_attributes() && r.attributes_size() > 0) {
+    return InvalidField("replace_attributes", "must be true when attributes are given");
+  }
+  if (r.has_reorder_point()) u.reorder_point = r.reorder_point();
+  if (r.has_reorder_quantity()) u.reorder_quantity = r.reorder_quantity();
+  return ledger::Command{Meta(r.context()), std::move(u)};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::DeleteItemRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::DiscontinueItem{ledger::Sku(r.sku())}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r) {
+  const pb::Warehouse& w = r.warehouse();
+  return ledger::Command{Meta(r.context()), ledger::RegisterWarehouse{ledger::WarehouseCode(w.warehouse()), w.name(),
+                                                                      w.region(), w.priority(), w.active()}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r) {
+  ledger::Sku sku(r.sku());
+  ledger::WarehouseCode wh(r.warehouse());
+  switch (r.change_case()) {
+    case pb::AdjustInventoryRequest::kReceiveQuantity:
+      return ledger::Command{Meta(r.context()), ledger::ReceiveStock{sku, wh, r.receive_quantity(), r.reference()}};
+    case pb::AdjustInventoryRequest::kAdjustDelta: {
+      absl::StatusOr<ledger::AdjustmentReason> reason = Reason(r.reason());
+      if (!reason.ok()) return reason.status();
+      return ledger::Command{Meta(r.context()), ledger::AdjustStock{sku, wh, r.adjust_delta(), *reason, r.reference()}};
+    }
+    case pb::AdjustInventoryRequest::kCountedQuantity:
+      return ledger::Command{Meta(r.context()), ledger::CountStock{sku, wh, r.counted_quantity()}};
+    case pb::AdjustInventoryRequest::CHANGE_NOT_SET: break;
+  }
+  return InvalidField("change", "set one of receive_quantity, adjust_delta, counted_quantity");
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r) {
+  ledger::TransferId id(r.transfer_id());
+  switch (r.step()) {
+    case pb::TransferInventoryRequest::STEP_SHIP:
+      return ledger::Command{Meta(r.context()),
+                             ledger::ShipTransfer{id, ledger::Sku(r.sku()), ledger::WarehouseCode(r.from_warehouse()),
+                                                  ledger::WarehouseCode(r.to_warehouse()), r.quantity()}};
+    case pb::TransferInventoryRequest::STEP_RECEIVE:
+      return ledger::Command{Meta(r.context()), ledger::ReceiveTransfer{id}};
+    default: break;
+  }
+  return InvalidField("step", "must be STEP_SHIP or STEP_RECEIVE");
+}
+
+std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r) {
+  if (!r.reservation_id().empty()) return r.reservation_id();
+  return "r-" + r.context().command_id();
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o) {
+  ledger::Reserve reserve;
+  reserve.reservation_id = ledger::ReservationId(ReservationIdFor(r));
+  reserve.order_id = ledger::OrderId(r.order_id());
+  for (const pb::OrderLine& line : r.lines()) {
+    reserve.lines.push_back({ledger::Sku(line.sku()), line.quantity(), ledger::WarehouseCode(line.warehouse())});
+  }
+  reserve.ttl_ms = r.ttl_ms() == 0 ? o.default_ttl_ms : r.ttl_ms();
+  reserve.split = r.allow_split() ? ledger::SplitPolicy::kAllowSplit : ledger::SplitPolicy::kSingleWarehouse;
+  reserve.preferred_region = r.preferred_region();
+  ledger::Command command{Meta(r.context()), std::move(reserve)};
+  if (command.meta.correlation_id.empty()) command.meta.correlation_id = r.order_id();
+  return command;
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::CommitReservation{ledger::ReservationId(r.reservation_id())}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::ReleaseReservation{ledger::ReservationId(r.reservation_id()),
+                                                                       Release(r.reason())}};
+}
+
+std::string RequestFieldPath(std::string_view method, std::string_view field) {
+  if (field == "command_id" || field == "actor" || field == "correlation_id") {
+    return absl::StrCat("context.", AsAbsl(field));
+  }
+  if (method == "CreateItem") return absl::StrCat("item.", AsAbsl(field));
+  if (method == "CreateWarehouse") {
+    return field == "warehouse" ? "warehouse.warehouse" : absl::StrCat("warehouse.", AsAbsl(field));
+  }
+  if (method == "AdjustInventory") {
+    if (field == "quantity") return "receive_quantity";
+    if (field == "delta") return "adjust_delta";
+    if (field == "counted") return "counted_quantity";
+  }
+  return std::string(field);
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+pb::Rejection ToProto(const ledger::Rejection& rejection) {
+  pb::Rejection out;
+  out.set_reason(ToProto(rejection.reason));
+  out.set_message(rejection.message);
+  out.set_field(rejection.field);
+  for (const ledger::LineAvailability& l : rejection.lines) {
+    pb::Rejection::LineAvailability* p = out.add_lines();
+    p->set_line(l.line);
+    p->set_sku(l.sku.value());
+    p->set_requested(l.requested);
+    p->set_available(l.available);
+  }
+  return out;
+}
+
+void FillToken(const std::vector<ledger::LogPosition>& positions, pb::ConsistencyToken* token) {
+  for (const ledger::LogPosition& p : positions) {
+    pb::LogPosition* out = token->add_positions();
+    out->set_partition(p.partition);
+    out->set_offset(p.offset);
+  }
+}
+
+void FillItem(const ledger::ItemState& item, pb::Item* out) {
+  out->set_sku(item.sku.value());
+  out->set_name(item.name);
+  out->set_category(item.category);
+  for (const ledger::Attribute& a : item.attributes) {
+    pb::Attribute* p = out->add_attributes();
+    p->set_key(a.key);
+    p->set_value(a.value);
+  }
+  out->set_reorder_point(item.reorder_point);
+  out->set_reorder_quantity(item.reorder_quantity);
+  out->set_status(item.status == ledger::ItemStatus::kActive ? pb::ITEM_STATUS_ACTIVE : pb::ITEM_STATUS_DISCONTINUED);
+}
+
+void FillWarehouse(const ledger::WarehouseState& w, pb::Warehouse* out) {
+  out->set_warehouse(w.code.value());
+  out->set_name(w.name);
+  out->set_region(w.region);
+  out->set_priority(w.priority);
+  out->set_active(w.active);
+}
+
+void FillLevel(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse,
+               pb::StockLevel* out) {
+  ledger::StockLevel level = state.Level(sku, warehouse);
+  out->set_sku(sku.value());
+  out->set_warehouse(warehouse.value());
+  out->set_on_hand(level.on_hand);
+  out->set_reserved(level.reserved);
+  out->set_available(level.available());
+  out->set_incoming(level.incoming);
+}
+
+void FillReservation(const ledger::State& state, const ledger::ReservationState& r, pb::Reservation* out) {
+  out->set_reservation_id(r.id.value());
+  out->set_order_id(r.order_id.value());
+  out->set_status(ToProto(r.status()));
+  out->set_created_at_ms(r.created_at_ms);
+  out->set_expires_at_ms(r.expires_at_ms);
+  out->set_resolved_at_ms(r.resolved_at_ms);
+  for (const ledger::ReservationAllocation& a : r.allocations) {
+    pb::Allocation* p = out->add_allocations();
+    p->set_request_line(a.request_line);
+    p->set_sku(state.item(a.item).sku.value());
+    p->set_warehouse(state.warehouse(a.warehouse).code.value());
+    p->set_quantity(a.quantity);
+  }
+}
+
+}  // namespace command_api

@@ -1,0 +1,303 @@
+#include "command-api/writer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/status.h"
+#include "ledger/codec.h"
+#include "ledger/evolve.h"
+#include "spdlog/spdlog.h"
+
+namespace command_api {
+
+using ledger::Command;
+using ledger::Decision;
+using ledger::Event;
+using ledger::LogPosition;
+using ledger::LogRecord;
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(ledger::EventLog* log, ledger::SnapshotStore* snapshots,
+                                                     const base::Clock* clock, WriterOptions options) {
+  INV_CHECK(log != nullptr && clock != nullptr);
+  std::unique_ptr<Writer> writer(new Writer(log, snapshots, clock, options));
+  RETURN_IF_ERROR(writer->Recover());
+  writer->PublishExpiry();
+  writer->thread_ = std::thread([w = writer.get()] { w->Run(); });
+  return writer;
+}
+
+Writer::Writer(ledger::EventLog* log, ledger::SnapshotStore* snapshots, const base::Clock* clock,
+               WriterOptions options)
+    : log_(log), snapshots_(snapshots), clock_(clock), options_(options), state_(options.ledger) {}
+
+Writer::~Writer() { Stop(); }
+
+// Loads the newest valid snapshot, then replays the log after it.
+absl::Status Writer::Recover() {
+  state_ = ledger::State(options_.ledger);
+  std::vector<std::uint64_t> from(log_->partition_count(), 0);
+  last_event_offsets_seen_.assign(from.size(), 0);
+  bool loaded = false;
+  if (snapshots_ != nullptr) {
+    std::vector<std::string> skipped;
+    absl::StatusOr<ledger::Snapshot> snapshot = snapshots_->LoadNewest(options_.ledger, &skipped);
+    for (const std::string& why : skipped) spdlog::warn("skipping snapshot: {}", why);
+    if (snapshot.ok() && snapshot->next_offsets.size() == from.size()) {
+      state_ = std::move(snapshot->state);
+      from = std::move(snapshot->next_offsets);
+      last_event_offsets_seen_ = from;  // may point at a transaction marker: still covers the events
+      loaded = true;
+    } else if (snapshot.ok()) {
+      spdlog::warn("snapshot covers {} partitions, the log has {}: replaying from zero",
+                   snapshot->next_offsets.size(), from.size());
+    } else if (snapshot.status().code() != absl::StatusCode::kNotFound) {
+      spdlog::warn("no usable snapshot ({}): replaying from zero", snapshot.status().ToString());
+    }
+  }
+  std::uint64_t before = state_.events_applied();
+  RETURN_IF_ERROR(Replay(std::move(from)));
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.loaded_snapshot = loaded;
+  stats_.replayed_events = state_.events_applied() - before;
+  events_at_last_snapshot_ = loaded ? before : 0;
+  last_snapshot_ms_ = clock_->NowMs();
+  return absl::OkStatus();
+}
+
+absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
+  ASSIGN_OR_RETURN(std::vector<std::uint64_t> end, log_->EndOffsets());
+  for (std::uint32_t p = 0; p < end.size(); ++p) {
+    std::uint64_t offset = from[p];
+    while (offset < end[p]) {
+      ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> records, log_->Read(p, offset, options_.replay_read_records));
+      if (records.empty()) break;
+      for (const ledger::StoredRecord& record : records) {
+        absl::StatusOr<Event> event = ledger::Decode(record.payload);
+        if (!event.ok()) {
+          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
+                                                  event.status().message()));
+        }
+        absl::Status applied = ledger::Evolve(state_, *event);
+        if (!applied.ok()) {
+          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
+                                                  applied.message()));
+        }
+        offset = record.position.offset + 1;
+        last_event_offsets_seen_[p] = offset;
+      }
+    }
+    from[p] = std::max(offset, end[p]);
+  }
+  next_offsets_ = std::move(from);
+  last_event_offset_ = last_event_offsets_seen_;
+  return absl::OkStatus();
+}
+
+absl::Status Writer::Submit(Command command, Completion done) {
+  std::vector<std::pair<Command, Completion>> one;
+  one.emplace_back(std::move(command), std::move(done));
+  return SubmitMany(std::move(one));
+}
+
+absl::Status Writer::SubmitMany(std::vector<std::pair<Command, Completion>> commands) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("the command writer is shutting down");
+    if (queue_.size() + commands.size() > options_.queue_commands_max) {
+      return absl::ResourceExhaustedError(absl::StrCat("the command queue is full (", options_.queue_commands_max,
+                                                       " commands waiting); retry with backoff"));
+    }
+    for (auto& [command, done] : commands) queue_.push_back({std::move(command), std::move(done)});
+  }
+  wake_.notify_one();
+  return absl::OkStatus();
+}
+
+void Writer::ExpireDue() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    expire_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+std::optional<std::int64_t> Writer::NextExpiryMs() const {
+  std::int64_t next = next_expiry_ms_.load(std::memory_order_acquire);
+  if (next < 0) return std::nullopt;
+  return next;
+}
+
+void Writer::PublishExpiry() {
+  std::optional<ledger::TimeMs> next = state_.NextExpiry();
+  next_expiry_ms_.store(next ? *next : -1, std::memory_order_release);
+}
+
+void Writer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+}
+
+WriterStats Writer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Writer::Run() {
+  for (;;) {
+    std::vector<Pending> batch = TakeBatch();
+    if (batch.empty()) break;  // stopping and drained
+    Process(batch);
+    PublishExpiry();
+    MaybeSnapshot(/*force=*/false);
+  }
+  MaybeSnapshot(/*force=*/true);
+}
+
+// Waits for work; returns queued commands (plus due expiries), or nothing
+// once stopping with an empty queue.
+std::vector<Writer::Pending> Writer::TakeBatch() {
+  std::vector<Pending> batch;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return !queue_.empty() || expire_requested_ || stopping_; });
+    if (expire_requested_) {
+      expire_requested_ = false;
+      ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
+      for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
+        Command expire{{ledger::CommandId("expire/" + id.value()), 0, "expiry", ""}, ledger::ExpireReservation{id}};
+        batch.push_back({std::move(expire), nullptr});
+      }
+    }
+    while (!queue_.empty() && batch.size() < options_.batch_commands_max) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    if (!batch.empty() || stopping_) return batch;
+  }
+}
+
+void Writer::Process(std::vector<Pending>& batch) {
+  // Room for the largest single command, so a chunk never passes the limit.
+  constexpr std::size_t kEventsPerCommandMax = ledger::kReservationAllocationsMax;
+  INV_CHECK(options_.batch_events_max > kEventsPerCommandMax);
+  std::size_t i = 0;
+  while (i < batch.size()) {
+    if (!healthy_) {
+      absl::Status recovered = Recover();
+      if (!recovered.ok()) {
+        spdlog::error("the command writer cannot rebuild its state: {}", recovered.ToString());
+        for (; i < batch.size(); ++i) Complete(batch[i], Unavailable(recovered));
+        return;
+      }
+      healthy_ = true;
+    }
+    std::size_t begin = i;
+    std::vector<Decision> decisions;
+    std::vector<LogRecord> records;
+    std::vector<std::size_t> first_record;
+    while (i < batch.size() && records.size() + kEventsPerCommandMax <= options_.batch_events_max) {
+      Command& command = batch[i].command;
+      command.meta.now_ms = std::max(clock_->NowMs(), state_.time_high_water_ms());
+      Decision d = ledger::DecideAndApply(state_, command);
+      first_record.push_back(records.size());
+      for (const Event& e : d.events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
+      decisions.push_back(std::move(d));
+      ++i;
+    }
+    absl::StatusOr<std::vector<LogPosition>> positions = std::vector<LogPosition>();
+    if (!records.empty()) positions = log_->Append(records);
+    if (!positions.ok()) {
+      spdlog::error("append of {} events failed: {}", records.size(), positions.status().ToString());
+      healthy_ = false;  // the state folded events the log may not hold
+      for (std::size_t j = begin; j < i; ++j) Complete(batch[j], Unavailable(positions.status()));
+      continue;
+    }
+    for (const LogPosition& p : *positions) {
+      next_offsets_[p.partition] = std::max(next_offsets_[p.partition], p.offset + 1);
+      last_event_offset_[p.partition] = std::max(last_event_offset_[p.partition], p.offset + 1);
+    }
+    PublishExpiry();  // before answering, so a caller's next step sees its reservation's expiry
+    for (std::size_t j = begin; j < i; ++j) {
+      const Decision& d = decisions[j - begin];
+      WriteResult result;
+      if (d.rejection) {
+        result.status = d.rejection->ToStatus();
+        result.rejection = d.rejection;
+      } else if (d.duplicate) {
+        result.duplicate = true;
+        result.positions = LastEventPositions();
+      } else {
+        auto from = positions->begin() + static_cast<std::ptrdiff_t>(first_record[j - begin]);
+        result.positions.assign(from, from + static_cast<std::ptrdiff_t>(d.events.size()));
+      }
+      Complete(batch[j], result);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.commands += i - begin;
+    stats_.batches += 1;
+    stats_.events += records.size();
+  }
+}
+
+WriteResult Writer::Unavailable(const absl::Status& cause) {
+  WriteResult result;
+  result.status = absl::UnavailableError(
+      absl::StrCat("the event log did not take the write; retry with the same command_id: ", cause.message()));
+  return result;
+}
+
+void Writer::Complete(Pending& pending, const WriteResult& result) {
+  if (pending.done) pending.done(result, state_);
+}
+
+std::vector<LogPosition> Writer::LastEventPositions() const {
+  std::vector<LogPosition> out;
+  for (std::uint32_t p = 0; p < last_event_offset_.size(); ++p) {
+    if (last_event_offset_[p] > 0) out.push_back({p, last_event_offset_[p] - 1});
+  }
+  return out;
+}
+
+void Writer::MaybeSnapshot(bool force) {
+  if (snapshots_ == nullptr) return;
+  std::uint64_t since = state_.events_applied() - events_at_last_snapshot_;
+  if (since == 0) return;
+  std::int64_t now = clock_->NowMs();
+  bool due = (options_.snapshot_every_events > 0 && since >= options_.snapshot_every_events) ||
+             (options_.snapshot_every_ms > 0 && now - last_snapshot_ms_ >= options_.snapshot_every_ms);
+  if (!force && !due) return;
+  if (snapshot_thread_.joinable()) {
+    if (!force && !snapshot_done_.load(std::memory_order_acquire)) return;  // previous one still writing
+    snapshot_thread_.join();
+  }
+  if (!healthy_) return;  // never snapshot a state the log may not back
+  events_at_last_snapshot_ = state_.events_applied();
+  last_snapshot_ms_ = now;
+  auto copy = std::make_shared<ledger::State>(state_);
+  auto offsets = std::make_shared<std::vector<std::uint64_t>>(next_offsets_);
+  snapshot_done_.store(false, std::memory_order_release);
+  auto save = [this, copy, offsets] {
+    absl::Status saved = snapshots_->Save(*copy, *offsets);
+    if (!saved.ok()) spdlog::warn("snapshot not saved: {}", saved.ToString());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (saved.ok()) stats_.snapshots += 1;
+    }
+    snapshot_done_.store(true, std::memory_order_release);
+  };
+  if (force) {
+    save();
+  } else {
+    snapshot_thread_ = std::thread(save);
+  }
+}
+
+}  // namespace command_api

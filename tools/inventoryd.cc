@@ -1,0 +1,187 @@
+// inventoryd: the ledger service. One binary hosting any set of roles.
+//
+//   inventoryd serve [--data-dir ./data] [--listen 127.0.0.1:50051]
+//                    [--log-backend embedded|kafka] [--kafka-brokers H:P]
+//                    [--kafka-topic inventory.events] [--partitions 8]
+//                    [--default-ttl-ms 900000] [--snapshot-every-events N]
+//                    [--snapshot-every-seconds T] [--roles command]
+//
+// Every flag also reads an INVENTORY_* environment variable (see --help).
+// Roles today: command (CommandService, the single writer, expiry). The
+// projector and query roles arrive with their components.
+//
+// On start it loads the newest valid snapshot, replays the log after it, then
+// serves; the first line on stdout is "listening on <host:port>" (with the
+// real port when --listen asks for port 0). SIGTERM or SIGINT: stop accepting,
+// finish the calls in flight, drain the writer, save a snapshot, exit 0.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "base/clock.h"
+#include "command-api/command_service.h"
+#include "command-api/expiry.h"
+#include "command-api/writer.h"
+#include "ledger/kafka_log.h"
+#include "ledger/rocksdb_log.h"
+#include "ledger/snapshot.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+struct ServeFlags {
+  std::string data_dir = "./data";
+  std::string listen = "127.0.0.1:50051";
+  std::string log_backend = "embedded";
+  std::string kafka_brokers;
+  std::string kafka_topic = "inventory.events";
+  std::uint32_t partitions = 8;
+  std::int64_t default_ttl_ms = 15 * 60 * 1000;
+  std::uint64_t snapshot_every_events = 1'000'000;
+  std::int64_t snapshot_every_seconds = 300;
+  std::string roles = "command";
+};
+
+void AddServeFlags(CLI::App* serve, ServeFlags& f) {
+  serve->add_option("--data-dir", f.data_dir, "Directory for the embedded log and snapshots")
+      ->envname("INVENTORY_DATA_DIR")->capture_default_str();
+  serve->add_option("--listen", f.listen, "gRPC listen address (port 0 picks a free port)")
+      ->envname("INVENTORY_LISTEN")->capture_default_str();
+  serve->add_option("--log-backend", f.log_backend, "Event log: embedded (RocksDB in --data-dir) or kafka")
+      ->envname("INVENTORY_LOG_BACKEND")->check(CLI::IsMember({"embedded", "kafka"}))->capture_default_str();
+  serve->add_option("--kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers, host:port[,...] (kafka backend)")
+      ->envname("INVENTORY_KAFKA_BROKERS");
+  serve->add_option("--kafka-topic", f.kafka_topic, "Kafka topic of the event log")
+      ->envname("INVENTORY_KAFKA_TOPIC")->capture_default_str();
+  serve->add_option("--partitions", f.partitions, "Partitions of the log; fixed when the log is created")
+      ->envname("INVENTORY_PARTITIONS")->check(CLI::Range(1, 1024))->capture_default_str();
+  serve->add_option("--default-ttl-ms", f.default_ttl_ms, "Reservation TTL when a request gives none, ms")
+      ->envname("INVENTORY_DEFAULT_TTL_MS")->check(CLI::Range(1'000LL, 7LL * 24 * 3600 * 1000))
+      ->capture_default_str();
+  serve->add_option("--snapshot-every-events", f.snapshot_every_events, "Snapshot after this many events (0: never)")
+      ->envname("INVENTORY_SNAPSHOT_EVERY_EVENTS")->capture_default_str();
+  serve->add_option("--snapshot-every-seconds", f.snapshot_every_seconds,
+                    "Snapshot after this many seconds if anything changed (0: never)")
+      ->envname("INVENTORY_SNAPSHOT_EVERY_SECONDS")->capture_default_str();
+  serve->add_option("--roles", f.roles, "Comma-separated roles to run; today only: command")
+      ->envname("INVENTORY_ROLES")->check(CLI::IsMember({"command", "all"}))->capture_default_str();
+}
+
+absl::StatusOr<std::unique_ptr<ledger::EventLog>> OpenLog(const ServeFlags& f) {
+  if (f.log_backend == "kafka") {
+    if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
+    ledger::KafkaLogOptions o;
+    o.bootstrap_servers = f.kafka_brokers;
+    o.topic = f.kafka_topic;
+    o.partition_count = f.partitions;
+    auto log = ledger::KafkaLog::Open(o);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<ledger::EventLog>(std::move(*log));
+  }
+  ledger::RocksDbLogOptions o;
+  o.path = (std::filesystem::path(f.data_dir) / "log").string();
+  o.partition_count = f.partitions;
+  auto log = ledger::RocksDbLog::Open(o);
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<ledger::EventLog>(std::move(*log));
+}
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any), so
+// WaitForSignal receives them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Serve(const ServeFlags& f) {
+  sigset_t stop_signals = BlockStopSignals();
+  std::error_code ec;
+  std::filesystem::create_directories(f.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data dir {}: {}", f.data_dir, ec.message());
+    return 1;
+  }
+  auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<ledger::EventLog>> log = OpenLog(f);
+  if (!log.ok()) {
+    spdlog::error("cannot open the event log: {}", log.status().ToString());
+    return 1;
+  }
+  ledger::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
+  base::SystemClock clock;
+  command_api::WriterOptions writer_options;
+  writer_options.snapshot_every_events = f.snapshot_every_events;
+  writer_options.snapshot_every_ms = f.snapshot_every_seconds * 1000;
+  auto writer = command_api::Writer::Open(log->get(), &snapshots, &clock, writer_options);
+  if (!writer.ok()) {
+    spdlog::error("cannot rebuild the ledger state: {}", writer.status().ToString());
+    return 1;
+  }
+  command_api::WriterStats stats = (*writer)->stats();
+  auto ready_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("state rebuilt in {} ms: snapshot {}, {} events replayed", ready_ms,
+               stats.loaded_snapshot ? "loaded" : "none", stats.replayed_events);
+
+  command_api::ExpiryScheduler expiry(writer->get(), &clock);
+  expiry.Start();
+  command_api::CommandServiceOptions service_options;
+  service_options.translate.default_ttl_ms = f.default_ttl_ms;
+  command_api::CommandServiceImpl service(writer->get(), service_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    spdlog::error("cannot listen on {}", f.listen);
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::printf("listening on %s:%d\n", host.c_str(), port);
+  std::fflush(stdout);
+  spdlog::info("serving CommandService on {}:{} ({} log)", host, port, f.log_backend);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("signal {}: draining", signal_number);
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  expiry.Stop();
+  (*writer)->Stop();
+  absl::Status closed = (*log)->Close();
+  if (!closed.ok()) spdlog::warn("closing the log: {}", closed.ToString());
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"inventoryd: event-sourced inventory ledger service"};
+  app.require_subcommand(1);
+  ServeFlags flags;
+  CLI::App* serve = app.add_subcommand("serve", "Run the service (all roles by default, embedded log in ./data)");
+  AddServeFlags(serve, flags);
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
+  if (serve->parsed()) return Serve(flags);
+  return 0;
+}
