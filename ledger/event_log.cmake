@@ -13,5 +13,5 @@ target_link_libraries(event_log PUBLIC base absl::status absl::statusor absl::st
   RocksDB::rocksdb PkgConfig::RDKAFKA Threads::Threads)
 
 inventory_test(event_log_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/event_log_conformance_test.cc
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/event_log_conformance_test.cc ${CMAKE_CURRENT_LIST_DIR}/group_commit_test.cc
   LIBS event_log)

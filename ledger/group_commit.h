@@ -41,6 +41,12 @@ class GroupCommit {
 
   absl::StatusOr<std::vector<LogPosition>> Submit(std::span<const LogRecord> records);
 
+  // Batches queued, including the one being committed. For tests.
+  size_t queued() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+
  private:
   struct Writer {
     std::span<const LogRecord> records;
@@ -50,7 +56,7 @@ class GroupCommit {
 
   const size_t group_records_max_;
   const CommitFn commit_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<Writer*> queue_;  // guarded by mu_; front is the leader
 };
 
