@@ -26,10 +26,10 @@ absl::Status ValidateBatch(std::span<const LogRecord> records, size_t record_byt
                                       "); nothing appended");
   }
   for (size_t i = 0; i < records.size(); ++i) {
-    const std::string field = "records[" + std::to_string(i) + "]";
-    if (records[i].key.empty()) return base::InvalidField(field + ".key", "must not be empty; nothing appended");
     const size_t bytes = records[i].key.size() + records[i].payload.size();
-    if (bytes > record_bytes_max) {
+    if (records[i].key.empty() || bytes > record_bytes_max) [[unlikely]] {
+      const std::string field = "records[" + std::to_string(i) + "]";
+      if (records[i].key.empty()) return base::InvalidField(field + ".key", "must not be empty; nothing appended");
       return base::InvalidField(field, std::to_string(bytes) + " bytes (key + payload) exceeds record_bytes_max (" +
                                            std::to_string(record_bytes_max) + " bytes); nothing appended");
     }

@@ -138,7 +138,16 @@ absl::StatusOr<uint64_t> DecodeChunk(LogPosition first, std::string_view value, 
 class ChunkWriter {
  public:
   ChunkWriter(rocksdb::WriteBatch* batch, const std::vector<uint64_t>& end_offsets, size_t chunk_bytes_max)
-      : batch_(batch), next_(end_offsets), chunk_bytes_max_(chunk_bytes_max), open_(end_offsets.size()) {}
+      : batch_(batch),
+        next_(end_offsets),
+        chunk_bytes_max_(chunk_bytes_max),
+        open_(end_offsets.size()),
+        reserve_(end_offsets.size(), 0) {}
+
+  // Bytes the records of `partition` will take, so chunks grow once.
+  void Reserve(uint32_t partition, size_t bytes) {
+    reserve_[partition] = std::min(bytes, chunk_bytes_max_) + 4;
+  }
 
   // Adds a record to its partition's open chunk; returns its offset.
   uint64_t Add(uint32_t partition, const LogRecord& record) {
@@ -147,6 +156,7 @@ class ChunkWriter {
     if (chunk.count > 0 && chunk.value.size() + record_bytes > chunk_bytes_max_) Flush(partition);
     if (chunk.count == 0) {
       chunk.first_offset = next_[partition];
+      chunk.value.reserve(reserve_[partition]);
       chunk.value.assign(4, '\0');  // count, filled in by Flush
     }
     char header[8];
@@ -199,6 +209,7 @@ class ChunkWriter {
   std::vector<uint64_t> next_;
   const size_t chunk_bytes_max_;
   std::vector<Chunk> open_;
+  std::vector<size_t> reserve_;
   absl::Status status_;
 };
 
@@ -336,11 +347,24 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(Gr
   }
   rocksdb::WriteBatch batch;
   ChunkWriter chunks(&batch, next, options_.chunk_bytes_max);
+  // Route every record once, and size each partition's chunk before filling it.
+  std::vector<uint32_t> partitions;
+  std::vector<size_t> bytes(options_.partition_count, 0);
+  for (const auto& records : batches) {
+    for (const LogRecord& record : records) {
+      partitions.push_back(PartitionFor(record.key, options_.partition_count));
+      bytes[partitions.back()] += 8 + record.key.size() + record.payload.size();
+    }
+  }
+  for (uint32_t p = 0; p < options_.partition_count; ++p) {
+    if (bytes[p] > 0) chunks.Reserve(p, bytes[p]);
+  }
   std::vector<std::vector<LogPosition>> positions(batches.size());
+  size_t routed = 0;
   for (size_t b = 0; b < batches.size(); ++b) {
     positions[b].reserve(batches[b].size());
     for (const LogRecord& record : batches[b]) {
-      const uint32_t partition = PartitionFor(record.key, options_.partition_count);
+      const uint32_t partition = partitions[routed++];
       positions[b].push_back(LogPosition{partition, chunks.Add(partition, record)});
     }
   }
