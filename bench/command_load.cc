@@ -1,0 +1,277 @@
+// command_load: a closed-loop (or paced) gRPC load generator for the
+// CommandService.
+//
+//   build/bench/command_load --scenario hot --clients 64 --seconds 10
+//   build/bench/command_load --scenario bulk --clients 8 --bulk-size 100
+//   build/bench/command_load --scenario hot --rate 20000     # paced, for p99 at a given load
+//
+// Without --target it starts build/tools/inventoryd on a fresh temporary data
+// dir (127.0.0.1, a free port) and stops it afterwards. Scenarios:
+//   hot             CheckAndReserveStock of 1 unit, 10 SKUs
+//   uniform         CheckAndReserveStock of 1 unit, --skus SKUs (default 100000)
+//   reserve-commit  CheckAndReserveStock then CommitReservation, hot SKUs
+//   bulk            BulkReserveStock of --bulk-size single-line reservations, uniform SKUs
+// It prints one line: reservations/s, calls/s and call latency p50/p99/p999 (ms).
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "proto/command_service.grpc.pb.h"
+
+namespace {
+
+namespace pb = inventory::v1;
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  std::string target;
+  std::string inventoryd = INVENTORYD_PATH;
+  std::string scenario = "hot";
+  int clients = 64;
+  int channels = 4;
+  double seconds = 10;
+  int skus = 100'000;
+  int bulk_size = 100;
+  double rate = 0;  // calls/s over all clients; 0 = closed loop
+};
+
+// A child inventoryd on a temporary data dir.
+class Server {
+ public:
+  explicit Server(const std::string& binary) {
+    dir_ = std::filesystem::temp_directory_path() / ("command-load-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    int out[2];
+    if (pipe(out) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      std::string data = "--data-dir=" + (dir_ / "data").string();
+      execl(binary.c_str(), binary.c_str(), "serve", data.c_str(), "--listen=127.0.0.1:0", "--snapshot-every-events=0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    std::string line;
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    close(out[0]);
+    std::size_t at = line.rfind(' ');
+    if (line.rfind("listening on ", 0) != 0 || at == std::string::npos) {
+      std::fprintf(stderr, "inventoryd did not start (%s)\n", line.c_str());
+      std::exit(1);
+    }
+    address_ = line.substr(at + 1);
+  }
+  ~Server() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+pb::CommandContext Context(const std::string& id) {
+  pb::CommandContext c;
+  c.set_command_id(id);
+  c.set_actor("load");
+  return c;
+}
+
+void Check(const grpc::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, s.error_message().c_str());
+    std::exit(1);
+  }
+}
+
+// Creates one warehouse and `count` SKUs with deep stock.
+void Seed(pb::CommandService::Stub& stub, int count) {
+  grpc::ClientContext wctx;
+  pb::CreateWarehouseRequest wreq;
+  *wreq.mutable_context() = Context("seed-wh");
+  wreq.mutable_warehouse()->set_warehouse("WH-1");
+  wreq.mutable_warehouse()->set_name("Main");
+  wreq.mutable_warehouse()->set_active(true);
+  pb::CreateWarehouseResponse wresp;
+  Check(stub.CreateWarehouse(&wctx, wreq, &wresp), "CreateWarehouse");
+  for (int first = 0; first < count; first += 1000) {
+    grpc::ClientContext ctx;
+    pb::BulkCreateItemsRequest req;
+    *req.mutable_context() = Context("seed-items-" + std::to_string(first));
+    for (int i = first; i < std::min(count, first + 1000); ++i) {
+      pb::Item* item = req.add_items();
+      item->set_sku("SKU-" + std::to_string(i));
+      item->set_name("Item");
+    }
+    pb::BulkCreateItemsResponse resp;
+    Check(stub.BulkCreateItems(&ctx, req, &resp), "BulkCreateItems");
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < count; i += 8) {
+        grpc::ClientContext ctx;
+        pb::AdjustInventoryRequest req;
+        *req.mutable_context() = Context("seed-recv-" + std::to_string(i));
+        req.set_sku("SKU-" + std::to_string(i));
+        req.set_warehouse("WH-1");
+        req.set_receive_quantity(1'000'000'000);
+        pb::AdjustInventoryResponse resp;
+        Check(stub.AdjustInventory(&ctx, req, &resp), "AdjustInventory");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+struct ClientStats {
+  std::vector<double> latencies_ms;
+  std::uint64_t calls = 0;
+  std::uint64_t reservations = 0;
+  std::uint64_t failures = 0;
+};
+
+void RunClient(int id, const Flags& f, pb::CommandService::Stub& stub, int skus, Clock::time_point end,
+               ClientStats& out) {
+  std::mt19937_64 rng(static_cast<std::uint64_t>(id) + 1);
+  std::uniform_int_distribution<int> pick(0, skus - 1);
+  std::uint64_t seq = 0;
+  double per_client_rate = f.rate / f.clients;
+  auto next_start = Clock::now();
+  while (Clock::now() < end) {
+    if (per_client_rate > 0) {
+      next_start += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_client_rate));
+      std::this_thread::sleep_until(next_start);
+    }
+    auto start = Clock::now();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    std::string base = "c" + std::to_string(id) + "-" + std::to_string(seq++);
+    bool ok = false;
+    std::uint64_t reserved = 0;
+    if (f.scenario == "bulk") {
+      pb::BulkReserveStockRequest req;
+      for (int i = 0; i < f.bulk_size; ++i) {
+        pb::CheckAndReserveStockRequest* r = req.add_reservations();
+        *r->mutable_context() = Context(base + "-" + std::to_string(i));
+        pb::OrderLine* line = r->add_lines();
+        line->set_sku("SKU-" + std::to_string(pick(rng)));
+        line->set_quantity(1);
+      }
+      pb::BulkReserveStockResponse resp;
+      ok = stub.BulkReserveStock(&ctx, req, &resp).ok();
+      for (const auto& r : resp.results()) reserved += r.code() == 0 ? 1 : 0;
+    } else {
+      pb::CheckAndReserveStockRequest req;
+      *req.mutable_context() = Context(base);
+      pb::OrderLine* line = req.add_lines();
+      line->set_sku("SKU-" + std::to_string(pick(rng)));
+      line->set_quantity(1);
+      pb::CheckAndReserveStockResponse resp;
+      ok = stub.CheckAndReserveStock(&ctx, req, &resp).ok();
+      reserved = ok ? 1 : 0;
+      if (ok && f.scenario == "reserve-commit") {
+        grpc::ClientContext cctx;
+        cctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        pb::CommitReservationRequest creq;
+        *creq.mutable_context() = Context(base + "-commit");
+        creq.set_reservation_id(resp.reservation().reservation_id());
+        pb::CommitReservationResponse cresp;
+        ok = stub.CommitReservation(&cctx, creq, &cresp).ok();
+      }
+    }
+    out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    out.calls += 1;
+    out.reservations += reserved;
+    out.failures += ok ? 0 : 1;
+  }
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  CLI::App app{"command_load: gRPC load generator for the CommandService"};
+  app.add_option("--target", f.target, "host:port of a running inventoryd (default: start one)");
+  app.add_option("--inventoryd", f.inventoryd, "inventoryd binary to start")->capture_default_str();
+  app.add_option("--scenario", f.scenario)->check(CLI::IsMember({"hot", "uniform", "reserve-commit", "bulk"}))
+      ->capture_default_str();
+  app.add_option("--clients", f.clients)->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--channels", f.channels, "gRPC channels (connections)")->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--seconds", f.seconds)->capture_default_str();
+  app.add_option("--skus", f.skus, "SKUs for uniform and bulk")->check(CLI::Range(10, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--bulk-size", f.bulk_size)->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--rate", f.rate, "paced calls/s over all clients (0: closed loop)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::unique_ptr<Server> server;
+  std::string target = f.target;
+  if (target.empty()) {
+    server = std::make_unique<Server>(f.inventoryd);
+    target = server->address();
+  }
+  std::vector<std::unique_ptr<pb::CommandService::Stub>> stubs;
+  for (int c = 0; c < f.channels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", c);  // distinct args: distinct connections
+    stubs.push_back(pb::CommandService::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
+  }
+  int skus = (f.scenario == "hot" || f.scenario == "reserve-commit") ? 10 : f.skus;
+  Seed(*stubs[0], skus);
+
+  std::vector<ClientStats> stats(static_cast<std::size_t>(f.clients));
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(f.seconds));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < f.clients; ++c) {
+    threads.emplace_back([&, c] {
+      RunClient(c, f, *stubs[static_cast<std::size_t>(c % f.channels)], skus, end, stats[static_cast<std::size_t>(c)]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  ClientStats total;
+  for (ClientStats& s : stats) {
+    total.calls += s.calls;
+    total.reservations += s.reservations;
+    total.failures += s.failures;
+    total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+  }
+  std::printf("scenario=%s clients=%d rate=%.0f reservations_per_s=%.0f calls_per_s=%.0f failures=%llu "
+              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
+              f.scenario.c_str(), f.clients, f.rate, static_cast<double>(total.reservations) / elapsed,
+              static_cast<double>(total.calls) / elapsed, static_cast<unsigned long long>(total.failures),
+              Percentile(total.latencies_ms, 0.50), Percentile(total.latencies_ms, 0.99),
+              Percentile(total.latencies_ms, 0.999));
+  return 0;
+}
