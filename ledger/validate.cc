@@ -1,5 +1,6 @@
 #include "ledger/validate.h"
 
+#include <array>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -10,9 +11,26 @@ namespace {
 
 using base::AsAbsl;
 
-bool IsCodeChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == ':' || c == '-';
+// kCodeChars[c]: 1 for [A-Za-z0-9._:-], 2 for '/', else 0. A table, because
+// every command validates several ids on the writer's hot path.
+constexpr std::array<std::uint8_t, 256> MakeCodeChars() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = 1;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = 1;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = 1;
+  for (char c : {'.', '_', ':', '-'}) t[static_cast<unsigned char>(c)] = 1;
+  t['/'] = 2;
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> kCodeChars = MakeCodeChars();
+
+// Field paths like "lines[3].sku" are built only for a rejection, never on
+// the happy path: `r`'s field and message get `prefix` in front.
+std::optional<Rejection> Prefixed(std::optional<Rejection> r, const std::string& prefix) {
+  if (!r) return r;
+  r->field = prefix + r->field;
+  r->message = prefix + r->message;
+  return r;
 }
 
 std::optional<Rejection> CheckCharset(std::string_view field, std::string_view value, std::size_t max_length,
@@ -22,9 +40,10 @@ std::optional<Rejection> CheckCharset(std::string_view field, std::string_view v
     return InvalidField(std::string(field),
                         absl::StrCat("is ", value.size(), " characters; at most ", max_length, " allowed"));
   }
+  const std::uint8_t accepted_max = allow_slash ? 2 : 1;
   for (std::size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
-    if (IsCodeChar(c) || (allow_slash && c == '/')) continue;
+    std::uint8_t kind = kCodeChars[static_cast<unsigned char>(value[i])];
+    if (kind != 0 && kind <= accepted_max) continue;
     return InvalidField(std::string(field),
                         absl::StrCat("character ", i, " is not allowed; use letters, digits and . _ : -",
                                      allow_slash ? " /" : ""));
@@ -45,12 +64,12 @@ std::optional<Rejection> CheckAttributes(std::string_view field, const Attribute
                                                          kAttributesMax, " allowed"));
   }
   for (std::size_t i = 0; i < attributes.size(); ++i) {
-    std::string path = absl::StrCat(AsAbsl(field), "[", i, "]");
-    if (auto r = CheckCode(path + ".key", attributes[i].key, kAttributeKeyLengthMax)) return r;
-    if (auto r = CheckText(path + ".value", attributes[i].value, kTextLengthMax)) return r;
-    for (std::size_t j = 0; j < i; ++j) {
-      if (attributes[j].key == attributes[i].key) return InvalidField(path + ".key", "is repeated");
+    std::optional<Rejection> r = CheckCode(".key", attributes[i].key, kAttributeKeyLengthMax);
+    if (!r) r = CheckText(".value", attributes[i].value, kTextLengthMax);
+    for (std::size_t j = 0; j < i && !r; ++j) {
+      if (attributes[j].key == attributes[i].key) r = InvalidField(".key", "is repeated");
     }
+    if (r) return Prefixed(std::move(r), absl::StrCat(AsAbsl(field), "[", i, "]"));
   }
   return std::nullopt;
 }
@@ -174,10 +193,10 @@ std::optional<Rejection> Check(const Reserve& c) {
     return InvalidField("lines", absl::StrCat("has ", c.lines.size(), " lines; at most ", kReservationLinesMax));
   }
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
-    std::string path = absl::StrCat("lines[", i, "]");
-    if (auto r = CheckCode(path + ".sku", c.lines[i].sku.value(), kSkuLengthMax)) return r;
-    if (auto r = CheckMovementQuantity(path + ".quantity", c.lines[i].quantity)) return r;
-    if (auto r = CheckOptionalCode(path + ".warehouse", c.lines[i].warehouse)) return r;
+    std::optional<Rejection> r = CheckCode(".sku", c.lines[i].sku.value(), kSkuLengthMax);
+    if (!r) r = CheckMovementQuantity(".quantity", c.lines[i].quantity);
+    if (!r) r = CheckOptionalCode(".warehouse", c.lines[i].warehouse);
+    if (r) return Prefixed(std::move(r), absl::StrCat("lines[", i, "]"));
   }
   if (c.ttl_ms < kReservationTtlMinMs || c.ttl_ms > kReservationTtlMaxMs) {
     return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs, " and ",
