@@ -11,7 +11,7 @@ packages=(
   librocksdb-dev libsimdjson-dev librdkafka-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev
-  kcat python3-grpcio python3-protobuf
+  kcat python3-grpcio python3-protobuf bc
 )
 
 missing=()
