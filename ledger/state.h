@@ -174,6 +174,7 @@ class State {
 
  private:
   friend class StateMutator;
+  friend class SnapshotCodec;  // ledger/snapshot.cc: saves and restores every member
 
   LedgerOptions options_;
   absl::flat_hash_map<std::string, ItemIndex> item_index_;

@@ -1,0 +1,99 @@
+// Snapshots of the ledger State, so a restart loads the newest valid snapshot
+// and replays only the log tail (BRIEF.md decision 7).
+//
+// A snapshot is the complete State (everything operator== compares, plus the
+// forgetting queues it does not, so folding more events after a reload
+// forgets exactly what the original would have) and the log position it
+// covers: per partition, the next offset to replay from.
+//
+// Contract:
+//  * DecodeSnapshot(EncodeSnapshot(s, o)) yields a state equal to s that
+//    behaves identically under further events, and offsets o.
+//  * Any damage (flipped bits, truncation, trailing bytes, unparseable body,
+//    indexes out of range) is DATA_LOSS naming the problem. A file written
+//    by a newer format version is FAILED_PRECONDITION: this build cannot read
+//    it, and replaying the log is the way forward.
+//  * LedgerOptions are not stored: the loaded state takes the options given
+//    to DecodeSnapshot, and the next folded event forgets under them.
+//
+// Thread-safety: EncodeSnapshot/DecodeSnapshot are pure functions of their
+// arguments. A SnapshotStore is used by one thread at a time, and at most one
+// process saves into a directory (the command side's single writer).
+#ifndef LEDGER_SNAPSHOT_H_
+#define LEDGER_SNAPSHOT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ledger/state.h"
+
+namespace ledger {
+
+// The snapshot format this build writes, and the newest it reads.
+inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+
+struct Snapshot {
+  State state;
+  // Per partition: the log position the state covers (next offset to replay from).
+  std::vector<std::uint64_t> next_offsets;
+};
+
+// The snapshot file's bytes (layout at the top of ledger/snapshot.cc).
+// RESOURCE_EXHAUSTED if the body would pass protobuf's 2 GiB message limit.
+absl::StatusOr<std::string> EncodeSnapshot(const State& state, std::span<const std::uint64_t> next_offsets);
+
+// A snapshot file around an already encoded body: the header with `version`
+// and the checksum. EncodeSnapshot uses it; exposed so tests and tools can
+// frame a hand-made body (e.g. one with bad indexes, or a future version).
+std::string FrameSnapshot(std::string_view body, std::uint32_t version = kSnapshotFormatVersion);
+
+// The snapshot in `bytes`, its state built with `options`.
+absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view bytes, LedgerOptions options);
+
+struct SnapshotStoreOptions {
+  // Most snapshot files kept: after a successful Save, older ones beyond this
+  // many are deleted. Default 3. REQUIRES: >= 1.
+  std::size_t keep_max = 3;
+};
+
+// Snapshot files in one directory, named snapshot-<events_applied as 20
+// digits>.snap, so name order is age order.
+class SnapshotStore {
+ public:
+  SnapshotStore(std::filesystem::path dir, SnapshotStoreOptions options);
+
+  // Writes the snapshot durably: to a temporary file, fsync, rename into
+  // place, fsync the directory. Then deletes all but the keep_max newest
+  // snapshots and any temporary file a crash left behind. Creates the
+  // directory if missing. I/O failure: UNAVAILABLE naming the file.
+  absl::Status Save(const State& state, std::span<const std::uint64_t> next_offsets);
+
+  // The newest snapshot that decodes (and whose name agrees with its
+  // content). Each file passed over is reported in `skipped` as
+  // "<file>: <reason>" so the caller can log a warning. NOT_FOUND when no
+  // file is valid (or the directory does not exist).
+  absl::StatusOr<Snapshot> LoadNewest(LedgerOptions options, std::vector<std::string>* skipped = nullptr);
+
+  // The snapshot files present, oldest first.
+  absl::StatusOr<std::vector<std::filesystem::path>> List() const;
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  // Deletes all but the keep_max newest snapshots, and temporary files.
+  absl::Status Prune();
+
+  std::filesystem::path dir_;
+  SnapshotStoreOptions options_;
+};
+
+}  // namespace ledger
+
+#endif  // LEDGER_SNAPSHOT_H_
