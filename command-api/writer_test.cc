@@ -1,1 +1,1078 @@
+// Unit tests for the single writer (command-api/writer.h): answers only after
+// the events are durable, group commit, the queue bound, rejections and
+// duplicates riding in a batch, append failures and recovery, restart from
+// the log and from snapshots, reservation expiry on a manual clock, draining
+// on Stop, and command time taken from the clock.
+//
+// The log is a MemoryLog behind a FaultLog (command-api/fault_log.h), which
+// counts Appends and can fail or block them. Waits are bounded (kWait) so a
+// broken writer fails the test instead of hanging it; nothing sleeps for a TTL.
+#include "command-api/writer.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "base/clock.h"
+#include "command-api/expiry.h"
+#include "command-api/fault_log.h"
+#include "ledger/codec.h"
+#include "ledger/memory_log.h"
+#include "ledger/snapshot.h"
+#include "ledger/validate.h"
+
+namespace command_api {
+namespace {
+
+using ledger::Quantity;
+using ledger::Sku;
+using ledger::WarehouseCode;
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+constexpr auto kWait = std::chrono::seconds(5);
+
+// ---- commands ----
+
+ledger::Command Cmd(const std::string& id, ledger::CommandBody body) {
+  ledger::Command c;
+  c.meta.command_id = ledger::CommandId(id);
+  c.meta.actor = "writer-test";
+  c.body = std::move(body);
+  return c;
+}
+
+ledger::CommandBody Receive(const std::string& sku, const std::string& warehouse, Quantity quantity) {
+  return ledger::ReceiveStock{Sku(sku), WarehouseCode(warehouse), quantity, "ref"};
+}
+
+ledger::CommandBody Reserve(const std::string& reservation, const std::vector<ledger::ReserveLine>& lines,
+                            ledger::TimeMs ttl_ms = 15 * 60 * 1000,
+                            ledger::SplitPolicy split = ledger::SplitPolicy::kSingleWarehouse) {
+  ledger::Reserve r;
+  r.reservation_id = ledger::ReservationId(reservation);
+  r.order_id = ledger::OrderId("order-" + reservation.substr(0, 32));
+  r.lines = lines;
+  r.ttl_ms = ttl_ms;
+  r.split = split;
+  return r;
+}
+
+ledger::ReserveLine Line(const std::string& sku, Quantity quantity) {
+  return ledger::ReserveLine{Sku(sku), quantity, WarehouseCode()};
+}
+
+// ---- capturing completions ----
+
+struct Slot {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  WriteResult result;
+  std::optional<ledger::State> state;
+};
+
+Completion Capture(const std::shared_ptr<Slot>& slot, bool keep_state = false) {
+  return [slot, keep_state](const WriteResult& result, const ledger::State& state) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    ++slot->calls;
+    slot->result = result;
+    if (keep_state) slot->state = state;
+    slot->cv.notify_all();
+  };
+}
+
+bool WaitCalled(Slot& slot) {
+  std::unique_lock<std::mutex> lock(slot.mu);
+  return slot.cv.wait_for(lock, kWait, [&] { return slot.calls > 0; });
+}
+
+struct Outcome {
+  WriteResult result;
+  ledger::State state;
+};
+
+struct LoggedEvent {
+  ledger::LogPosition position;
+  ledger::Event event;
+};
+
+// Polls `done` on real time for up to kWait.
+template <typename F>
+bool Eventually(F done) {
+  auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+class WriterTest : public ::testing::Test {
+ protected:
+  WriterTest() : clock_(kT0) {}
+
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ledger::MemoryLog>> log = ledger::MemoryLog::Open(ledger::MemoryLogOptions{});
+    ASSERT_TRUE(log.ok()) << log.status();
+    mem_ = std::move(*log);
+    fault_ = std::make_unique<FaultLog>(mem_.get());
+    snapshot_dir_ = std::filesystem::temp_directory_path() /
+                    ("writer_test_" + std::to_string(::getpid()) + "_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(snapshot_dir_);
+  }
+
+  void TearDown() override {
+    if (fault_) fault_->Release();  // never leave the writer blocked in Append
+    writer_.reset();
+    std::filesystem::remove_all(snapshot_dir_);
+  }
+
+  static WriterOptions Options() {
+    WriterOptions o;
+    o.snapshot_every_ms = 0;
+    o.snapshot_every_events = 0;
+    return o;
+  }
+
+  void OpenWriter(WriterOptions options = Options(), ledger::SnapshotStore* snapshots = nullptr) {
+    absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(fault_.get(), snapshots, &clock_, options);
+    ASSERT_TRUE(w.ok()) << w.status();
+    writer_ = std::move(*w);
+  }
+
+  // Closes the writer and its log, and opens fresh ones over the same storage.
+  void Reopen(WriterOptions options = Options(), ledger::SnapshotStore* snapshots = nullptr) {
+    if (writer_) writer_->Stop();
+    writer_.reset();
+    std::shared_ptr<ledger::MemoryLogStorage> storage = mem_->storage();
+    fault_.reset();
+    mem_.reset();
+    absl::StatusOr<std::unique_ptr<ledger::MemoryLog>> log = ledger::MemoryLog::Open({}, storage);
+    ASSERT_TRUE(log.ok()) << log.status();
+    mem_ = std::move(*log);
+    fault_ = std::make_unique<FaultLog>(mem_.get());
+    OpenWriter(options, snapshots);
+  }
+
+  // Submits and waits for the answer; the state is the one the completion saw.
+  Outcome Run(ledger::Command command) {
+    auto slot = std::make_shared<Slot>();
+    Outcome out;
+    absl::Status submitted = writer_->Submit(std::move(command), Capture(slot, /*keep_state=*/true));
+    if (!submitted.ok()) {
+      ADD_FAILURE() << "Submit: " << submitted;
+      out.result.status = submitted;
+      return out;
+    }
+    if (!WaitCalled(*slot)) {
+      ADD_FAILURE() << "no answer within " << kWait.count() << " s";
+      out.result.status = absl::DeadlineExceededError("no answer");
+      return out;
+    }
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 1);
+    out.result = slot->result;
+    out.state = *slot->state;
+    return out;
+  }
+
+  // Runs a command that must be applied (OK, not a duplicate).
+  Outcome Accept(const std::string& id, ledger::CommandBody body) {
+    Outcome out = Run(Cmd(id, std::move(body)));
+    EXPECT_TRUE(out.result.status.ok()) << id << ": " << out.result.status;
+    EXPECT_FALSE(out.result.duplicate) << id;
+    return out;
+  }
+
+  // The writer's state, through a harmless command: one that is rejected
+  // (unknown transfer), so it appends nothing and changes nothing.
+  ledger::State Probe() {
+    Outcome out = Run(Cmd("probe-" + std::to_string(++probes_), ledger::ReceiveTransfer{ledger::TransferId("none")}));
+    EXPECT_EQ(out.result.status.code(), absl::StatusCode::kNotFound) << out.result.status;
+    return std::move(out.state);
+  }
+
+  // Two warehouses and two items, no stock.
+  void Seed() {
+    Accept("seed-wh-a", ledger::RegisterWarehouse{WarehouseCode("WH-A"), "Alpha", "eu", 1, true});
+    Accept("seed-wh-b", ledger::RegisterWarehouse{WarehouseCode("WH-B"), "Beta", "us", 2, true});
+    Accept("seed-sku-1", ledger::CreateItem{Sku("SKU-1"), "Widget", "tools", {}, 0, 0});
+    Accept("seed-sku-2", ledger::CreateItem{Sku("SKU-2"), "Gadget", "tools", {}, 0, 0});
+  }
+
+  // Every event in the log, partition by partition.
+  std::vector<LoggedEvent> ReadLog() {
+    std::vector<LoggedEvent> out;
+    absl::StatusOr<std::vector<std::uint64_t>> end = mem_->EndOffsets();
+    EXPECT_TRUE(end.ok()) << end.status();
+    if (!end.ok()) return out;
+    for (std::uint32_t p = 0; p < end->size(); ++p) {
+      std::uint64_t offset = 0;
+      while (offset < (*end)[p]) {
+        absl::StatusOr<std::vector<ledger::StoredRecord>> records = mem_->Read(p, offset, 1000);
+        EXPECT_TRUE(records.ok()) << records.status();
+        if (!records.ok() || records->empty()) break;
+        for (const ledger::StoredRecord& r : *records) {
+          absl::StatusOr<ledger::Event> e = ledger::Decode(r.payload);
+          EXPECT_TRUE(e.ok()) << e.status();
+          if (e.ok()) out.push_back({r.position, std::move(*e)});
+          offset = r.position.offset + 1;
+        }
+      }
+    }
+    return out;
+  }
+
+  std::vector<LoggedEvent> EventsOf(const std::string& command_id) {
+    std::vector<LoggedEvent> out;
+    for (LoggedEvent& e : ReadLog()) {
+      if (e.event.envelope.command_id.value() == command_id) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  static ledger::StockLevel Level(const ledger::State& s, const std::string& sku, const std::string& wh) {
+    return s.Level(Sku(sku), WarehouseCode(wh));
+  }
+
+  // A snapshot store over snapshot_dir_, living as long as the fixture (it
+  // must outlive every writer using it).
+  ledger::SnapshotStore* NewStore() {
+    stores_.push_back(std::make_unique<ledger::SnapshotStore>(snapshot_dir_, ledger::SnapshotStoreOptions{}));
+    return stores_.back().get();
+  }
+
+  base::ManualClock clock_;
+  std::vector<std::unique_ptr<ledger::SnapshotStore>> stores_;
+  std::unique_ptr<ledger::MemoryLog> mem_;
+  std::unique_ptr<FaultLog> fault_;
+  std::unique_ptr<Writer> writer_;
+  std::filesystem::path snapshot_dir_;
+  int probes_ = 0;
+};
+
+// Every position in `original` is covered by `token`: same partition, offset at or past it.
+void ExpectCovers(const std::vector<ledger::LogPosition>& token, const std::vector<ledger::LogPosition>& original) {
+  ASSERT_FALSE(original.empty());
+  for (const ledger::LogPosition& p : original) {
+    bool covered = std::any_of(token.begin(), token.end(), [&](const ledger::LogPosition& q) {
+      return q.partition == p.partition && q.offset >= p.offset;
+    });
+    EXPECT_TRUE(covered) << "position " << p << " not covered by the token";
+  }
+}
+
+// ---- durability before the answer ----
+
+TEST_F(WriterTest, AnswersOnlyOnceTheEventsAreInTheLog) {
+  OpenWriter();
+  Seed();
+  Accept("stock-1", Receive("SKU-1", "WH-A", 10));
+  Accept("stock-2", Receive("SKU-2", "WH-A", 10));
+
+  // In the completion itself, read the log at the positions it reports.
+  struct Seen {
+    WriteResult result;
+    std::vector<absl::StatusOr<ledger::Event>> events;
+    ledger::StockLevel level;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto slot = std::make_shared<Slot>();
+  ledger::MemoryLog* log = mem_.get();
+  Completion inner = Capture(slot);
+  ASSERT_TRUE(writer_
+                  ->Submit(Cmd("res-1", Reserve("R1", {Line("SKU-1", 3), Line("SKU-2", 2)})),
+                           [seen, log, inner](const WriteResult& result, const ledger::State& state) {
+                             seen->result = result;
+                             for (const ledger::LogPosition& p : result.positions) {
+                               absl::StatusOr<std::vector<ledger::StoredRecord>> r = log->Read(p.partition, p.offset, 1);
+                               if (!r.ok()) {
+                                 seen->events.push_back(r.status());
+                               } else if (r->empty() || (*r)[0].position != p) {
+                                 seen->events.push_back(absl::NotFoundError("no record at the position"));
+                               } else {
+                                 seen->events.push_back(ledger::Decode((*r)[0].payload));
+                               }
+                             }
+                             seen->level = state.Level(Sku("SKU-1"), WarehouseCode("WH-A"));
+                             inner(result, state);
+                           })
+                  .ok());
+  ASSERT_TRUE(WaitCalled(*slot));
+  ASSERT_TRUE(seen->result.status.ok()) << seen->result.status;
+  EXPECT_FALSE(seen->result.duplicate);
+  ASSERT_EQ(seen->result.positions.size(), 2u);
+  ASSERT_EQ(seen->events.size(), 2u);
+  const char* kSkus[] = {"SKU-1", "SKU-2"};
+  const Quantity kQuantities[] = {3, 2};
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(seen->events[i].ok()) << seen->events[i].status();
+    const ledger::Event& e = *seen->events[i];
+    EXPECT_EQ(e.envelope.command_id.value(), "res-1");
+    EXPECT_EQ(e.envelope.sku.value(), kSkus[i]);
+    EXPECT_EQ(e.envelope.command_event_index, i);
+    EXPECT_EQ(e.envelope.command_event_count, 2u);
+    EXPECT_EQ(e.envelope.actor, "writer-test");
+    const auto* reserved = std::get_if<ledger::ReservationLineReserved>(&e.payload);
+    ASSERT_NE(reserved, nullptr) << ledger::KindName(e.payload);
+    EXPECT_EQ(reserved->reservation_id.value(), "R1");
+    EXPECT_EQ(reserved->quantity, kQuantities[i]);
+    EXPECT_EQ(reserved->request_line, i);
+    EXPECT_EQ(seen->result.positions[i].partition, ledger::PartitionFor(kSkus[i], mem_->partition_count()));
+  }
+  // The state handed to the completion already holds the command's effect.
+  EXPECT_EQ(seen->level.reserved, 3);
+  EXPECT_EQ(seen->level.available(), 7);
+  // And the log holds exactly these events for the command.
+  EXPECT_EQ(EventsOf("res-1").size(), 2u);
+}
+
+TEST_F(WriterTest, NoAnswerWhileTheAppendIsInFlight) {
+  OpenWriter();
+  Seed();
+  fault_->Block();
+  auto slot = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("blocked", Receive("SKU-1", "WH-A", 4)), Capture(slot)).ok());
+  ASSERT_TRUE(fault_->WaitForBlocked(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 0) << "answered before the append returned";
+  }
+  EXPECT_TRUE(EventsOf("blocked").empty());
+  fault_->Release();
+  ASSERT_TRUE(WaitCalled(*slot));
+  std::lock_guard<std::mutex> lock(slot->mu);
+  EXPECT_TRUE(slot->result.status.ok()) << slot->result.status;
+  ASSERT_EQ(slot->result.positions.size(), 1u);
+  std::vector<LoggedEvent> events = EventsOf("blocked");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].position, slot->result.positions[0]);
+}
+
+// ---- group commit ----
+
+TEST_F(WriterTest, GroupCommitAnswersEveryCommandOnceInOrder) {
+  OpenWriter();
+  Seed();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::uint64_t appends_before = fault_->append_calls();
+
+  fault_->Block();
+  auto blocker = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("blocker", Receive("SKU-1", "WH-A", 1)), Capture(blocker)).ok());
+  ASSERT_TRUE(fault_->WaitForBlocked(1));
+
+  std::mutex mu;
+  std::vector<std::vector<int>> order(kThreads);
+  std::vector<int> calls(kThreads * kPerThread, 0);
+  std::vector<WriteResult> results(kThreads * kPerThread);
+  std::atomic<int> done{0};
+  std::atomic<int> submit_failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        absl::Status s = writer_->Submit(Cmd(id, Receive(t % 2 == 0 ? "SKU-1" : "SKU-2", "WH-A", 1)),
+                                         [&, t, i](const WriteResult& r, const ledger::State&) {
+                                           std::lock_guard<std::mutex> lock(mu);
+                                           order[t].push_back(i);
+                                           ++calls[t * kPerThread + i];
+                                           results[t * kPerThread + i] = r;
+                                           done.fetch_add(1);
+                                         });
+        if (!s.ok()) submit_failures.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(submit_failures.load(), 0);
+  EXPECT_EQ(done.load(), 0) << "answers before the blocked append returned";
+
+  fault_->Release();
+  ASSERT_TRUE(WaitCalled(*blocker));
+  ASSERT_TRUE(Eventually([&] { return done.load() == kThreads * kPerThread; })) << done.load();
+
+  // One append for the blocker, one for everything queued behind it.
+  std::uint64_t appends = fault_->append_calls() - appends_before;
+  EXPECT_LT(appends, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(appends, 2u);
+
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<ledger::LogPosition> all_positions;
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(order[t].size(), static_cast<std::size_t>(kPerThread)) << "thread " << t;
+    for (int i = 0; i < kPerThread; ++i) {
+      EXPECT_EQ(order[t][i], i) << "thread " << t << " answered out of submission order";
+      EXPECT_EQ(calls[t * kPerThread + i], 1) << "thread " << t << " command " << i;
+      const WriteResult& r = results[t * kPerThread + i];
+      EXPECT_TRUE(r.status.ok()) << r.status;
+      ASSERT_EQ(r.positions.size(), 1u);
+      all_positions.push_back(r.positions[0]);
+    }
+  }
+  std::sort(all_positions.begin(), all_positions.end());
+  EXPECT_EQ(std::adjacent_find(all_positions.begin(), all_positions.end()), all_positions.end())
+      << "two commands were given the same position";
+
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 1 + 2 * kPerThread);
+  EXPECT_EQ(Level(s, "SKU-2", "WH-A").on_hand, 2 * kPerThread);
+}
+
+TEST_F(WriterTest, BatchCommandsMaxSplitsAppends) {
+  WriterOptions options = Options();
+  options.batch_commands_max = 8;
+  OpenWriter(options);
+  Seed();
+  std::uint64_t appends_before = fault_->append_calls();
+  fault_->Block();
+  auto blocker = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("blocker", Receive("SKU-1", "WH-A", 1)), Capture(blocker)).ok());
+  ASSERT_TRUE(fault_->WaitForBlocked(1));
+  std::vector<std::shared_ptr<Slot>> slots;
+  std::vector<std::pair<ledger::Command, Completion>> many;
+  for (int i = 0; i < 20; ++i) {
+    slots.push_back(std::make_shared<Slot>());
+    many.emplace_back(Cmd("m-" + std::to_string(i), Receive("SKU-1", "WH-A", 1)), Capture(slots.back()));
+  }
+  ASSERT_TRUE(writer_->SubmitMany(std::move(many)).ok());
+  fault_->Release();
+  for (auto& slot : slots) ASSERT_TRUE(WaitCalled(*slot));
+  EXPECT_EQ(fault_->append_calls() - appends_before, 1u + 3u) << "20 commands at most 8 per append";
+  EXPECT_EQ(Level(Probe(), "SKU-1", "WH-A").on_hand, 21);
+}
+
+// ---- queue bound ----
+
+TEST_F(WriterTest, QueueBoundRefusesAndRefusedCompletionsNeverRun) {
+  WriterOptions options = Options();
+  options.queue_commands_max = 4;
+  OpenWriter(options);
+  Seed();
+  fault_->Block();
+  auto blocker = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("blocker", Receive("SKU-1", "WH-A", 1)), Capture(blocker)).ok());
+  ASSERT_TRUE(fault_->WaitForBlocked(1));  // taken off the queue: the queue is empty
+
+  std::vector<std::shared_ptr<Slot>> accepted;
+  std::vector<std::shared_ptr<Slot>> refused;
+  auto submit = [&](const std::string& id) {
+    auto slot = std::make_shared<Slot>();
+    absl::Status s = writer_->Submit(Cmd(id, Receive("SKU-1", "WH-A", 1)), Capture(slot));
+    (s.ok() ? accepted : refused).push_back(slot);
+    return s;
+  };
+  EXPECT_TRUE(submit("q-1").ok());
+  EXPECT_TRUE(submit("q-2").ok());
+  EXPECT_TRUE(submit("q-3").ok());
+
+  // 3 waiting + 2 > 4: the whole group is refused, none of it queued.
+  std::vector<std::pair<ledger::Command, Completion>> pair;
+  auto many_a = std::make_shared<Slot>();
+  auto many_b = std::make_shared<Slot>();
+  pair.emplace_back(Cmd("many-a", Receive("SKU-1", "WH-A", 1)), Capture(many_a));
+  pair.emplace_back(Cmd("many-b", Receive("SKU-1", "WH-A", 1)), Capture(many_b));
+  absl::Status many = writer_->SubmitMany(std::move(pair));
+  EXPECT_EQ(many.code(), absl::StatusCode::kResourceExhausted) << many;
+  refused.push_back(many_a);
+  refused.push_back(many_b);
+
+  EXPECT_TRUE(submit("q-4").ok()) << "the refused group must not have taken room";
+  absl::Status fifth = submit("q-5");
+  EXPECT_EQ(fifth.code(), absl::StatusCode::kResourceExhausted) << fifth;
+  absl::Status sixth = submit("q-6");
+  EXPECT_EQ(sixth.code(), absl::StatusCode::kResourceExhausted) << sixth;
+  ASSERT_EQ(accepted.size(), 4u);
+
+  fault_->Release();
+  ASSERT_TRUE(WaitCalled(*blocker));
+  for (auto& slot : accepted) ASSERT_TRUE(WaitCalled(*slot));
+  writer_->Stop();  // everything queued is answered by now; nothing else may run
+  for (auto& slot : accepted) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 1);
+    EXPECT_TRUE(slot->result.status.ok()) << slot->result.status;
+  }
+  for (auto& slot : refused) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 0) << "a refused command's completion ran";
+  }
+  for (const char* id : {"q-1", "q-2", "q-3", "q-4"}) EXPECT_EQ(EventsOf(id).size(), 1u) << id;
+  for (const char* id : {"q-5", "q-6", "many-a", "many-b"}) EXPECT_TRUE(EventsOf(id).empty()) << id;
+}
+
+// ---- rejections and duplicates ----
+
+TEST_F(WriterTest, RejectionRidesInTheBatchAndAppendsNothing) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 10));
+  std::uint64_t appends_before = fault_->append_calls();
+
+  auto a = std::make_shared<Slot>();
+  auto bad = std::make_shared<Slot>();
+  auto c = std::make_shared<Slot>();
+  std::vector<std::pair<ledger::Command, Completion>> batch;
+  batch.emplace_back(Cmd("a", Receive("SKU-1", "WH-A", 3)), Capture(a));
+  batch.emplace_back(Cmd("bad", Reserve("RB", {Line("SKU-1", 50)})), Capture(bad, /*keep_state=*/true));
+  batch.emplace_back(Cmd("c", Receive("SKU-2", "WH-A", 2)), Capture(c));
+  ASSERT_TRUE(writer_->SubmitMany(std::move(batch)).ok());
+  ASSERT_TRUE(WaitCalled(*a));
+  ASSERT_TRUE(WaitCalled(*bad));
+  ASSERT_TRUE(WaitCalled(*c));
+
+  EXPECT_EQ(fault_->append_calls() - appends_before, 1u) << "the three commands share one append";
+  {
+    std::lock_guard<std::mutex> lock(bad->mu);
+    const WriteResult& r = bad->result;
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kFailedPrecondition) << r.status;
+    EXPECT_FALSE(r.duplicate);
+    EXPECT_TRUE(r.positions.empty());
+    ASSERT_TRUE(r.rejection.has_value());
+    EXPECT_EQ(r.rejection->reason, ledger::RejectionReason::kInsufficientStock);
+    ASSERT_EQ(r.rejection->lines.size(), 1u);
+    EXPECT_EQ(r.rejection->lines[0].line, 0u);
+    EXPECT_EQ(r.rejection->lines[0].sku.value(), "SKU-1");
+    EXPECT_EQ(r.rejection->lines[0].requested, 50);
+    EXPECT_EQ(r.rejection->lines[0].available, 13) << "decided after 'a' in the same batch";
+    EXPECT_EQ(bad->state->reservation(ledger::ReservationId("RB")), nullptr);
+  }
+  for (auto* slot : {a.get(), c.get()}) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_TRUE(slot->result.status.ok()) << slot->result.status;
+    EXPECT_FALSE(slot->result.rejection.has_value());
+    EXPECT_EQ(slot->result.positions.size(), 1u);
+  }
+  EXPECT_TRUE(EventsOf("bad").empty());
+  EXPECT_EQ(EventsOf("a").size(), 1u);
+  EXPECT_EQ(EventsOf("c").size(), 1u);
+
+  // A rejected command is not remembered: the same id may carry a fixed request.
+  Outcome retry = Accept("bad", Reserve("RB", {Line("SKU-1", 5)}));
+  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").reserved, 5);
+}
+
+TEST_F(WriterTest, DuplicateIsAnsweredWithPositionsCoveringTheOriginal) {
+  OpenWriter();
+  Seed();
+  Outcome original = Accept("dup", Receive("SKU-1", "WH-A", 5));
+  ASSERT_EQ(original.result.positions.size(), 1u);
+  Accept("later-1", Receive("SKU-1", "WH-A", 1));
+  Accept("later-2", Receive("SKU-2", "WH-B", 1));
+
+  Outcome again = Run(Cmd("dup", Receive("SKU-1", "WH-A", 5)));
+  EXPECT_TRUE(again.result.status.ok()) << again.result.status;
+  EXPECT_TRUE(again.result.duplicate);
+  EXPECT_FALSE(again.result.rejection.has_value());
+  ExpectCovers(again.result.positions, original.result.positions);
+  EXPECT_EQ(Level(again.state, "SKU-1", "WH-A").on_hand, 6) << "applied twice";
+  EXPECT_EQ(EventsOf("dup").size(), 1u);
+
+  // Same id, different content: a reused idempotency key, not a duplicate.
+  Outcome reused = Run(Cmd("dup", Receive("SKU-1", "WH-A", 6)));
+  EXPECT_EQ(reused.result.status.code(), absl::StatusCode::kInvalidArgument) << reused.result.status;
+  EXPECT_FALSE(reused.result.duplicate);
+  ASSERT_TRUE(reused.result.rejection.has_value());
+  EXPECT_EQ(reused.result.rejection->reason, ledger::RejectionReason::kIdempotencyKeyReused);
+  EXPECT_EQ(Level(reused.state, "SKU-1", "WH-A").on_hand, 6);
+}
+
+TEST_F(WriterTest, DuplicateWithinOneBatchCoversTheOriginal) {
+  OpenWriter();
+  Seed();
+  auto first = std::make_shared<Slot>();
+  auto second = std::make_shared<Slot>();
+  std::vector<std::pair<ledger::Command, Completion>> batch;
+  batch.emplace_back(Cmd("twice", Reserve("RT", {Line("SKU-1", 1)})), Capture(first));
+  batch.emplace_back(Cmd("twice", Reserve("RT", {Line("SKU-1", 1)})), Capture(second));
+  // The reserve needs stock: receive it first, in the same group.
+  batch.insert(batch.begin(), {Cmd("stock", Receive("SKU-1", "WH-B", 3)), nullptr});
+  ASSERT_TRUE(writer_->SubmitMany(std::move(batch)).ok());
+  ASSERT_TRUE(WaitCalled(*first));
+  ASSERT_TRUE(WaitCalled(*second));
+  std::scoped_lock lock(first->mu, second->mu);
+  ASSERT_TRUE(first->result.status.ok()) << first->result.status;
+  EXPECT_FALSE(first->result.duplicate);
+  EXPECT_TRUE(second->result.status.ok()) << second->result.status;
+  EXPECT_TRUE(second->result.duplicate);
+  ExpectCovers(second->result.positions, first->result.positions);
+  EXPECT_EQ(EventsOf("twice").size(), 1u);
+}
+
+// ---- append failures ----
+
+TEST_F(WriterTest, FailedAppendAnswersUnavailableAndStateIsRebuilt) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 10));
+
+  fault_->FailNext(1);
+  auto f1 = std::make_shared<Slot>();
+  auto f2 = std::make_shared<Slot>();
+  std::vector<std::pair<ledger::Command, Completion>> batch;
+  batch.emplace_back(Cmd("f1", Receive("SKU-1", "WH-A", 5)), Capture(f1));
+  batch.emplace_back(Cmd("f2", Reserve("RF", {Line("SKU-1", 3)})), Capture(f2));
+  ASSERT_TRUE(writer_->SubmitMany(std::move(batch)).ok());
+  ASSERT_TRUE(WaitCalled(*f1));
+  ASSERT_TRUE(WaitCalled(*f2));
+  EXPECT_EQ(fault_->failed_appends(), 1u);
+  for (auto* slot : {f1.get(), f2.get()}) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 1);
+    EXPECT_EQ(slot->result.status.code(), absl::StatusCode::kUnavailable) << slot->result.status;
+    EXPECT_TRUE(slot->result.positions.empty());
+    EXPECT_FALSE(slot->result.duplicate);
+  }
+  EXPECT_TRUE(EventsOf("f1").empty());
+  EXPECT_TRUE(EventsOf("f2").empty());
+
+  // The next command sees the state without the failed batch.
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 10);
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").reserved, 0);
+  EXPECT_EQ(s.reservation(ledger::ReservationId("RF")), nullptr);
+  EXPECT_EQ(s.command(ledger::CommandId("f1")), nullptr);
+  EXPECT_FALSE(writer_->NextExpiryMs().has_value()) << "the failed reservation's expiry is still published";
+
+  // The client's retries are decided afresh and applied once.
+  Outcome r1 = Accept("f1", Receive("SKU-1", "WH-A", 5));
+  EXPECT_EQ(Level(r1.state, "SKU-1", "WH-A").on_hand, 15);
+  Outcome r2 = Accept("f2", Reserve("RF", {Line("SKU-1", 3)}));
+  EXPECT_EQ(Level(r2.state, "SKU-1", "WH-A").reserved, 3);
+  EXPECT_EQ(EventsOf("f1").size(), 1u);
+  EXPECT_EQ(EventsOf("f2").size(), 1u);
+}
+
+TEST_F(WriterTest, FailedChunkMidBatchLeavesLaterChunksApplied) {
+  WriterOptions options = Options();
+  // Room for the largest command plus one event: two one-event commands per append.
+  options.batch_events_max = ledger::kReservationAllocationsMax + 1;
+  OpenWriter(options);
+  Seed();
+  fault_->FailNext(1);
+  std::vector<std::shared_ptr<Slot>> slots;
+  std::vector<std::pair<ledger::Command, Completion>> batch;
+  for (int i = 0; i < 4; ++i) {
+    slots.push_back(std::make_shared<Slot>());
+    batch.emplace_back(Cmd("c-" + std::to_string(i), Receive("SKU-1", "WH-A", 1 << i)), Capture(slots.back()));
+  }
+  ASSERT_TRUE(writer_->SubmitMany(std::move(batch)).ok());
+  for (auto& slot : slots) ASSERT_TRUE(WaitCalled(*slot));
+  for (int i = 0; i < 4; ++i) {
+    std::lock_guard<std::mutex> lock(slots[i]->mu);
+    EXPECT_EQ(slots[i]->result.status.code(), i < 2 ? absl::StatusCode::kUnavailable : absl::StatusCode::kOk)
+        << i << ": " << slots[i]->result.status;
+  }
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 4 + 8) << "only the second chunk's commands count";
+  EXPECT_TRUE(EventsOf("c-0").empty());
+  EXPECT_EQ(EventsOf("c-3").size(), 1u);
+}
+
+TEST_F(WriterTest, EveryNthAppendFailingKeepsStateExact) {
+  OpenWriter();
+  Seed();
+  fault_->FailEveryNth(3);
+  Quantity expected = 0;
+  int failed = 0;
+  for (int i = 0; i < 9; ++i) {
+    Outcome out = Run(Cmd("n-" + std::to_string(i), Receive("SKU-1", "WH-A", i + 1)));
+    if (out.result.status.ok()) {
+      expected += i + 1;
+      EXPECT_EQ(EventsOf("n-" + std::to_string(i)).size(), 1u);
+    } else {
+      EXPECT_EQ(out.result.status.code(), absl::StatusCode::kUnavailable) << out.result.status;
+      EXPECT_TRUE(EventsOf("n-" + std::to_string(i)).empty());
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, 3);
+  fault_->FailEveryNth(0);
+  EXPECT_EQ(Level(Probe(), "SKU-1", "WH-A").on_hand, expected);
+}
+
+TEST_F(WriterTest, FailAfterDurableRetryIsDuplicateAndAppliedOnce) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 10));
+
+  fault_->FailAfterDurableNext(1);
+  Outcome lost = Run(Cmd("fd-1", Receive("SKU-1", "WH-A", 5)));
+  EXPECT_EQ(lost.result.status.code(), absl::StatusCode::kUnavailable) << lost.result.status;
+  std::vector<LoggedEvent> in_log = EventsOf("fd-1");
+  ASSERT_EQ(in_log.size(), 1u) << "the append was durable";
+
+  Outcome retry = Run(Cmd("fd-1", Receive("SKU-1", "WH-A", 5)));
+  EXPECT_TRUE(retry.result.status.ok()) << retry.result.status;
+  EXPECT_TRUE(retry.result.duplicate);
+  ExpectCovers(retry.result.positions, {in_log[0].position});
+  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(EventsOf("fd-1").size(), 1u);
+
+  // The same for a reservation: reserved exactly once.
+  fault_->FailAfterDurableNext(1);
+  Outcome lost_reserve = Run(Cmd("fd-2", Reserve("RD", {Line("SKU-1", 4)})));
+  EXPECT_EQ(lost_reserve.result.status.code(), absl::StatusCode::kUnavailable);
+  Outcome retry_reserve = Run(Cmd("fd-2", Reserve("RD", {Line("SKU-1", 4)})));
+  EXPECT_TRUE(retry_reserve.result.status.ok()) << retry_reserve.result.status;
+  EXPECT_TRUE(retry_reserve.result.duplicate);
+  EXPECT_EQ(Level(retry_reserve.state, "SKU-1", "WH-A").reserved, 4);
+  EXPECT_EQ(Level(retry_reserve.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(EventsOf("fd-2").size(), 1u);
+}
+
+// ---- restart ----
+
+TEST_F(WriterTest, RestartFromTheLogRebuildsTheSameState) {
+  OpenWriter();
+  Seed();
+  Accept("s1", Receive("SKU-1", "WH-A", 10));
+  Accept("s2", Receive("SKU-1", "WH-B", 7));
+  Accept("s3", Receive("SKU-2", "WH-B", 4));
+  Accept("r1", Reserve("R1", {Line("SKU-1", 12)}, 60'000, ledger::SplitPolicy::kAllowSplit));
+  Accept("r2", Reserve("R2", {Line("SKU-2", 1)}));
+  Accept("c2", ledger::CommitReservation{ledger::ReservationId("R2")});
+  Accept("x1", ledger::ShipTransfer{ledger::TransferId("T1"), Sku("SKU-2"), WarehouseCode("WH-B"),
+                                    WarehouseCode("WH-A"), 2});
+  ledger::State before = Probe();
+  std::size_t total = ReadLog().size();
+
+  Reopen();
+  ledger::State after = Probe();
+  EXPECT_TRUE(after == before) << "restart changed the state";
+  EXPECT_EQ(Level(after, "SKU-1", "WH-A").reserved + Level(after, "SKU-1", "WH-B").reserved, 12);
+  EXPECT_EQ(Level(after, "SKU-2", "WH-B").on_hand, 1);
+  EXPECT_EQ(Level(after, "SKU-2", "WH-A").incoming, 2);
+  WriterStats stats = writer_->stats();
+  EXPECT_FALSE(stats.loaded_snapshot);
+  EXPECT_EQ(stats.replayed_events, total);
+  EXPECT_EQ(writer_->NextExpiryMs(), std::optional<std::int64_t>(kT0 + 60'000)) << "R1's expiry after replay";
+  // Idempotency survives the restart.
+  Outcome dup = Run(Cmd("s1", Receive("SKU-1", "WH-A", 10)));
+  EXPECT_TRUE(dup.result.duplicate);
+  EXPECT_EQ(Level(dup.state, "SKU-1", "WH-A").on_hand, 10);
+}
+
+std::uint64_t EventsNamed(const std::filesystem::path& file) {
+  // snapshot-<events_applied, 20 digits>.snap
+  std::string name = file.filename().string();
+  return std::stoull(name.substr(std::string("snapshot-").size(), 20));
+}
+
+TEST_F(WriterTest, RestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
+  WriterOptions options = Options();
+  options.snapshot_every_events = 5;
+  ledger::SnapshotStore* store = NewStore();
+  OpenWriter(options, store);
+  Seed();
+  for (int i = 0; i < 20; ++i) Accept("s-" + std::to_string(i), Receive(i % 2 ? "SKU-1" : "SKU-2", "WH-A", i + 1));
+  Accept("r", Reserve("R", {Line("SKU-1", 3)}));
+  writer_->Stop();
+  EXPECT_GE(writer_->stats().snapshots, 1u);
+
+  // A tail the snapshots do not cover: written by a writer without a store.
+  Reopen(Options(), nullptr);
+  Accept("tail-1", Receive("SKU-1", "WH-B", 2));
+  Accept("tail-2", ledger::CommitReservation{ledger::ReservationId("R")});
+  ledger::State expected = Probe();
+  std::size_t total = ReadLog().size();
+  ASSERT_EQ(expected.events_applied(), total);
+
+  ledger::SnapshotStore* store2 = NewStore();
+  Reopen(options, store2);
+  WriterStats stats = writer_->stats();
+  EXPECT_TRUE(stats.loaded_snapshot);
+  EXPECT_EQ(stats.replayed_events, 2u) << "only the two tail events";
+  EXPECT_LT(stats.replayed_events, total);
+  ledger::State after = Probe();
+  EXPECT_TRUE(after == expected) << "snapshot + tail differs from the full history";
+  EXPECT_EQ(Level(after, "SKU-1", "WH-A").on_hand, 2 + 4 + 6 + 8 + 10 + 12 + 14 + 16 + 18 + 20 - 3);
+  EXPECT_EQ(Level(after, "SKU-1", "WH-A").reserved, 0);
+  EXPECT_EQ(Level(after, "SKU-1", "WH-B").on_hand, 2);
+}
+
+TEST_F(WriterTest, CorruptNewestSnapshotIsSkipped) {
+  WriterOptions options = Options();
+  options.snapshot_every_events = 3;
+  ledger::SnapshotStore* store = NewStore();
+  OpenWriter(options, store);
+  Seed();
+  for (int i = 0; i < 15; ++i) Accept("s-" + std::to_string(i), Receive("SKU-1", i % 2 ? "WH-A" : "WH-B", 1));
+  ledger::State expected = Probe();
+  writer_->Stop();
+  std::size_t total = ReadLog().size();
+
+  absl::StatusOr<std::vector<std::filesystem::path>> files = store->List();
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_GE(files->size(), 2u);
+  const std::filesystem::path newest = files->back();
+  const std::uint64_t older_events = EventsNamed((*files)[files->size() - 2]);
+  EXPECT_EQ(EventsNamed(newest), total) << "Stop writes a final snapshot";
+  ASSERT_LT(older_events, total);
+  {
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.is_open());
+    auto size = static_cast<std::streamoff>(std::filesystem::file_size(newest));
+    for (std::streamoff at : {size / 2, size - 1}) {
+      f.seekg(at);
+      char byte = 0;
+      f.read(&byte, 1);
+      byte = static_cast<char>(byte ^ 0x5a);
+      f.seekp(at);
+      f.write(&byte, 1);
+    }
+  }
+
+  ledger::SnapshotStore* store2 = NewStore();
+  Reopen(options, store2);
+  WriterStats stats = writer_->stats();
+  EXPECT_TRUE(stats.loaded_snapshot) << "the older snapshot should load";
+  EXPECT_EQ(stats.replayed_events, total - older_events);
+  ledger::State after = Probe();
+  EXPECT_TRUE(after == expected);
+  EXPECT_EQ(Level(after, "SKU-1", "WH-A").on_hand, 7);
+  EXPECT_EQ(Level(after, "SKU-1", "WH-B").on_hand, 8);
+  writer_->Stop();
+
+  // Every snapshot damaged: the start replays the whole log.
+  absl::StatusOr<std::vector<std::filesystem::path>> all = store2->List();
+  ASSERT_TRUE(all.ok());
+  for (const std::filesystem::path& file : *all) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << "garbage";
+  }
+  ledger::SnapshotStore* store3 = NewStore();
+  Reopen(Options(), store3);
+  EXPECT_FALSE(writer_->stats().loaded_snapshot);
+  EXPECT_EQ(writer_->stats().replayed_events, total);
+  EXPECT_TRUE(Probe() == expected);
+}
+
+// ---- expiry ----
+
+TEST_F(WriterTest, ReservationExpiresOnceOnTheManualClock) {
+  OpenWriter();
+  Seed();
+  Accept("stock-a", Receive("SKU-1", "WH-A", 2));
+  Accept("stock-b", Receive("SKU-1", "WH-B", 3));
+  // 4 units: no warehouse holds them alone, so two allocations.
+  Outcome reserved = Accept("reserve", Reserve("RX", {Line("SKU-1", 4)}, 60'000, ledger::SplitPolicy::kAllowSplit));
+  const ledger::ReservationState* rx = reserved.state.reservation(ledger::ReservationId("RX"));
+  ASSERT_NE(rx, nullptr);
+  const std::size_t allocations = rx->allocations.size();
+  ASSERT_EQ(allocations, 2u);
+  EXPECT_EQ(reserved.state.TotalLevel(Sku("SKU-1")).available(), 1);
+  EXPECT_EQ(writer_->NextExpiryMs(), std::optional<std::int64_t>(kT0 + 60'000));
+
+  ExpiryOptions expiry_options;
+  expiry_options.poll_interval_ms = 20;
+  ExpiryScheduler scheduler(writer_.get(), &clock_, expiry_options);
+  scheduler.Start();
+
+  auto status_of_rx = [&](const ledger::State& s) {
+    const ledger::ReservationState* r = s.reservation(ledger::ReservationId("RX"));
+    return r == nullptr ? ledger::ReservationStatus::kReleased : r->status();
+  };
+
+  // 59 s and then 59.999 s: not yet. Force an expiry pass too, so the check
+  // does not depend on the scheduler's timing.
+  for (std::int64_t step : {59'000, 999}) {
+    clock_.Advance(step);
+    writer_->ExpireDue();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // a few scheduler polls
+    ledger::State s = Probe();
+    EXPECT_EQ(status_of_rx(s), ledger::ReservationStatus::kActive) << "at +" << clock_.NowMs() - kT0 << " ms";
+    EXPECT_EQ(s.TotalLevel(Sku("SKU-1")).reserved, 4);
+    EXPECT_EQ(writer_->NextExpiryMs(), std::optional<std::int64_t>(kT0 + 60'000));
+  }
+
+  // Exactly at expiry: the scheduler expires it.
+  clock_.Advance(1);
+  ASSERT_TRUE(Eventually([&] { return !writer_->NextExpiryMs().has_value(); })) << "never expired";
+  ledger::State s = Probe();
+  EXPECT_EQ(status_of_rx(s), ledger::ReservationStatus::kExpired);
+  EXPECT_EQ(s.TotalLevel(Sku("SKU-1")).reserved, 0);
+  EXPECT_EQ(s.TotalLevel(Sku("SKU-1")).available(), 5) << "stock returns";
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").available(), 2);
+  EXPECT_EQ(Level(s, "SKU-1", "WH-B").available(), 3);
+
+  // More passes and more time change nothing.
+  writer_->ExpireDue();
+  writer_->ExpireDue();
+  clock_.Advance(10'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  ledger::State later = Probe();
+  EXPECT_TRUE(later == s) << "a second expiry changed the state";
+  scheduler.Stop();
+
+  std::vector<int> expired_per_allocation(allocations, 0);
+  for (const LoggedEvent& e : ReadLog()) {
+    const auto* expired = std::get_if<ledger::ReservationExpired>(&e.event.payload);
+    if (expired == nullptr) continue;
+    EXPECT_EQ(expired->reservation_id.value(), "RX");
+    ASSERT_LT(expired->allocation_index, allocations);
+    ++expired_per_allocation[expired->allocation_index];
+    EXPECT_EQ(e.event.envelope.occurred_at_ms, kT0 + 60'000) << "expired at the clock's time";
+  }
+  for (std::size_t i = 0; i < allocations; ++i) {
+    EXPECT_EQ(expired_per_allocation[i], 1) << "allocation " << i;
+  }
+}
+
+// A reservation id may be as long as any id (kIdLengthMax). The writer's
+// expiry command is named "expire/<reservation id>", which must itself be a
+// valid command id; this drives one expiry pass directly (no scheduler) and
+// checks the reservation expired.
+TEST_F(WriterTest, ReservationWithTheLongestValidIdExpires) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 5));
+  const std::string long_id(ledger::kIdLengthMax, 'r');
+  Outcome reserved = Accept("reserve-long", Reserve(long_id, {Line("SKU-1", 5)}, 60'000));
+  ASSERT_NE(reserved.state.reservation(ledger::ReservationId(long_id)), nullptr);
+  // A control with a short id, due at the same time.
+  Accept("stock-2", Receive("SKU-2", "WH-A", 2));
+  Accept("reserve-short", Reserve("RS", {Line("SKU-2", 2)}, 60'000));
+  clock_.Advance(60'000);
+  writer_->ExpireDue();
+  ledger::State s = Probe();  // decided after the expiry pass
+  const ledger::ReservationState* control = s.reservation(ledger::ReservationId("RS"));
+  ASSERT_NE(control, nullptr);
+  ASSERT_EQ(control->status(), ledger::ReservationStatus::kExpired) << "the expiry pass did not run";
+  const ledger::ReservationState* r = s.reservation(ledger::ReservationId(long_id));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status(), ledger::ReservationStatus::kExpired)
+      << "a due reservation with a " << long_id.size() << "-character id never expires";
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").available(), 5) << "its stock stays held";
+  EXPECT_FALSE(writer_->NextExpiryMs().has_value());
+}
+
+TEST_F(WriterTest, ExpiryAfterRestartComesFromTheLog) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-2", "WH-A", 6));
+  Accept("reserve", Reserve("RY", {Line("SKU-2", 6)}, 60'000));
+  Reopen();
+  EXPECT_EQ(writer_->NextExpiryMs(), std::optional<std::int64_t>(kT0 + 60'000));
+  ExpiryOptions expiry_options;
+  expiry_options.poll_interval_ms = 20;
+  ExpiryScheduler scheduler(writer_.get(), &clock_, expiry_options);
+  scheduler.Start();
+  clock_.Advance(61'000);
+  ASSERT_TRUE(Eventually([&] { return !writer_->NextExpiryMs().has_value(); }));
+  scheduler.Stop();
+  EXPECT_EQ(Level(Probe(), "SKU-2", "WH-A").available(), 6);
+  EXPECT_EQ(EventsOf("expire/RY").size(), 1u);
+}
+
+// ---- stop ----
+
+TEST_F(WriterTest, StopAnswersEverythingQueuedAndThenRefuses) {
+  OpenWriter();
+  Seed();
+  fault_->Block();
+  std::vector<std::shared_ptr<Slot>> accepted;
+  auto blocker = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("blocker", Receive("SKU-1", "WH-A", 1)), Capture(blocker)).ok());
+  accepted.push_back(blocker);
+  ASSERT_TRUE(fault_->WaitForBlocked(1));
+  for (int i = 0; i < 10; ++i) {
+    auto slot = std::make_shared<Slot>();
+    ASSERT_TRUE(writer_->Submit(Cmd("q-" + std::to_string(i), Receive("SKU-1", "WH-A", 1)), Capture(slot)).ok());
+    accepted.push_back(slot);
+  }
+
+  std::thread stopper([&] { writer_->Stop(); });
+  // Until Stop has begun, Submits still queue (and must be answered too).
+  int n = 0;
+  absl::Status s;
+  auto deadline = std::chrono::steady_clock::now() + kWait;
+  for (;;) {
+    auto slot = std::make_shared<Slot>();
+    s = writer_->Submit(Cmd("late-" + std::to_string(n++), Receive("SKU-1", "WH-A", 1)), Capture(slot));
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      EXPECT_EQ(slot->calls, 0);
+      break;
+    }
+    accepted.push_back(slot);
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  fault_->Release();
+  stopper.join();
+
+  for (std::size_t i = 0; i < accepted.size(); ++i) {
+    std::lock_guard<std::mutex> lock(accepted[i]->mu);
+    EXPECT_EQ(accepted[i]->calls, 1) << "command " << i << " queued before Stop";
+    EXPECT_TRUE(accepted[i]->result.status.ok()) << accepted[i]->result.status;
+  }
+  std::size_t receives = 0;
+  for (const LoggedEvent& e : ReadLog()) receives += std::holds_alternative<ledger::StockReceived>(e.event.payload);
+  EXPECT_EQ(receives, accepted.size());
+
+  auto after = std::make_shared<Slot>();
+  absl::Status refused = writer_->Submit(Cmd("after-stop", Receive("SKU-1", "WH-A", 1)), Capture(after));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  std::vector<std::pair<ledger::Command, Completion>> many;
+  many.emplace_back(Cmd("after-stop-2", Receive("SKU-1", "WH-A", 1)), Capture(after));
+  EXPECT_EQ(writer_->SubmitMany(std::move(many)).code(), absl::StatusCode::kUnavailable);
+  writer_->Stop();  // idempotent
+  std::lock_guard<std::mutex> lock(after->mu);
+  EXPECT_EQ(after->calls, 0);
+}
+
+// ---- time ----
+
+TEST_F(WriterTest, CommandTimeComesFromTheClock) {
+  OpenWriter();
+  Seed();
+  clock_.Set(kT0 + 5);
+  Outcome first = Accept("at-5", Receive("SKU-1", "WH-A", 5));
+  clock_.Set(kT0 + 70'000);
+  Outcome reserve = Accept("at-70", Reserve("RT", {Line("SKU-1", 1)}, 30'000));
+  std::vector<LoggedEvent> a = EventsOf("at-5");
+  std::vector<LoggedEvent> b = EventsOf("at-70");
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].event.envelope.occurred_at_ms, kT0 + 5);
+  EXPECT_EQ(b[0].event.envelope.occurred_at_ms, kT0 + 70'000);
+  const auto* line = std::get_if<ledger::ReservationLineReserved>(&b[0].event.payload);
+  ASSERT_NE(line, nullptr);
+  EXPECT_EQ(line->expires_at_ms, kT0 + 70'000 + 30'000);
+  const ledger::ReservationState* r = reserve.state.reservation(ledger::ReservationId("RT"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->created_at_ms, kT0 + 70'000);
+  for (const LoggedEvent& e : EventsOf("seed-wh-a")) EXPECT_EQ(e.event.envelope.occurred_at_ms, kT0);
+
+  // A clock that steps back does not take event time back with it.
+  clock_.Set(kT0 + 1'000);
+  Accept("stepped-back", Receive("SKU-1", "WH-A", 1));
+  std::vector<LoggedEvent> c = EventsOf("stepped-back");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].event.envelope.occurred_at_ms, kT0 + 70'000);
+}
+
+}  // namespace
+}  // namespace command_api
