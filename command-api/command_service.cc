@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/status.h"
 
 namespace command_api {
 namespace {
@@ -11,21 +12,36 @@ namespace {
 using ledger::State;
 
 // Finishes `reactor` with a failed result: status plus rejection details.
+// Renames a rejection's ledger field path to the request's, in field and message.
+void RenameField(std::string_view method, pb::Rejection& rejection) {
+  if (rejection.field().empty()) return;
+  std::string path = RequestFieldPath(method, rejection.field());
+  std::string message = rejection.message();
+  if (message.rfind(rejection.field() + ":", 0) == 0) message = path + message.substr(rejection.field().size());
+  rejection.set_field(path);
+  rejection.set_message(message);
+}
+
 void FinishFailed(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, std::string_view method,
                   const WriteResult& result) {
   absl::Status status = result.status;
   if (result.rejection) {
     pb::Rejection rejection = ToProto(*result.rejection);
-    if (!rejection.field().empty()) {
-      std::string path = RequestFieldPath(method, rejection.field());
-      std::string message = rejection.message();
-      if (message.rfind(rejection.field() + ":", 0) == 0) message = path + message.substr(rejection.field().size());
-      rejection.set_field(path);
-      rejection.set_message(message);
-      status = absl::Status(status.code(), message);
-    }
+    RenameField(method, rejection);
+    status = absl::Status(status.code(), base::AsAbsl(rejection.message()));
     ctx->AddTrailingMetadata(kRejectionMetadataKey, rejection.SerializeAsString());
   }
+  reactor->Finish(ToGrpc(status));
+}
+
+// A request refused before it reached the writer (a shape problem): the
+// status, plus a Rejection naming the field like every other refusal.
+void FinishInvalid(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
+  pb::Rejection rejection;
+  rejection.set_reason(pb::Rejection::REASON_INVALID_ARGUMENT);
+  rejection.set_message(std::string(status.message()));
+  if (std::optional<std::string> field = base::FieldOf(status)) rejection.set_field(*field);
+  ctx->AddTrailingMetadata(kRejectionMetadataKey, rejection.SerializeAsString());
   reactor->Finish(ToGrpc(status));
 }
 
@@ -35,7 +51,7 @@ grpc::ServerUnaryReactor* Unary(Writer* writer, grpc::CallbackServerContext* ctx
                                 absl::StatusOr<ledger::Command> command, pb::CommandResult* result_out, Fill fill) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!command.ok()) {
-    reactor->Finish(ToGrpc(command.status()));
+    FinishInvalid(ctx, reactor, command.status());
     return reactor;
   }
   absl::Status submitted = writer->Submit(
@@ -201,6 +217,9 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
     if (!command.ok()) {
       out->set_code(static_cast<int>(command.status().code()));
       out->set_error(std::string(command.status().message()));
+      out->mutable_rejection()->set_reason(pb::Rejection::REASON_INVALID_ARGUMENT);
+      out->mutable_rejection()->set_message(out->error());
+      if (auto field = base::FieldOf(command.status())) out->mutable_rejection()->set_field(*field);
       call->Done();
       continue;
     }
@@ -209,7 +228,12 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
       out->set_code(static_cast<int>(r.status.code()));
       if (!r.status.ok()) {
         out->set_error(std::string(r.status.message()));
-        if (r.rejection) *out->mutable_rejection() = ToProto(*r.rejection);
+        if (r.rejection) {
+          pb::Rejection rejection = ToProto(*r.rejection);
+          RenameField("CheckAndReserveStock", rejection);
+          out->set_error(rejection.message());
+          *out->mutable_rejection() = std::move(rejection);
+        }
       } else {
         pb::CheckAndReserveStockResponse* ok = out->mutable_response();
         FillToken(r.positions, ok->mutable_result()->mutable_token());

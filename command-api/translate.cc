@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/codec.h"
+#include "ledger/hash.h"
+#include "ledger/validate.h"
 
 namespace command_api {
 namespace {
@@ -137,7 +139,13 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r)
 
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r) {
   if (!r.reservation_id().empty()) return r.reservation_id();
-  return "r-" + r.context().command_id();
+  std::string derived = "r-" + r.context().command_id();
+  if (derived.size() <= ledger::kIdLengthMax) return derived;
+  // A long command id: name the reservation by a stable hash of it instead.
+  ledger::StableHasher hi(3), lo(4);
+  hi.AddString(r.context().command_id());
+  lo.AddString(r.context().command_id());
+  return "r-h:" + ledger::EventId{hi.Finish(), lo.Finish()}.ToHex();
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o) {

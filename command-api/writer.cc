@@ -8,6 +8,8 @@
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
+#include "ledger/hash.h"
+#include "ledger/validate.h"
 #include "spdlog/spdlog.h"
 
 namespace command_api {
@@ -17,6 +19,16 @@ using ledger::Decision;
 using ledger::Event;
 using ledger::LogPosition;
 using ledger::LogRecord;
+
+ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
+  std::string plain = "expire/" + id.value();
+  if (plain.size() <= ledger::kIdLengthMax) return ledger::CommandId(plain);
+  // Too long to be a command id: name it by a stable 128-bit hash instead.
+  ledger::StableHasher hi(1), lo(2);
+  hi.AddString(id.value());
+  lo.AddString(id.value());
+  return ledger::CommandId("expire/h:" + ledger::EventId{hi.Finish(), lo.Finish()}.ToHex());
+}
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(ledger::EventLog* log, ledger::SnapshotStore* snapshots,
                                                      const base::Clock* clock, WriterOptions options) {
@@ -59,8 +71,10 @@ absl::Status Writer::Recover() {
   std::uint64_t before = state_.events_applied();
   RETURN_IF_ERROR(Replay(std::move(from)));
   std::lock_guard<std::mutex> lock(mu_);
-  stats_.loaded_snapshot = loaded;
-  stats_.replayed_events = state_.events_applied() - before;
+  if (!thread_.joinable()) {  // start-up figures; a later rebuild keeps them
+    stats_.loaded_snapshot = loaded;
+    stats_.replayed_events = state_.events_applied() - before;
+  }
   events_at_last_snapshot_ = loaded ? before : 0;
   last_snapshot_ms_ = clock_->NowMs();
   return absl::OkStatus();
@@ -172,7 +186,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       expire_requested_ = false;
       ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
       for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
-        Command expire{{ledger::CommandId("expire/" + id.value()), 0, "expiry", ""}, ledger::ExpireReservation{id}};
+        Command expire{{ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
         batch.push_back({std::move(expire), nullptr});
       }
     }
@@ -191,6 +205,7 @@ void Writer::Process(std::vector<Pending>& batch) {
   std::size_t i = 0;
   while (i < batch.size()) {
     if (!healthy_) {
+      if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the store is single-user
       absl::Status recovered = Recover();
       if (!recovered.ok()) {
         spdlog::error("the command writer cannot rebuild its state: {}", recovered.ToString());

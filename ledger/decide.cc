@@ -242,6 +242,13 @@ class Decider {
   }
 
   Result operator()(const CommitReservation& c) {
+    // Past its TTL a reservation holds nothing a commit may take, even if the
+    // expiry timer has not yet recorded the expiry.
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms >= r->expires_at_ms) {
+      return Reject(RejectionReason::kAlreadyResolved,
+                    absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
+    }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationCommitted{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i};
     });

@@ -1285,8 +1285,18 @@ TEST_F(ResolveTest, CommitAfterExpiryIsAlreadyResolved) {
   Refuse(CommitReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
 
-TEST_F(ResolveTest, CommitIsStillPossibleAfterExpiryTimeUntilExpired) {
-  now_ = expires_at_ + 5;
+TEST_F(ResolveTest, CommitPastTheTtlIsRefusedEvenBeforeTheExpiryIsRecorded) {
+  now_ = expires_at_;
+  Rejection r = Refuse(CommitReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
+  EXPECT_NE(r.message.find("expired at"), std::string::npos) << r.message;
+  EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kActive);
+  // Release is still allowed: it frees the stock just as the expiry would.
+  Accept(ReleaseReservation{.reservation_id = ReservationId("R1")});
+  EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kReleased);
+}
+
+TEST_F(ResolveTest, CommitJustBeforeTheTtlSucceeds) {
+  now_ = expires_at_ - 1;
   Accept(CommitReservation{.reservation_id = ReservationId("R1")});
   EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kCommitted);
 }
