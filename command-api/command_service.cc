@@ -80,11 +80,13 @@ struct BulkCall {
 
 void SetBulkError(const WriteResult& r, std::string_view method, pb::BulkItemResult* out) {
   out->set_code(static_cast<int>(r.status.code()));
-  std::string message(r.status.message());
-  if (r.rejection && !r.rejection->field.empty()) {
-    message = RequestFieldPath(method, r.rejection->field) + message.substr(std::min(message.size(), r.rejection->field.size()));
+  if (!r.rejection) {
+    out->set_error(std::string(r.status.message()));
+    return;
   }
-  out->set_error(message);
+  pb::Rejection rejection = ToProto(*r.rejection);
+  RenameField(method, rejection);
+  out->set_error(rejection.message());
 }
 
 }  // namespace

@@ -142,10 +142,8 @@ std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r) {
   std::string derived = "r-" + r.context().command_id();
   if (derived.size() <= ledger::kIdLengthMax) return derived;
   // A long command id: name the reservation by a stable hash of it instead.
-  ledger::StableHasher hi(3), lo(4);
-  hi.AddString(r.context().command_id());
-  lo.AddString(r.context().command_id());
-  return "r-h:" + ledger::EventId{hi.Finish(), lo.Finish()}.ToHex();
+  auto [hi, lo] = ledger::StableHash128(r.context().command_id(), 3, 4);
+  return "r-h:" + ledger::EventId{hi, lo}.ToHex();
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o) {

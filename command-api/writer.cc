@@ -24,10 +24,8 @@ ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
   std::string plain = "expire/" + id.value();
   if (plain.size() <= ledger::kIdLengthMax) return ledger::CommandId(plain);
   // Too long to be a command id: name it by a stable 128-bit hash instead.
-  ledger::StableHasher hi(1), lo(2);
-  hi.AddString(id.value());
-  lo.AddString(id.value());
-  return ledger::CommandId("expire/h:" + ledger::EventId{hi.Finish(), lo.Finish()}.ToHex());
+  auto [hi, lo] = ledger::StableHash128(id.value(), 1, 2);
+  return ledger::CommandId("expire/h:" + ledger::EventId{hi, lo}.ToHex());
 }
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(ledger::EventLog* log, ledger::SnapshotStore* snapshots,

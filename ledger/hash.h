@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace ledger {
 
@@ -54,6 +55,16 @@ class StableHasher {
 
   std::uint64_t state_;
 };
+
+// Two independent 64-bit hashes of one string, for a 128-bit name; the seeds
+// pick which names a caller gets (never change a caller's seeds).
+inline std::pair<std::uint64_t, std::uint64_t> StableHash128(std::string_view s, std::uint64_t seed_hi,
+                                                             std::uint64_t seed_lo) {
+  StableHasher hi(seed_hi), lo(seed_lo);
+  hi.AddString(s);
+  lo.AddString(s);
+  return {hi.Finish(), lo.Finish()};
+}
 
 }  // namespace ledger
 
