@@ -1,0 +1,139 @@
+// The projector: a worker that tails the event log from its stored applied
+// offsets and folds every event into the read models (projector/read_models.h).
+//
+// Contract:
+//  * Exactly once by position. Each applied batch is one RocksDB WriteBatch
+//    holding the view updates and the new applied offsets together, so after
+//    a crash (kill -9) the views resume exactly where the last batch left
+//    them; an event whose offset is below the applied offset is skipped.
+//  * Batches hold up to batch_events_max events or wait at most batch_ms.
+//  * Rebuild: ProjectorOptions::rebuild, or a stored view schema version other
+//    than kViewSchemaVersion, drops every view and folds again from zero.
+//  * Pipeline: one thread reads and decodes records, another applies them.
+//    Cross-partition views (reservations, reports) are folded by the single
+//    applier, so partitions never race on a shared row; order within each
+//    partition is the log's order.
+//  * A listener sees each batch's stock updates after it is durable in the
+//    views, in apply order. Listeners must be quick and must not block.
+//  * Events the fold cannot apply as written (a level would go negative, an
+//    unknown reservation resolves) are applied as far as they make sense,
+//    counted in anomalies() and logged; `inventoryctl audit` names them.
+//
+// Thread-safety: every public method may be called from any thread.
+#ifndef PROJECTOR_PROJECTOR_H_
+#define PROJECTOR_PROJECTOR_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/clock.h"
+#include "ledger/event_log.h"
+#include "projector/read_models.h"
+#include "proto/query_service.pb.h"
+
+namespace projector {
+
+struct ProjectorOptions {
+  // Directory of the read models. No default.
+  std::string path;
+  // Most events folded into one WriteBatch. Default 10000.
+  size_t batch_events_max = 10'000;
+  // Longest a started batch waits for more events, ms. Default 5.
+  std::chrono::milliseconds batch_ms{5};
+  // Decoded batches queued between the reader and the applier. Default 4.
+  size_t pipeline_batches_max = 4;
+  // Drop the views and fold again from position zero on Start. Default false.
+  bool rebuild = false;
+  // Sync the views' WAL on each batch. The views are rebuildable from the
+  // durable log, so the default (false) only risks re-applying after a power
+  // loss, never a wrong view. Default false.
+  bool sync = false;
+  // Write with the WAL off while more than this many events are behind the
+  // log end (catch-up and rebuild), flushing atomically afterwards. Default
+  // 100000; 0 = always use the WAL.
+  uint64_t catch_up_no_wal_events_min = 100'000;
+  // Most listeners. Default 64.
+  size_t listeners_max = 64;
+  // Poll interval for records appended by other processes. Default 20 ms.
+  std::chrono::milliseconds poll_ms{20};
+  // Block cache and memtable sizes of the views, bytes.
+  size_t block_cache_bytes = 64 << 20;
+  size_t write_buffer_bytes = 64 << 20;
+};
+
+// What listeners receive: the stock updates of one applied batch and the
+// applied offsets after it.
+struct AppliedBatch {
+  std::vector<inventory::v1::InventoryUpdate> updates;
+  std::vector<uint64_t> applied;
+};
+
+struct Lag {
+  uint64_t events = 0;  // records behind the log end, summed over partitions
+  int64_t ms = 0;       // how long the projector has not been caught up; 0 when it is
+};
+
+struct ProjectorStats {
+  uint64_t events_applied = 0;
+  uint64_t batches_applied = 0;
+  uint64_t anomalies = 0;
+};
+
+class Projector {
+ public:
+  // Opens the read models (rebuilding when asked or when the schema differs)
+  // and starts the worker. `log` must outlive the projector.
+  static absl::StatusOr<std::unique_ptr<Projector>> Start(ledger::EventLog* log, ProjectorOptions options,
+                                                          base::Clock* clock = base::SystemClock());
+
+  // Stops the worker after the batch in flight. Idempotent.
+  void Stop();
+  ~Projector();
+
+  const ReadModels& read_models() const { return *models_; }
+  std::unique_ptr<Snapshot> NewSnapshot() const { return models_->NewSnapshot(); }
+
+  // Next offset to apply, per partition.
+  std::vector<uint64_t> applied() const;
+
+  // Waits until every position in `positions` is applied or `deadline` passes.
+  // DEADLINE_EXCEEDED names how far behind the projector is; FAILED_PRECONDITION
+  // if the worker stopped on an error.
+  absl::Status WaitApplied(std::span<const ledger::LogPosition> positions,
+                           std::chrono::steady_clock::time_point deadline) const;
+
+  // Waits until everything the log held when called is applied.
+  absl::Status WaitCaughtUp(std::chrono::steady_clock::time_point deadline) const;
+
+  Lag lag() const;
+  ProjectorStats stats() const;
+  // The error that stopped the worker, if any.
+  absl::Status health() const;
+
+  using Listener = std::function<void(const AppliedBatch&)>;
+  // Registers a listener; RESOURCE_EXHAUSTED past listeners_max. The returned
+  // id removes it.
+  absl::StatusOr<uint64_t> AddListener(Listener listener);
+  void RemoveListener(uint64_t id);
+
+ private:
+  class Impl;
+  Projector(std::unique_ptr<ReadModels> models, std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<ReadModels> models_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace projector
+
+#endif  // PROJECTOR_PROJECTOR_H_
