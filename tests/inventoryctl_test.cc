@@ -1,0 +1,210 @@
+// The real inventoryctl binary against an embedded data dir: a history
+// decided by the ledger core and appended to a RocksDbLog, which stays OPEN
+// (holding RocksDB's LOCK, as a live inventoryd does) while inventoryctl runs.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ledger/codec.h"
+#include "ledger/rocksdb_log.h"
+#include "replay/format.h"
+#include "replay/test_history.h"
+
+extern char** environ;
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class InventoryctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger::RocksDbLogOptions options;
+    options.path = dir_.path() + "/data/log";
+    options.partition_count = 4;
+    std::filesystem::create_directories(dir_.path() + "/data");
+    auto log = ledger::RocksDbLog::Open(options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+    history_ = std::make_unique<replay::testing::HistoryGenerator>(log_.get());
+    history_->Generate(300, 100);
+  }
+
+  // Runs inventoryctl with the data dir and `args`; stdout and stderr go to files.
+  Result Run(std::vector<std::string> args) {
+    if (std::find(args.begin(), args.end(), "--data-dir") == args.end()) {
+      args.insert(args.begin(), {"--data-dir", dir_.path() + "/data"});
+    }
+    args.insert(args.begin(), INVENTORYCTL_PATH);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out_path = dir_.path() + "/out", err_path = dir_.path() + "/err";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    Result result;
+    const int spawned = posix_spawn(&pid, INVENTORYCTL_PATH, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+      ADD_FAILURE() << "posix_spawn: " << spawned;
+      return result;
+    }
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = ReadFile(out_path);
+    result.err = ReadFile(err_path);
+    return result;
+  }
+
+  replay::testing::TempDir dir_;
+  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<replay::testing::HistoryGenerator> history_;
+};
+
+TEST_F(InventoryctlTest, AuditAndVerifyPassOnAHealthyLiveLog) {
+  Result audit = Run({"audit", "--no-views"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_THAT(audit.out, StartsWith("audit: OK (0 violations, 0 mismatches)"));
+  EXPECT_THAT(audit.out, HasSubstr("events folded: " + std::to_string(history_->events().size())));
+  EXPECT_EQ(audit.err, "") << "no progress bar when stderr is not a terminal";
+  Result verify = Run({"verify-log", "--json"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("\"clean\":true,\"records\":" + std::to_string(history_->events().size())));
+  // The writer is still open and can still append: inventoryctl took no lock.
+  EXPECT_TRUE(history_->Run(ledger::RegisterWarehouse{ledger::WarehouseCode("WH-C"), "C", "eu", 3, true}));
+}
+
+TEST_F(InventoryctlTest, AuditFailsOnAnInjectedInvariantBreakingEvent) {
+  ledger::Event e;
+  e.envelope.event_id = {0xabc, 0xdef};
+  e.envelope.schema_version = 1;
+  e.envelope.command_event_count = 1;
+  e.envelope.occurred_at_ms = history_->now_ms() + 1;
+  e.envelope.sku = ledger::Sku("SKU-2");
+  e.payload = ledger::StockAdjusted{ledger::WarehouseCode("WH-B"), -900'000'000, ledger::AdjustmentReason::kLoss, ""};
+  auto forged = log_->Append(std::vector<ledger::LogRecord>{{"SKU-2", ledger::Encode(e)}});
+  ASSERT_TRUE(forged.ok());
+  const ledger::LogPosition at = forged->front();
+  Result audit = Run({"audit", "--no-views"});
+  EXPECT_EQ(audit.exit_code, 1) << audit.out << audit.err;
+  EXPECT_THAT(audit.out, StartsWith("audit: FAILED (1 violations, 0 mismatches)"));
+  EXPECT_THAT(audit.out, HasSubstr(std::to_string(at.partition) + ":" + std::to_string(at.offset) +
+                                   " invariant event " + e.envelope.event_id.ToHex() + ": event " +
+                                   e.envelope.event_id.ToHex() + " breaks an invariant: SKU-2@WH-B would hold on_hand="));
+  Result json = Run({"audit", "--no-views", "--json"});
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_THAT(json.out, HasSubstr("\"kind\":\"invariant\",\"partition\":" + std::to_string(at.partition) +
+                                  ",\"offset\":" + std::to_string(at.offset)));
+}
+
+TEST_F(InventoryctlTest, VerifyLogNamesACorruptedRecord) {
+  auto bad = log_->Append(std::vector<ledger::LogRecord>{{"SKU-7", "not protobuf at all"}});
+  ASSERT_TRUE(bad.ok());
+  Result verify = Run({"verify-log"});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("first bad record: partition " + std::to_string(bad->front().partition) +
+                                    " offset " + std::to_string(bad->front().offset) + ": undecodable (DATA_LOSS)"));
+}
+
+TEST_F(InventoryctlTest, AsOfPrintsTheRecordedStateAtTimesAndPositions) {
+  for (const replay::testing::Checkpoint& cp : history_->checkpoints()) {
+    std::string expected = replay::testing::RenderStock(cp.state);
+    for (const std::string& at : {replay::FormatTime(cp.time_ms), std::to_string(cp.time_ms), cp.last_positions}) {
+      Result as_of = Run({"as-of", at, "--format", "csv"});
+      ASSERT_EQ(as_of.exit_code, 0) << at << as_of.err;
+      std::string out = as_of.out;
+      const size_t blank = out.find("\n\n");  // levels, a blank line, open reservations
+      ASSERT_NE(blank, std::string::npos);
+      out.erase(blank, 1);
+      EXPECT_EQ(out, expected) << "as-of " << at;
+    }
+  }
+  Result filtered = Run({"as-of", replay::FormatTime(history_->now_ms()), "--sku", "SKU-1", "--warehouse", "WH-A"});
+  ASSERT_EQ(filtered.exit_code, 0) << filtered.err;
+  const ledger::StockLevel l = history_->state().Level(ledger::Sku("SKU-1"), ledger::WarehouseCode("WH-A"));
+  EXPECT_THAT(filtered.out, HasSubstr("SKU-1     WH-A       " + std::to_string(l.on_hand)));
+  EXPECT_THAT(filtered.out, Not(HasSubstr("WH-B")));
+}
+
+TEST_F(InventoryctlTest, HistoryListsEveryEventOfTheSkuWithResultingLevels) {
+  Result history = Run({"history", "--sku", "SKU-4", "--format", "jsonl"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  size_t expected = 0;
+  for (const auto& e : history_->events()) expected += e.event.envelope.sku.value() == "SKU-4" ? 1 : 0;
+  size_t lines = 0;
+  std::istringstream in(history.out);
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+    EXPECT_THAT(line, HasSubstr("\"sku\":\"SKU-4\""));
+    EXPECT_THAT(line, HasSubstr("\"actor\":\"clerk, \\\"7\\\"\""));
+  }
+  EXPECT_EQ(lines, expected);
+  const ledger::StockLevel l = history_->state().Level(ledger::Sku("SKU-4"), ledger::WarehouseCode("WH-A"));
+  EXPECT_THAT(history.out, HasSubstr("\"on_hand\":" + std::to_string(l.on_hand)));
+}
+
+TEST_F(InventoryctlTest, ExportWritesEveryEvent) {
+  Result csv = Run({"export", "--format", "csv", "--output", dir_.path() + "/events.csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  const std::string text = ReadFile(dir_.path() + "/events.csv");
+  EXPECT_THAT(text, StartsWith("partition,offset,event_id,occurred_at,"));
+  EXPECT_THAT(text, HasSubstr(",\"Berlin, \"\"main\"\"\","));
+  Result levels = Run({"export", "--format", "jsonl", "--what", "levels"});
+  ASSERT_EQ(levels.exit_code, 0) << levels.err;
+  EXPECT_THAT(levels.out, HasSubstr("{\"sku\":\"SKU-0\",\"warehouse\":\"WH-A\",\"on_hand\":"));
+}
+
+TEST_F(InventoryctlTest, BadInputIsAClearErrorNotACrash) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"as-of", "yesterday"}, "neither epoch milliseconds nor RFC 3339"},
+      {{"as-of", "0:1,7:2"}, "names partition 7; the log has 4"},
+      {{"history", "--sku", "SKU-1", "--since", "soon"}, "--since: time 'soon'"},
+      {{"export", "--format", "xml"}, "--format must be csv or jsonl"},
+      {{"--partitions", "5", "verify-log"}, "created with 4 partitions"},
+      {{"--data-dir", "/nonexistent/inventory", "audit"}, "no log at /nonexistent/inventory/log"},
+  };
+  for (const Case& c : cases) {
+    Result r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args[0];
+  }
+  Result views = Run({"audit"});
+  EXPECT_NE(views.exit_code, 0) << "there are no read models in this data dir";
+  EXPECT_THAT(views.err, HasSubstr("views"));
+}
+
+}  // namespace
