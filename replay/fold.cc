@@ -93,6 +93,23 @@ class BoundedQueue {
   bool cancelled_ = false;
 };
 
+// ledger::Decode with one protobuf message reused across records, so its
+// strings keep their capacity (the same checks: parse, then FromProto).
+class Decoder {
+ public:
+  absl::StatusOr<ledger::Event> Decode(const std::string& bytes) {
+    proto_.Clear();
+    if (!proto_.ParseFromString(bytes)) {
+      return absl::DataLossError(
+          absl::StrCat("event record: does not parse as inventory.v1.Event (", bytes.size(), " bytes)"));
+    }
+    return ledger::FromProto(proto_);
+  }
+
+ private:
+  inventory::v1::Event proto_;
+};
+
 }  // namespace
 
 Folder::Folder(FoldOptions options) : options_(std::move(options)), state_(ReplayLedgerOptions()) {
@@ -131,6 +148,7 @@ absl::Status Folder::Run(ledger::EventLog& log, const FoldBounds& bounds) {
   for (uint32_t p = 0; p < partition_count; ++p) stop_partition[p] = false;
   absl::Status reader_status;
   std::thread reader([&] {
+    Decoder decoder;
     for (uint32_t p : partitions) {
       uint64_t from = 0;
       while (from < until[p] && !stop_partition[p].load(std::memory_order_relaxed)) {
@@ -156,7 +174,7 @@ absl::Status Folder::Run(ledger::EventLog& log, const FoldBounds& bounds) {
               break;
             }
             batch->positions.push_back(record.position);
-            batch->events.push_back(ledger::Decode(record.payload));
+            batch->events.push_back(decoder.Decode(record.payload));
           }
           if (!records->empty()) from = std::max(from, records->back().position.offset + 1);
         }
@@ -205,7 +223,7 @@ void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<boo
       AddViolation(ViolationKind::kUndecodable, position, "", std::string(batch.events[i].status().message()));
       continue;
     }
-    const ledger::Event& event = *batch.events[i];
+    ledger::Event& event = *batch.events[i];
     if (until_time_ms_ && event.envelope.occurred_at_ms > *until_time_ms_) {
       next_min[p] = position.offset;  // not folded
       stopped[p] = true;
@@ -213,7 +231,13 @@ void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<boo
     }
     bool applied = true;
     if (options_.apply) {
+      // A replay decides nothing, so the command ids Evolve would remember
+      // (and, with ReplayLedgerOptions, forget at once) are wasted work:
+      // fold without the id, then put it back for the visitor.
+      ledger::CommandId command_id = std::move(event.envelope.command_id);
+      event.envelope.command_id = ledger::CommandId();
       absl::Status status = ledger::Evolve(state_, event);
+      event.envelope.command_id = std::move(command_id);
       applied = status.ok();
       if (applied) {
         ++result_.events_applied;
