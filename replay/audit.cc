@@ -85,23 +85,26 @@ std::string ReservationDiff(const ledger::State& state, const ledger::Reservatio
   AddDiff(&diff, "created_at_ms", s.created_at_ms, v.created_at_ms());
   AddDiff(&diff, "expires_at_ms", s.expires_at_ms, v.expires_at_ms());
   AddDiff(&diff, "resolved_at_ms", s.resolved_at_ms, v.resolved_at_ms());
-  // The allocations the fold has seen, in allocation order.
-  std::vector<const ledger::ReservationAllocation*> present;
-  for (const ledger::ReservationAllocation& a : s.allocations) {
-    if (a.present) present.push_back(&a);
-  }
-  if (present.size() != static_cast<size_t>(v.allocations_size())) {
-    AddDiff(&diff, "allocations", present.size(), v.allocations_size());
+  // Every allocation slot by index; a slot whose event is not folded yet is
+  // not present in the ledger and UNSPECIFIED in the read model.
+  if (s.allocations.size() != static_cast<size_t>(v.allocations_size())) {
+    AddDiff(&diff, "allocation_count", s.allocations.size(), v.allocations_size());
     return diff;
   }
-  for (size_t i = 0; i < present.size(); ++i) {
-    const ledger::ReservationAllocation& a = *present[i];
+  for (size_t i = 0; i < s.allocations.size(); ++i) {
+    const ledger::ReservationAllocation& a = s.allocations[i];
     const pb::Allocation& va = v.allocations(static_cast<int>(i));
-    std::string field = absl::StrCat("allocations[", i, "]");
+    const std::string field = absl::StrCat("allocations[", i, "]");
+    if (!a.present || va.status() == pb::RESERVATION_STATUS_UNSPECIFIED) {
+      AddDiff(&diff, field + ".folded", a.present, va.status() != pb::RESERVATION_STATUS_UNSPECIFIED);
+      continue;
+    }
     AddDiff(&diff, field + ".sku", state.item(a.item).sku.value(), va.sku());
     AddDiff(&diff, field + ".warehouse", state.warehouse(a.warehouse).code.value(), va.warehouse());
     AddDiff(&diff, field + ".quantity", a.quantity, va.quantity());
     AddDiff(&diff, field + ".request_line", a.request_line, va.request_line());
+    AddDiff(&diff, field + ".status", pb::ReservationStatus_Name(ToProto(a.status)),
+            pb::ReservationStatus_Name(va.status()));
   }
   return diff;
 }

@@ -81,12 +81,13 @@ class FakeSnapshot final : public projector::Snapshot {
       out_r.set_expires_at_ms(r.expires_at_ms);
       out_r.set_resolved_at_ms(r.resolved_at_ms);
       for (const ledger::ReservationAllocation& a : r.allocations) {
-        if (!a.present) continue;
         pb::Allocation* out_a = out_r.add_allocations();
+        if (!a.present) continue;  // UNSPECIFIED: not folded yet
         out_a->set_request_line(a.request_line);
         out_a->set_sku(s.item(a.item).sku.value());
         out_a->set_warehouse(s.warehouse(a.warehouse).code.value());
         out_a->set_quantity(a.quantity);
+        out_a->set_status(static_cast<pb::ReservationStatus>(static_cast<int>(a.status) + 1));
       }
     }
   }
