@@ -10,6 +10,10 @@
 #
 #   bench/audit_bench.sh [build-dir] [events] [runs]   default: build 10000000 5
 #   AUDIT_BENCH_DATA=/path reuses (or keeps) the seeded data dir.
+#   AUDIT_BENCH_VIEWS=1 runs `audit` with the read-model comparison instead;
+#   the data dir must hold views (run `inventoryd serve --roles projector
+#   --data-dir DIR` until it is idle, or leave it running: the audit reads
+#   beside it).
 set -euo pipefail
 build=${1:-build}
 events=${2:-10000000}
@@ -29,8 +33,10 @@ printf '%-5s %-10s %-12s %-10s %-10s %s\n' run wall_s events_per_s user_s sys_s 
 rates=()
 for i in $(seq 1 "$runs"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
+  views=(--no-views)
+  [ "${AUDIT_BENCH_VIEWS:-0}" = 1 ] && views=()
   out=$( { /usr/bin/time -f '%e %U %S' "$build/tools/inventoryctl" --data-dir "$data" --progress never \
-            audit --no-views --json >/dev/null; } 2>&1 | tail -1)
+            audit "${views[@]}" --json >/dev/null; } 2>&1 | tail -1)
   read -r wall user sys <<<"$out"
   rate=$(echo "$events / $wall" | bc)
   rates+=("$rate")
