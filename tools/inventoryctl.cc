@@ -326,6 +326,8 @@ int main(int argc, char** argv) {
   CLI::App app{"inventoryctl: audit and report on the inventory ledger by replaying its event log (read-only)"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer("Exit status: 0 clean, 1 findings (audit or verify-log failed, undecodable records), 2 bad input or "
+             "unreadable log / read models. Reads only: safe beside a live inventoryd. See docs/inventoryctl.md.");
   LogFlags log_flags;
   AddLogFlags(app, log_flags);
 
