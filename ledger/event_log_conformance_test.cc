@@ -533,6 +533,44 @@ TEST(MemoryLogTest, OffsetGapsCanBeTurnedOff) {
   EXPECT_EQ(next->front(), (LogPosition{0, 3}));
 }
 
+// The read-only follower inventoryctl uses beside a live writer.
+TEST(RocksDbLogTest, SecondaryFollowsALiveWriterAndNeverWrites) {
+  std::string dir = (std::filesystem::temp_directory_path() / "rocksdb-secondary-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  RocksDbLogOptions options;
+  options.path = dir + "/log";
+  options.partition_count = kPartitions;
+  RocksDbLogOptions follower_options = options;
+  follower_options.mode = RocksDbLogMode::kSecondary;
+  follower_options.partition_count = 0;  // adopt the recorded count
+  EXPECT_EQ(RocksDbLog::Open(follower_options).status().code(), absl::StatusCode::kNotFound);
+
+  absl::StatusOr<std::unique_ptr<RocksDbLog>> writer = RocksDbLog::Open(options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Append(std::vector<LogRecord>{{"a", "1"}}).ok());
+  absl::StatusOr<std::unique_ptr<RocksDbLog>> follower = RocksDbLog::Open(follower_options);
+  ASSERT_TRUE(follower.ok()) << follower.status() << " (the writer holds the LOCK)";
+  EXPECT_EQ((*follower)->partition_count(), kPartitions);
+  const uint32_t pa = PartitionFor("a", kPartitions);
+  ASSERT_TRUE((*writer)->Append(std::vector<LogRecord>{{"a", "2"}}).ok());
+  absl::StatusOr<std::vector<uint64_t>> end = (*follower)->EndOffsets();
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ((*end)[pa], 2u) << "EndOffsets catches up with the writer";
+  absl::StatusOr<std::vector<StoredRecord>> read = (*follower)->Read(pa, 0, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[1].payload, "2");
+  absl::Status refused = (*follower)->Append(std::vector<LogRecord>{{"a", "3"}}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("read-only"));
+
+  follower_options.partition_count = kPartitions + 1;
+  EXPECT_EQ(RocksDbLog::Open(follower_options).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*follower)->Close().ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  std::filesystem::remove_all(dir);
+}
+
 KafkaLogOptions MockOptions(const std::string& topic) {
   KafkaLogOptions options;
   options.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(SharedCluster().get());

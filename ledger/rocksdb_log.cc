@@ -26,7 +26,10 @@
 // its partition is reported as DATA_LOSS.
 #include "ledger/rocksdb_log.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <utility>
@@ -249,10 +252,34 @@ rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options) {
   return rocks;
 }
 
+const rocksdb::Slice kMetaSlice(kMetaKey, sizeof(kMetaKey));
+
+// Checks a stored meta value against the expected partition count; 0 adopts
+// the stored count (read-only followers).
+absl::Status CheckMeta(const std::string& value, uint32_t* partition_count) {
+  if (value.size() != 8) return absl::DataLossError("event log: meta value has " + std::to_string(value.size()) + " bytes, want 8");
+  const uint32_t version = GetFixed32Be(value.data());
+  const uint32_t stored_count = GetFixed32Be(value.data() + 4);
+  if (version != kFormatVersion) {
+    return absl::FailedPreconditionError("event log: format version " + std::to_string(version) +
+                                         " is not the supported version " + std::to_string(kFormatVersion));
+  }
+  if (*partition_count == 0) {
+    RETURN_IF_ERROR(ValidatePartitionCount(stored_count));
+    *partition_count = stored_count;
+  }
+  if (stored_count != *partition_count) {
+    return absl::FailedPreconditionError("event log was created with " + std::to_string(stored_count) +
+                                         " partitions; refusing to open it with " + std::to_string(*partition_count) +
+                                         " (the partition count is fixed at creation)");
+  }
+  return absl::OkStatus();
+}
+
 // Reads or writes the meta key; FAILED_PRECONDITION on a count mismatch.
 absl::Status CheckOrWriteMeta(rocksdb::DB* db, uint32_t partition_count) {
   std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), AsSlice(std::string_view(kMetaKey, sizeof(kMetaKey))), &value);
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kMetaSlice, &value);
   if (s.IsNotFound()) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
@@ -263,23 +290,10 @@ absl::Status CheckOrWriteMeta(rocksdb::DB* db, uint32_t partition_count) {
     PutFixed32Be(&value, partition_count);
     rocksdb::WriteOptions write;
     write.sync = true;
-    return FromRocks(db->Put(write, AsSlice(std::string_view(kMetaKey, sizeof(kMetaKey))), value),
-                     "event log: writing meta");
+    return FromRocks(db->Put(write, kMetaSlice, value), "event log: writing meta");
   }
   RETURN_IF_ERROR(FromRocks(s, "event log: reading meta"));
-  if (value.size() != 8) return absl::DataLossError("event log: meta value has " + std::to_string(value.size()) + " bytes, want 8");
-  const uint32_t version = GetFixed32Be(value.data());
-  const uint32_t stored_count = GetFixed32Be(value.data() + 4);
-  if (version != kFormatVersion) {
-    return absl::FailedPreconditionError("event log: format version " + std::to_string(version) +
-                                         " is not the supported version " + std::to_string(kFormatVersion));
-  }
-  if (stored_count != partition_count) {
-    return absl::FailedPreconditionError("event log was created with " + std::to_string(stored_count) +
-                                         " partitions; refusing to open it with " + std::to_string(partition_count) +
-                                         " (the partition count is fixed at creation)");
-  }
-  return absl::OkStatus();
+  return CheckMeta(value, &partition_count);
 }
 
 // The next offset of each partition: one past the last record of its last chunk.
@@ -305,20 +319,63 @@ absl::StatusOr<std::vector<uint64_t>> RecoverEndOffsets(rocksdb::DB* db, uint32_
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::Open(RocksDbLogOptions options) {
-  RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
   if (options.path.empty()) return base::InvalidField("path", "must not be empty");
+  if (options.mode == RocksDbLogMode::kSecondary) return OpenSecondary(std::move(options));
+  RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(MakeRocksOptions(options), options.path, &raw),
                             "event log: opening " + options.path));
   std::unique_ptr<rocksdb::DB> db(raw);
   RETURN_IF_ERROR(CheckOrWriteMeta(db.get(), options.partition_count));
   ASSIGN_OR_RETURN(std::vector<uint64_t> end_offsets, RecoverEndOffsets(db.get(), options.partition_count));
-  return std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(options), std::move(db), std::move(end_offsets)));
+  return std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(options), std::move(db), std::move(end_offsets), ""));
 }
 
-RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets)
+// A secondary instance replays the writer's MANIFEST and WAL into its own
+// memory; it takes no LOCK and writes only into its scratch directory.
+absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::OpenSecondary(RocksDbLogOptions options) {
+  if (options.partition_count != 0) RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec)) {
+    return absl::NotFoundError("event log: no log at " + options.path);
+  }
+  std::string owned_scratch;
+  if (options.secondary_path.empty()) {
+    std::string dir = (std::filesystem::temp_directory_path(ec) / "inventory-log-secondary-XXXXXX").string();
+    if (ec || ::mkdtemp(dir.data()) == nullptr) {
+      return absl::UnavailableError("event log: cannot create a scratch directory for the read-only instance");
+    }
+    owned_scratch = options.secondary_path = dir;
+  }
+  auto fail = [&](absl::Status status) {
+    if (!owned_scratch.empty()) std::filesystem::remove_all(owned_scratch, ec);
+    return status;
+  };
+  rocksdb::Options rocks = MakeRocksOptions(options);
+  rocks.create_if_missing = false;
+  rocks.max_open_files = -1;  // secondary instances keep every table file open
+  rocksdb::DB* raw = nullptr;
+  absl::Status opened = FromRocks(rocksdb::DB::OpenAsSecondary(rocks, options.path, options.secondary_path, &raw),
+                                  "event log: opening " + options.path + " read-only");
+  if (!opened.ok()) return fail(opened);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string meta;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kMetaSlice, &meta);
+  if (s.IsNotFound()) return fail(absl::FailedPreconditionError("event log at " + options.path + " has no meta key yet"));
+  absl::Status checked = FromRocks(s, "event log: reading meta");
+  if (checked.ok()) checked = CheckMeta(meta, &options.partition_count);
+  if (!checked.ok()) return fail(checked);
+  absl::StatusOr<std::vector<uint64_t>> end_offsets = RecoverEndOffsets(db.get(), options.partition_count);
+  if (!end_offsets.ok()) return fail(end_offsets.status());
+  return std::unique_ptr<RocksDbLog>(
+      new RocksDbLog(std::move(options), std::move(db), std::move(*end_offsets), std::move(owned_scratch)));
+}
+
+RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets,
+                       std::string owned_scratch_dir)
     : options_(std::move(options)),
       db_(std::move(db)),
+      owned_scratch_dir_(std::move(owned_scratch_dir)),
       group_commit_(options_.group_records_max, [this](GroupCommit::Batches b) { return CommitGroup(b); }),
       end_offsets_(std::move(end_offsets)) {}
 
@@ -328,12 +385,19 @@ absl::Status RocksDbLog::Close() {
   if (closed_.exchange(true)) return absl::OkStatus();
   absl::Status status = FromRocks(db_->Close(), "event log: closing");
   db_.reset();
+  if (!owned_scratch_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(owned_scratch_dir_, ec);
+  }
   return status;
 }
 
 absl::StatusOr<std::vector<LogPosition>> RocksDbLog::Append(std::span<const LogRecord> records) {
   RETURN_IF_ERROR(ValidateBatch(records, options_.record_bytes_max, options_.batch_records_max));
   if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
+  if (options_.mode == RocksDbLogMode::kSecondary) {
+    return absl::FailedPreconditionError("event log is open read-only (secondary); appends are refused");
+  }
   if (records.empty()) return std::vector<LogPosition>();
   return group_commit_.Submit(records);
 }
@@ -429,6 +493,17 @@ absl::StatusOr<std::vector<StoredRecord>> RocksDbLog::Read(uint32_t partition, u
 absl::StatusOr<std::vector<uint64_t>> RocksDbLog::EndOffsets() {
   if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
   std::lock_guard lock(mu_);
+  if (options_.mode == RocksDbLogMode::kSecondary) {
+    RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "event log: catching up with the writer"));
+    ASSIGN_OR_RETURN(std::vector<uint64_t> caught_up, RecoverEndOffsets(db_.get(), options_.partition_count));
+    for (uint32_t p = 0; p < options_.partition_count; ++p) {
+      if (caught_up[p] < end_offsets_[p]) {
+        return absl::DataLossError("event log: end offset of partition " + std::to_string(p) + " went back from " +
+                                   std::to_string(end_offsets_[p]) + " to " + std::to_string(caught_up[p]));
+      }
+    }
+    end_offsets_ = std::move(caught_up);
+  }
   return end_offsets_;
 }
 

@@ -9,8 +9,14 @@
 // Offsets here are contiguous (0, 1, 2, ...) per partition, which satisfies
 // the "strictly increasing" contract of ledger/event_log.h.
 //
-// Thread-safety: as EventLog. One RocksDbLog per directory (RocksDB's LOCK
-// file refuses a second opener, also across processes).
+// Thread-safety: as EventLog. One read-write RocksDbLog per directory
+// (RocksDB's LOCK file refuses a second opener, also across processes).
+//
+// Read-only mode (RocksDbLogMode::kSecondary): a RocksDB secondary instance
+// beside a live writer, for readers in other processes (inventoryctl). It
+// takes no lock and never writes the log; Append is FAILED_PRECONDITION.
+// EndOffsets() first catches up with the writer (TryCatchUpWithPrimary), so
+// records acknowledged before the call become readable.
 #ifndef LEDGER_ROCKSDB_LOG_H_
 #define LEDGER_ROCKSDB_LOG_H_
 
@@ -31,11 +37,22 @@ class DB;
 
 namespace ledger {
 
+enum class RocksDbLogMode : uint8_t {
+  kReadWrite,  // the writer (creates the log if missing)
+  kSecondary,  // a read-only follower of a live (or stopped) writer
+};
+
 struct RocksDbLogOptions {
-  // Directory of the database; created if missing. No default.
+  // Directory of the database; created if missing (kReadWrite). No default.
   std::string path;
-  // Partitions; recorded at creation and checked on every open. Default 8.
+  // Partitions; recorded at creation and checked on every open. kSecondary
+  // only: 0 adopts the recorded count. Default 8.
   uint32_t partition_count = 8;
+  // Writer or read-only follower. Default kReadWrite.
+  RocksDbLogMode mode = RocksDbLogMode::kReadWrite;
+  // kSecondary: RocksDB's scratch directory for the secondary instance;
+  // empty = a fresh directory under the system temp dir, removed on Close.
+  std::string secondary_path;
   // Largest record (key + payload), bytes. Default 1 MiB.
   size_t record_bytes_max = 1 << 20;
   // Most records in one Append. Default 10000.
@@ -56,6 +73,7 @@ class RocksDbLog final : public EventLog {
   // Opens (creating if missing) the log at options.path. FAILED_PRECONDITION
   // when it was created with another partition count or a newer format;
   // DATA_LOSS when its metadata is unreadable; UNAVAILABLE on I/O trouble.
+  // kSecondary: NOT_FOUND when there is no log at options.path.
   static absl::StatusOr<std::unique_ptr<RocksDbLog>> Open(RocksDbLogOptions options);
 
   ~RocksDbLog() override;
@@ -69,13 +87,16 @@ class RocksDbLog final : public EventLog {
   absl::Status Close() override;
 
  private:
-  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets);
+  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets,
+             std::string owned_scratch_dir);
+  static absl::StatusOr<std::unique_ptr<RocksDbLog>> OpenSecondary(RocksDbLogOptions options);
 
   // The group commit leader's write: assigns offsets, one synced WriteBatch.
   absl::StatusOr<std::vector<std::vector<LogPosition>>> CommitGroup(GroupCommit::Batches batches);
 
   const RocksDbLogOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  const std::string owned_scratch_dir_;  // kSecondary: removed on Close when non-empty
   std::atomic<bool> closed_{false};
   GroupCommit group_commit_;
   AppendSignal signal_;

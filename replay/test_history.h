@@ -1,0 +1,219 @@
+// Test support: generates a decided history (every kind of movement,
+// multi-line reservations, commas, quotes, backslashes and UTF-8 in text) with the ledger core,
+// appends it to an event log command by command, and records checkpoints:
+// the State, time and log positions after chosen commands.
+//
+// Thread-safety: none; one test at a time.
+#ifndef REPLAY_TEST_HISTORY_H_
+#define REPLAY_TEST_HISTORY_H_
+
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/check.h"
+#include "ledger/codec.h"
+#include "ledger/evolve.h"
+#include "ledger/event_log.h"
+#include "ledger/state.h"
+#include "replay/format.h"
+#include "replay/rows.h"
+
+namespace replay::testing {
+
+// A fresh directory under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    std::string dir = (std::filesystem::temp_directory_path() / "replay-test-XXXXXX").string();
+    INV_CHECK(::mkdtemp(dir.data()) != nullptr);
+    path_ = dir;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct Checkpoint {
+  ledger::TimeMs time_ms = 0;
+  std::vector<uint64_t> bounds;  // next offset per partition after the command
+  std::string last_positions;    // "p:o,..." of the last record of every partition so far
+  ledger::State state;
+};
+
+struct LoggedEvent {
+  ledger::LogPosition position;
+  ledger::Event event;
+};
+
+class HistoryGenerator {
+ public:
+  static constexpr ledger::TimeMs kT0 = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
+
+  explicit HistoryGenerator(ledger::EventLog* log) : log_(log), bounds_(log->partition_count(), 0) {}
+
+  // Runs `commands` random commands after a fixed setup, checkpointing every
+  // `checkpoint_every` commands.
+  void Generate(int commands, int checkpoint_every, uint64_t seed = 1) {
+    std::mt19937_64 rng(seed);
+    Run(ledger::RegisterWarehouse{ledger::WarehouseCode("WH-A"), "Berlin, \"main\"", "eu", 1, true});
+    Run(ledger::RegisterWarehouse{ledger::WarehouseCode("WH-B"), "Lyon; annex", "eu", 2, true});
+    for (int i = 0; i < kSkus; ++i) {
+      Run(ledger::CreateItem{Sku(i), Name(i), i % 2 == 0 ? "mugs" : "plates, deep", {{"colour", "blue \"x\""}},
+                             5, 20});
+    }
+    for (int i = 0; i < commands; ++i) {
+      RandomCommand(rng);
+      if (checkpoint_every > 0 && (i + 1) % checkpoint_every == 0) MarkCheckpoint();
+    }
+  }
+
+  const std::vector<testing::Checkpoint>& checkpoints() const { return checkpoints_; }
+  const std::vector<LoggedEvent>& events() const { return events_; }
+  const ledger::State& state() const { return state_; }
+  ledger::TimeMs now_ms() const { return now_ms_; }
+
+  // Records a checkpoint after the last command.
+  void MarkCheckpoint() {
+    std::string last;
+    for (uint32_t p = 0; p < bounds_.size(); ++p) {
+      if (bounds_[p] > 0) last += (last.empty() ? "" : ",") + std::to_string(p) + ":" + std::to_string(bounds_[p] - 1);
+    }
+    checkpoints_.push_back({now_ms_, bounds_, last, state_});
+  }
+
+  // Decides and appends one command; returns whether it was accepted.
+  bool Run(ledger::CommandBody body) {
+    now_ms_ += 1000;
+    ledger::Command command{{ledger::CommandId("c-" + std::to_string(++seq_)), now_ms_, "clerk, \"7\"", ""},
+                            std::move(body)};
+    ledger::Decision decision = ledger::DecideAndApply(state_, command);
+    if (decision.events.empty()) return false;
+    std::vector<ledger::LogRecord> records;
+    for (const ledger::Event& e : decision.events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
+    absl::StatusOr<std::vector<ledger::LogPosition>> positions = log_->Append(records);
+    INV_CHECK(positions.ok()) << positions.status();
+    for (size_t i = 0; i < positions->size(); ++i) {
+      const ledger::LogPosition& p = (*positions)[i];
+      bounds_[p.partition] = std::max(bounds_[p.partition], p.offset + 1);
+      events_.push_back({p, decision.events[i]});
+    }
+    return true;
+  }
+
+  static ledger::Sku Sku(int i) { return ledger::Sku("SKU-" + std::to_string(i)); }
+
+ private:
+  static constexpr int kSkus = 12;
+
+  static std::string Name(int i) {
+    switch (i % 4) {
+      case 0: return "Mug, blue";
+      case 1: return "Plate \"deep\"";
+      case 2: return "Bowl, small \\ wide";
+      default: return "Tasse \xc3\xa0 caf\xc3\xa9";
+    }
+  }
+
+  void RandomCommand(std::mt19937_64& rng) {
+    const ledger::Sku sku = Sku(static_cast<int>(rng() % kSkus));
+    const ledger::WarehouseCode wh(rng() % 2 == 0 ? "WH-A" : "WH-B");
+    const ledger::WarehouseCode other(wh.value() == "WH-A" ? "WH-B" : "WH-A");
+    switch (rng() % 10) {
+      case 0:
+      case 1:
+        Run(ledger::ReceiveStock{sku, wh, static_cast<ledger::Quantity>(1 + rng() % 30), "PO-" + std::to_string(seq_)});
+        break;
+      case 2:
+        Run(ledger::AdjustStock{sku, wh, -1, ledger::AdjustmentReason::kDamage, "broken, \"dropped\""});
+        break;
+      case 3:
+        Run(ledger::CountStock{sku, wh, static_cast<ledger::Quantity>(rng() % 40)});
+        break;
+      case 4: {
+        ledger::TransferId id("T-" + std::to_string(seq_));
+        if (Run(ledger::ShipTransfer{id, sku, wh, other, 2})) pending_transfers_.push_back(id);
+        break;
+      }
+      case 5:
+        if (!pending_transfers_.empty()) {
+          Run(ledger::ReceiveTransfer{pending_transfers_.front()});
+          pending_transfers_.erase(pending_transfers_.begin());
+        }
+        break;
+      case 6:
+      case 7: {
+        ledger::Reserve r;
+        r.reservation_id = ledger::ReservationId("R-" + std::to_string(seq_));
+        r.order_id = ledger::OrderId("O-" + std::to_string(seq_));
+        r.lines.push_back({sku, static_cast<ledger::Quantity>(1 + rng() % 3), ledger::WarehouseCode()});
+        r.lines.push_back({Sku(static_cast<int>(rng() % kSkus)), 1, ledger::WarehouseCode()});
+        r.ttl_ms = 30'000;
+        r.split = ledger::SplitPolicy::kAllowSplit;
+        if (Run(std::move(r))) open_.push_back(ledger::ReservationId("R-" + std::to_string(seq_)));
+        break;
+      }
+      case 8:
+        if (!open_.empty()) {
+          const size_t i = rng() % open_.size();
+          const ledger::ReservationId id = open_[i];
+          open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(i));
+          switch (rng() % 3) {
+            case 0: Run(ledger::CommitReservation{id}); break;
+            case 1: Run(ledger::ReleaseReservation{id, ledger::ReleaseReason::kPaymentFailed}); break;
+            default: Run(ledger::ExpireReservation{id}); break;
+          }
+        }
+        break;
+      default:
+        if (rng() % 4 == 0) {
+          Run(ledger::UpdateItem{sku, std::nullopt, std::nullopt, std::nullopt, 8, std::nullopt});
+        } else if (rng() % 8 == 0) {
+          Run(ledger::DiscontinueItem{sku});
+        } else {
+          Run(ledger::ReceiveStock{sku, wh, 5, "ASN,5"});
+        }
+    }
+  }
+
+  ledger::EventLog* log_;
+  ledger::State state_;
+  std::vector<uint64_t> bounds_;
+  std::vector<testing::Checkpoint> checkpoints_;
+  std::vector<LoggedEvent> events_;
+  std::vector<ledger::TransferId> pending_transfers_;
+  std::vector<ledger::ReservationId> open_;
+  ledger::TimeMs now_ms_ = kT0;
+  uint64_t seq_ = 0;
+};
+
+// Levels and open reservations of a state, rendered as CSV: two states that
+// render the same hold the same stock.
+inline std::string RenderStock(const ledger::State& state) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  std::FILE* out = ::open_memstream(&buffer, &size);
+  {
+    RowWriter levels(out, TableFormat::kCsv, LevelColumns());
+    WriteLevels(state, {}, levels);
+    RowWriter open(out, TableFormat::kCsv, OpenReservationColumns());
+    WriteOpenReservations(state, {}, open);
+  }
+  std::fclose(out);
+  std::string text(buffer, size);
+  std::free(buffer);
+  return text;
+}
+
+}  // namespace replay::testing
+
+#endif  // REPLAY_TEST_HISTORY_H_

@@ -1,0 +1,136 @@
+#include "replay/verify.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "ledger/codec.h"
+#include "replay/format.h"
+
+namespace replay {
+namespace {
+
+class Verifier {
+ public:
+  Verifier(ledger::EventLog& log, const VerifyOptions& options, VerifyReport& report)
+      : log_(log), options_(options), report_(report) {}
+
+  absl::Status Partition(uint32_t p, uint64_t end, uint64_t& done, uint64_t total) {
+    uint64_t from = 0;
+    uint64_t expected = 0;  // the next offset a contiguous log must hold
+    bool any = false;
+    uint64_t last = 0;
+    size_t batch = std::max<size_t>(options_.read_batch_records, 1);
+    while (from < end) {
+      absl::StatusOr<std::vector<ledger::StoredRecord>> records =
+          log_.Read(p, from, std::min<uint64_t>(batch, end - from));
+      if (!records.ok()) {
+        if (records.status().code() != absl::StatusCode::kDataLoss) return records.status();
+        if (batch > 1) {  // narrow down to the first unreadable record
+          batch = 1;
+          continue;
+        }
+        Bad({p, from}, absl::StrCat("unreadable (the rest of the partition is skipped): ", records.status().message()));
+        return absl::OkStatus();
+      }
+      if (records->empty()) break;
+      for (const ledger::StoredRecord& record : *records) {
+        if (record.position.offset >= end) break;
+        Check(p, record, any, last, expected);
+        any = true;
+        last = record.position.offset;
+        expected = last + 1;
+        ++report_.records;
+      }
+      from = records->back().position.offset + 1;
+      done += records->size();
+      if (options_.progress) options_.progress(done, total);
+    }
+    if (options_.continuity == Continuity::kContiguous && expected < end) {
+      Bad({p, expected}, absl::StrCat("missing: the partition ends at offset ", end, " but no record holds offset ",
+                                      expected));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  void Check(uint32_t p, const ledger::StoredRecord& record, bool any, uint64_t last, uint64_t expected) {
+    const ledger::LogPosition& at = record.position;
+    if (at.partition != p) {
+      Bad(at, absl::StrCat("returned by a read of partition ", p));
+      return;
+    }
+    if (any && at.offset <= last) {
+      Bad(at, absl::StrCat("offset does not increase: follows offset ", last));
+    } else if (options_.continuity == Continuity::kContiguous && at.offset != expected) {
+      Bad(at, absl::StrCat("gap: offsets ", expected, "..", at.offset - 1, " are missing"));
+    }
+    absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
+    if (!event.ok()) {
+      Bad(at, absl::StrCat("undecodable (", absl::StatusCodeToString(event.status().code()),
+                           "): ", event.status().message()));
+      return;
+    }
+    const std::string key = ledger::PartitionKey(*event);
+    if (key != record.key) {
+      Bad(at, absl::StrCat("key '", record.key, "' is not the event's partition key '", key, "' (event ",
+                           event->envelope.event_id.ToHex(), ")"));
+    } else if (ledger::PartitionFor(key, log_.partition_count()) != p) {
+      Bad(at, absl::StrCat("key '", key, "' belongs to partition ", ledger::PartitionFor(key, log_.partition_count())));
+    }
+  }
+
+  void Bad(const ledger::LogPosition& at, std::string what) {
+    ++report_.bad_total;
+    if (report_.bad.size() < options_.examples_max) report_.bad.push_back({at, std::move(what)});
+  }
+
+  ledger::EventLog& log_;
+  const VerifyOptions& options_;
+  VerifyReport& report_;
+};
+
+}  // namespace
+
+absl::StatusOr<VerifyReport> VerifyLog(ledger::EventLog& log, const VerifyOptions& options) {
+  VerifyReport report;
+  ASSIGN_OR_RETURN(report.end_offsets, log.EndOffsets());
+  uint64_t total = 0;
+  for (uint64_t end : report.end_offsets) total += end;
+  uint64_t done = 0;
+  Verifier verifier(log, options, report);
+  for (uint32_t p = 0; p < report.end_offsets.size(); ++p) {
+    RETURN_IF_ERROR(verifier.Partition(p, report.end_offsets[p], done, total));
+  }
+  return report;
+}
+
+std::string FormatVerifyText(const VerifyReport& r) {
+  std::string out = absl::StrCat("verify-log: ", r.clean() ? "OK" : "FAILED", " (", r.records, " records, ",
+                                 r.bad_total, " bad)\n");
+  if (!r.bad.empty()) {
+    const BadRecord& first = r.bad.front();
+    absl::StrAppend(&out, "first bad record: partition ", first.position.partition, " offset ", first.position.offset,
+                    ": ", first.what, "\n");
+  }
+  for (size_t i = 1; i < r.bad.size(); ++i) {
+    absl::StrAppend(&out, "  ", r.bad[i].position.partition, ":", r.bad[i].position.offset, ": ", r.bad[i].what, "\n");
+  }
+  if (r.bad.size() < r.bad_total) absl::StrAppend(&out, "  ... ", r.bad_total - r.bad.size(), " more\n");
+  return out;
+}
+
+std::string FormatVerifyJson(const VerifyReport& r) {
+  std::string out = absl::StrCat("{\"clean\":", r.clean() ? "true" : "false", ",\"records\":", r.records,
+                                 ",\"end_offsets\":[");
+  for (size_t p = 0; p < r.end_offsets.size(); ++p) absl::StrAppend(&out, p == 0 ? "" : ",", r.end_offsets[p]);
+  absl::StrAppend(&out, "],\"bad_total\":", r.bad_total, ",\"bad\":[");
+  for (size_t i = 0; i < r.bad.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", "{\"partition\":", r.bad[i].position.partition,
+                    ",\"offset\":", r.bad[i].position.offset, ",\"what\":", JsonString(r.bad[i].what), "}");
+  }
+  absl::StrAppend(&out, "]}\n");
+  return out;
+}
+
+}  // namespace replay
