@@ -127,6 +127,12 @@ QueryServiceImpl::QueryServiceImpl(ViewSource* source, QueryServiceOptions optio
 
 QueryServiceImpl::~QueryServiceImpl() { hub_.reset(); }
 
+void QueryServiceImpl::Drain() {
+  waiter_.Drain();
+  hub_->CutAll(absl::UnavailableError(
+      "query service is shutting down; resume with start_after set to the last position received"));
+}
+
 template <typename Resp, typename Fill>
 grpc::ServerUnaryReactor* QueryServiceImpl::Read(grpc::CallbackServerContext* ctx, const pb::ReadOptions& read,
                                                  Resp* resp, Fill fill) {

@@ -15,7 +15,7 @@
 // for read-model I/O trouble.
 //
 // Thread-safety: gRPC calls the service from its own threads.
-// REQUIRES: the gRPC server is shut down before the service is destroyed.
+// REQUIRES: Drain, then shut the gRPC server down, then destroy the service.
 #ifndef QUERY_API_QUERY_SERVICE_H_
 #define QUERY_API_QUERY_SERVICE_H_
 
@@ -67,6 +67,11 @@ class QueryServiceImpl final : public pb::QueryService::CallbackService {
   static absl::StatusOr<std::unique_ptr<QueryServiceImpl>> Create(ViewSource* source,
                                                                   QueryServiceOptions options = {});
   ~QueryServiceImpl() override;
+
+  // Before the server shuts down (it waits for every call): answers parked
+  // reads and ends every stream with UNAVAILABLE (streams can resume from
+  // their last position), and refuses new ones.
+  void Drain();
 
   size_t subscribers() const { return hub_->subscribers(); }
   size_t waiting_reads() const { return waiter_.pending(); }

@@ -40,6 +40,7 @@ class QueryServiceTest : public ::testing::Test {
     stub_ = pb::QueryService::NewStub(Channel(0));
   }
   void TearDown() override {
+    if (service_) service_->Drain();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + 5s);
     service_.reset();
   }
@@ -479,6 +480,28 @@ TEST_F(QueryServiceTest, SlowSubscriberIsCutWhileFastOnesContinue) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
   EXPECT_NE(st.error_message().find("start_after"), std::string::npos);
   EXPECT_LT(slow_got, kEvents);
+}
+
+TEST_F(QueryServiceTest, DrainAnswersParkedReadsAndEndsStreams) {
+  Start();
+  views_->Edit([](MemoryData& d) { AddItem(d, "A", "c"); });
+  grpc::ClientContext stream_ctx;
+  auto stream = stub_->StreamInventoryUpdates(&stream_ctx, pb::StreamInventoryUpdatesRequest());
+  pb::GetItemRequest req;
+  req.set_sku("A");
+  req.mutable_read()->mutable_min_token()->add_positions()->set_offset(100);
+  grpc::ClientContext ctx;
+  pb::GetItemResponse resp;
+  std::promise<grpc::Status> done;
+  stub_->async()->GetItem(&ctx, &req, &resp, [&](grpc::Status s) { done.set_value(s); });
+  while (service_->waiting_reads() == 0 || service_->subscribers() == 0) std::this_thread::sleep_for(1ms);
+  service_->Drain();
+  EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::UNAVAILABLE);
+  pb::InventoryUpdate u;
+  EXPECT_FALSE(stream->Read(&u));
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(st.error_message().find("start_after"), std::string::npos);
 }
 
 // 1,000 concurrent subscribers on the callback client API, a few connections.

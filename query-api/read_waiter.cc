@@ -50,7 +50,7 @@ absl::Status ReadWaiter::Wait(std::vector<Position> positions, std::chrono::stea
                               Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_) return absl::UnavailableError("query service is shutting down");
+    if (stop_ || draining_) return absl::UnavailableError("query service is shutting down");
     if (parked_.size() >= pending_max_) {
       return absl::ResourceExhaustedError(
           absl::StrCat("too many reads waiting for a consistency token (", pending_max_, "); retry later"));
@@ -68,6 +68,16 @@ void ReadWaiter::Notify() {
     notified_ = true;
   }
   cv_.notify_one();
+}
+
+void ReadWaiter::Drain() {
+  std::list<Parked> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+    left.swap(parked_);
+  }
+  for (Parked& p : left) p.done(absl::UnavailableError("query service is shutting down"));
 }
 
 size_t ReadWaiter::pending() const {

@@ -53,6 +53,10 @@ class ReadWaiter {
   // The projector applied a batch.
   void Notify();
 
+  // Completes every parked read with UNAVAILABLE now and refuses new ones
+  // (before a server shutdown, which waits for every call to finish).
+  void Drain();
+
   size_t pending() const;
 
  private:
@@ -71,6 +75,7 @@ class ReadWaiter {
   std::list<Parked> parked_;
   bool notified_ = false;
   bool stop_ = false;
+  bool draining_ = false;
   std::thread thread_;
 };
 

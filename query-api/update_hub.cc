@@ -33,6 +33,7 @@ UpdateHub::~UpdateHub() {
 
 absl::Status UpdateHub::Add(std::shared_ptr<HubSubscriber> subscriber) {
   std::lock_guard<std::mutex> lock(subs_mu_);
+  if (closed_) return absl::UnavailableError("query service is shutting down");
   if (subs_->size() >= options_.subscribers_max) {
     return absl::ResourceExhaustedError(
         absl::StrCat("too many stream subscribers (", options_.subscribers_max, "); retry later"));
@@ -51,6 +52,16 @@ void UpdateHub::Remove(const HubSubscriber* subscriber) {
     if (s.get() != subscriber) next->push_back(s);
   }
   subs_ = std::move(next);
+}
+
+void UpdateHub::CutAll(const absl::Status& status) {
+  std::shared_ptr<const List> subs;
+  {
+    std::lock_guard<std::mutex> lock(subs_mu_);
+    closed_ = true;
+    subs = subs_;
+  }
+  for (const auto& s : *subs) s->Cut(status);
 }
 
 size_t UpdateHub::subscribers() const {

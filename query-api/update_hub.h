@@ -62,6 +62,8 @@ class UpdateHub {
   // RESOURCE_EXHAUSTED past subscribers_max.
   absl::Status Add(std::shared_ptr<HubSubscriber> subscriber);
   void Remove(const HubSubscriber* subscriber);
+  // Ends every subscription with `status` and refuses new ones (shutdown).
+  void CutAll(const absl::Status& status);
   size_t subscribers() const;
 
  private:
@@ -77,7 +79,8 @@ class UpdateHub {
   uint64_t listener_id_ = 0;
 
   mutable std::mutex subs_mu_;
-  std::shared_ptr<const List> subs_;  // copy-on-write: the hub thread iterates without the lock
+  std::shared_ptr<const List> subs_;
+  bool closed_ = false;  // CutAll was called  // copy-on-write: the hub thread iterates without the lock
 
   std::mutex mu_;
   std::condition_variable cv_;
