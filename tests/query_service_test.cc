@@ -107,7 +107,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.mutable_warehouse()->set_active(true);
     grpc::ClientContext ctx;
     pb::CreateWarehouseResponse resp;
-    Keep(cmd_->CreateWarehouse(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->CreateWarehouse(&ctx, req, &resp);
+    Keep(st, resp.result());
   }
   void Item(const std::string& sku, const std::string& category, int64_t reorder_point) {
     pb::CreateItemRequest req;
@@ -118,7 +119,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.mutable_item()->set_reorder_point(reorder_point);
     grpc::ClientContext ctx;
     pb::CreateItemResponse resp;
-    Keep(cmd_->CreateItem(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->CreateItem(&ctx, req, &resp);
+    Keep(st, resp.result());
   }
   void Receive(const std::string& sku, const std::string& wh, int64_t quantity) {
     pb::AdjustInventoryRequest req;
@@ -128,7 +130,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.set_receive_quantity(quantity);
     grpc::ClientContext ctx;
     pb::AdjustInventoryResponse resp;
-    Keep(cmd_->AdjustInventory(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->AdjustInventory(&ctx, req, &resp);
+    Keep(st, resp.result());
   }
   pb::Reservation Reserve(const std::string& id, const std::string& order, const std::string& sku, int64_t quantity,
                           bool split = false) {
@@ -142,7 +145,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.set_allow_split(split);
     grpc::ClientContext ctx;
     pb::CheckAndReserveStockResponse resp;
-    Keep(cmd_->CheckAndReserveStock(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->CheckAndReserveStock(&ctx, req, &resp);
+    Keep(st, resp.result());
     return resp.reservation();
   }
   void Commit(const std::string& id) {
@@ -151,7 +155,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.set_reservation_id(id);
     grpc::ClientContext ctx;
     pb::CommitReservationResponse resp;
-    Keep(cmd_->CommitReservation(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->CommitReservation(&ctx, req, &resp);
+    Keep(st, resp.result());
   }
   void Release(const std::string& id) {
     pb::ReleaseReservedStockRequest req;
@@ -160,7 +165,8 @@ class QueryEndToEndTest : public ::testing::Test {
     req.set_reason(pb::RELEASE_REASON_PAYMENT_FAILED);
     grpc::ClientContext ctx;
     pb::ReleaseReservedStockResponse resp;
-    Keep(cmd_->ReleaseReservedStock(&ctx, req, &resp), resp.result());
+    grpc::Status st = cmd_->ReleaseReservedStock(&ctx, req, &resp);
+    Keep(st, resp.result());
   }
   // A read option carrying the last command's token.
   pb::ReadOptions After() const {
@@ -424,7 +430,9 @@ TEST_F(QueryEndToEndTest, MovementsPageByTimeRangeWhileWritesContinue) {
     EXPECT_EQ(got[i].kind(), "received");
     EXPECT_GE(got[i].occurred_at_ms(), kStartMs + 100);
     EXPECT_LT(got[i].occurred_at_ms(), until);
-    if (i > 0) EXPECT_GT(got[i].occurred_at_ms(), got[i - 1].occurred_at_ms());
+    if (i > 0) {
+      EXPECT_GT(got[i].occurred_at_ms(), got[i - 1].occurred_at_ms());
+    }
   }
   EXPECT_EQ(ids.size(), got.size());
 }
