@@ -72,6 +72,7 @@ class Stack {
   bool Start() {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("query-load-", getpid());
     std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
     ledger::RocksDbLogOptions lo;
     lo.path = (dir_ / "log").string();
     auto log = ledger::RocksDbLog::Open(lo);
