@@ -62,6 +62,9 @@ struct ProjectorOptions {
   // log end (catch-up and rebuild), flushing atomically afterwards. Default
   // 100000; 0 = always use the WAL.
   uint64_t catch_up_no_wal_events_min = 100'000;
+  // Rows (items, levels, totals, reservations) cached between batches; the
+  // cache is emptied when it grows past this. Default 1,000,000.
+  size_t cache_entries_max = 1'000'000;
   // Most listeners. Default 64.
   size_t listeners_max = 64;
   // Poll interval for records appended by other processes. Default 20 ms.
@@ -92,9 +95,10 @@ struct ProjectorStats {
 class Projector {
  public:
   // Opens the read models (rebuilding when asked or when the schema differs)
-  // and starts the worker. `log` must outlive the projector.
+  // and starts the worker. `log` (and `clock`; null = the system clock) must
+  // outlive the projector.
   static absl::StatusOr<std::unique_ptr<Projector>> Start(ledger::EventLog* log, ProjectorOptions options,
-                                                          base::Clock* clock = base::SystemClock());
+                                                          base::Clock* clock = nullptr);
 
   // Stops the worker after the batch in flight. Idempotent.
   void Stop();

@@ -159,7 +159,9 @@ class ReadModels {
   virtual ~ReadModels() = default;
 
   virtual std::unique_ptr<Snapshot> NewSnapshot() const = 0;
-  // kSecondary: catch up with the primary's latest writes.
+  // kSecondary: catch up with the primary's latest writes. REQUIRES: no
+  // Snapshot of this store is alive (a secondary's snapshots are only
+  // consistent between refreshes).
   virtual absl::Status Refresh() = 0;
   // True when the stored schema version differs from kViewSchemaVersion.
   virtual bool needs_rebuild() const = 0;

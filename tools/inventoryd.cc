@@ -4,11 +4,14 @@
 //                    [--log-backend embedded|kafka] [--kafka-brokers H:P]
 //                    [--kafka-topic inventory.events] [--partitions 8]
 //                    [--default-ttl-ms 900000] [--snapshot-every-events N]
-//                    [--snapshot-every-seconds T] [--roles command]
+//                    [--snapshot-every-seconds T] [--roles all|command,projector,query]
+//                    [--rebuild-views] [--projector-batch-events N]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help).
-// Roles today: command (CommandService, the single writer, expiry). The
-// projector and query roles arrive with their components.
+// Roles: command (CommandService, the single writer, expiry) and projector
+// (folds the log into the read models in <data-dir>/views) and query
+// (QueryService over those views; needs projector in the same process).
+// --roles all (the default) runs all three.
 //
 // On start it loads the newest valid snapshot, replays the log after it, then
 // serves; the first line on stdout is "listening on <host:port>" (with the
@@ -30,6 +33,11 @@
 #include "command-api/command_service.h"
 #include "command-api/expiry.h"
 #include "command-api/writer.h"
+#include "projector/projector.h"
+#include "query-api/query_service.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/kafka_log.h"
 #include "ledger/rocksdb_log.h"
 #include "ledger/snapshot.h"
@@ -48,7 +56,9 @@ struct ServeFlags {
   std::int64_t default_ttl_ms = 15 * 60 * 1000;
   std::uint64_t snapshot_every_events = 1'000'000;
   std::int64_t snapshot_every_seconds = 300;
-  std::string roles = "command";
+  std::string roles = "all";
+  bool rebuild_views = false;
+  size_t projector_batch_events = 10'000;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags& f) {
@@ -72,17 +82,63 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
   serve->add_option("--snapshot-every-seconds", f.snapshot_every_seconds,
                     "Snapshot after this many seconds if anything changed (0: never)")
       ->envname("INVENTORY_SNAPSHOT_EVERY_SECONDS")->capture_default_str();
-  serve->add_option("--roles", f.roles, "Comma-separated roles to run; today only: command")
-      ->envname("INVENTORY_ROLES")->check(CLI::IsMember({"command", "all"}))->capture_default_str();
+  serve->add_option("--roles", f.roles,
+                    "Comma-separated roles to run: command, projector, query (needs projector), all (= "
+                    "command,projector,query). The embedded log admits one process, so split roles across "
+                    "processes only with --log-backend kafka")
+      ->envname("INVENTORY_ROLES")->capture_default_str();
+  serve->add_flag("--rebuild-views", f.rebuild_views,
+                  "Projector: drop the read models in <data-dir>/views and fold the log again from position zero")
+      ->envname("INVENTORY_REBUILD_VIEWS");
+  serve->add_option("--projector-batch-events", f.projector_batch_events,
+                    "Projector: most events folded into one read-model write")
+      ->envname("INVENTORY_PROJECTOR_BATCH_EVENTS")->check(CLI::Range(1, 100'000))->capture_default_str();
 }
 
-absl::StatusOr<std::unique_ptr<ledger::EventLog>> OpenLog(const ServeFlags& f) {
+struct Roles {
+  bool command = false;
+  bool projector = false;
+  bool query = false;
+};
+
+absl::StatusOr<Roles> ParseRoles(const std::string& list) {
+  Roles roles;
+  for (absl::string_view piece : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    std::string role(absl::StripAsciiWhitespace(piece));
+    if (role == "all") {
+      roles.command = roles.projector = roles.query = true;
+    } else if (role == "command") {
+      roles.command = true;
+    } else if (role == "projector") {
+      roles.projector = true;
+    } else if (role == "query") {
+      roles.query = true;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--roles: unknown role '", role, "' (known: command, projector, query, all)"));
+    }
+  }
+  if (!roles.command && !roles.projector && !roles.query) return absl::InvalidArgumentError("--roles: no role given");
+  if (roles.query && !roles.projector) {
+    return absl::InvalidArgumentError("--roles: query reads the views this process projects; add projector");
+  }
+  return roles;
+}
+
+uint64_t Sum(const std::vector<uint64_t>& v) {
+  uint64_t sum = 0;
+  for (uint64_t x : v) sum += x;
+  return sum;
+}
+
+absl::StatusOr<std::unique_ptr<ledger::EventLog>> OpenLog(const ServeFlags& f, const Roles& roles) {
   if (f.log_backend == "kafka") {
     if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
     ledger::KafkaLogOptions o;
     o.bootstrap_servers = f.kafka_brokers;
     o.topic = f.kafka_topic;
     o.partition_count = f.partitions;
+    if (!roles.command) o.role = ledger::KafkaLogRole::kReadOnly;  // never a writer: fences no one
     auto log = ledger::KafkaLog::Open(o);
     if (!log.ok()) return log.status();
     return std::unique_ptr<ledger::EventLog>(std::move(*log));
@@ -108,6 +164,11 @@ sigset_t BlockStopSignals() {
 
 int Serve(const ServeFlags& f) {
   sigset_t stop_signals = BlockStopSignals();
+  absl::StatusOr<Roles> roles = ParseRoles(f.roles);
+  if (!roles.ok()) {
+    spdlog::error("{}", roles.status().ToString());
+    return 2;
+  }
   std::error_code ec;
   std::filesystem::create_directories(f.data_dir, ec);
   if (ec) {
@@ -115,39 +176,72 @@ int Serve(const ServeFlags& f) {
     return 1;
   }
   auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<ledger::EventLog>> log = OpenLog(f);
+  absl::StatusOr<std::unique_ptr<ledger::EventLog>> log = OpenLog(f, *roles);
   if (!log.ok()) {
     spdlog::error("cannot open the event log: {}", log.status().ToString());
     return 1;
   }
-  ledger::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
   base::SystemClock clock;
-  command_api::WriterOptions writer_options;
-  writer_options.snapshot_every_events = f.snapshot_every_events;
-  writer_options.snapshot_every_ms = f.snapshot_every_seconds * 1000;
-  auto writer = command_api::Writer::Open(log->get(), &snapshots, &clock, writer_options);
-  if (!writer.ok()) {
-    spdlog::error("cannot rebuild the ledger state: {}", writer.status().ToString());
-    return 1;
+  ledger::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
+  std::unique_ptr<command_api::Writer> writer;
+  std::unique_ptr<command_api::ExpiryScheduler> expiry;
+  std::unique_ptr<command_api::CommandServiceImpl> command_service;
+  if (roles->command) {
+    command_api::WriterOptions writer_options;
+    writer_options.snapshot_every_events = f.snapshot_every_events;
+    writer_options.snapshot_every_ms = f.snapshot_every_seconds * 1000;
+    auto opened = command_api::Writer::Open(log->get(), &snapshots, &clock, writer_options);
+    if (!opened.ok()) {
+      spdlog::error("cannot rebuild the ledger state: {}", opened.status().ToString());
+      return 1;
+    }
+    writer = std::move(*opened);
+    command_api::WriterStats stats = writer->stats();
+    auto ready_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("state rebuilt in {} ms: snapshot {}, {} events replayed", ready_ms,
+                 stats.loaded_snapshot ? "loaded" : "none", stats.replayed_events);
+    expiry = std::make_unique<command_api::ExpiryScheduler>(writer.get(), &clock);
+    expiry->Start();
+    command_api::CommandServiceOptions service_options;
+    service_options.translate.default_ttl_ms = f.default_ttl_ms;
+    command_service = std::make_unique<command_api::CommandServiceImpl>(writer.get(), service_options);
   }
-  command_api::WriterStats stats = (*writer)->stats();
-  auto ready_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("state rebuilt in {} ms: snapshot {}, {} events replayed", ready_ms,
-               stats.loaded_snapshot ? "loaded" : "none", stats.replayed_events);
+  std::unique_ptr<projector::Projector> views;
+  if (roles->projector) {
+    projector::ProjectorOptions options;
+    options.path = (std::filesystem::path(f.data_dir) / "views").string();
+    options.rebuild = f.rebuild_views;
+    options.batch_events_max = f.projector_batch_events;
+    auto opened = projector::Projector::Start(log->get(), options, &clock);
+    if (!opened.ok()) {
+      spdlog::error("cannot start the projector: {}", opened.status().ToString());
+      return 1;
+    }
+    views = std::move(*opened);
+    spdlog::info("projector following the log from {} applied events; {} behind", Sum(views->applied()),
+                 views->lag().events);
+  }
 
-  command_api::ExpiryScheduler expiry(writer->get(), &clock);
-  expiry.Start();
-  command_api::CommandServiceOptions service_options;
-  service_options.translate.default_ttl_ms = f.default_ttl_ms;
-  command_api::CommandServiceImpl service(writer->get(), service_options);
+  std::unique_ptr<query_api::ViewSource> view_source;
+  std::unique_ptr<query_api::QueryServiceImpl> query_service;
+  if (roles->query) {
+    view_source = query_api::ProjectorSource(views.get());
+    auto created = query_api::QueryServiceImpl::Create(view_source.get());
+    if (!created.ok()) {
+      spdlog::error("cannot start the query service: {}", created.status().ToString());
+      return 1;
+    }
+    query_service = std::move(*created);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  if (command_service) builder.RegisterService(command_service.get());
+  if (query_service) builder.RegisterService(query_service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     spdlog::error("cannot listen on {}", f.listen);
@@ -157,15 +251,18 @@ int Serve(const ServeFlags& f) {
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
-  spdlog::info("serving CommandService on {}:{} ({} log)", host, port, f.log_backend);
+  spdlog::info("serving roles [{}] on {}:{} ({} log)", f.roles, host, port, f.log_backend);
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (query_service) query_service->Drain();  // streams end UNAVAILABLE (resumable), parked reads answered
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  expiry.Stop();
-  (*writer)->Stop();
+  query_service.reset();
+  if (expiry) expiry->Stop();
+  if (writer) writer->Stop();
+  if (views) views->Stop();
   absl::Status closed = (*log)->Close();
   if (!closed.ok()) spdlog::warn("closing the log: {}", closed.ToString());
   spdlog::info("stopped");

@@ -1,0 +1,496 @@
+#include "projector/fold.h"
+
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+
+namespace projector {
+namespace {
+
+namespace v1 = inventory::v1;
+
+rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+v1::ReservationStatus ToProto(ledger::ReservationStatus s) {
+  return static_cast<v1::ReservationStatus>(static_cast<int>(s) + 1);
+}
+
+// As ledger::ReservationState::status(): active while any allocation is
+// unfolded or active, else the last allocation's resolution.
+v1::ReservationStatus StatusOf(const v1::Reservation& r) {
+  v1::ReservationStatus resolution = v1::RESERVATION_STATUS_ACTIVE;
+  for (const v1::Allocation& a : r.allocations()) {
+    if (a.status() == v1::RESERVATION_STATUS_UNSPECIFIED || a.status() == v1::RESERVATION_STATUS_ACTIVE) {
+      return v1::RESERVATION_STATUS_ACTIVE;
+    }
+    resolution = a.status();
+  }
+  return resolution;
+}
+
+void AddTo(Totals& totals, ledger::Quantity on_hand, ledger::Quantity reserved, ledger::Quantity incoming) {
+  totals.on_hand += on_hand;
+  totals.reserved += reserved;
+  totals.incoming += incoming;
+}
+
+template <typename Proto>
+absl::StatusOr<std::optional<Proto>> LoadProto(const Store& store, Cf cf, const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(cf, key));
+  if (!bytes) return std::nullopt;
+  Proto proto;
+  if (!proto.ParseFromString(*bytes)) return absl::DataLossError(absl::StrCat("read models: undecodable row ", key));
+  return proto;
+}
+
+}  // namespace
+
+struct Fold::Visitor {
+  Fold& fold;
+  const Context& ctx;
+  const std::string& sku;
+
+  absl::Status operator()(const ledger::ItemCreated& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Item>* row, fold.ItemRow(sku));
+    if (row->value) fold.Anomaly(ctx, "item created twice");
+    std::string old_category = row->value ? row->value->category() : "";
+    v1::Item item;
+    item.set_sku(sku);
+    item.set_name(e.name);
+    item.set_category(e.category);
+    for (const ledger::Attribute& a : e.attributes) {
+      v1::Attribute* out = item.add_attributes();
+      out->set_key(a.key);
+      out->set_value(a.value);
+    }
+    item.set_reorder_point(e.reorder_point);
+    item.set_reorder_quantity(e.reorder_quantity);
+    item.set_status(v1::ITEM_STATUS_ACTIVE);
+    row->value = std::move(item);
+    row->dirty = true;
+    fold.flags_dirty_.insert(sku);
+    return fold.ChangeCategory(sku, old_category, e.category);
+  }
+
+  absl::Status operator()(const ledger::ItemUpdated& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Item>* row, fold.ItemRow(sku));
+    if (!row->value) {
+      fold.Anomaly(ctx, "update of an unknown item");
+      return absl::OkStatus();
+    }
+    v1::Item& item = *row->value;
+    std::string old_category = item.category();
+    if (e.name) item.set_name(*e.name);
+    if (e.category) item.set_category(*e.category);
+    if (e.attributes) {
+      item.clear_attributes();
+      for (const ledger::Attribute& a : *e.attributes) {
+        v1::Attribute* out = item.add_attributes();
+        out->set_key(a.key);
+        out->set_value(a.value);
+      }
+    }
+    if (e.reorder_point) item.set_reorder_point(*e.reorder_point);
+    if (e.reorder_quantity) item.set_reorder_quantity(*e.reorder_quantity);
+    row->dirty = true;
+    fold.flags_dirty_.insert(sku);
+    return fold.ChangeCategory(sku, old_category, item.category());
+  }
+
+  absl::Status operator()(const ledger::ItemDiscontinued&) {
+    ASSIGN_OR_RETURN(Cached<v1::Item>* row, fold.ItemRow(sku));
+    if (!row->value) {
+      fold.Anomaly(ctx, "discontinue of an unknown item");
+      return absl::OkStatus();
+    }
+    row->value->set_status(v1::ITEM_STATUS_DISCONTINUED);
+    row->dirty = true;
+    fold.flags_dirty_.insert(sku);
+    return absl::OkStatus();
+  }
+
+  absl::Status PutWarehouse(const ledger::WarehouseCode& code, const std::string& name, const std::string& region,
+                            int32_t priority, bool active) {
+    ASSIGN_OR_RETURN(Cached<v1::Warehouse>* row, fold.WarehouseRow(code.value()));
+    v1::Warehouse w;
+    w.set_warehouse(code.value());
+    w.set_name(name);
+    w.set_region(region);
+    w.set_priority(priority);
+    w.set_active(active);
+    row->value = std::move(w);
+    row->dirty = true;
+    return absl::OkStatus();
+  }
+  absl::Status operator()(const ledger::WarehouseRegistered& e) {
+    return PutWarehouse(e.warehouse, e.name, e.region, e.priority, e.active);
+  }
+  absl::Status operator()(const ledger::WarehouseUpdated& e) {
+    return PutWarehouse(e.warehouse, e.name, e.region, e.priority, e.active);
+  }
+
+  absl::Status operator()(const ledger::StockReceived& e) {
+    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.quantity, .kind = "received",
+                                  .reference = e.reference});
+  }
+  absl::Status operator()(const ledger::StockAdjusted& e) {
+    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.delta, .kind = "adjusted",
+                                  .reference = e.reference, .reason = e.reason});
+  }
+  absl::Status operator()(const ledger::StockCounted& e) {
+    ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* level, fold.LevelRow(LevelKey(sku, e.warehouse.value())));
+    ledger::Quantity before = level->value ? level->value->on_hand : 0;
+    if (before + e.delta != e.counted) fold.Anomaly(ctx, "count disagrees with on_hand");
+    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.delta, .kind = "counted"});
+  }
+  absl::Status operator()(const ledger::TransferShipped& e) {
+    RETURN_IF_ERROR(fold.ChangeLevel(ctx, {.warehouse = e.from, .on_hand = -e.quantity, .kind = "transfer_shipped",
+                                           .reference = e.transfer_id.value(), .index = 0}));
+    return fold.ChangeLevel(ctx, {.warehouse = e.to, .incoming = e.quantity, .kind = "transfer_shipped",
+                                  .reference = e.transfer_id.value(), .index = 1});
+  }
+  absl::Status operator()(const ledger::TransferReceived& e) {
+    return fold.ChangeLevel(ctx, {.warehouse = e.to, .on_hand = e.quantity, .incoming = -e.quantity,
+                                  .kind = "transfer_received", .reference = e.transfer_id.value()});
+  }
+  absl::Status operator()(const ledger::ReservationLineReserved& e) { return fold.ReserveLine(ctx, e); }
+  absl::Status operator()(const ledger::ReservationCommitted& e) {
+    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
+                        ledger::ReservationStatus::kCommitted);
+  }
+  absl::Status operator()(const ledger::ReservationReleased& e) {
+    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
+                        ledger::ReservationStatus::kReleased);
+  }
+  absl::Status operator()(const ledger::ReservationExpired& e) {
+    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
+                        ledger::ReservationStatus::kExpired);
+  }
+};
+
+absl::Status Fold::Load() {
+  std::unique_ptr<Snapshot> snapshot = store_->NewSnapshot();
+  ASSIGN_OR_RETURN(auto by_warehouse, snapshot->WarehouseTotals());
+  for (auto& [key, totals] : by_warehouse) warehouse_totals_[key] = totals;
+  ASSIGN_OR_RETURN(auto by_category, snapshot->CategoryTotals());
+  for (auto& [key, totals] : by_category) category_totals_[key] = totals;
+  ASSIGN_OR_RETURN(counts_, snapshot->Counts());
+  return absl::OkStatus();
+}
+
+absl::Status Fold::Apply(const ledger::LogPosition& position, const ledger::Event& event,
+                         std::vector<v1::InventoryUpdate>* updates) {
+  Context ctx{position, event.envelope, updates};
+  Visitor visitor{*this, ctx, event.envelope.sku.value()};
+  return std::visit(visitor, event.payload);
+}
+
+void Fold::Anomaly(const Context& ctx, std::string_view what) {
+  ++anomalies_;
+  spdlog::error("projector: event {} at {}:{} ({}): {}; applied as far as it makes sense",
+                ctx.envelope.event_id.ToHex(), ctx.position.partition, ctx.position.offset,
+                ctx.envelope.sku.value(), what);
+}
+
+absl::StatusOr<Fold::Cached<v1::Item>*> Fold::ItemRow(const std::string& sku) {
+  auto [it, inserted] = items_.try_emplace(sku);
+  if (inserted) {
+    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Item>(*store_, Cf::kItems, sku));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<Fold::Cached<v1::Warehouse>*> Fold::WarehouseRow(const std::string& code) {
+  auto [it, inserted] = warehouses_.try_emplace(code);
+  if (inserted) {
+    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Warehouse>(*store_, Cf::kWarehouses, code));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<Fold::Cached<v1::Reservation>*> Fold::ReservationRow(const std::string& id) {
+  auto [it, inserted] = reservations_.try_emplace(id);
+  if (inserted) {
+    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Reservation>(*store_, Cf::kReservations, id));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<Fold::Cached<ledger::StockLevel>*> Fold::LevelRow(const std::string& key) {
+  auto [it, inserted] = levels_.try_emplace(key);
+  if (inserted) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(Cf::kLevels, key));
+    if (bytes) {
+      ASSIGN_OR_RETURN(it->second.value, DecodeLevel(*bytes));
+    }
+  }
+  return &it->second;
+}
+
+absl::StatusOr<Fold::Cached<ledger::StockLevel>*> Fold::TotalRow(const std::string& sku) {
+  auto [it, inserted] = totals_.try_emplace(sku);
+  if (inserted) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(Cf::kTotals, sku));
+    if (bytes) {
+      ASSIGN_OR_RETURN(it->second.value, DecodeLevel(*bytes));
+    }
+  }
+  return &it->second;
+}
+
+absl::StatusOr<Fold::StockFlags*> Fold::StoredFlags(const std::string& sku) {
+  auto [it, inserted] = stored_flags_.try_emplace(sku);
+  if (inserted) {
+    ASSIGN_OR_RETURN(std::optional<std::string> low, store_->Get(Cf::kReports, LowStockKey(sku)));
+    ASSIGN_OR_RETURN(std::optional<std::string> out, store_->Get(Cf::kReports, OutOfStockKey(sku)));
+    it->second = {.low = low.has_value(), .out = out.has_value()};
+  }
+  return &it->second;
+}
+
+Fold::StockFlags Fold::FlagsOf(const v1::Item* item, const ledger::StockLevel& total) const {
+  if (item == nullptr || item->status() != v1::ITEM_STATUS_ACTIVE) return {};
+  return {.low = total.available() <= item->reorder_point(), .out = total.available() <= 0};
+}
+
+absl::Status Fold::ChangeCategory(const std::string& sku, const std::string& from, const std::string& to) {
+  if (from == to) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
+  if (!total->value) return absl::OkStatus();
+  const ledger::StockLevel& t = *total->value;
+  AddTo(category_totals_[from], -t.on_hand, -t.reserved, -t.incoming);
+  AddTo(category_totals_[to], t.on_hand, t.reserved, t.incoming);
+  category_totals_dirty_.insert(from);
+  category_totals_dirty_.insert(to);
+  return absl::OkStatus();
+}
+
+absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
+  const std::string& sku = ctx.envelope.sku.value();
+  const std::string& warehouse = move.warehouse.value();
+  ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* level, LevelRow(LevelKey(sku, warehouse)));
+  ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
+  ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));
+  ledger::StockLevel& l = level->value ? *level->value : level->value.emplace();
+  ledger::StockLevel& t = total->value ? *total->value : total->value.emplace();
+  l.on_hand += move.on_hand;
+  l.reserved += move.reserved;
+  l.incoming += move.incoming;
+  t.on_hand += move.on_hand;
+  t.reserved += move.reserved;
+  t.incoming += move.incoming;
+  level->dirty = total->dirty = true;
+  if (l.on_hand < 0 || l.reserved < 0 || l.incoming < 0 || l.reserved > l.on_hand) {
+    Anomaly(ctx, absl::StrCat("leaves ", warehouse, " with on_hand=", l.on_hand, " reserved=", l.reserved,
+                              " incoming=", l.incoming));
+  }
+  AddTo(warehouse_totals_[warehouse], move.on_hand, move.reserved, move.incoming);
+  warehouse_totals_dirty_.insert(warehouse);
+  const std::string category = item->value ? item->value->category() : "";
+  AddTo(category_totals_[category], move.on_hand, move.reserved, move.incoming);
+  category_totals_dirty_.insert(category);
+  flags_dirty_.insert(sku);
+
+  v1::InventoryUpdate update;
+  update.mutable_position()->set_partition(ctx.position.partition);
+  update.mutable_position()->set_offset(ctx.position.offset);
+  update.set_movement_index(move.index);
+  v1::Movement* m = update.mutable_movement();
+  *m->mutable_position() = update.position();
+  m->set_event_id(ctx.envelope.event_id.ToBytes());
+  m->set_occurred_at_ms(ctx.envelope.occurred_at_ms);
+  m->set_sku(sku);
+  m->set_warehouse(warehouse);
+  m->set_kind(std::string(move.kind));
+  m->set_delta_on_hand(move.on_hand);
+  m->set_delta_reserved(move.reserved);
+  m->set_delta_incoming(move.incoming);
+  if (move.reason) m->set_reason(static_cast<v1::AdjustmentReason>(static_cast<int>(*move.reason) + 1));
+  m->set_actor(ctx.envelope.actor);
+  m->set_reference(std::string(move.reference));
+  v1::StockLevel* resulting = m->mutable_resulting();
+  resulting->set_sku(sku);
+  resulting->set_warehouse(warehouse);
+  resulting->set_on_hand(l.on_hand);
+  resulting->set_reserved(l.reserved);
+  resulting->set_available(l.available());
+  resulting->set_incoming(l.incoming);
+  StockFlags flags = FlagsOf(item->value ? &*item->value : nullptr, t);
+  update.set_low_stock(flags.low);
+  update.set_out_of_stock(flags.out);
+
+  movement_puts_.emplace_back(MovementKey(ctx.position.partition, ctx.position.offset, move.index),
+                              update.SerializeAsString());
+  by_sku_puts_.push_back(
+      BySkuKey(sku, ctx.envelope.occurred_at_ms, ctx.position.partition, ctx.position.offset, move.index));
+  ctx.updates->push_back(std::move(update));
+  return absl::OkStatus();
+}
+
+void Fold::CountTransition(std::optional<v1::ReservationStatus> from, v1::ReservationStatus to) {
+  auto counter = [this](v1::ReservationStatus s) -> int64_t& {
+    switch (s) {
+      case v1::RESERVATION_STATUS_COMMITTED:
+        return counts_.committed;
+      case v1::RESERVATION_STATUS_RELEASED:
+        return counts_.released;
+      case v1::RESERVATION_STATUS_EXPIRED:
+        return counts_.expired;
+      default:
+        return counts_.active;
+    }
+  };
+  if (from && *from == to) return;
+  if (from) --counter(*from);
+  ++counter(to);
+  counts_dirty_ = true;
+}
+
+absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLineReserved& e) {
+  ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, ReservationRow(e.reservation_id.value()));
+  std::optional<v1::ReservationStatus> before;
+  if (row->value) {
+    before = StatusOf(*row->value);
+  } else {
+    v1::Reservation r;
+    r.set_reservation_id(e.reservation_id.value());
+    r.set_order_id(e.order_id.value());
+    r.set_created_at_ms(ctx.envelope.occurred_at_ms);
+    r.set_expires_at_ms(e.expires_at_ms);
+    for (uint32_t i = 0; i < e.allocation_count; ++i) r.add_allocations();
+    row->value = std::move(r);
+    new_order_keys_.push_back(OrderKey(e.order_id.value(), e.reservation_id.value()));
+  }
+  v1::Reservation& r = *row->value;
+  if (e.allocation_index >= static_cast<uint32_t>(r.allocations_size()) ||
+      r.allocations(static_cast<int>(e.allocation_index)).status() != v1::RESERVATION_STATUS_UNSPECIFIED) {
+    Anomaly(ctx, "allocation reserved twice or outside its reservation");
+  } else {
+    v1::Allocation* a = r.mutable_allocations(static_cast<int>(e.allocation_index));
+    a->set_request_line(e.request_line);
+    a->set_sku(ctx.envelope.sku.value());
+    a->set_warehouse(e.warehouse.value());
+    a->set_quantity(e.quantity);
+    a->set_status(v1::RESERVATION_STATUS_ACTIVE);
+    // Allocations of other partitions may be folded first: creation time is
+    // the earliest seen.
+    if (ctx.envelope.occurred_at_ms < r.created_at_ms()) r.set_created_at_ms(ctx.envelope.occurred_at_ms);
+  }
+  row->dirty = true;
+  CountTransition(before, StatusOf(r));
+  return ChangeLevel(ctx, {.warehouse = e.warehouse, .reserved = e.quantity, .kind = "reserved",
+                           .reference = e.reservation_id.value()});
+}
+
+absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
+                           const ledger::WarehouseCode& warehouse, ledger::Quantity quantity,
+                           ledger::ReservationStatus to) {
+  ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, ReservationRow(id.value()));
+  if (!row->value || index >= static_cast<uint32_t>(row->value->allocations_size()) ||
+      row->value->allocations(static_cast<int>(index)).status() != v1::RESERVATION_STATUS_ACTIVE) {
+    Anomaly(ctx, absl::StrCat("resolution of an unknown or resolved allocation ", id.value(), "#", index));
+  } else {
+    v1::Reservation& r = *row->value;
+    v1::ReservationStatus before = StatusOf(r);
+    r.mutable_allocations(static_cast<int>(index))->set_status(ToProto(to));
+    v1::ReservationStatus after = StatusOf(r);
+    if (before == v1::RESERVATION_STATUS_ACTIVE && after != v1::RESERVATION_STATUS_ACTIVE) {
+      r.set_resolved_at_ms(ctx.envelope.occurred_at_ms);
+    }
+    r.set_status(after);
+    row->dirty = true;
+    CountTransition(before, after);
+  }
+  bool committed = to == ledger::ReservationStatus::kCommitted;
+  std::string_view kind = committed ? "committed" : to == ledger::ReservationStatus::kReleased ? "released" : "expired";
+  return ChangeLevel(ctx, {.warehouse = warehouse, .on_hand = committed ? -quantity : 0, .reserved = -quantity,
+                           .kind = kind, .reference = id.value()});
+}
+
+absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied) {
+  auto put = [&](Cf cf, std::string_view key, std::string_view value) {
+    batch.Put(store_->handle(cf), AsSlice(key), AsSlice(value));
+  };
+  for (auto& [sku, row] : items_) {
+    if (!row.dirty) continue;
+    put(Cf::kItems, sku, row.value->SerializeAsString());
+    row.dirty = false;
+  }
+  for (auto& [code, row] : warehouses_) {
+    if (!row.dirty) continue;
+    put(Cf::kWarehouses, code, row.value->SerializeAsString());
+    row.dirty = false;
+  }
+  for (auto& [key, row] : levels_) {
+    if (!row.dirty) continue;
+    put(Cf::kLevels, key, EncodeLevel(*row.value));
+    row.dirty = false;
+  }
+  for (auto& [sku, row] : totals_) {
+    if (!row.dirty) continue;
+    put(Cf::kTotals, sku, EncodeLevel(*row.value));
+    row.dirty = false;
+  }
+  for (auto& [id, row] : reservations_) {
+    if (!row.dirty) continue;
+    row.value->set_status(StatusOf(*row.value));
+    put(Cf::kReservations, id, row.value->SerializeAsString());
+    row.dirty = false;
+  }
+  for (const std::string& key : new_order_keys_) put(Cf::kByOrder, key, "");
+  new_order_keys_.clear();
+  for (const auto& [key, value] : movement_puts_) put(Cf::kMovements, key, value);
+  movement_puts_.clear();
+  for (const std::string& key : by_sku_puts_) put(Cf::kBySku, key, "");
+  by_sku_puts_.clear();
+  for (const std::string& sku : flags_dirty_) {
+    ASSIGN_OR_RETURN(StockFlags* stored, StoredFlags(sku));
+    ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));
+    ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
+    StockFlags now = FlagsOf(item->value ? &*item->value : nullptr, total->value.value_or(ledger::StockLevel{}));
+    if (now.low != stored->low) {
+      if (now.low) put(Cf::kReports, LowStockKey(sku), "");
+      else batch.Delete(store_->handle(Cf::kReports), LowStockKey(sku));
+    }
+    if (now.out != stored->out) {
+      if (now.out) put(Cf::kReports, OutOfStockKey(sku), "");
+      else batch.Delete(store_->handle(Cf::kReports), OutOfStockKey(sku));
+    }
+    *stored = now;
+  }
+  flags_dirty_.clear();
+  for (const std::string& code : warehouse_totals_dirty_) {
+    put(Cf::kReports, WarehouseTotalsKey(code), EncodeTotals(warehouse_totals_[code]));
+  }
+  warehouse_totals_dirty_.clear();
+  for (const std::string& category : category_totals_dirty_) {
+    put(Cf::kReports, CategoryTotalsKey(category), EncodeTotals(category_totals_[category]));
+  }
+  category_totals_dirty_.clear();
+  if (counts_dirty_) put(Cf::kReports, kCountsKey, EncodeCounts(counts_));
+  counts_dirty_ = false;
+  for (uint32_t p = 0; p < applied.size(); ++p) {
+    std::string value;
+    for (int shift = 56; shift >= 0; shift -= 8) value.push_back(static_cast<char>((applied[p] >> shift) & 0xff));
+    put(Cf::kMeta, AppliedKey(p), value);
+  }
+  return absl::OkStatus();
+}
+
+void Fold::Trim(size_t entries_max) {
+  size_t held = items_.size() + warehouses_.size() + levels_.size() + totals_.size() + reservations_.size() +
+                stored_flags_.size();
+  if (held <= entries_max) return;
+  items_.clear();
+  warehouses_.clear();
+  levels_.clear();
+  totals_.clear();
+  reservations_.clear();
+  stored_flags_.clear();
+}
+
+}  // namespace projector

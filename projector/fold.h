@@ -1,0 +1,132 @@
+// The projector's fold: turns events into read-model updates. Private to
+// projector/.
+//
+// Apply() folds one event into write-back caches and collects its stock
+// updates; Flush() writes every changed row plus the applied offsets into
+// one WriteBatch. Rows are read through the caches from the store, so a
+// batch sees its own earlier updates. Report aggregates (per warehouse, per
+// category, reservation counts) are held in memory whole and written when
+// changed.
+//
+// Movements: every event that changes a level yields one InventoryUpdate per
+// level it changes (a transfer shipment changes two), with the levels it left.
+//
+// Thread-safety: one thread (the applier).
+#ifndef PROJECTOR_FOLD_H_
+#define PROJECTOR_FOLD_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "ledger/event.h"
+#include "ledger/event_log.h"
+#include "ledger/state.h"
+#include "projector/store.h"
+#include "proto/common.pb.h"
+#include "proto/query_service.pb.h"
+
+namespace rocksdb {
+class WriteBatch;
+}
+
+namespace projector {
+
+class Fold {
+ public:
+  explicit Fold(Store* store) : store_(store) {}
+
+  // Loads the in-memory aggregates from the store. Call once before Apply.
+  absl::Status Load();
+
+  // Folds `event`, found at `position`, appending its stock updates to
+  // `updates`. UNAVAILABLE / DATA_LOSS only for store trouble; events that do
+  // not make sense are applied as far as they do and counted as anomalies.
+  absl::Status Apply(const ledger::LogPosition& position, const ledger::Event& event,
+                     std::vector<inventory::v1::InventoryUpdate>* updates);
+
+  // Writes every changed row and `applied` (next offset per partition) into
+  // `batch`, with the movements collected since the last Flush.
+  absl::Status Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied);
+
+  // Drops cached rows (not aggregates) when more than `entries_max` are held.
+  // REQUIRES: called right after a successful write of Flush's batch.
+  void Trim(size_t entries_max);
+
+  uint64_t anomalies() const { return anomalies_; }
+
+ private:
+  template <typename T>
+  struct Cached {
+    std::optional<T> value;
+    bool dirty = false;
+  };
+  struct StockFlags {
+    bool low = false;
+    bool out = false;
+    friend bool operator==(const StockFlags&, const StockFlags&) = default;
+  };
+  struct Context {
+    const ledger::LogPosition& position;
+    const ledger::Envelope& envelope;
+    std::vector<inventory::v1::InventoryUpdate>* updates;
+  };
+  struct Move {
+    const ledger::WarehouseCode& warehouse;
+    ledger::Quantity on_hand = 0;
+    ledger::Quantity reserved = 0;
+    ledger::Quantity incoming = 0;
+    std::string_view kind;
+    std::string_view reference;
+    std::optional<ledger::AdjustmentReason> reason;
+    uint32_t index = 0;
+  };
+  struct Visitor;
+
+  absl::StatusOr<Cached<inventory::v1::Item>*> ItemRow(const std::string& sku);
+  absl::StatusOr<Cached<inventory::v1::Warehouse>*> WarehouseRow(const std::string& code);
+  absl::StatusOr<Cached<ledger::StockLevel>*> LevelRow(const std::string& key);
+  absl::StatusOr<Cached<ledger::StockLevel>*> TotalRow(const std::string& sku);
+  absl::StatusOr<Cached<inventory::v1::Reservation>*> ReservationRow(const std::string& id);
+  absl::StatusOr<StockFlags*> StoredFlags(const std::string& sku);
+
+  // Changes one level and everything summed from it; records the movement.
+  absl::Status ChangeLevel(const Context& ctx, const Move& move);
+  absl::Status ReserveLine(const Context& ctx, const ledger::ReservationLineReserved& e);
+  absl::Status Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
+                       const ledger::WarehouseCode& warehouse, ledger::Quantity quantity,
+                       ledger::ReservationStatus to);
+  absl::Status ChangeCategory(const std::string& sku, const std::string& from, const std::string& to);
+  StockFlags FlagsOf(const inventory::v1::Item* item, const ledger::StockLevel& total) const;
+  void CountTransition(std::optional<inventory::v1::ReservationStatus> from, inventory::v1::ReservationStatus to);
+  void Anomaly(const Context& ctx, std::string_view what);
+
+  Store* store_;
+  absl::node_hash_map<std::string, Cached<inventory::v1::Item>> items_;
+  absl::node_hash_map<std::string, Cached<inventory::v1::Warehouse>> warehouses_;
+  absl::node_hash_map<std::string, Cached<ledger::StockLevel>> levels_;
+  absl::node_hash_map<std::string, Cached<ledger::StockLevel>> totals_;
+  absl::node_hash_map<std::string, Cached<inventory::v1::Reservation>> reservations_;
+  absl::node_hash_map<std::string, StockFlags> stored_flags_;
+  absl::flat_hash_set<std::string> flags_dirty_;
+  std::vector<std::string> new_order_keys_;
+  std::vector<std::pair<std::string, std::string>> movement_puts_;  // movements + by_sku keys
+  std::vector<std::string> by_sku_puts_;
+
+  absl::flat_hash_map<std::string, Totals> warehouse_totals_;
+  absl::flat_hash_map<std::string, Totals> category_totals_;
+  absl::flat_hash_set<std::string> warehouse_totals_dirty_;
+  absl::flat_hash_set<std::string> category_totals_dirty_;
+  ReservationCounts counts_;
+  bool counts_dirty_ = false;
+  uint64_t anomalies_ = 0;
+};
+
+}  // namespace projector
+
+#endif  // PROJECTOR_FOLD_H_
