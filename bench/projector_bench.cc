@@ -4,7 +4,7 @@
 //   build/bench/seed_log --data-dir /tmp/seed --events 10000000 --skus 100000
 //   build/bench/projector_bench --log-dir /tmp/seed/log --views-dir /tmp/views
 //   # the Kafka backend (development broker; it holds ~5 MiB per partition):
-//   build/bench/projector_bench --log-dir /tmp/seed/log --views-dir /tmp/views \
+//   build/bench/projector_bench --log-dir /tmp/seed/log --views-dir /tmp/views
 //       --backend kafka --kafka-brokers HOST:PORT --kafka-events 250000
 //
 // Tuning flags exist so the RocksDB choices can be measured against the
