@@ -166,8 +166,7 @@ uint64_t MemoryViews::Apply(uint32_t partition, std::vector<pb::InventoryUpdate>
     data_ = std::move(d);
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
   }
-  std::shared_ptr<const AppliedUpdates> shared = batch;
-  for (const Listener& l : listeners) l(shared);
+  for (const Listener& l : listeners) l(*batch);
   return offset;
 }
 
@@ -182,7 +181,7 @@ void MemoryViews::Skip(uint32_t partition, uint64_t events) {
     data_ = std::move(d);
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
   }
-  for (const Listener& l : listeners) l(batch);
+  for (const Listener& l : listeners) l(*batch);
 }
 
 size_t MemoryViews::listeners() const {

@@ -18,10 +18,9 @@ class ProjectorViewSource final : public ViewSource {
   }
   absl::Status health() const override { return p_->health(); }
   absl::StatusOr<uint64_t> AddListener(Listener listener) override {
-    return p_->AddListener([listener = std::move(listener)](const projector::AppliedBatch& batch) {
-      // The projector's batch is borrowed: one shared copy for every subscriber.
-      listener(std::make_shared<const AppliedUpdates>(AppliedUpdates{batch.updates, batch.applied}));
-    });
+    // The batch is passed through as the projector lends it; the hub copies
+    // it only when someone subscribes.
+    return p_->AddListener(std::move(listener));
   }
   void RemoveListener(uint64_t id) override { p_->RemoveListener(id); }
   std::string MovementCursor(const inventory::v1::InventoryUpdate& update) const override {

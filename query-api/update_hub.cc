@@ -11,7 +11,7 @@ absl::StatusOr<std::unique_ptr<UpdateHub>> UpdateHub::Start(ViewSource* source, 
   std::unique_ptr<UpdateHub> hub(new UpdateHub(source, options, std::move(on_batch)));
   UpdateHub* raw = hub.get();
   absl::StatusOr<uint64_t> id =
-      source->AddListener([raw](std::shared_ptr<const AppliedUpdates> batch) { raw->OnBatch(std::move(batch)); });
+      source->AddListener([raw](const AppliedUpdates& batch) { raw->OnBatch(batch); });
   if (!id.ok()) return id.status();
   hub->listener_id_ = *id;
   hub->thread_ = std::thread([raw] { raw->Run(); });
@@ -69,13 +69,23 @@ size_t UpdateHub::subscribers() const {
   return subs_->size();
 }
 
-void UpdateHub::OnBatch(std::shared_ptr<const AppliedUpdates> batch) {
+void UpdateHub::OnBatch(const AppliedUpdates& batch) {
+  bool anyone = false;
   {
+    std::lock_guard<std::mutex> lock(subs_mu_);
+    anyone = !subs_->empty();
+  }
+  // Copy (once, shared by every subscriber) only when someone listens, so a
+  // rebuild with no streams costs the projector nothing. A subscriber that
+  // joins after this check takes its catch-up snapshot after this batch was
+  // applied, so it loses nothing.
+  if (anyone && !batch.updates.empty()) {
+    auto shared = std::make_shared<const AppliedUpdates>(batch);
     std::lock_guard<std::mutex> lock(mu_);
     if (batches_.size() >= options_.batches_max) {
       dropped_ = true;
     } else {
-      batches_.push_back(std::move(batch));
+      batches_.push_back(std::move(shared));
     }
   }
   cv_.notify_one();

@@ -68,7 +68,7 @@ class UpdateHub {
 
  private:
   UpdateHub(ViewSource* source, HubOptions options, std::function<void()> on_batch);
-  void OnBatch(std::shared_ptr<const AppliedUpdates> batch);
+  void OnBatch(const AppliedUpdates& batch);
   void Run();
 
   using List = std::vector<std::shared_ptr<HubSubscriber>>;

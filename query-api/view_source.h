@@ -17,19 +17,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "projector/projector.h"
 #include "projector/read_models.h"
-
-namespace projector {
-class Projector;
-}
 
 namespace query_api {
 
-// One applied batch as listeners see it (mirrors projector::AppliedBatch).
-struct AppliedUpdates {
-  std::vector<inventory::v1::InventoryUpdate> updates;
-  std::vector<uint64_t> applied;  // next offset to apply, per partition
-};
+// One applied batch as listeners see it: its stock updates and the applied
+// offsets (next offset to apply, per partition) after it.
+using AppliedUpdates = projector::AppliedBatch;
 
 struct SourceLag {
   uint64_t events = 0;  // records behind the log end
@@ -38,8 +33,8 @@ struct SourceLag {
 
 class ViewSource {
  public:
-  // The batch is shared and immutable; keep it as long as needed.
-  using Listener = std::function<void(std::shared_ptr<const AppliedUpdates>)>;
+  // The batch is borrowed for the call; copy what must outlive it.
+  using Listener = std::function<void(const AppliedUpdates&)>;
 
   virtual ~ViewSource() = default;
 
