@@ -15,6 +15,8 @@
 //         subscriber, the time from the command's acknowledgement (its
 //         response arriving at the client) to the delivery; prints p50/p99/max.
 //         A delivery that arrives before the acknowledgement counts as 0.
+// levels-inprocess  the reads behind GetInventoryLevels (snapshot, total,
+//         levels) from --clients threads without gRPC: the views' own cost.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -243,6 +245,37 @@ int Levels(Stack& stack, const Flags& f) {
   return 0;
 }
 
+// The same reads without gRPC: snapshot, total, per-warehouse levels.
+int LevelsInProcess(Stack& stack, const Flags& f) {
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(f.clients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < f.clients; ++c) {
+    threads.emplace_back([&, c] {
+      std::mt19937 rng(static_cast<unsigned>(c));
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::string sku = absl::StrCat("S", rng() % f.skus);
+        auto t0 = Clock::now();
+        auto snapshot = stack.projector()->NewSnapshot();
+        auto total = snapshot->Total(sku);
+        int n = 0;
+        (void)snapshot->ForEachLevelOf(sku, [&n](const pb::StockLevel&) { return ++n > 0; });
+        latencies[c].push_back(Ms(Clock::now() - t0));
+        if (!total.ok() || n != 2) std::abort();
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::printf("scenario=levels-inprocess threads=%d skus=%d seconds=%.1f reads_per_s=%.0f p50_ms=%.4f p99_ms=%.4f\n",
+              f.clients, f.skus, f.seconds, static_cast<double>(all.size()) / f.seconds, Percentile(all, 0.5),
+              Percentile(all, 0.99));
+  return 0;
+}
+
 // Acknowledgement times by log position (partition << 48 | offset).
 class Acks {
  public:
@@ -349,7 +382,7 @@ int Fanout(Stack& stack, const Flags& f) {
 int main(int argc, char** argv) {
   CLI::App app{"query_load: QueryService load in one process (see bench/README.md)"};
   Flags f;
-  app.add_option("--scenario", f.scenario, "levels or fanout")->check(CLI::IsMember({"levels", "fanout"}));
+  app.add_option("--scenario", f.scenario, "levels, levels-inprocess or fanout")->check(CLI::IsMember({"levels", "levels-inprocess", "fanout"}));
   app.add_option("--clients", f.clients, "levels: client threads")->check(CLI::Range(1, 1024));
   app.add_option("--channels", f.channels, "gRPC connections")->check(CLI::Range(1, 64));
   app.add_option("--seconds", f.seconds, "measured duration")->check(CLI::Range(0.1, 3600.0));
@@ -363,5 +396,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "query_load: seeding failed\n");
     return 1;
   }
+  if (f.scenario == "levels-inprocess") return LevelsInProcess(stack, f);
   return f.scenario == "levels" ? Levels(stack, f) : Fanout(stack, f);
 }
