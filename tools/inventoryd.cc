@@ -4,13 +4,14 @@
 //                    [--log-backend embedded|kafka] [--kafka-brokers H:P]
 //                    [--kafka-topic inventory.events] [--partitions 8]
 //                    [--default-ttl-ms 900000] [--snapshot-every-events N]
-//                    [--snapshot-every-seconds T] [--roles all|command,projector]
+//                    [--snapshot-every-seconds T] [--roles all|command,projector,query]
 //                    [--rebuild-views] [--projector-batch-events N]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help).
 // Roles: command (CommandService, the single writer, expiry) and projector
-// (folds the log into the read models in <data-dir>/views). --roles all (the
-// default) runs both.
+// (folds the log into the read models in <data-dir>/views) and query
+// (QueryService over those views; needs projector in the same process).
+// --roles all (the default) runs all three.
 //
 // On start it loads the newest valid snapshot, replays the log after it, then
 // serves; the first line on stdout is "listening on <host:port>" (with the
@@ -33,6 +34,7 @@
 #include "command-api/expiry.h"
 #include "command-api/writer.h"
 #include "projector/projector.h"
+#include "query-api/query_service.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -81,8 +83,9 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
                     "Snapshot after this many seconds if anything changed (0: never)")
       ->envname("INVENTORY_SNAPSHOT_EVERY_SECONDS")->capture_default_str();
   serve->add_option("--roles", f.roles,
-                    "Comma-separated roles to run: command, projector, all (= command,projector). The embedded "
-                    "log admits one process, so split roles across processes only with --log-backend kafka")
+                    "Comma-separated roles to run: command, projector, query (needs projector), all (= "
+                    "command,projector,query). The embedded log admits one process, so split roles across "
+                    "processes only with --log-backend kafka")
       ->envname("INVENTORY_ROLES")->capture_default_str();
   serve->add_flag("--rebuild-views", f.rebuild_views,
                   "Projector: drop the read models in <data-dir>/views and fold the log again from position zero")
@@ -95,6 +98,7 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
 struct Roles {
   bool command = false;
   bool projector = false;
+  bool query = false;
 };
 
 absl::StatusOr<Roles> ParseRoles(const std::string& list) {
@@ -102,17 +106,22 @@ absl::StatusOr<Roles> ParseRoles(const std::string& list) {
   for (absl::string_view piece : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     std::string role(absl::StripAsciiWhitespace(piece));
     if (role == "all") {
-      roles.command = roles.projector = true;
+      roles.command = roles.projector = roles.query = true;
     } else if (role == "command") {
       roles.command = true;
     } else if (role == "projector") {
       roles.projector = true;
+    } else if (role == "query") {
+      roles.query = true;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("--roles: unknown role '", role, "' (known: command, projector, all)"));
+          absl::StrCat("--roles: unknown role '", role, "' (known: command, projector, query, all)"));
     }
   }
-  if (!roles.command && !roles.projector) return absl::InvalidArgumentError("--roles: no role given");
+  if (!roles.command && !roles.projector && !roles.query) return absl::InvalidArgumentError("--roles: no role given");
+  if (roles.query && !roles.projector) {
+    return absl::InvalidArgumentError("--roles: query reads the views this process projects; add projector");
+  }
   return roles;
 }
 
@@ -214,12 +223,25 @@ int Serve(const ServeFlags& f) {
                  views->lag().events);
   }
 
+  std::unique_ptr<query_api::ViewSource> view_source;
+  std::unique_ptr<query_api::QueryServiceImpl> query_service;
+  if (roles->query) {
+    view_source = query_api::ProjectorSource(views.get());
+    auto created = query_api::QueryServiceImpl::Create(view_source.get());
+    if (!created.ok()) {
+      spdlog::error("cannot start the query service: {}", created.status().ToString());
+      return 1;
+    }
+    query_service = std::move(*created);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
   if (command_service) builder.RegisterService(command_service.get());
+  if (query_service) builder.RegisterService(query_service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     spdlog::error("cannot listen on {}", f.listen);
@@ -235,7 +257,9 @@ int Serve(const ServeFlags& f) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (query_service) query_service->Drain();  // streams end UNAVAILABLE (resumable), parked reads answered
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  query_service.reset();
   if (expiry) expiry->Stop();
   if (writer) writer->Stop();
   if (views) views->Stop();
