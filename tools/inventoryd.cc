@@ -5,9 +5,13 @@
 //                    [--kafka-topic inventory.events] [--partitions 8]
 //                    [--default-ttl-ms 900000] [--snapshot-every-events N]
 //                    [--snapshot-every-seconds T] [--roles command]
+//                    [--orders-brokers H:P] [--orders-topic order.events]
+//                    [--orders-group G] [--orders-dlq-topic order.events.dlq]
+//                    [--public-brokers H:P] [--public-topic inventory.public]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help).
-// Roles today: command (CommandService, the single writer, expiry). The
+// Roles today: command (CommandService, the single writer, expiry, and with
+// --orders-brokers the order-event consumer and integration-event publisher). The
 // projector and query roles arrive with their components.
 //
 // On start it loads the newest valid snapshot, replays the log after it, then
@@ -33,6 +37,7 @@
 #include "ledger/kafka_log.h"
 #include "ledger/rocksdb_log.h"
 #include "ledger/snapshot.h"
+#include "orders/orders_role.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -106,7 +111,50 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-int Serve(const ServeFlags& f) {
+// Order events in, dead letters and integration events out (orders/, docs/orders.md).
+struct OrdersFlags {
+  std::string brokers;
+  std::string topic = "order.events";
+  std::string group = "inventory-orders";
+  std::string dlq_topic = "order.events.dlq";
+  std::string public_brokers;
+  std::string public_topic = "inventory.public";
+};
+
+void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
+  serve->add_option("--orders-brokers", f.brokers, "Kafka for order events, host:port[,...]; empty: no consumer")
+      ->envname("INVENTORY_ORDERS_BROKERS");
+  serve->add_option("--orders-topic", f.topic, "Topic of order events (JSON)")
+      ->envname("INVENTORY_ORDERS_TOPIC")->capture_default_str();
+  serve->add_option("--orders-group", f.group, "Consumer group of the order-event consumer")
+      ->envname("INVENTORY_ORDERS_GROUP")->capture_default_str();
+  serve->add_option("--orders-dlq-topic", f.dlq_topic, "Topic for order events that cannot be applied")
+      ->envname("INVENTORY_ORDERS_DLQ_TOPIC")->capture_default_str();
+  serve->add_option("--public-brokers", f.public_brokers,
+                    "Kafka for integration events (default: --orders-brokers); empty: no publisher")
+      ->envname("INVENTORY_PUBLIC_BROKERS");
+  serve->add_option("--public-topic", f.public_topic, "Topic of integration events (inventory.*, JSON)")
+      ->envname("INVENTORY_PUBLIC_TOPIC")->capture_default_str();
+}
+
+orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
+  orders::OrdersRoleOptions r;
+  r.consume = !o.brokers.empty();
+  r.consumer.bootstrap_servers = o.brokers;
+  r.consumer.topic = o.topic;
+  r.consumer.group_id = o.group;
+  r.consumer.dlq_topic = o.dlq_topic;
+  r.consumer.public_topic = o.public_topic;
+  r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
+  const std::string& public_brokers = o.public_brokers.empty() ? o.brokers : o.public_brokers;
+  r.publish = !public_brokers.empty();
+  r.publisher.producer.bootstrap_servers = public_brokers;
+  r.publisher.topic = o.public_topic;
+  r.publisher.position_path = std::filesystem::path(f.data_dir) / "publisher.position";
+  return r;
+}
+
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   sigset_t stop_signals = BlockStopSignals();
   std::error_code ec;
   std::filesystem::create_directories(f.data_dir, ec);
@@ -138,6 +186,12 @@ int Serve(const ServeFlags& f) {
 
   command_api::ExpiryScheduler expiry(writer->get(), &clock);
   expiry.Start();
+  absl::StatusOr<std::unique_ptr<orders::OrdersRole>> orders_role =
+      orders::OrdersRole::Start(writer->get(), log->get(), ToOptions(orders_flags, f));
+  if (!orders_role.ok()) {
+    spdlog::error("cannot start the order-event consumer / publisher: {}", orders_role.status().ToString());
+    return 1;
+  }
   command_api::CommandServiceOptions service_options;
   service_options.translate.default_ttl_ms = f.default_ttl_ms;
   command_api::CommandServiceImpl service(writer->get(), service_options);
@@ -164,6 +218,7 @@ int Serve(const ServeFlags& f) {
   spdlog::info("signal {}: draining", signal_number);
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  (*orders_role)->Stop();
   expiry.Stop();
   (*writer)->Stop();
   absl::Status closed = (*log)->Close();
@@ -180,8 +235,10 @@ int main(int argc, char** argv) {
   ServeFlags flags;
   CLI::App* serve = app.add_subcommand("serve", "Run the service (all roles by default, embedded log in ./data)");
   AddServeFlags(serve, flags);
+  OrdersFlags orders_flags;
+  AddOrdersFlags(serve, orders_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags);
+  if (serve->parsed()) return Serve(flags, orders_flags);
   return 0;
 }
