@@ -78,10 +78,25 @@ absl::Status KafkaProducer::Produce(std::string_view topic, std::string_view key
     for (const auto& [name, v] : headers) {
       rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), v.data(), static_cast<ssize_t>(v.size()));
     }
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        handle_, RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    rd_kafka_vu_t vu[5] = {};
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic_name.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[1].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem.ptr = const_cast<char*>(key.data());
+    vu[2].u.mem.size = key.size();
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem.ptr = const_cast<char*>(value.data());
+    vu[3].u.mem.size = value.size();
+    vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[4].u.headers = h;
+    rd_kafka_error_t* error = rd_kafka_produceva(handle_, vu, 5);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (error != nullptr) {
+      err = rd_kafka_error_code(error);
+      rd_kafka_error_destroy(error);
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;  // the message owns the headers now
     rd_kafka_headers_destroy(h);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() > deadline) {

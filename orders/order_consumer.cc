@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/status.h"
 #include "orders/public_event.h"
 #include "spdlog/spdlog.h"
 
@@ -364,7 +365,8 @@ bool OrderConsumer::Deliver(Batch& batch) {
   }
   for (const Item& item : batch.items) {
     if (!item.dead.ok()) {
-      spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset, item.dead.message());
+      spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset,
+                   base::AsStd(item.dead.message()));
     }
   }
   counters_->dead_letters += dead;

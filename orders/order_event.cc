@@ -124,7 +124,7 @@ std::optional<OrderEventType> ParseOrderEventType(std::string_view name) {
 }
 
 struct OrderEventParser::Impl {
-  explicit Impl(std::size_t capacity) : capacity(capacity), buffer(new char[capacity]) {}
+  explicit Impl(std::size_t bytes) : capacity(bytes), buffer(new char[bytes]) {}
   const std::size_t capacity;  // message_bytes_max + SIMDJSON_PADDING
   std::unique_ptr<char[]> buffer;
   od::parser parser;
@@ -150,7 +150,7 @@ absl::StatusOr<std::string> OrderEventParser::Impl::FindType() {
   std::string type;
   for (auto field_result : object) {
     od::field field;
-    if (simdjson::error_code e = field_result.get(field)) return JsonError("message", e);
+    if (simdjson::error_code e = std::move(field_result).get(field)) return JsonError("message", e);
     std::string_view key;
     if (simdjson::error_code e = field.unescaped_key().get(key)) return JsonError("message", e);
     if (!IsTypeKey(key)) continue;
@@ -170,7 +170,7 @@ absl::Status OrderEventParser::Impl::ReadItem(od::value value, OrderItem* out) {
   std::string text;
   for (auto field_result : object) {
     od::field field;
-    if (simdjson::error_code e = field_result.get(field)) return JsonError("", e);
+    if (simdjson::error_code e = std::move(field_result).get(field)) return JsonError("", e);
     std::string_view key;
     if (simdjson::error_code e = field.unescaped_key().get(key)) return JsonError("", e);
     if (key == "sku") {
@@ -208,7 +208,7 @@ absl::Status OrderEventParser::Impl::ReadItems(od::value value, const OrderEvent
   }
   for (auto element : array) {
     od::value item;
-    if (simdjson::error_code e = element.get(item)) return JsonError("items", e);
+    if (simdjson::error_code e = std::move(element).get(item)) return JsonError("items", e);
     if (out->size() == options.items_max) {
       return InvalidField("items", absl::StrCat("has more than ", options.items_max, " entries"));
     }
@@ -232,7 +232,7 @@ absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& o
   std::string text;
   for (auto field_result : object) {
     od::field field;
-    if (simdjson::error_code e = field_result.get(field)) return JsonError("message", e);
+    if (simdjson::error_code e = std::move(field_result).get(field)) return JsonError("message", e);
     std::string_view key;
     if (simdjson::error_code e = field.unescaped_key().get(key)) return JsonError("message", e);
     if (key == "eventId") {
@@ -278,7 +278,10 @@ absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, std::s
   }
   absl::StatusOr<std::string> type_field = m.FindType();
   if (!type_field.ok()) return type_field.status();
-  if (!m.doc.at_end()) return Message("invalid JSON (content after the object)");
+  const char* rest = nullptr;
+  if (m.doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return Message("invalid JSON (content after the object)");
+  }
   std::string_view type_name = type_field->empty() ? type_header : std::string_view(*type_field);
   if (!type_field->empty() && !type_header.empty() && type_header != *type_field) {
     return Message(absl::StrCat("the type header says \"", AsAbsl(type_header), "\" but the body says \"",

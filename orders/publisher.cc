@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
 #include "ledger/hash.h"
