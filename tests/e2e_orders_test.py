@@ -26,7 +26,7 @@ import time
 
 import grpc
 
-INVENTORYD, BROKER, KCAT, PROTO = sys.argv[1:5]
+INVENTORYD, BROKER, KCAT, PROTO = (os.path.abspath(a) for a in sys.argv[1:5])
 WORK = tempfile.mkdtemp(prefix="e2e-orders-")
 procs = []
 
@@ -76,13 +76,14 @@ server = None
 stub = None
 
 
-def start(group="inventory-orders"):
+def start(group="inventory-orders", batch=8192):
     global server, stub
     out = os.path.join(WORK, "serve.out")
     if os.path.exists(out):
         os.remove(out)
     server = subprocess.Popen([INVENTORYD, "serve", "--data-dir", os.path.join(WORK, "data"),
-                               "--listen", "127.0.0.1:0", "--orders-brokers", BROKERS, "--orders-group", group],
+                               "--listen", "127.0.0.1:0", "--orders-brokers", BROKERS, "--orders-group", group,
+                               "--orders-batch-messages", str(batch)],
                               stdout=open(out, "w"), stderr=open(os.path.join(WORK, "serve.err"), "a"))
     procs.append(server)
     target = first_line(out).replace("listening on ", "")
@@ -263,25 +264,49 @@ try:
 
     # --- restart mid-stream ------------------------------------------------
     stub.AdjustInventory(cmd.AdjustInventoryRequest(context=ctx("recv-more"), sku="MUG", warehouse="BER-1",
-                                                    receive_quantity=1000), timeout=10)
-    for round_, sig in enumerate((signal.SIGTERM, signal.SIGKILL)):
-        base = available("MUG")
-        n = 300
-        orders = ["m%d-%d" % (round_, i) for i in range(n)]
-        produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in orders])
-        wait_for("some reserved", lambda: any(e.get("orderId", "").startswith("m%d-" % round_)
-                                              for e in public_events()), timeout=60)
-        stop(sig)
-        start(group="inventory-orders-replay")
-        got = wait_for("all reserved", lambda: (lambda r: r if len({e["orderId"] for e in r}) == n else None)(
-            [e for e in public_events() if e["type"] == "inventory.reserved" and e["orderId"] in set(orders)]))
+                                                    receive_quantity=100000), timeout=10)
+
+    def reserved_events(orders):
+        wanted = set(orders)
+        return [e for e in public_events() if e["type"] == "inventory.reserved" and e["orderId"] in wanted]
+
+    def check_once(orders, base, clean):
+        n = len(orders)
+        wait_for("all reserved", lambda: len({e["orderId"] for e in reserved_events(orders)}) == n)
         time.sleep(1.0)
-        got = [e for e in public_events() if e["type"] == "inventory.reserved" and e["orderId"] in set(orders)]
-        check(len({e["eventId"] for e in got}) == n, "distinct reserved events %d" % len({e["eventId"] for e in got}))
-        if sig == signal.SIGTERM:
+        got = reserved_events(orders)
+        check(len({e["eventId"] for e in got}) == n, "distinct reserved events %d of %d" %
+              (len({e["eventId"] for e in got}), n))
+        if clean:
             check(len(got) == n, "a clean restart duplicated %d public events" % (len(got) - n))
         check(available("MUG") == base - n, "available MUG %d, expected %d" % (available("MUG"), base - n))
-        print("restart mid-stream (%s): %d orders reserved once ok, %d public events" % (sig.name, n, len(got)))
+        return got
+
+    # A: the stream continues while inventoryd is down (SIGTERM), deterministically.
+    base = available("MUG")
+    first = ["a-%d" % i for i in range(1000)]
+    second = ["a-%d" % i for i in range(1000, 2000)]
+    produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in first])
+    wait_for("first half reserved", lambda: len({e["orderId"] for e in reserved_events(first)}) == len(first))
+    stop()
+    produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in second])
+    start(group="inventory-orders-replay")
+    got = check_once(first + second, base, clean=True)
+    print("restart mid-stream (SIGTERM between halves): %d orders reserved once ok" % len(got))
+
+    # B: kill -9 while it consumes (one message per batch, so many offset commits are in flight).
+    stop()
+    start(group="inventory-orders-replay", batch=1)
+    base = available("MUG")
+    orders = ["b-%d" % i for i in range(5000)]
+    produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in orders])
+    wait_for("the first reservations", lambda: reserved_events(orders), timeout=60)
+    stop(signal.SIGKILL)
+    before = len({e["orderId"] for e in reserved_events(orders)})
+    start(group="inventory-orders-replay")
+    got = check_once(orders, base, clean=False)
+    print("restart mid-stream (kill -9 with %d of %d published): every order reserved once ok, "
+          "%d public events (duplicates carry the same eventId)" % (before, len(orders), len(got)))
     stop()
     print("1 passed, 0 failed")
 finally:

@@ -119,6 +119,7 @@ struct OrdersFlags {
   std::string dlq_topic = "order.events.dlq";
   std::string public_brokers;
   std::string public_topic = "inventory.public";
+  std::size_t batch_messages = 8'192;
 };
 
 void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
@@ -130,6 +131,9 @@ void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
       ->envname("INVENTORY_ORDERS_GROUP")->capture_default_str();
   serve->add_option("--orders-dlq-topic", f.dlq_topic, "Topic for order events that cannot be applied")
       ->envname("INVENTORY_ORDERS_DLQ_TOPIC")->capture_default_str();
+  serve->add_option("--orders-batch-messages", f.batch_messages,
+                    "Most order events applied and committed as one batch")
+      ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
   serve->add_option("--public-brokers", f.public_brokers,
                     "Kafka for integration events (default: --orders-brokers); empty: no publisher")
       ->envname("INVENTORY_PUBLIC_BROKERS");
@@ -146,6 +150,7 @@ orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
   r.consumer.dlq_topic = o.dlq_topic;
   r.consumer.public_topic = o.public_topic;
   r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
+  r.consumer.batch_messages_max = o.batch_messages;
   const std::string& public_brokers = o.public_brokers.empty() ? o.brokers : o.public_brokers;
   r.publish = !public_brokers.empty();
   r.publisher.producer.bootstrap_servers = public_brokers;
