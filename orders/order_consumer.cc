@@ -122,7 +122,11 @@ absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::
            {"bootstrap.servers", o.bootstrap_servers},
            {"group.id", o.group_id},
            {"client.id", "inventory-orders-consumer"},
-           {"enable.auto.commit", "false"},
+           // Offsets are stored (rd_kafka_offsets_store) only once a batch is
+           // durable and its dead letters delivered; the auto commit sends
+           // only stored offsets, and Stop() commits the last ones.
+           {"enable.auto.commit", "true"},
+           {"auto.commit.interval.ms", std::to_string(o.commit_interval_ms)},
            {"enable.auto.offset.store", "false"},
            {"auto.offset.reset", "earliest"},
            {"enable.partition.eof", "false"},
@@ -157,6 +161,11 @@ void OrderConsumer::Stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
   if (consumer_ != nullptr) {
+    // Commit what was stored since the last auto commit, then leave the group.
+    const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, nullptr, /*async=*/0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("order consumer: final offset commit: {}", rd_kafka_err2str(err));
+    }
     rd_kafka_consumer_close(consumer_);
     rd_kafka_destroy(consumer_);
     consumer_ = nullptr;
@@ -176,7 +185,7 @@ void OrderConsumer::Run() {
     Poll(batch);
     if (batch.items.empty()) continue;
     if (!Apply(batch)) break;  // stopping with the batch unfinished: not committed, redelivered later
-    CommitOffsets(batch);
+    StoreOffsets(batch);
     counters_->messages += batch.items.size();
     counters_->batches += 1;
   }
@@ -184,6 +193,7 @@ void OrderConsumer::Run() {
 
 void OrderConsumer::Poll(Batch& batch) {
   int timeout_ms = static_cast<int>(options_.poll_timeout_ms);
+  batch.items.reserve(options_.batch_messages_max);
   while (batch.items.size() < options_.batch_messages_max && !stopping_) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
     if (m == nullptr) break;
@@ -373,18 +383,19 @@ bool OrderConsumer::Deliver(Batch& batch) {
   return true;
 }
 
-void OrderConsumer::CommitOffsets(const Batch& batch) {
+void OrderConsumer::StoreOffsets(const Batch& batch) {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
   for (const auto& [partition, next] : batch.next_offsets) {
     rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition)->offset = next;
   }
-  const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, list, /*async=*/0);
+  const rd_kafka_resp_err_t err = rd_kafka_offsets_store(consumer_, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // Harmless for correctness: the batch is redelivered and answered as duplicates.
+    // A partition revoked meanwhile: harmless, its new owner redelivers and
+    // the ledger answers duplicates.
     counters_->offset_commit_errors += 1;
-    spdlog::warn("order consumer: committing offsets: {}", rd_kafka_err2str(err));
+    spdlog::warn("order consumer: storing offsets: {}", rd_kafka_err2str(err));
   }
 }
 

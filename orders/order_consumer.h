@@ -10,10 +10,13 @@
 //     submits its stock returns;
 //  3. produce the dead letters to the DLQ topic and the reservation_failed
 //     events to the public topic, and wait for their delivery;
-//  4. only then commit the batch's offsets (next offset per partition).
+//  4. only then store the batch's offsets (next offset per partition) for
+//     commit: librdkafka's auto commit sends stored offsets every
+//     commit_interval_ms, and Stop() commits the last ones synchronously.
 //
 // Effectively once through idempotency, not transactions: a crash before
-// step 4 redelivers the batch, and every command id is derived from the order
+// the commit redelivers what was not committed (at most commit_interval_ms
+// of batches), and every command id is derived from the order
 // id (orders/order_commands.h), so the ledger answers the replays as
 // duplicates. Dead letters and reservation_failed events of a redelivered
 // batch are produced again with the same source offset / eventId. The offset
@@ -71,6 +74,8 @@ struct OrderConsumerOptions {
   // doubling from the first to the max. Defaults 50 and 5000.
   std::int64_t retry_backoff_ms = 50;
   std::int64_t retry_backoff_max_ms = 5'000;
+  // How often stored offsets are committed, ms. Default 1000.
+  std::int64_t commit_interval_ms = 1'000;
   // Consumer group session timeout, ms. Default 10 s.
   std::int64_t session_timeout_ms = 10'000;
   OrderEventParserOptions parser;
@@ -89,7 +94,7 @@ struct OrderConsumerStats {
   std::uint64_t duplicates = 0;          // already applied (redelivery)
   std::uint64_t ignored = 0;             // nothing to do (release of an unknown or resolved reservation)
   std::uint64_t dead_letters = 0;
-  std::uint64_t offset_commit_errors = 0;
+  std::uint64_t offset_commit_errors = 0;  // offsets not stored (partition revoked)
 };
 
 class OrderConsumer {
@@ -118,7 +123,7 @@ class OrderConsumer {
   bool Apply(Batch& batch);
   bool SubmitAndWait(Batch& batch, bool follow_ups);
   bool Deliver(Batch& batch);
-  void CommitOffsets(const Batch& batch);
+  void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);
 
   command_api::Writer* const writer_;
