@@ -22,10 +22,12 @@ namespace {
 
 using ledger::RejectionReason;
 
+}  // namespace
+
 // Counts down once per answered command; Wait blocks until all are.
-class Latch {
+class AnswerLatch {
  public:
-  explicit Latch(std::size_t count) : count_(count) {}
+  explicit AnswerLatch(std::size_t count) : count_(count) {}
   void CountDown() {
     std::lock_guard<std::mutex> lock(mu_);
     INV_CHECK(count_ > 0);
@@ -41,6 +43,8 @@ class Latch {
   std::condition_variable done_;
   std::size_t count_;
 };
+
+namespace {
 
 std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -72,7 +76,7 @@ struct OrderConsumer::Counters {
 };
 
 // One command in flight and its answer.
-struct Job {
+struct OrderConsumer::Job {
   ledger::Command command;
   command_api::WriteResult result;
   // Filled on the writer thread for a refused commit/release: the
@@ -82,7 +86,7 @@ struct Job {
 };
 
 // One consumed message.
-struct Item {
+struct OrderConsumer::Item {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::string key;
@@ -96,6 +100,7 @@ struct Item {
 };
 
 struct OrderConsumer::Batch {
+  std::unique_ptr<AnswerLatch> latch;  // set while submitted jobs await their answers
   std::vector<Item> items;
   std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> 1 + last offset consumed
 };
@@ -179,20 +184,42 @@ OrderConsumerStats OrderConsumer::stats() const {
           c.offset_commit_errors.load()};
 }
 
+// Two batches overlap: while the writer decides batch N, this thread polls
+// and parses batch N+1. N+1 is submitted only once every command of N has a
+// durable answer (UNAVAILABLE ones retried first), so commands reach the
+// writer in message order and each partition's order is kept. N's stock
+// returns go in just before N+1.
 void OrderConsumer::Run() {
-  while (!stopping_) {
-    Batch batch;
-    Poll(batch);
-    if (batch.items.empty()) continue;
-    if (!Apply(batch)) break;  // stopping with the batch unfinished: not committed, redelivered later
-    StoreOffsets(batch);
-    counters_->messages += batch.items.size();
-    counters_->batches += 1;
+  auto current = std::make_unique<Batch>();
+  while (true) {
+    auto next = std::make_unique<Batch>();
+    if (!stopping_) {
+      // With a batch in flight, take only what is already fetched.
+      Poll(*next, current->items.empty() ? options_.poll_timeout_ms : 0);
+      Prepare(*next);
+    }
+    if (!current->items.empty()) {
+      if (!Wait(*current, Phase::kOrders)) break;  // stopping while the log is down: nothing stored
+      SubmitReturns(*current);
+    }
+    if (!stopping_ && !next->items.empty()) Submit(*next, Phase::kOrders);
+    const bool finished = current->items.empty() || Finish(*current);
+    if (finished && !current->items.empty()) {
+      counters_->messages += current->items.size();
+      counters_->batches += 1;
+    }
+    if (!finished || stopping_) {
+      // `next` may have been submitted: let its answers arrive before it dies,
+      // but store nothing of it; it is redelivered and answered as duplicates.
+      if (next->latch != nullptr) next->latch->Wait();
+      break;
+    }
+    current = std::move(next);
   }
 }
 
-void OrderConsumer::Poll(Batch& batch) {
-  int timeout_ms = static_cast<int>(options_.poll_timeout_ms);
+void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
+  int timeout_ms = static_cast<int>(first_timeout_ms);
   batch.items.reserve(options_.batch_messages_max);
   while (batch.items.size() < options_.batch_messages_max && !stopping_) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
@@ -216,58 +243,8 @@ void OrderConsumer::Poll(Batch& batch) {
   }
 }
 
-// Submits every job of the batch that has no durable answer yet and waits;
-// retries the ones the log could not take. False: stopping before all were.
-bool OrderConsumer::SubmitAndWait(Batch& batch, bool follow_ups) {
-  std::int64_t wait_ms = options_.retry_backoff_ms;
-  while (true) {
-    std::vector<Job*> todo;
-    for (Item& item : batch.items) {
-      if (follow_ups) {
-        for (Job& job : item.returns) {
-          if (job.result.status.code() == absl::StatusCode::kUnavailable) todo.push_back(&job);
-        }
-      } else if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) {
-        todo.push_back(&*item.job);
-      }
-    }
-    if (todo.empty()) return true;
-    Latch latch(todo.size());
-    std::vector<std::pair<ledger::Command, command_api::Completion>> commands;
-    commands.reserve(todo.size());
-    for (Job* job : todo) {
-      commands.emplace_back(job->command, [job, &latch, this](const command_api::WriteResult& r,
-                                                               const ledger::State& state) {
-        job->result = r;
-        const bool resolved = r.rejection && r.rejection->reason == RejectionReason::kAlreadyResolved;
-        const auto* release = std::get_if<ledger::ReleaseReservation>(&job->command.body);
-        const auto* commit = std::get_if<ledger::CommitReservation>(&job->command.body);
-        if (resolved && (release != nullptr || commit != nullptr)) {
-          const ledger::ReservationState* res =
-              state.reservation(release != nullptr ? release->reservation_id : commit->reservation_id);
-          if (res != nullptr) {
-            job->reservation_status = res->status();
-            if (release != nullptr && release->reason == ledger::ReleaseReason::kOrderCancelled &&
-                res->status() == ledger::ReservationStatus::kCommitted) {
-              job->returns = ReturnCommands(res->order_id, *res, state, options_.commands);
-            }
-          }
-        }
-        latch.CountDown();
-      });
-    }
-    absl::Status queued = writer_->SubmitMany(std::move(commands));
-    if (queued.ok()) {
-      latch.Wait();
-      continue;  // the loop picks up whatever came back UNAVAILABLE
-    }
-    if (stopping_) return false;
-    spdlog::warn("order consumer: writer refused a batch of {}: {}; retrying", todo.size(), queued.ToString());
-    Backoff(wait_ms);
-  }
-}
-
-bool OrderConsumer::Apply(Batch& batch) {
+// Parses every message; a good one gets its command (not yet submitted).
+void OrderConsumer::Prepare(Batch& batch) {
   for (Item& item : batch.items) {
     absl::StatusOr<OrderEvent> event = parser_.Parse(item.body, item.type_header);
     if (!event.ok()) {
@@ -279,18 +256,108 @@ bool OrderConsumer::Apply(Batch& batch) {
     item.job->result.status = absl::UnavailableError("not submitted yet");
     item.event = std::move(*event);
   }
-  if (!SubmitAndWait(batch, /*follow_ups=*/false)) return false;
-  bool any_returns = false;
+}
+
+std::vector<OrderConsumer::Job*> OrderConsumer::Unanswered(Batch& batch, Phase phase) {
+  std::vector<Job*> out;
+  for (Item& item : batch.items) {
+    if (phase == Phase::kReturns) {
+      for (Job& job : item.returns) {
+        if (job.result.status.code() == absl::StatusCode::kUnavailable) out.push_back(&job);
+      }
+    } else if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) {
+      out.push_back(&*item.job);
+    }
+  }
+  return out;
+}
+
+// Queues every job of `phase` without a durable answer; their completions
+// count down batch.latch. False when the writer's queue refused them (they
+// stay unanswered; Wait retries).
+bool OrderConsumer::Submit(Batch& batch, Phase phase) {
+  INV_CHECK(batch.latch == nullptr);
+  std::vector<Job*> todo = Unanswered(batch, phase);
+  if (todo.empty()) return true;
+  auto latch = std::make_unique<AnswerLatch>(todo.size());
+  std::vector<std::pair<ledger::Command, command_api::Completion>> commands;
+  commands.reserve(todo.size());
+  for (Job* job : todo) {
+    commands.emplace_back(job->command, [job, l = latch.get(), this](const command_api::WriteResult& r,
+                                                                      const ledger::State& state) {
+      Answer(job, r, state);
+      l->CountDown();
+    });
+  }
+  absl::Status queued = writer_->SubmitMany(std::move(commands));
+  if (!queued.ok()) {
+    if (!stopping_) spdlog::warn("order consumer: writer refused {} commands: {}", todo.size(), queued.ToString());
+    return false;
+  }
+  batch.latch = std::move(latch);
+  return true;
+}
+
+// On the writer thread: records the answer and, for a refused commit or
+// release, the reservation's status (and the returns an order cancelled
+// after its commit needs).
+void OrderConsumer::Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state) {
+  job->result = r;
+  if (!r.rejection || r.rejection->reason != RejectionReason::kAlreadyResolved) return;
+  const auto* release = std::get_if<ledger::ReleaseReservation>(&job->command.body);
+  const auto* commit = std::get_if<ledger::CommitReservation>(&job->command.body);
+  if (release == nullptr && commit == nullptr) return;
+  const ledger::ReservationState* res =
+      state.reservation(release != nullptr ? release->reservation_id : commit->reservation_id);
+  if (res == nullptr) return;
+  job->reservation_status = res->status();
+  if (release != nullptr && release->reason == ledger::ReleaseReason::kOrderCancelled &&
+      res->status() == ledger::ReservationStatus::kCommitted) {
+    job->returns = ReturnCommands(res->order_id, *res, state, options_.commands);
+  }
+}
+
+// Waits for the submitted jobs of `phase`, then resubmits the ones the log
+// could not take, with backoff, until all have durable answers. False:
+// stopping before they did.
+bool OrderConsumer::Wait(Batch& batch, Phase phase) {
+  std::int64_t wait_ms = options_.retry_backoff_ms;
+  while (true) {
+    if (batch.latch != nullptr) {
+      batch.latch->Wait();
+      batch.latch.reset();
+    }
+    if (Unanswered(batch, phase).empty()) return true;
+    if (stopping_) return false;
+    Backoff(wait_ms);
+    Submit(batch, phase);
+  }
+}
+
+void OrderConsumer::SubmitReturns(Batch& batch) {
   for (Item& item : batch.items) {
     if (!item.job) continue;
     for (ledger::Command& c : item.job->returns) {
       Job& job = item.returns.emplace_back();
       job.command = std::move(c);
       job.result.status = absl::UnavailableError("not submitted yet");
-      any_returns = true;
     }
+    item.job->returns.clear();
   }
-  if (any_returns && !SubmitAndWait(batch, /*follow_ups=*/true)) return false;
+  Submit(batch, Phase::kReturns);
+}
+
+// After the batch's orders are answered: waits for its returns, sorts the
+// outcomes, delivers dead letters and reservation_failed, stores offsets.
+bool OrderConsumer::Finish(Batch& batch) {
+  if (!Wait(batch, Phase::kReturns)) return false;
+  Classify(batch);
+  if (!Deliver(batch)) return false;
+  StoreOffsets(batch);
+  return true;
+}
+
+void OrderConsumer::Classify(Batch& batch) {
   const std::int64_t now_ms = NowMs();
   Counters& c = *counters_;
   for (Item& item : batch.items) {
@@ -309,7 +376,7 @@ bool OrderConsumer::Apply(Batch& batch) {
       }
       continue;
     }
-    INV_CHECK(r.rejection.has_value());  // UNAVAILABLE answers were retried above
+    INV_CHECK(r.rejection.has_value());  // UNAVAILABLE answers were retried by Wait
     const ledger::Rejection& rejection = *r.rejection;
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
@@ -340,7 +407,6 @@ bool OrderConsumer::Apply(Batch& batch) {
       item.dead = rejection.ToStatus();
     }
   }
-  return Deliver(batch);
 }
 
 bool OrderConsumer::Deliver(Batch& batch) {

@@ -3,7 +3,9 @@
 // (orders/order_commands.h) and submits them in-process to the single Writer,
 // whole polled batches at a time so they share group commits.
 //
-// Per batch of polled messages:
+// Per batch of polled messages (two batches overlap: the next is polled and
+// parsed while the writer decides the current one, and submitted once the
+// current one is answered, so commands keep message order):
 //  1. parse each (orders/order_event.h); a bad message becomes a dead letter;
 //  2. submit every command with SubmitMany and wait for the answers (durable
 //     before they are answered); an order cancelled after its commit then
@@ -47,6 +49,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -117,11 +120,20 @@ class OrderConsumer {
  private:
   struct Batch;
   struct Counters;
+  struct Item;
+  struct Job;
+  enum class Phase : std::uint8_t { kOrders, kReturns };
   OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options);
   void Run();
-  void Poll(Batch& batch);
-  bool Apply(Batch& batch);
-  bool SubmitAndWait(Batch& batch, bool follow_ups);
+  void Poll(Batch& batch, std::int64_t first_timeout_ms);
+  void Prepare(Batch& batch);
+  static std::vector<Job*> Unanswered(Batch& batch, Phase phase);
+  bool Submit(Batch& batch, Phase phase);
+  void Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state);
+  bool Wait(Batch& batch, Phase phase);
+  void SubmitReturns(Batch& batch);
+  bool Finish(Batch& batch);
+  void Classify(Batch& batch);
   bool Deliver(Batch& batch);
   void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);
