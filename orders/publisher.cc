@@ -128,12 +128,12 @@ absl::Status Publisher::CatchUp() {
       ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
       if (records.empty()) break;
       for (const ledger::StoredRecord& record : records) {
-        if (record.position.offset >= position_[p]) return absl::OkStatus();
+        if (record.position.offset >= position_[p]) break;  // published after the save: the tail has it
         ASSIGN_OR_RETURN(ledger::Event event, ledger::Decode(record.payload));
         RETURN_IF_ERROR(ledger::Evolve(state_, event));
         records_ += 1;
-        from = record.position.offset + 1;
       }
+      from = records.back().position.offset + 1;
     }
   }
   return absl::OkStatus();
