@@ -221,7 +221,8 @@ void OrderConsumer::Run() {
 void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
   int timeout_ms = static_cast<int>(first_timeout_ms);
   batch.items.reserve(options_.batch_messages_max);
-  while (batch.items.size() < options_.batch_messages_max && !stopping_) {
+  std::size_t bytes = 0;
+  while (batch.items.size() < options_.batch_messages_max && bytes < options_.batch_bytes_max && !stopping_) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
     if (m == nullptr) break;
     timeout_ms = 0;  // take what is already fetched, then process
@@ -235,6 +236,7 @@ void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
     item.offset = m->offset;
     if (m->key != nullptr) item.key.assign(static_cast<const char*>(m->key), m->key_len);
     if (m->payload != nullptr) item.body.assign(static_cast<const char*>(m->payload), m->len);
+    bytes += m->len;
     item.type_header = HeaderValue(m, "type");
     if (item.type_header.empty()) item.type_header = HeaderValue(m, "eventType");
     std::int64_t& next = batch.next_offsets[m->partition];

@@ -71,6 +71,9 @@ struct OrderConsumerOptions {
   // Most messages processed (and committed) as one batch; at most the
   // writer's queue_commands_max. Default 8192.
   std::size_t batch_messages_max = 8'192;
+  // Most message body bytes in one batch: a batch closes once it holds this
+  // many (so it may pass the bound by one message). Default 16 MiB.
+  std::size_t batch_bytes_max = 16 << 20;
   // How long one poll waits for the first message of a batch, ms. Default 100.
   std::int64_t poll_timeout_ms = 100;
   // Backoff between retries while the log or Kafka is unavailable, ms:

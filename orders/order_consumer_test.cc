@@ -177,7 +177,8 @@ std::string Confirmed(int i) {
 TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
   OrderConsumerOptions options;
   options.bootstrap_servers = kafka_.brokers();
-  options.batch_messages_max = 7;  // many batches, each at the bound
+  options.batch_messages_max = 50;  // the byte bound closes batches first
+  options.batch_bytes_max = 500;    // about four messages
   options.retry_backoff_ms = 1;
   options.retry_backoff_max_ms = 20;
   auto consumer = OrderConsumer::Open(writer_.get(), options);
@@ -185,7 +186,9 @@ TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
   faults_->FailEveryNth(3);
   (*consumer)->Start();
   constexpr int kOrders = 150;
+  std::size_t total_bytes = 0;
   for (int i = 0; i < kOrders; ++i) {
+    total_bytes += Created(i).size() + Confirmed(i).size();
     kafka_.Produce("o-" + std::to_string(i), Created(i));
     kafka_.Produce("o-" + std::to_string(i), Confirmed(i));
     if (i % 50 == 0) kafka_.Produce("bad-" + std::to_string(i), "{\"type\":\"order.created\",\"orderId\":\"x\"");
@@ -200,7 +203,8 @@ TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
   EXPECT_EQ(s.committed, kOrders);
   EXPECT_EQ(s.dead_letters, 3u);
   EXPECT_EQ(s.reservation_failed, 0u);
-  EXPECT_GE(s.batches, (2u * kOrders + 3) / 7);
+  // A batch closes at 500 bytes, so it holds less than 500 + one message (< 200 bytes).
+  EXPECT_GE(s.batches, total_bytes / 700);
   EXPECT_GT(faults_->failed_appends(), 0u);  // the retry path ran
 
   ledger::State state = Fold();

@@ -135,7 +135,7 @@ void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
                     "Most order events applied and committed as one batch")
       ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
   serve->add_option("--public-brokers", f.public_brokers,
-                    "Kafka for integration events (default: --orders-brokers); empty: no publisher")
+                    "Kafka for integration events (default: --orders-brokers; neither: no publisher)")
       ->envname("INVENTORY_PUBLIC_BROKERS");
   serve->add_option("--public-topic", f.public_topic, "Topic of integration events (inventory.*, JSON)")
       ->envname("INVENTORY_PUBLIC_TOPIC")->capture_default_str();
