@@ -12,6 +12,7 @@
 //   orders_bench [--orders 1000000] [--skus 1000] [--partitions 16] [--runs 3] [--batch 8192]
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,6 +72,15 @@ void SubmitAndWait(command_api::Writer* writer, ledger::CommandBody body, const 
     done.set_value(r.status);
   }), "submit");
   Must(done.get_future().get(), id.c_str());
+}
+
+// CPU seconds this process has used (every thread: consumer, writer,
+// RocksDB, librdkafka, the mock broker and the bench's own producer).
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 double ParseOnly(const std::vector<std::string>& messages) {
@@ -141,6 +151,7 @@ double Run(const Flags& f, const std::vector<std::string>& messages, int run) {
   const std::uint64_t warm_messages = (*consumer)->stats().messages;
 
   const auto t0 = Clock::now();
+  const double cpu0 = CpuSeconds();
   std::thread produce([&] {
     for (std::size_t i = 0; i < messages.size(); ++i) {
       while (i - std::min<std::size_t>(i, (*consumer)->stats().messages - warm_messages) > f.lag_max) {
@@ -164,11 +175,15 @@ double Run(const Flags& f, const std::vector<std::string>& messages, int run) {
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
   produce.join();
   const orders::OrderConsumerStats s = (*consumer)->stats();
   const command_api::WriterStats ws = w->stats();
-  std::printf("run %d: %zu orders reserved in %.2f s = %.0f orders/s (consumer batches %lu, writer batches %lu)\n",
-              run, f.orders, seconds, static_cast<double>(f.orders) / seconds, s.batches, ws.batches);
+  std::printf(
+      "run %d: %zu orders reserved in %.2f s = %.0f orders/s; process CPU %.2f s = %.1f us/order "
+      "(consumer batches %lu, writer batches %lu)\n",
+      run, f.orders, seconds, static_cast<double>(f.orders) / seconds, cpu, cpu * 1e6 / static_cast<double>(f.orders),
+      s.batches, ws.batches);
   std::fflush(stdout);
 
   (*consumer)->Stop();

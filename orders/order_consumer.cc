@@ -77,6 +77,11 @@ struct OrderConsumer::Counters {
 
 // One command in flight and its answer.
 struct OrderConsumer::Job {
+  // For an order event's own command: the event it came from. Its command is
+  // moved into the writer and rebuilt from the event if it must be sent again.
+  const OrderEvent* source = nullptr;
+  bool sent = false;
+  ledger::ReservationId reservation_id;  // commit/release jobs
   ledger::Command command;
   command_api::WriteResult result;
   // Filled on the writer thread for a refused commit/release: the
@@ -86,11 +91,16 @@ struct OrderConsumer::Job {
 };
 
 // One consumed message.
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+
 struct OrderConsumer::Item {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::string key;
-  std::string body;
+  std::unique_ptr<rd_kafka_message_t, MessageDeleter> message;  // kept until the batch is done
+  std::string_view key;   // into message
+  std::string_view body;  // into message
   std::string type_header;
   std::optional<OrderEvent> event;
   absl::Status dead;       // not OK: a dead letter with this reason
@@ -234,14 +244,14 @@ void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
     Item& item = batch.items.emplace_back();
     item.partition = m->partition;
     item.offset = m->offset;
-    if (m->key != nullptr) item.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload != nullptr) item.body.assign(static_cast<const char*>(m->payload), m->len);
+    if (m->key != nullptr) item.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload != nullptr) item.body = std::string_view(static_cast<const char*>(m->payload), m->len);
     bytes += m->len;
     item.type_header = HeaderValue(m, "type");
     if (item.type_header.empty()) item.type_header = HeaderValue(m, "eventType");
     std::int64_t& next = batch.next_offsets[m->partition];
     next = std::max(next, m->offset + 1);
-    rd_kafka_message_destroy(m);
+    item.message.reset(m);
   }
 }
 
@@ -253,10 +263,14 @@ void OrderConsumer::Prepare(Batch& batch) {
       item.dead = event.status();
       continue;
     }
-    item.job.emplace();
-    item.job->command = ToCommand(*event, options_.commands);
-    item.job->result.status = absl::UnavailableError("not submitted yet");
     item.event = std::move(*event);
+    Job& job = item.job.emplace();
+    job.source = &*item.event;
+    job.command = ToCommand(*item.event, options_.commands);
+    job.result.status = absl::UnavailableError("not submitted yet");
+    if (item.event->type != OrderEventType::kOrderCreated) {
+      job.reservation_id = ReservationIdForOrder(item.event->order_id);
+    }
   }
 }
 
@@ -285,11 +299,17 @@ bool OrderConsumer::Submit(Batch& batch, Phase phase) {
   std::vector<std::pair<ledger::Command, command_api::Completion>> commands;
   commands.reserve(todo.size());
   for (Job* job : todo) {
-    commands.emplace_back(job->command, [job, l = latch.get(), this](const command_api::WriteResult& r,
-                                                                      const ledger::State& state) {
+    auto done = [job, l = latch.get(), this](const command_api::WriteResult& r, const ledger::State& state) {
       Answer(job, r, state);
       l->CountDown();
-    });
+    };
+    if (job->source == nullptr) {
+      commands.emplace_back(job->command, std::move(done));  // a return: kept for a retry
+    } else {
+      if (job->sent) job->command = ToCommand(*job->source, options_.commands);  // a retry
+      job->sent = true;
+      commands.emplace_back(std::move(job->command), std::move(done));
+    }
   }
   absl::Status queued = writer_->SubmitMany(std::move(commands));
   if (!queued.ok()) {
@@ -306,15 +326,11 @@ bool OrderConsumer::Submit(Batch& batch, Phase phase) {
 void OrderConsumer::Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state) {
   job->result = r;
   if (!r.rejection || r.rejection->reason != RejectionReason::kAlreadyResolved) return;
-  const auto* release = std::get_if<ledger::ReleaseReservation>(&job->command.body);
-  const auto* commit = std::get_if<ledger::CommitReservation>(&job->command.body);
-  if (release == nullptr && commit == nullptr) return;
-  const ledger::ReservationState* res =
-      state.reservation(release != nullptr ? release->reservation_id : commit->reservation_id);
+  if (job->source == nullptr || job->source->type == OrderEventType::kOrderCreated) return;
+  const ledger::ReservationState* res = state.reservation(job->reservation_id);
   if (res == nullptr) return;
   job->reservation_status = res->status();
-  if (release != nullptr && release->reason == ledger::ReleaseReason::kOrderCancelled &&
-      res->status() == ledger::ReservationStatus::kCommitted) {
+  if (job->source->type == OrderEventType::kOrderCancelled && res->status() == ledger::ReservationStatus::kCommitted) {
     job->returns = ReturnCommands(res->order_id, *res, state, options_.commands);
   }
 }
@@ -382,9 +398,8 @@ void OrderConsumer::Classify(Batch& batch) {
     const ledger::Rejection& rejection = *r.rejection;
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
-      const auto& reserve = std::get<ledger::Reserve>(item.job->command.body);
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
-                                      reserve.reservation_id.value(), rejection, now_ms);
+                                      ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
       continue;
     }
     const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||
@@ -425,7 +440,7 @@ bool OrderConsumer::Deliver(Batch& batch) {
                                 {"source.topic", options_.topic},
                                 {"source.partition", std::to_string(item.partition)},
                                 {"source.offset", std::to_string(item.offset)},
-                                {"source.key", item.key}};
+                                {"source.key", std::string(item.key)}};
         if (std::optional<std::string> field = base::FieldOf(item.dead)) headers.emplace_back("error.field", *field);
         if (!item.type_header.empty()) headers.emplace_back("type", item.type_header);
         status = producer_->Produce(options_.dlq_topic, item.key, item.body, headers);
