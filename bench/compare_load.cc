@@ -15,8 +15,8 @@
 // durable settings); inventoryd is started here, fresh for every run, on a
 // data dir seeded directly through the ledger core (bench/ledger_data.h).
 //
-//   build/bench/compare_load --pg "host=127.0.0.1 port=5433 user=postgres dbname=postgres" \
-//       --redis 127.0.0.1:6380 --out-dir /tmp/results
+//   build/bench/compare_load --pg "host=127.0.0.1 port=5433 user=postgres dbname=postgres"
+//       --redis 127.0.0.1:6380 --out-dir /tmp/results        (one command line)
 //
 // Scenarios (every reservation is 1 unit at warehouse WH-1):
 //   hot             reserve, 10 SKUs, deep stock
