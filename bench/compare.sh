@@ -155,7 +155,7 @@ systems=$(head -1 "$out/throughput.dat" | wc -w)
 awk -F, 'NR > 1 { printf "%s %s %s\n", $1, ($2 == "" ? "NaN" : $2), ($3 == "" ? "NaN" : $3) }' "$out/restart.csv" \
   >"$work/restart.dat"
 restart_rows=$(wc -l <"$work/restart.dat")
-gnuplot <<EOF
+gnuplot <<EOF || echo "compare.sh: gnuplot failed; the CSVs are complete" >&2
 set terminal pngcairo size 1500,520 font ",10"
 set output '$out/compare.png'
 set multiplot layout 1,3 title "compare.sh, $started, $(nproc) cores (medians of $reps)"

@@ -72,7 +72,7 @@ using Clock = std::chrono::steady_clock;
 constexpr char kWarehouse[] = "WH-1";
 constexpr std::int64_t kDeepStock = 1'000'000'000;
 constexpr int kSelloutStreak = 50;      // refusals in a row that end a sellout client
-constexpr int kReservationTtlMs = 900'000;  // 15 minutes, as in the seeds
+constexpr int kReservationTtlMs = 900'000;  // 15 minutes, as in the seeds (PostgreSQL: in the SQL)
 
 struct Flags {
   std::string systems = "postgres,redis,ledger,ledger-bulk";
@@ -171,7 +171,7 @@ class PgClient : public Client {
          "WHERE sku = $1 AND warehouse = $2 AND on_hand - reserved >= $3"},
         {"reserve_row",
          "INSERT INTO reservations (id, sku, warehouse, quantity, status, expires_at) "
-         "VALUES ($1, $2, $3, $4, 'RESERVED', now() + make_interval(secs => $5::bigint / 1000.0))"},
+         "VALUES ($1, $2, $3, $4, 'RESERVED', now() + interval '15 minutes')"},
         {"commit_row",
          "UPDATE reservations SET status = 'COMMITTED', updated_at = now() "
          "WHERE id = $1 AND status = 'RESERVED' RETURNING sku, warehouse, quantity"},
@@ -203,8 +203,7 @@ class PgClient : public Client {
       out.rejected = 1;
       return Simple("ROLLBACK") ? out : Failed();
     }
-    std::string ttl = std::to_string(kReservationTtlMs);
-    r = Prepared("reserve_row", {id.c_str(), sku.c_str(), kWarehouse, "1", ttl.c_str()});
+    r = Prepared("reserve_row", {id.c_str(), sku.c_str(), kWarehouse, "1"});
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok || !Simple("COMMIT")) return Failed();
