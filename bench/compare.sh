@@ -164,18 +164,26 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set logscale y
+set yrange [100:*]
 set ylabel "operations/s (log)"
 set xtics rotate by -20
 set key top right
 set grid ytics
 plot for [i=2:$systems] '$out/throughput.dat' using i:xtic(1) title columnheader(i)
 set title "hot: throughput against clients"
+set autoscale y
 set style data linespoints
 set logscale x 2
 set xlabel "clients"
 set xtics norotate
 unset xtics; set xtics
-plot for [i=2:$systems] '$out/scale.dat' using 1:i title columnheader(i) pointsize 1.2
+if ($(wc -l <"$out/scale.dat") > 1) {
+  plot for [i=2:$systems] '$out/scale.dat' using 1:i title columnheader(i) pointsize 1.2
+} else {
+  set label 2 "not measured in this run" at graph 0.3, graph 0.5
+  plot [1:2] -1 notitle
+  unset label 2
+}
 set title "inventoryd restart against history"
 unset logscale
 set logscale x 10
@@ -185,8 +193,11 @@ set key top left
 if ($restart_rows > 0) {
   plot '$work/restart.dat' using 1:2 title "snapshot 1M events behind", '' using 1:3 title "full replay"
 } else {
+  unset logscale
+  set xrange [0:1]
+  set yrange [0:1]
   set label 1 "not measured in this run" at graph 0.3, graph 0.5
-  plot NaN notitle
+  plot -1 notitle
 }
 unset multiplot
 EOF

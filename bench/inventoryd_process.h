@@ -2,7 +2,8 @@
 // (127.0.0.1, a free port), started in the constructor, which returns once
 // the server prints its "listening on host:port" line, and stopped with
 // SIGTERM by Stop() or the destructor. The data dir is removed on destruction
-// when the process owns it.
+// when the process owns it. With `log_file`, the server's stderr (its log)
+// goes there instead of ours.
 //
 // Thread-safety: one owner; address() may be read from any thread.
 #ifndef BENCH_INVENTORYD_PROCESS_H_
@@ -26,7 +27,7 @@ class InventorydProcess {
   // temporary dir named after `tag` and the pid, removed on destruction.
   // Exits the program when the server does not start.
   InventorydProcess(const std::string& binary, const std::string& tag, std::filesystem::path dir = {},
-                    std::vector<std::string> extra_flags = {}) {
+                    std::vector<std::string> extra_flags = {}, std::string log_file = {}) {
     owns_dir_ = dir.empty();
     dir_ = owns_dir_ ? std::filesystem::temp_directory_path() / (tag + "-" + std::to_string(getpid())) : dir;
     std::filesystem::create_directories(dir_);
@@ -41,6 +42,10 @@ class InventorydProcess {
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
+      if (!log_file.empty()) {
+        FILE* log = std::fopen(log_file.c_str(), "a");
+        if (log != nullptr) dup2(fileno(log), 2);
+      }
       close(out[0]);
       close(out[1]);
       execv(binary.c_str(), argv.data());
