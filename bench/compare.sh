@@ -129,14 +129,16 @@ started=$(date -u '+%Y-%m-%d %H:%M UTC')
 status=${status:-0}
 
 # Restart (and, later, projector rebuild) time against history size.
-echo "events,restart_s_snapshot_1m_behind,restart_s_full_replay,projector_rebuild_s" >"$out/restart.csv"
+# with_snapshot: the newest snapshot 1M events behind the end (half the log
+# at 1M events and below), what --snapshot-every-events=1000000 leaves at worst.
+echo "events,restart_s_with_snapshot,restart_s_full_replay,projector_rebuild_s" >"$out/restart.csv"
 if [ -n "$restart_sizes" ]; then
   # shellcheck disable=SC2086
   bench/restart_bench.sh "$build" $restart_sizes | tee "$out/restart.txt" | awk '
     $1 ~ /^[0-9]+$/ && /behind/ { snap[$1] = $NF; order[++n] = $1 }
     $1 ~ /^[0-9]+$/ && /replay/ { full[$1] = $NF }
     $1 ~ /^[0-9]+$/ && /rebuild/ { rebuild[$1] = $NF }
-    END { for (i = 1; i <= n; i++) { e = order[i]; printf "%s,%s,%s,%s\n", e, snap[e], full[e], rebuild[e] } }' \
+    END { for (i = 1; i <= n; i++) { e = order[i]; printf "%s,%.2f,%.2f,%s\n", e, snap[e], full[e], rebuild[e] } }' \
     >>"$out/restart.csv"
   rm -f "$out/restart.txt"
 fi
@@ -191,7 +193,7 @@ set xlabel "events in the log"
 set ylabel "seconds"
 set key top left
 if ($restart_rows > 0) {
-  plot '$work/restart.dat' using 1:2 title "snapshot 1M events behind", '' using 1:3 title "full replay"
+  plot '$work/restart.dat' using 1:2 title "newest snapshot 1M events behind", '' using 1:3 title "full replay"
 } else {
   unset logscale
   set xrange [0:1]
