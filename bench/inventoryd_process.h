@@ -10,6 +10,7 @@
 #define BENCH_INVENTORYD_PROCESS_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ class InventorydProcess {
     argv.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);  // no orphan server if the load generator dies
       dup2(out[1], 1);
       if (!log_file.empty()) {
         FILE* log = std::fopen(log_file.c_str(), "a");
