@@ -36,6 +36,7 @@
 #include <grpcpp/grpcpp.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -681,6 +682,9 @@ struct RunResult {
   double reserved_per_s = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  // CPU the load generator itself spent per operation (user + system), on
+  // the same cores as the server: what the client shape costs the machine.
+  double client_cpu_us_per_op = 0;
   std::int64_t reserved = 0;
   std::int64_t committed = 0;
   std::int64_t rejected = 0;
@@ -688,6 +692,13 @@ struct RunResult {
   std::int64_t stock_total = 0;
   bench::LevelCheck check;
 };
+
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
 
 void RunClient(Client& client, const Workload& w, int batch, int id, Clock::time_point end, ClientStats& s) {
   std::mt19937_64 rng(static_cast<std::uint64_t>(id) * 7919 + 1);
@@ -765,11 +776,13 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
     });
   }
   ready.arrive_and_wait();
+  double cpu_before = ProcessCpuSeconds();
   start = Clock::now();
   end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   go.count_down();
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  double cpu = ProcessCpuSeconds() - cpu_before;
   conns.clear();
 
   ClientStats total;
@@ -785,6 +798,7 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
   out.reserved_per_s = static_cast<double>(total.reserved) / elapsed;
   out.p50_ms = bench::Percentile(total.latencies_ms, 0.50);
   out.p99_ms = bench::Percentile(total.latencies_ms, 0.99);
+  out.client_cpu_us_per_op = total.ops > 0 ? cpu * 1e6 / static_cast<double>(total.ops) : 0;
   out.reserved = total.reserved;
   out.committed = total.committed;
   out.rejected = total.rejected;
@@ -803,15 +817,17 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
 // --------------------------------------------------------------------- report
 
 std::string CsvHeader() {
-  return "system,scenario,clients,repetition,status,ops_per_s,reserved_per_s,p50_ms,p99_ms,reserved,committed,"
+  return "system,scenario,clients,repetition,status,ops_per_s,reserved_per_s,p50_ms,p99_ms,client_cpu_us_per_op,"
+         "reserved,committed,"
          "rejected,errors,stock_total,rows_checked,oversold_rows,reserved_units,shipped_units,unaccounted_units";
 }
 
 std::string CsvRow(const RunResult& r) {
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s,%s,%d,%d,%s,%.0f,%.0f,%.3f,%.3f,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
+  std::snprintf(buf, sizeof buf,
+                "%s,%s,%d,%d,%s,%.0f,%.0f,%.3f,%.3f,%.1f,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
                 r.system.c_str(), r.scenario.c_str(), r.clients, r.repetition, r.status.c_str(), r.ops_per_s,
-                r.reserved_per_s, r.p50_ms, r.p99_ms, static_cast<long long>(r.reserved),
+                r.reserved_per_s, r.p50_ms, r.p99_ms, r.client_cpu_us_per_op, static_cast<long long>(r.reserved),
                 static_cast<long long>(r.committed), static_cast<long long>(r.rejected),
                 static_cast<long long>(r.errors), static_cast<long long>(r.stock_total),
                 static_cast<long long>(r.check.rows), static_cast<long long>(r.check.oversold_rows),
@@ -830,6 +846,7 @@ struct Summary {
   double ops_per_s = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  double client_cpu_us_per_op = 0;
   std::int64_t oversold_rows_max = 0;
   std::int64_t unaccounted_max = 0;
   std::int64_t errors_max = 0;
@@ -840,7 +857,7 @@ struct Summary {
 Summary Summarize(const std::vector<RunResult>& runs, const std::string& system, const std::string& scenario,
                   int clients) {
   Summary s{system, scenario, clients};
-  std::vector<double> ops, p50, p99;
+  std::vector<double> ops, p50, p99, cpu;
   for (const RunResult& r : runs) {
     if (r.system != system || r.scenario != scenario || r.clients != clients) continue;
     s.stock_total = r.stock_total;
@@ -853,6 +870,7 @@ Summary Summarize(const std::vector<RunResult>& runs, const std::string& system,
     ops.push_back(r.ops_per_s);
     p50.push_back(r.p50_ms);
     p99.push_back(r.p99_ms);
+    cpu.push_back(r.client_cpu_us_per_op);
     s.oversold_rows_max = std::max(s.oversold_rows_max, r.check.oversold_rows);
     s.unaccounted_max = std::max(s.unaccounted_max, r.check.unaccounted_units);
     s.errors_max = std::max(s.errors_max, r.errors);
@@ -861,6 +879,7 @@ Summary Summarize(const std::vector<RunResult>& runs, const std::string& system,
   s.ops_per_s = bench::Median(ops);
   s.p50_ms = bench::Median(p50);
   s.p99_ms = bench::Median(p99);
+  s.client_cpu_us_per_op = bench::Median(cpu);
   return s;
 }
 
@@ -888,20 +907,22 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 void PrintTable(const std::vector<RunResult>& runs, const std::vector<std::string>& systems,
                 const std::vector<std::string>& scenarios, int clients, std::ostream& out) {
-  out << "| scenario | system | ops/s | p50 ms | p99 ms | oversold rows | unaccounted units | errors | runs |\n"
-      << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  out << "| scenario | system | ops/s | p50 ms | p99 ms | client CPU us/op | oversold rows | unaccounted units | errors "
+         "| runs |\n"
+      << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   char buf[512];
   for (const std::string& scenario : scenarios) {
     for (const std::string& system : systems) {
       Summary s = Summarize(runs, system, scenario, clients);
       if (s.status != "ok") {
-        out << "| " << scenario << " | " << system << " | " << s.status << " | | | | | | |\n";
+        out << "| " << scenario << " | " << system << " | " << s.status << " | | | | | | | |\n";
         continue;
       }
       std::string ops = absl::StrCat(static_cast<long long>(s.ops_per_s));
       if (scenario == "sellout") ops = absl::StrCat("sold ", s.reserved_max, " of ", s.stock_total);
-      std::snprintf(buf, sizeof buf, "| %s | %s | %s | %.2f | %.2f | %lld | %lld | %lld | %d |\n", scenario.c_str(),
-                    system.c_str(), ops.c_str(), s.p50_ms, s.p99_ms, static_cast<long long>(s.oversold_rows_max),
+      std::snprintf(buf, sizeof buf, "| %s | %s | %s | %.2f | %.2f | %.1f | %lld | %lld | %lld | %d |\n",
+                    scenario.c_str(), system.c_str(), ops.c_str(), s.p50_ms, s.p99_ms, s.client_cpu_us_per_op,
+                    static_cast<long long>(s.oversold_rows_max),
                     static_cast<long long>(s.unaccounted_max), static_cast<long long>(s.errors_max), s.runs);
       out << buf;
     }
@@ -928,7 +949,8 @@ void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std:
   raw << CsvHeader() << "\n";
   for (const RunResult& r : runs) raw << CsvRow(r) << "\n";
   std::ofstream results(dir / "results.csv");
-  results << "scenario,system,clients,status,runs,ops_per_s_median,p50_ms_median,p99_ms_median,oversold_rows_max,"
+  results << "scenario,system,clients,status,runs,ops_per_s_median,p50_ms_median,p99_ms_median,"
+             "client_cpu_us_per_op_median,oversold_rows_max,"
              "unaccounted_units_max,errors_max,sold_units_max,stock_total\n";
   std::ofstream dat(dir / "throughput.dat");
   dat << "scenario";
@@ -940,7 +962,7 @@ void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std:
       Summary s = Summarize(runs, system, scenario, f.clients);
       results << scenario << "," << system << "," << f.clients << "," << s.status << "," << s.runs << ","
               << static_cast<long long>(s.ops_per_s) << "," << s.p50_ms << "," << s.p99_ms << ","
-              << s.oversold_rows_max << "," << s.unaccounted_max << "," << s.errors_max << "," << s.reserved_max
+              << s.client_cpu_us_per_op << "," << s.oversold_rows_max << "," << s.unaccounted_max << "," << s.errors_max << "," << s.reserved_max
               << "," << s.stock_total << "\n";
       if (scenario != "sellout") dat << " " << (s.status == "ok" ? absl::StrCat(static_cast<long long>(s.ops_per_s)) : "NaN");
     }
