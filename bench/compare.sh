@@ -124,6 +124,7 @@ echo "  redis: appendonly=$(redis-cli -p "$redis_port" config get appendonly | t
 mkdir -p "$out"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 "$build/bench/compare_load" --pg "$pg_conninfo" --redis "127.0.0.1:$redis_port" \
+  --pg-pid "$(head -1 "$pg_dir/data/postmaster.pid")" --redis-pid "$redis_pid" \
   --inventoryd "$build/tools/inventoryd" --clients "$clients" --repetitions "$reps" --seconds "$seconds" \
   --scale-seconds "$scale_seconds" --out-dir "$out" ${extra[@]+"${extra[@]}"} || status=$?
 status=${status:-0}

@@ -90,6 +90,8 @@ struct Flags {
   int channels = 4;
   std::string pg;
   std::string redis;
+  int pg_pid = 0;
+  int redis_pid = 0;
   std::string inventoryd = INVENTORYD_PATH;
   std::string out_dir;
 };
@@ -144,6 +146,8 @@ class System {
   virtual std::string name() const = 0;
   // Reservations per reserve call.
   virtual int batch() const { return 1; }
+  // The server's process (its children count too), or 0 when unknown.
+  virtual int server_pid() const { return 0; }
   // Fresh state for `w`. UNIMPLEMENTED: the system cannot run it (n/a).
   virtual absl::Status Prepare(const Workload& w) = 0;
   virtual absl::StatusOr<std::unique_ptr<Client>> Connect() = 0;
@@ -267,8 +271,9 @@ class PgClient : public Client {
 
 class PgSystem : public System {
  public:
-  explicit PgSystem(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  PgSystem(std::string conninfo, int pid) : conninfo_(std::move(conninfo)), pid_(pid) {}
   std::string name() const override { return "postgres"; }
+  int server_pid() const override { return pid_; }
 
   absl::Status Prepare(const Workload& w) override {
     std::string sql = absl::StrCat(
@@ -319,6 +324,7 @@ class PgSystem : public System {
     return out;
   }
   std::string conninfo_;
+  int pid_;
 };
 
 // --------------------------------------------------------------------- Redis
@@ -416,8 +422,9 @@ class RedisClient : public Client {
 
 class RedisSystem : public System {
  public:
-  explicit RedisSystem(std::string address) : address_(std::move(address)) {}
+  RedisSystem(std::string address, int pid) : address_(std::move(address)), pid_(pid) {}
   std::string name() const override { return "redis"; }
+  int server_pid() const override { return pid_; }
 
   absl::Status Prepare(const Workload& w) override {
     absl::StatusOr<redisContext*> c = RedisConnect(address_);
@@ -502,6 +509,7 @@ class RedisSystem : public System {
   }
 
   std::string address_;
+  int pid_;
   std::string reserve_sha_;
   std::string commit_sha_;
   int skus_ = 0;
@@ -596,6 +604,7 @@ class LedgerSystem : public System {
   ~LedgerSystem() override { Finish(); }
   std::string name() const override { return bulk_size_ > 1 ? "ledger-bulk" : "ledger"; }
   int batch() const override { return bulk_size_; }
+  int server_pid() const override { return server_ != nullptr ? server_->pid() : 0; }
 
   absl::Status Prepare(const Workload& w) override {
     Finish();
@@ -685,6 +694,8 @@ struct RunResult {
   // CPU the load generator itself spent per operation (user + system), on
   // the same cores as the server: what the client shape costs the machine.
   double client_cpu_us_per_op = 0;
+  double server_cpu_us_per_op = -1;  // negative: not measured
+  double load_average = 0;           // the machine's 1-minute load average at the end of the run
   std::int64_t reserved = 0;
   std::int64_t committed = 0;
   std::int64_t rejected = 0;
@@ -692,6 +703,28 @@ struct RunResult {
   std::int64_t stock_total = 0;
   bench::LevelCheck check;
 };
+
+// CPU seconds (user + system) of process `root` and its direct children, from
+// /proc: the server under test (PostgreSQL: the postmaster and its backends).
+// Negative when `root` is unknown.
+double ServerCpuSeconds(int root) {
+  if (root <= 0) return -1;
+  double ticks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+    if (fields.size() < 13) continue;
+    int pid = std::stoi(name);
+    int ppid = std::stoi(fields[1]);
+    if (pid == root || ppid == root) ticks += std::stod(fields[11]) + std::stod(fields[12]);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 double ProcessCpuSeconds() {
   rusage u{};
@@ -777,12 +810,15 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
   }
   ready.arrive_and_wait();
   double cpu_before = ProcessCpuSeconds();
+  double server_cpu_before = ServerCpuSeconds(system.server_pid());
   start = Clock::now();
   end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   go.count_down();
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = ProcessCpuSeconds() - cpu_before;
+  double server_cpu = ServerCpuSeconds(system.server_pid()) - server_cpu_before;
+  std::ifstream("/proc/loadavg") >> out.load_average;
   conns.clear();
 
   ClientStats total;
@@ -799,6 +835,9 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
   out.p50_ms = bench::Percentile(total.latencies_ms, 0.50);
   out.p99_ms = bench::Percentile(total.latencies_ms, 0.99);
   out.client_cpu_us_per_op = total.ops > 0 ? cpu * 1e6 / static_cast<double>(total.ops) : 0;
+  if (system.server_pid() > 0 && total.ops > 0) {
+    out.server_cpu_us_per_op = server_cpu * 1e6 / static_cast<double>(total.ops);
+  }
   out.reserved = total.reserved;
   out.committed = total.committed;
   out.rejected = total.rejected;
@@ -818,6 +857,7 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
 
 std::string CsvHeader() {
   return "system,scenario,clients,repetition,status,ops_per_s,reserved_per_s,p50_ms,p99_ms,client_cpu_us_per_op,"
+         "server_cpu_us_per_op,load_average,"
          "reserved,committed,"
          "rejected,errors,stock_total,rows_checked,oversold_rows,reserved_units,shipped_units,unaccounted_units";
 }
@@ -825,9 +865,10 @@ std::string CsvHeader() {
 std::string CsvRow(const RunResult& r) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%s,%s,%d,%d,%s,%.0f,%.0f,%.3f,%.3f,%.1f,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
+                "%s,%s,%d,%d,%s,%.0f,%.0f,%.3f,%.3f,%.1f,%.1f,%.2f,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
                 r.system.c_str(), r.scenario.c_str(), r.clients, r.repetition, r.status.c_str(), r.ops_per_s,
-                r.reserved_per_s, r.p50_ms, r.p99_ms, r.client_cpu_us_per_op, static_cast<long long>(r.reserved),
+                r.reserved_per_s, r.p50_ms, r.p99_ms, r.client_cpu_us_per_op, r.server_cpu_us_per_op, r.load_average,
+                static_cast<long long>(r.reserved),
                 static_cast<long long>(r.committed), static_cast<long long>(r.rejected),
                 static_cast<long long>(r.errors), static_cast<long long>(r.stock_total),
                 static_cast<long long>(r.check.rows), static_cast<long long>(r.check.oversold_rows),
@@ -847,6 +888,7 @@ struct Summary {
   double p50_ms = 0;
   double p99_ms = 0;
   double client_cpu_us_per_op = 0;
+  double server_cpu_us_per_op = -1;
   std::int64_t oversold_rows_max = 0;
   std::int64_t unaccounted_max = 0;
   std::int64_t errors_max = 0;
@@ -857,7 +899,7 @@ struct Summary {
 Summary Summarize(const std::vector<RunResult>& runs, const std::string& system, const std::string& scenario,
                   int clients) {
   Summary s{system, scenario, clients};
-  std::vector<double> ops, p50, p99, cpu;
+  std::vector<double> ops, p50, p99, cpu, server_cpu;
   for (const RunResult& r : runs) {
     if (r.system != system || r.scenario != scenario || r.clients != clients) continue;
     s.stock_total = r.stock_total;
@@ -871,6 +913,7 @@ Summary Summarize(const std::vector<RunResult>& runs, const std::string& system,
     p50.push_back(r.p50_ms);
     p99.push_back(r.p99_ms);
     cpu.push_back(r.client_cpu_us_per_op);
+    if (r.server_cpu_us_per_op >= 0) server_cpu.push_back(r.server_cpu_us_per_op);
     s.oversold_rows_max = std::max(s.oversold_rows_max, r.check.oversold_rows);
     s.unaccounted_max = std::max(s.unaccounted_max, r.check.unaccounted_units);
     s.errors_max = std::max(s.errors_max, r.errors);
@@ -880,6 +923,7 @@ Summary Summarize(const std::vector<RunResult>& runs, const std::string& system,
   s.p50_ms = bench::Median(p50);
   s.p99_ms = bench::Median(p99);
   s.client_cpu_us_per_op = bench::Median(cpu);
+  if (!server_cpu.empty()) s.server_cpu_us_per_op = bench::Median(server_cpu);
   return s;
 }
 
@@ -907,21 +951,23 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 void PrintTable(const std::vector<RunResult>& runs, const std::vector<std::string>& systems,
                 const std::vector<std::string>& scenarios, int clients, std::ostream& out) {
-  out << "| scenario | system | ops/s | p50 ms | p99 ms | client CPU us/op | oversold rows | unaccounted units | errors "
-         "| runs |\n"
-      << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  out << "| scenario | system | ops/s | p50 ms | p99 ms | server CPU us/op | client CPU us/op | oversold rows "
+         "| unaccounted units | errors | runs |\n"
+      << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   char buf[512];
   for (const std::string& scenario : scenarios) {
     for (const std::string& system : systems) {
       Summary s = Summarize(runs, system, scenario, clients);
       if (s.status != "ok") {
-        out << "| " << scenario << " | " << system << " | " << s.status << " | | | | | | | |\n";
+        out << "| " << scenario << " | " << system << " | " << s.status << " | | | | | | | | |\n";
         continue;
       }
       std::string ops = absl::StrCat(static_cast<long long>(s.ops_per_s));
       if (scenario == "sellout") ops = absl::StrCat("sold ", s.reserved_max, " of ", s.stock_total);
-      std::snprintf(buf, sizeof buf, "| %s | %s | %s | %.2f | %.2f | %.1f | %lld | %lld | %lld | %d |\n",
-                    scenario.c_str(), system.c_str(), ops.c_str(), s.p50_ms, s.p99_ms, s.client_cpu_us_per_op,
+      std::string server_cpu = s.server_cpu_us_per_op >= 0 ? absl::StrFormat("%.1f", s.server_cpu_us_per_op) : "?";
+      std::snprintf(buf, sizeof buf, "| %s | %s | %s | %.2f | %.2f | %s | %.1f | %lld | %lld | %lld | %d |\n",
+                    scenario.c_str(), system.c_str(), ops.c_str(), s.p50_ms, s.p99_ms, server_cpu.c_str(),
+                    s.client_cpu_us_per_op,
                     static_cast<long long>(s.oversold_rows_max),
                     static_cast<long long>(s.unaccounted_max), static_cast<long long>(s.errors_max), s.runs);
       out << buf;
@@ -950,7 +996,7 @@ void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std:
   for (const RunResult& r : runs) raw << CsvRow(r) << "\n";
   std::ofstream results(dir / "results.csv");
   results << "scenario,system,clients,status,runs,ops_per_s_median,p50_ms_median,p99_ms_median,"
-             "client_cpu_us_per_op_median,oversold_rows_max,"
+             "server_cpu_us_per_op_median,client_cpu_us_per_op_median,oversold_rows_max,"
              "unaccounted_units_max,errors_max,sold_units_max,stock_total\n";
   std::ofstream dat(dir / "throughput.dat");
   dat << "scenario";
@@ -962,7 +1008,7 @@ void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std:
       Summary s = Summarize(runs, system, scenario, f.clients);
       results << scenario << "," << system << "," << f.clients << "," << s.status << "," << s.runs << ","
               << static_cast<long long>(s.ops_per_s) << "," << s.p50_ms << "," << s.p99_ms << ","
-              << s.client_cpu_us_per_op << "," << s.oversold_rows_max << "," << s.unaccounted_max << "," << s.errors_max << "," << s.reserved_max
+              << s.server_cpu_us_per_op << "," << s.client_cpu_us_per_op << "," << s.oversold_rows_max << "," << s.unaccounted_max << "," << s.errors_max << "," << s.reserved_max
               << "," << s.stock_total << "\n";
       if (scenario != "sellout") dat << " " << (s.status == "ok" ? absl::StrCat(static_cast<long long>(s.ops_per_s)) : "NaN");
     }
@@ -1013,6 +1059,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pg", f.pg, "libpq conninfo of a running PostgreSQL");
   app.add_option("--redis", f.redis, "host:port of a running Redis");
+  app.add_option("--pg-pid", f.pg_pid, "the postmaster's pid, to measure server CPU (optional)");
+  app.add_option("--redis-pid", f.redis_pid, "redis-server's pid, to measure server CPU (optional)");
   app.add_option("--inventoryd", f.inventoryd)->capture_default_str();
   app.add_option("--out-dir", f.out_dir, "where to write the CSVs and chart data");
   CLI11_PARSE(app, argc, argv);
@@ -1023,8 +1071,8 @@ int main(int argc, char** argv) {
   for (const std::string& c : SplitList(f.scale_clients)) scale.push_back(std::stoi(c));
   std::vector<std::unique_ptr<System>> systems;
   for (const std::string& name : system_names) {
-    if (name == "postgres" && !f.pg.empty()) systems.push_back(std::make_unique<PgSystem>(f.pg));
-    else if (name == "redis" && !f.redis.empty()) systems.push_back(std::make_unique<RedisSystem>(f.redis));
+    if (name == "postgres" && !f.pg.empty()) systems.push_back(std::make_unique<PgSystem>(f.pg, f.pg_pid));
+    else if (name == "redis" && !f.redis.empty()) systems.push_back(std::make_unique<RedisSystem>(f.redis, f.redis_pid));
     else if (name == "ledger") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, 1));
     else if (name == "ledger-bulk") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, f.bulk_size));
     else std::fprintf(stderr, "skipping %s (unknown, or no --pg/--redis given)\n", name.c_str());

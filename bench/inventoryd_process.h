@@ -86,6 +86,8 @@ class InventorydProcess {
   }
 
   const std::string& address() const { return address_; }
+  // The server's pid while it runs, else -1.
+  int pid() const { return pid_; }
   std::filesystem::path data_dir() const { return dir_ / "data"; }
 
  private:
