@@ -616,7 +616,12 @@ class LedgerSystem : public System {
     std::filesystem::remove_all(dir_, ec);
     absl::Status seeded = bench::SeedStock((dir_ / "data").string(), w.skus, w.stock, kWarehouse);
     if (!seeded.ok()) return seeded;
-    server_ = std::make_unique<bench::InventorydProcess>(binary_, "compare-ledger", dir_, std::vector<std::string>{},
+    // Reads need the read side (projector and query roles); writes are
+    // measured on the command role alone, as PostgreSQL and Redis keep no
+    // read models either.
+    std::vector<std::string> flags;
+    if (w.read_percent > 0) flags.push_back("--roles=all");
+    server_ = std::make_unique<bench::InventorydProcess>(binary_, "compare-ledger", dir_, flags,
                                                          (dir_ / "inventoryd.log").string());
     for (int c = 0; c < channels_; ++c) {
       grpc::ChannelArguments args;
