@@ -13,21 +13,18 @@
 //   bulk            BulkReserveStock of --bulk-size single-line reservations, uniform SKUs
 // It prints one line: reservations/s, calls/s and call latency p50/p99/p999 (ms).
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "bench/inventoryd_process.h"
 #include "proto/command_service.grpc.pb.h"
 
 namespace {
@@ -45,50 +42,6 @@ struct Flags {
   int skus = 100'000;
   int bulk_size = 100;
   double rate = 0;  // calls/s over all clients; 0 = closed loop
-};
-
-// A child inventoryd on a temporary data dir.
-class Server {
- public:
-  explicit Server(const std::string& binary) {
-    dir_ = std::filesystem::temp_directory_path() / ("command-load-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-    int out[2];
-    if (pipe(out) != 0) std::abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::string data = "--data-dir=" + (dir_ / "data").string();
-      execl(binary.c_str(), binary.c_str(), "serve", data.c_str(), "--listen=127.0.0.1:0", "--snapshot-every-events=0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    close(out[0]);
-    std::size_t at = line.rfind(' ');
-    if (line.rfind("listening on ", 0) != 0 || at == std::string::npos) {
-      std::fprintf(stderr, "inventoryd did not start (%s)\n", line.c_str());
-      std::exit(1);
-    }
-    address_ = line.substr(at + 1);
-  }
-  ~Server() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  const std::string& address() const { return address_; }
-
- private:
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  std::string address_;
 };
 
 pb::CommandContext Context(const std::string& id) {
@@ -234,10 +187,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate", f.rate, "paced calls/s over all clients (0: closed loop)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  std::unique_ptr<Server> server;
+  std::unique_ptr<bench::InventorydProcess> server;
   std::string target = f.target;
   if (target.empty()) {
-    server = std::make_unique<Server>(f.inventoryd);
+    server = std::make_unique<bench::InventorydProcess>(f.inventoryd, "command-load");
     target = server->address();
   }
   std::vector<std::unique_ptr<pb::CommandService::Stub>> stubs;

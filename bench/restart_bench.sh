@@ -24,6 +24,14 @@ time_start() {  # data dir -> seconds until "listening on"
   echo "$end - $start" | bc
 }
 
+# Hook for projector rebuild time (issue 9): once the projector can rebuild its
+# read models from position zero, time that here on the data dir given, as
+# time_start does for a restart (on a copy, as above, if it writes), and print
+# seconds. Until then: n/a.
+time_rebuild() {  # data dir -> seconds, or n/a
+  echo n/a
+}
+
 median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 
 printf '%-12s %-22s %s\n' events snapshot restart_s
@@ -43,5 +51,6 @@ for n in "${sizes[@]}"; do
     runs+=("$(time_start "$work/run")")
   done
   printf '%-12s %-22s %s\n' "$n" "none (full replay)" "$(median3 "${runs[@]}")"
+  printf '%-12s %-22s %s\n' "$n" "projector rebuild" "$(time_rebuild "$work/d-$n")"
   rm -rf "$work/d-$n"
 done

@@ -1,5 +1,6 @@
 #include "projector/fold.h"
 
+#include <algorithm>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -71,7 +72,7 @@ struct Fold::Visitor {
     item.set_reorder_quantity(e.reorder_quantity);
     item.set_status(v1::ITEM_STATUS_ACTIVE);
     row->value = std::move(item);
-    row->dirty = true;
+    Touch(fold.items_dirty_, sku, row);
     fold.flags_dirty_.insert(sku);
     return fold.ChangeCategory(sku, old_category, e.category);
   }
@@ -96,7 +97,7 @@ struct Fold::Visitor {
     }
     if (e.reorder_point) item.set_reorder_point(*e.reorder_point);
     if (e.reorder_quantity) item.set_reorder_quantity(*e.reorder_quantity);
-    row->dirty = true;
+    Touch(fold.items_dirty_, sku, row);
     fold.flags_dirty_.insert(sku);
     return fold.ChangeCategory(sku, old_category, item.category());
   }
@@ -108,7 +109,7 @@ struct Fold::Visitor {
       return absl::OkStatus();
     }
     row->value->set_status(v1::ITEM_STATUS_DISCONTINUED);
-    row->dirty = true;
+    Touch(fold.items_dirty_, sku, row);
     fold.flags_dirty_.insert(sku);
     return absl::OkStatus();
   }
@@ -123,7 +124,7 @@ struct Fold::Visitor {
     w.set_priority(priority);
     w.set_active(active);
     row->value = std::move(w);
-    row->dirty = true;
+    Touch(fold.warehouses_dirty_, code.value(), row);
     return absl::OkStatus();
   }
   absl::Status operator()(const ledger::WarehouseRegistered& e) {
@@ -283,7 +284,8 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   t.on_hand += move.on_hand;
   t.reserved += move.reserved;
   t.incoming += move.incoming;
-  level->dirty = total->dirty = true;
+  Touch(levels_dirty_, LevelKey(sku, warehouse), level);
+  Touch(totals_dirty_, sku, total);
   if (l.on_hand < 0 || l.reserved < 0 || l.incoming < 0 || l.reserved > l.on_hand) {
     Anomaly(ctx, absl::StrCat("leaves ", warehouse, " with on_hand=", l.on_hand, " reserved=", l.reserved,
                               " incoming=", l.incoming));
@@ -380,8 +382,9 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
     // the earliest seen.
     if (ctx.envelope.occurred_at_ms < r.created_at_ms()) r.set_created_at_ms(ctx.envelope.occurred_at_ms);
   }
-  row->dirty = true;
-  CountTransition(before, StatusOf(r));
+  r.set_status(StatusOf(r));
+  Touch(reservations_dirty_, e.reservation_id.value(), row);
+  CountTransition(before, r.status());
   return ChangeLevel(ctx, {.warehouse = e.warehouse, .reserved = e.quantity, .kind = "reserved",
                            .reference = e.reservation_id.value()});
 }
@@ -402,7 +405,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
       r.set_resolved_at_ms(ctx.envelope.occurred_at_ms);
     }
     r.set_status(after);
-    row->dirty = true;
+    Touch(reservations_dirty_, id.value(), row);
     CountTransition(before, after);
   }
   bool committed = to == ledger::ReservationStatus::kCommitted;
@@ -412,71 +415,69 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
 }
 
 absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied) {
-  auto put = [&](Cf cf, std::string_view key, std::string_view value) {
-    batch.Put(store_->handle(cf), AsSlice(key), AsSlice(value));
+  // Each column family's rows go in key order: consecutive memtable inserts
+  // then land next to each other, which RocksDB's skiplist does cheaply.
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto put_sorted = [&](Cf cf) {
+    std::sort(rows.begin(), rows.end());
+    for (const auto& [key, value] : rows) batch.Put(store_->handle(cf), AsSlice(key), AsSlice(value));
+    rows.clear();
   };
-  for (auto& [sku, row] : items_) {
-    if (!row.dirty) continue;
-    put(Cf::kItems, sku, row.value->SerializeAsString());
-    row.dirty = false;
-  }
-  for (auto& [code, row] : warehouses_) {
-    if (!row.dirty) continue;
-    put(Cf::kWarehouses, code, row.value->SerializeAsString());
-    row.dirty = false;
-  }
-  for (auto& [key, row] : levels_) {
-    if (!row.dirty) continue;
-    put(Cf::kLevels, key, EncodeLevel(*row.value));
-    row.dirty = false;
-  }
-  for (auto& [sku, row] : totals_) {
-    if (!row.dirty) continue;
-    put(Cf::kTotals, sku, EncodeLevel(*row.value));
-    row.dirty = false;
-  }
-  for (auto& [id, row] : reservations_) {
-    if (!row.dirty) continue;
-    row.value->set_status(StatusOf(*row.value));
-    put(Cf::kReservations, id, row.value->SerializeAsString());
-    row.dirty = false;
-  }
-  for (const std::string& key : new_order_keys_) put(Cf::kByOrder, key, "");
+  auto take = [&](auto& dirty, auto encode, Cf cf) {
+    rows.reserve(dirty.size());
+    for (auto& [key, row] : dirty) {
+      rows.emplace_back(std::move(key), encode(*row->value));
+      row->dirty = false;
+    }
+    dirty.clear();
+    put_sorted(cf);
+  };
+  auto serialize = [](const auto& proto) { return proto.SerializeAsString(); };
+  take(items_dirty_, serialize, Cf::kItems);
+  take(warehouses_dirty_, serialize, Cf::kWarehouses);
+  take(levels_dirty_, [](const ledger::StockLevel& l) { return EncodeLevel(l); }, Cf::kLevels);
+  take(totals_dirty_, [](const ledger::StockLevel& l) { return EncodeLevel(l); }, Cf::kTotals);
+  take(reservations_dirty_, serialize, Cf::kReservations);
+  for (std::string& key : new_order_keys_) rows.emplace_back(std::move(key), std::string());
   new_order_keys_.clear();
-  for (const auto& [key, value] : movement_puts_) put(Cf::kMovements, key, value);
+  put_sorted(Cf::kByOrder);
+  rows = std::move(movement_puts_);
   movement_puts_.clear();
-  for (const std::string& key : by_sku_puts_) put(Cf::kBySku, key, "");
+  put_sorted(Cf::kMovements);
+  for (std::string& key : by_sku_puts_) rows.emplace_back(std::move(key), std::string());
   by_sku_puts_.clear();
+  put_sorted(Cf::kBySku);
+
   for (const std::string& sku : flags_dirty_) {
     ASSIGN_OR_RETURN(StockFlags* stored, StoredFlags(sku));
     ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));
     ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
     StockFlags now = FlagsOf(item->value ? &*item->value : nullptr, total->value.value_or(ledger::StockLevel{}));
     if (now.low != stored->low) {
-      if (now.low) put(Cf::kReports, LowStockKey(sku), "");
+      if (now.low) batch.Put(store_->handle(Cf::kReports), LowStockKey(sku), "");
       else batch.Delete(store_->handle(Cf::kReports), LowStockKey(sku));
     }
     if (now.out != stored->out) {
-      if (now.out) put(Cf::kReports, OutOfStockKey(sku), "");
+      if (now.out) batch.Put(store_->handle(Cf::kReports), OutOfStockKey(sku), "");
       else batch.Delete(store_->handle(Cf::kReports), OutOfStockKey(sku));
     }
     *stored = now;
   }
   flags_dirty_.clear();
   for (const std::string& code : warehouse_totals_dirty_) {
-    put(Cf::kReports, WarehouseTotalsKey(code), EncodeTotals(warehouse_totals_[code]));
+    batch.Put(store_->handle(Cf::kReports), WarehouseTotalsKey(code), EncodeTotals(warehouse_totals_[code]));
   }
   warehouse_totals_dirty_.clear();
   for (const std::string& category : category_totals_dirty_) {
-    put(Cf::kReports, CategoryTotalsKey(category), EncodeTotals(category_totals_[category]));
+    batch.Put(store_->handle(Cf::kReports), CategoryTotalsKey(category), EncodeTotals(category_totals_[category]));
   }
   category_totals_dirty_.clear();
-  if (counts_dirty_) put(Cf::kReports, kCountsKey, EncodeCounts(counts_));
+  if (counts_dirty_) batch.Put(store_->handle(Cf::kReports), kCountsKey, EncodeCounts(counts_));
   counts_dirty_ = false;
   for (uint32_t p = 0; p < applied.size(); ++p) {
     std::string value;
     for (int shift = 56; shift >= 0; shift -= 8) value.push_back(static_cast<char>((applied[p] >> shift) & 0xff));
-    put(Cf::kMeta, AppliedKey(p), value);
+    batch.Put(store_->handle(Cf::kMeta), AppliedKey(p), value);
   }
   return absl::OkStatus();
 }

@@ -113,6 +113,20 @@ class Fold {
   absl::node_hash_map<std::string, Cached<ledger::StockLevel>> totals_;
   absl::node_hash_map<std::string, Cached<inventory::v1::Reservation>> reservations_;
   absl::node_hash_map<std::string, StockFlags> stored_flags_;
+  // Rows changed since the last Flush, so Flush never scans the caches.
+  template <typename T>
+  using DirtyList = std::vector<std::pair<std::string, Cached<T>*>>;
+  template <typename T>
+  static void Touch(DirtyList<T>& list, const std::string& key, Cached<T>* row) {
+    if (row->dirty) return;
+    row->dirty = true;
+    list.emplace_back(key, row);
+  }
+  DirtyList<inventory::v1::Item> items_dirty_;
+  DirtyList<inventory::v1::Warehouse> warehouses_dirty_;
+  DirtyList<ledger::StockLevel> levels_dirty_;
+  DirtyList<ledger::StockLevel> totals_dirty_;
+  DirtyList<inventory::v1::Reservation> reservations_dirty_;
   absl::flat_hash_set<std::string> flags_dirty_;
   std::vector<std::string> new_order_keys_;
   std::vector<std::pair<std::string, std::string>> movement_puts_;  // movements + by_sku keys

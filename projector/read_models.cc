@@ -449,6 +449,11 @@ absl::Status Store::OpenDb() {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options_.write_buffer_bytes;
+  // The fold looks up many rows that do not exist yet (a new reservation, a
+  // first level): a bloom filter over the memtable answers those without a
+  // skiplist search.
+  cf_options.memtable_whole_key_filtering = true;
+  cf_options.memtable_prefix_bloom_size_ratio = 0.05;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;

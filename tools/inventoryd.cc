@@ -4,13 +4,18 @@
 //                    [--log-backend embedded|kafka] [--kafka-brokers H:P]
 //                    [--kafka-topic inventory.events] [--partitions 8]
 //                    [--default-ttl-ms 900000] [--snapshot-every-events N]
-//                    [--snapshot-every-seconds T] [--roles all|command,projector]
+//                    [--snapshot-every-seconds T] [--roles all|command,projector,query]
 //                    [--rebuild-views] [--projector-batch-events N]
+//                    [--orders-brokers H:P] [--orders-topic order.events]
+//                    [--orders-group G] [--orders-dlq-topic order.events.dlq]
+//                    [--public-brokers H:P] [--public-topic inventory.public]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help).
-// Roles: command (CommandService, the single writer, expiry) and projector
-// (folds the log into the read models in <data-dir>/views). --roles all (the
-// default) runs both.
+// Roles: command (CommandService, the single writer, expiry, and with
+// --orders-brokers the order-event consumer and integration-event publisher),
+// projector (folds the log into the read models in <data-dir>/views) and query
+// (QueryService over those views; needs projector in the same process).
+// --roles all (the default) runs all three.
 //
 // On start it loads the newest valid snapshot, replays the log after it, then
 // serves; the first line on stdout is "listening on <host:port>" (with the
@@ -33,12 +38,14 @@
 #include "command-api/expiry.h"
 #include "command-api/writer.h"
 #include "projector/projector.h"
+#include "query-api/query_service.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/kafka_log.h"
 #include "ledger/rocksdb_log.h"
 #include "ledger/snapshot.h"
+#include "orders/orders_role.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -81,8 +88,9 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
                     "Snapshot after this many seconds if anything changed (0: never)")
       ->envname("INVENTORY_SNAPSHOT_EVERY_SECONDS")->capture_default_str();
   serve->add_option("--roles", f.roles,
-                    "Comma-separated roles to run: command, projector, all (= command,projector). The embedded "
-                    "log admits one process, so split roles across processes only with --log-backend kafka")
+                    "Comma-separated roles to run: command, projector, query (needs projector), all (= "
+                    "command,projector,query). The embedded log admits one process, so split roles across "
+                    "processes only with --log-backend kafka")
       ->envname("INVENTORY_ROLES")->capture_default_str();
   serve->add_flag("--rebuild-views", f.rebuild_views,
                   "Projector: drop the read models in <data-dir>/views and fold the log again from position zero")
@@ -95,6 +103,7 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
 struct Roles {
   bool command = false;
   bool projector = false;
+  bool query = false;
 };
 
 absl::StatusOr<Roles> ParseRoles(const std::string& list) {
@@ -102,17 +111,22 @@ absl::StatusOr<Roles> ParseRoles(const std::string& list) {
   for (absl::string_view piece : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     std::string role(absl::StripAsciiWhitespace(piece));
     if (role == "all") {
-      roles.command = roles.projector = true;
+      roles.command = roles.projector = roles.query = true;
     } else if (role == "command") {
       roles.command = true;
     } else if (role == "projector") {
       roles.projector = true;
+    } else if (role == "query") {
+      roles.query = true;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("--roles: unknown role '", role, "' (known: command, projector, all)"));
+          absl::StrCat("--roles: unknown role '", role, "' (known: command, projector, query, all)"));
     }
   }
-  if (!roles.command && !roles.projector) return absl::InvalidArgumentError("--roles: no role given");
+  if (!roles.command && !roles.projector && !roles.query) return absl::InvalidArgumentError("--roles: no role given");
+  if (roles.query && !roles.projector) {
+    return absl::InvalidArgumentError("--roles: query reads the views this process projects; add projector");
+  }
   return roles;
 }
 
@@ -153,11 +167,63 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-int Serve(const ServeFlags& f) {
+// Order events in, dead letters and integration events out (orders/, docs/orders.md).
+struct OrdersFlags {
+  std::string brokers;
+  std::string topic = "order.events";
+  std::string group = "inventory-orders";
+  std::string dlq_topic = "order.events.dlq";
+  std::string public_brokers;
+  std::string public_topic = "inventory.public";
+  std::size_t batch_messages = 8'192;
+};
+
+void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
+  serve->add_option("--orders-brokers", f.brokers, "Kafka for order events, host:port[,...]; empty: no consumer")
+      ->envname("INVENTORY_ORDERS_BROKERS");
+  serve->add_option("--orders-topic", f.topic, "Topic of order events (JSON)")
+      ->envname("INVENTORY_ORDERS_TOPIC")->capture_default_str();
+  serve->add_option("--orders-group", f.group, "Consumer group of the order-event consumer")
+      ->envname("INVENTORY_ORDERS_GROUP")->capture_default_str();
+  serve->add_option("--orders-dlq-topic", f.dlq_topic, "Topic for order events that cannot be applied")
+      ->envname("INVENTORY_ORDERS_DLQ_TOPIC")->capture_default_str();
+  serve->add_option("--orders-batch-messages", f.batch_messages,
+                    "Most order events applied and committed as one batch")
+      ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
+  serve->add_option("--public-brokers", f.public_brokers,
+                    "Kafka for integration events (default: --orders-brokers; neither: no publisher)")
+      ->envname("INVENTORY_PUBLIC_BROKERS");
+  serve->add_option("--public-topic", f.public_topic, "Topic of integration events (inventory.*, JSON)")
+      ->envname("INVENTORY_PUBLIC_TOPIC")->capture_default_str();
+}
+
+orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
+  orders::OrdersRoleOptions r;
+  r.consume = !o.brokers.empty();
+  r.consumer.bootstrap_servers = o.brokers;
+  r.consumer.topic = o.topic;
+  r.consumer.group_id = o.group;
+  r.consumer.dlq_topic = o.dlq_topic;
+  r.consumer.public_topic = o.public_topic;
+  r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
+  r.consumer.batch_messages_max = o.batch_messages;
+  const std::string& public_brokers = o.public_brokers.empty() ? o.brokers : o.public_brokers;
+  r.publish = !public_brokers.empty();
+  r.publisher.producer.bootstrap_servers = public_brokers;
+  r.publisher.topic = o.public_topic;
+  r.publisher.position_path = std::filesystem::path(f.data_dir) / "publisher.position";
+  return r;
+}
+
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   sigset_t stop_signals = BlockStopSignals();
   absl::StatusOr<Roles> roles = ParseRoles(f.roles);
   if (!roles.ok()) {
     spdlog::error("{}", roles.status().ToString());
+    return 2;
+  }
+  if (!roles->command && !orders_flags.brokers.empty()) {
+    spdlog::error("--orders-brokers needs the command role: order events become commands");
     return 2;
   }
   std::error_code ec;
@@ -177,6 +243,7 @@ int Serve(const ServeFlags& f) {
   std::unique_ptr<command_api::Writer> writer;
   std::unique_ptr<command_api::ExpiryScheduler> expiry;
   std::unique_ptr<command_api::CommandServiceImpl> command_service;
+  std::unique_ptr<orders::OrdersRole> orders_role;
   if (roles->command) {
     command_api::WriterOptions writer_options;
     writer_options.snapshot_every_events = f.snapshot_every_events;
@@ -194,6 +261,12 @@ int Serve(const ServeFlags& f) {
                  stats.loaded_snapshot ? "loaded" : "none", stats.replayed_events);
     expiry = std::make_unique<command_api::ExpiryScheduler>(writer.get(), &clock);
     expiry->Start();
+    auto started_orders = orders::OrdersRole::Start(writer.get(), log->get(), ToOptions(orders_flags, f));
+    if (!started_orders.ok()) {
+      spdlog::error("cannot start the order-event consumer / publisher: {}", started_orders.status().ToString());
+      return 1;
+    }
+    orders_role = std::move(*started_orders);
     command_api::CommandServiceOptions service_options;
     service_options.translate.default_ttl_ms = f.default_ttl_ms;
     command_service = std::make_unique<command_api::CommandServiceImpl>(writer.get(), service_options);
@@ -214,12 +287,25 @@ int Serve(const ServeFlags& f) {
                  views->lag().events);
   }
 
+  std::unique_ptr<query_api::ViewSource> view_source;
+  std::unique_ptr<query_api::QueryServiceImpl> query_service;
+  if (roles->query) {
+    view_source = query_api::ProjectorSource(views.get());
+    auto created = query_api::QueryServiceImpl::Create(view_source.get());
+    if (!created.ok()) {
+      spdlog::error("cannot start the query service: {}", created.status().ToString());
+      return 1;
+    }
+    query_service = std::move(*created);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
   if (command_service) builder.RegisterService(command_service.get());
+  if (query_service) builder.RegisterService(query_service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     spdlog::error("cannot listen on {}", f.listen);
@@ -235,7 +321,10 @@ int Serve(const ServeFlags& f) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (query_service) query_service->Drain();  // streams end UNAVAILABLE (resumable), parked reads answered
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  query_service.reset();
+  if (orders_role) orders_role->Stop();
   if (expiry) expiry->Stop();
   if (writer) writer->Stop();
   if (views) views->Stop();
@@ -253,8 +342,10 @@ int main(int argc, char** argv) {
   ServeFlags flags;
   CLI::App* serve = app.add_subcommand("serve", "Run the service (all roles by default, embedded log in ./data)");
   AddServeFlags(serve, flags);
+  OrdersFlags orders_flags;
+  AddOrdersFlags(serve, orders_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags);
+  if (serve->parsed()) return Serve(flags, orders_flags);
   return 0;
 }

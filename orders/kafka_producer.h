@@ -1,0 +1,70 @@
+// A small librdkafka producer for the orders component: dead letters,
+// reservation_failed and the publisher's integration events. Idempotent
+// producer (enable.idempotence), acks=all. Produce() queues; Flush() waits
+// for every queued message and reports whether all were delivered, so the
+// caller can advance its own position only after they are.
+//
+// Delivery is at least once: a failed Flush leaves it to the caller to
+// produce the batch again, and each message carries an id (eventId, or the
+// source partition/offset for dead letters) to deduplicate by.
+//
+// Thread-safety: one thread at a time (each user owns its producer).
+#ifndef ORDERS_KAFKA_PRODUCER_H_
+#define ORDERS_KAFKA_PRODUCER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+struct rd_kafka_s;
+
+namespace orders {
+
+struct KafkaProducerOptions {
+  std::string bootstrap_servers;
+  std::string client_id = "inventory-orders";
+  // Most messages queued before Produce waits for deliveries. Default 500,000.
+  std::size_t queue_messages_max = 500'000;
+  // How long Flush waits for deliveries, ms. Default 30 s.
+  std::int64_t flush_timeout_ms = 30'000;
+  // How long Produce waits for room in a full queue, ms. Default 30 s.
+  std::int64_t queue_full_wait_ms = 30'000;
+};
+
+using KafkaHeaders = std::vector<std::pair<std::string, std::string>>;
+
+class KafkaProducer {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Open(KafkaProducerOptions options);
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Queues one message (bytes copied). UNAVAILABLE when the queue stays full.
+  absl::Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                       const KafkaHeaders& headers);
+
+  // Waits until every queued message is delivered or failed. OK when all
+  // produced since the last Flush were delivered; else UNAVAILABLE naming the
+  // first failure.
+  absl::Status Flush();
+
+ private:
+  explicit KafkaProducer(KafkaProducerOptions options);
+  static void OnDelivery(rd_kafka_s* handle, const void* message, void* opaque);
+
+  KafkaProducerOptions options_;
+  rd_kafka_s* handle_ = nullptr;
+  std::uint64_t failed_ = 0;  // written by the delivery callback, on the thread in Flush/Produce
+  std::string first_error_;
+};
+
+}  // namespace orders
+
+#endif  // ORDERS_KAFKA_PRODUCER_H_

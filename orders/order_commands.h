@@ -1,0 +1,58 @@
+// From order events to ledger commands, and the ids that make them
+// idempotent. Pure functions: the consumer (orders/order_consumer.h) calls
+// them and submits the result to the writer.
+//
+//   order.created      -> Reserve           command id = orderId
+//                                           reservation id = "r-" + orderId
+//   payment.confirmed  -> CommitReservation command id = orderId + "/commit"
+//   payment.failed     -> ReleaseReservation (payment failed)   orderId + "/payment-failed"
+//   order.cancelled    -> ReleaseReservation (order cancelled)  orderId + "/cancel"
+//                         and, when the reservation was already committed,
+//                         one AdjustStock (reason return) per committed
+//                         allocation: orderId + "/return/<allocation index>"
+//
+// The reservation id is the one CheckAndReserveStock derives for command id
+// = orderId (command-api/translate.h ReservationIdFor), so a gRPC client can
+// commit or release an order's reservation by the same name. A derived id
+// longer than ledger::kIdLengthMax is replaced by "h:<32 hex digits>" of a
+// stable hash plus the suffix.
+//
+// Because the ids depend only on the order id and the step, a redelivered
+// message, or a second message of the same meaning (payment.successful after
+// payment.confirmed), is answered by the ledger as a duplicate.
+//
+// Thread-safety: pure functions.
+#ifndef ORDERS_ORDER_COMMANDS_H_
+#define ORDERS_ORDER_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "ledger/command.h"
+#include "ledger/state.h"
+#include "orders/order_event.h"
+
+namespace orders {
+
+struct OrderCommandOptions {
+  // TTL of the reservations order.created makes, ms. Default 15 minutes.
+  ledger::TimeMs reservation_ttl_ms = 15 * 60 * 1000;
+  // Whether allocation may split an item across warehouses. Default no.
+  ledger::SplitPolicy split = ledger::SplitPolicy::kSingleWarehouse;
+  // The actor recorded on every command. Default "order-events".
+  std::string actor = "order-events";
+};
+
+ledger::ReservationId ReservationIdForOrder(const ledger::OrderId& order_id);
+
+// The command an order event asks for (now_ms is left 0: the writer stamps it).
+ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& options);
+
+// The stock returns for an order cancelled after its reservation was
+// committed: one AdjustStock(+quantity, return) per committed allocation.
+std::vector<ledger::Command> ReturnCommands(const ledger::OrderId& order_id, const ledger::ReservationState& r,
+                                            const ledger::State& state, const OrderCommandOptions& options);
+
+}  // namespace orders
+
+#endif  // ORDERS_ORDER_COMMANDS_H_

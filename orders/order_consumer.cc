@@ -1,0 +1,490 @@
+#include "orders/order_consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/status.h"
+#include "orders/public_event.h"
+#include "spdlog/spdlog.h"
+
+namespace orders {
+namespace {
+
+using ledger::RejectionReason;
+
+}  // namespace
+
+// Counts down once per answered command; Wait blocks until all are.
+class AnswerLatch {
+ public:
+  explicit AnswerLatch(std::size_t count) : count_(count) {}
+  void CountDown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    INV_CHECK(count_ > 0);
+    if (--count_ == 0) done_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable done_;
+  std::size_t count_;
+};
+
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsReservationRefusal(RejectionReason r) {
+  return r == RejectionReason::kInsufficientStock || r == RejectionReason::kUnknownItem ||
+         r == RejectionReason::kUnknownWarehouse || r == RejectionReason::kItemDiscontinued ||
+         r == RejectionReason::kWarehouseInactive;
+}
+
+std::string HeaderValue(rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || headers == nullptr) return {};
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || value == nullptr) {
+    return {};
+  }
+  return std::string(static_cast<const char*>(value), size);
+}
+
+}  // namespace
+
+struct OrderConsumer::Counters {
+  std::atomic<std::uint64_t> messages{0}, batches{0}, reserved{0}, reservation_failed{0}, committed{0}, released{0},
+      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, offset_commit_errors{0};
+};
+
+// One command in flight and its answer.
+struct OrderConsumer::Job {
+  // For an order event's own command: the event it came from. Its command is
+  // moved into the writer and rebuilt from the event if it must be sent again.
+  const OrderEvent* source = nullptr;
+  bool sent = false;
+  ledger::ReservationId reservation_id;  // commit/release jobs
+  ledger::Command command;
+  command_api::WriteResult result;
+  // Filled on the writer thread for a refused commit/release: the
+  // reservation's status then, and for a cancel after commit, the returns.
+  std::optional<ledger::ReservationStatus> reservation_status;
+  std::vector<ledger::Command> returns;
+};
+
+// One consumed message.
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+
+struct OrderConsumer::Item {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::unique_ptr<rd_kafka_message_t, MessageDeleter> message;  // kept until the batch is done
+  std::string_view key;   // into message
+  std::string_view body;  // into message
+  std::string type_header;
+  std::optional<OrderEvent> event;
+  absl::Status dead;       // not OK: a dead letter with this reason
+  std::optional<Job> job;  // the command the event asks for
+  std::vector<Job> returns;
+  std::optional<PublicEvent> failed;  // reservation_failed
+};
+
+struct OrderConsumer::Batch {
+  std::unique_ptr<AnswerLatch> latch;  // set while submitted jobs await their answers
+  std::vector<Item> items;
+  std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> 1 + last offset consumed
+};
+
+OrderConsumer::OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options)
+    : writer_(writer), options_(std::move(options)), parser_(options_.parser), counters_(std::make_unique<Counters>()) {}
+
+OrderConsumer::~OrderConsumer() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::Writer* writer,
+                                                                   OrderConsumerOptions options) {
+  if (options.bootstrap_servers.empty()) return absl::InvalidArgumentError("order consumer: no bootstrap servers");
+  if (options.batch_messages_max == 0) return absl::InvalidArgumentError("order consumer: batch_messages_max is 0");
+  if (options.producer.bootstrap_servers.empty()) options.producer.bootstrap_servers = options.bootstrap_servers;
+  std::unique_ptr<OrderConsumer> self(new OrderConsumer(writer, std::move(options)));
+  const OrderConsumerOptions& o = self->options_;
+  absl::StatusOr<std::unique_ptr<KafkaProducer>> producer = KafkaProducer::Open(o.producer);
+  if (!producer.ok()) return producer.status();
+  self->producer_ = std::move(*producer);
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"bootstrap.servers", o.bootstrap_servers},
+           {"group.id", o.group_id},
+           {"client.id", "inventory-orders-consumer"},
+           // Offsets are stored (rd_kafka_offsets_store) only once a batch is
+           // durable and its dead letters delivered; the auto commit sends
+           // only stored offsets, and Stop() commits the last ones.
+           {"enable.auto.commit", "true"},
+           {"auto.commit.interval.ms", std::to_string(o.commit_interval_ms)},
+           {"enable.auto.offset.store", "false"},
+           {"auto.offset.reset", "earliest"},
+           {"enable.partition.eof", "false"},
+           {"session.timeout.ms", std::to_string(o.session_timeout_ms)}}) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InvalidArgumentError(absl::StrCat("order consumer setting ", name, ": ", errstr));
+    }
+  }
+  self->consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (self->consumer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(absl::StrCat("order consumer: ", errstr));
+  }
+  rd_kafka_poll_set_consumer(self->consumer_);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(self->consumer_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("subscribing to ", o.topic, ": ", rd_kafka_err2str(err)));
+  }
+  return self;
+}
+
+void OrderConsumer::Start() {
+  INV_CHECK(!thread_.joinable());
+  thread_ = std::thread([this] { Run(); });
+}
+
+void OrderConsumer::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (consumer_ != nullptr) {
+    // Commit what was stored since the last auto commit, then leave the group.
+    const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, nullptr, /*async=*/0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("order consumer: final offset commit: {}", rd_kafka_err2str(err));
+    }
+    rd_kafka_consumer_close(consumer_);
+    rd_kafka_destroy(consumer_);
+    consumer_ = nullptr;
+  }
+}
+
+OrderConsumerStats OrderConsumer::stats() const {
+  const Counters& c = *counters_;
+  return {c.messages.load(), c.batches.load(), c.reserved.load(), c.reservation_failed.load(), c.committed.load(),
+          c.released.load(), c.returned.load(), c.duplicates.load(), c.ignored.load(), c.dead_letters.load(),
+          c.offset_commit_errors.load()};
+}
+
+// Two batches overlap: while the writer decides batch N, this thread polls
+// and parses batch N+1. N+1 is submitted only once every command of N has a
+// durable answer (UNAVAILABLE ones retried first), so commands reach the
+// writer in message order and each partition's order is kept. N's stock
+// returns go in just before N+1.
+void OrderConsumer::Run() {
+  auto current = std::make_unique<Batch>();
+  while (true) {
+    auto next = std::make_unique<Batch>();
+    if (!stopping_) {
+      // With a batch in flight, take only what is already fetched.
+      Poll(*next, current->items.empty() ? options_.poll_timeout_ms : 0);
+      Prepare(*next);
+    }
+    if (!current->items.empty()) {
+      if (!Wait(*current, Phase::kOrders)) break;  // stopping while the log is down: nothing stored
+      SubmitReturns(*current);
+    }
+    if (!stopping_ && !next->items.empty()) Submit(*next, Phase::kOrders);
+    const bool finished = current->items.empty() || Finish(*current);
+    if (finished && !current->items.empty()) {
+      counters_->messages += current->items.size();
+      counters_->batches += 1;
+    }
+    if (!finished || stopping_) {
+      // `next` may have been submitted: let its answers arrive before it dies,
+      // but store nothing of it; it is redelivered and answered as duplicates.
+      if (next->latch != nullptr) next->latch->Wait();
+      break;
+    }
+    current = std::move(next);
+  }
+}
+
+void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
+  int timeout_ms = static_cast<int>(first_timeout_ms);
+  batch.items.reserve(options_.batch_messages_max);
+  std::size_t bytes = 0;
+  while (batch.items.size() < options_.batch_messages_max && bytes < options_.batch_bytes_max && !stopping_) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
+    if (m == nullptr) break;
+    timeout_ms = 0;  // take what is already fetched, then process
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("order consumer: {}", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    Item& item = batch.items.emplace_back();
+    item.partition = m->partition;
+    item.offset = m->offset;
+    if (m->key != nullptr) item.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload != nullptr) item.body = std::string_view(static_cast<const char*>(m->payload), m->len);
+    bytes += m->len;
+    item.type_header = HeaderValue(m, "type");
+    if (item.type_header.empty()) item.type_header = HeaderValue(m, "eventType");
+    std::int64_t& next = batch.next_offsets[m->partition];
+    next = std::max(next, m->offset + 1);
+    item.message.reset(m);
+  }
+}
+
+// Parses every message; a good one gets its command (not yet submitted).
+void OrderConsumer::Prepare(Batch& batch) {
+  for (Item& item : batch.items) {
+    absl::StatusOr<OrderEvent> event = parser_.Parse(item.body, item.type_header);
+    if (!event.ok()) {
+      item.dead = event.status();
+      continue;
+    }
+    item.event = std::move(*event);
+    Job& job = item.job.emplace();
+    job.source = &*item.event;
+    job.command = ToCommand(*item.event, options_.commands);
+    job.result.status = absl::UnavailableError("not submitted yet");
+    if (item.event->type != OrderEventType::kOrderCreated) {
+      job.reservation_id = ReservationIdForOrder(item.event->order_id);
+    }
+  }
+}
+
+std::vector<OrderConsumer::Job*> OrderConsumer::Unanswered(Batch& batch, Phase phase) {
+  std::vector<Job*> out;
+  for (Item& item : batch.items) {
+    if (phase == Phase::kReturns) {
+      for (Job& job : item.returns) {
+        if (job.result.status.code() == absl::StatusCode::kUnavailable) out.push_back(&job);
+      }
+    } else if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) {
+      out.push_back(&*item.job);
+    }
+  }
+  return out;
+}
+
+// Queues every job of `phase` without a durable answer; their completions
+// count down batch.latch. False when the writer's queue refused them (they
+// stay unanswered; Wait retries).
+bool OrderConsumer::Submit(Batch& batch, Phase phase) {
+  INV_CHECK(batch.latch == nullptr);
+  std::vector<Job*> todo = Unanswered(batch, phase);
+  if (todo.empty()) return true;
+  auto latch = std::make_unique<AnswerLatch>(todo.size());
+  std::vector<std::pair<ledger::Command, command_api::Completion>> commands;
+  commands.reserve(todo.size());
+  for (Job* job : todo) {
+    auto done = [job, l = latch.get(), this](const command_api::WriteResult& r, const ledger::State& state) {
+      Answer(job, r, state);
+      l->CountDown();
+    };
+    if (job->source == nullptr) {
+      commands.emplace_back(job->command, std::move(done));  // a return: kept for a retry
+    } else {
+      if (job->sent) job->command = ToCommand(*job->source, options_.commands);  // a retry
+      job->sent = true;
+      commands.emplace_back(std::move(job->command), std::move(done));
+    }
+  }
+  absl::Status queued = writer_->SubmitMany(std::move(commands));
+  if (!queued.ok()) {
+    if (!stopping_) spdlog::warn("order consumer: writer refused {} commands: {}", todo.size(), queued.ToString());
+    return false;
+  }
+  batch.latch = std::move(latch);
+  return true;
+}
+
+// On the writer thread: records the answer and, for a refused commit or
+// release, the reservation's status (and the returns an order cancelled
+// after its commit needs).
+void OrderConsumer::Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state) {
+  job->result = r;
+  if (!r.rejection || r.rejection->reason != RejectionReason::kAlreadyResolved) return;
+  if (job->source == nullptr || job->source->type == OrderEventType::kOrderCreated) return;
+  const ledger::ReservationState* res = state.reservation(job->reservation_id);
+  if (res == nullptr) return;
+  job->reservation_status = res->status();
+  if (job->source->type == OrderEventType::kOrderCancelled && res->status() == ledger::ReservationStatus::kCommitted) {
+    job->returns = ReturnCommands(res->order_id, *res, state, options_.commands);
+  }
+}
+
+// Waits for the submitted jobs of `phase`, then resubmits the ones the log
+// could not take, with backoff, until all have durable answers. False:
+// stopping before they did.
+bool OrderConsumer::Wait(Batch& batch, Phase phase) {
+  std::int64_t wait_ms = options_.retry_backoff_ms;
+  while (true) {
+    if (batch.latch != nullptr) {
+      batch.latch->Wait();
+      batch.latch.reset();
+    }
+    if (Unanswered(batch, phase).empty()) return true;
+    if (stopping_) return false;
+    Backoff(wait_ms);
+    Submit(batch, phase);
+  }
+}
+
+void OrderConsumer::SubmitReturns(Batch& batch) {
+  for (Item& item : batch.items) {
+    if (!item.job) continue;
+    for (ledger::Command& c : item.job->returns) {
+      Job& job = item.returns.emplace_back();
+      job.command = std::move(c);
+      job.result.status = absl::UnavailableError("not submitted yet");
+    }
+    item.job->returns.clear();
+  }
+  Submit(batch, Phase::kReturns);
+}
+
+// After the batch's orders are answered: waits for its returns, sorts the
+// outcomes, delivers dead letters and reservation_failed, stores offsets.
+bool OrderConsumer::Finish(Batch& batch) {
+  if (!Wait(batch, Phase::kReturns)) return false;
+  Classify(batch);
+  if (!Deliver(batch)) return false;
+  StoreOffsets(batch);
+  return true;
+}
+
+void OrderConsumer::Classify(Batch& batch) {
+  const std::int64_t now_ms = NowMs();
+  Counters& c = *counters_;
+  for (Item& item : batch.items) {
+    if (!item.job) continue;
+    const command_api::WriteResult& r = item.job->result;
+    const OrderEventType type = item.event->type;
+    if (r.status.ok()) {
+      if (r.duplicate) {
+        c.duplicates += 1;
+      } else if (type == OrderEventType::kOrderCreated) {
+        c.reserved += 1;
+      } else if (type == OrderEventType::kPaymentConfirmed) {
+        c.committed += 1;
+      } else {
+        c.released += 1;
+      }
+      continue;
+    }
+    INV_CHECK(r.rejection.has_value());  // UNAVAILABLE answers were retried by Wait
+    const ledger::Rejection& rejection = *r.rejection;
+    if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
+      c.reservation_failed += 1;
+      item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
+                                      ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+      continue;
+    }
+    const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||
+                                     rejection.reason == RejectionReason::kAlreadyResolved;
+    const bool committed_already = item.job->reservation_status == ledger::ReservationStatus::kCommitted;
+    if (type == OrderEventType::kPaymentConfirmed && !committed_already) {
+      item.dead = absl::FailedPreconditionError(absl::StrCat("cannot commit: ", rejection.ToStatus().message()));
+    } else if (type == OrderEventType::kOrderCancelled && !item.returns.empty()) {
+      for (const Job& job : item.returns) {
+        if (!job.result.status.ok()) {
+          item.dead = absl::FailedPreconditionError(
+              absl::StrCat("stock return refused: ", job.result.status.message()));
+        } else if (job.result.duplicate) {
+          c.duplicates += 1;
+        } else {
+          c.returned += 1;
+        }
+      }
+    } else if (unknown_or_resolved || type == OrderEventType::kPaymentConfirmed) {
+      c.ignored += 1;
+    } else {
+      item.dead = rejection.ToStatus();
+    }
+  }
+}
+
+bool OrderConsumer::Deliver(Batch& batch) {
+  std::int64_t wait_ms = options_.retry_backoff_ms;
+  std::uint64_t dead = 0;
+  while (true) {
+    absl::Status status;
+    dead = 0;
+    for (const Item& item : batch.items) {
+      if (!status.ok()) break;
+      if (!item.dead.ok()) {
+        dead += 1;
+        KafkaHeaders headers = {{"error", std::string(item.dead.message())},
+                                {"source.topic", options_.topic},
+                                {"source.partition", std::to_string(item.partition)},
+                                {"source.offset", std::to_string(item.offset)},
+                                {"source.key", std::string(item.key)}};
+        if (std::optional<std::string> field = base::FieldOf(item.dead)) headers.emplace_back("error.field", *field);
+        if (!item.type_header.empty()) headers.emplace_back("type", item.type_header);
+        status = producer_->Produce(options_.dlq_topic, item.key, item.body, headers);
+      }
+      if (item.failed && status.ok()) {
+        status = producer_->Produce(options_.public_topic, item.failed->key, item.failed->json,
+                                    {{"type", item.failed->type}, {"eventId", item.failed->event_id}});
+      }
+    }
+    if (status.ok()) status = producer_->Flush();
+    if (status.ok()) break;
+    if (stopping_) return false;
+    spdlog::warn("order consumer: producing dead letters / public events: {}; retrying", status.ToString());
+    Backoff(wait_ms);
+  }
+  for (const Item& item : batch.items) {
+    if (!item.dead.ok()) {
+      spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset,
+                   base::AsStd(item.dead.message()));
+    }
+  }
+  counters_->dead_letters += dead;
+  return true;
+}
+
+void OrderConsumer::StoreOffsets(const Batch& batch) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
+  for (const auto& [partition, next] : batch.next_offsets) {
+    rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition)->offset = next;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_offsets_store(consumer_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // A partition revoked meanwhile: harmless, its new owner redelivers and
+    // the ledger answers duplicates.
+    counters_->offset_commit_errors += 1;
+    spdlog::warn("order consumer: storing offsets: {}", rd_kafka_err2str(err));
+  }
+}
+
+void OrderConsumer::Backoff(std::int64_t& wait_ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  wait_ms = std::min(wait_ms * 2, options_.retry_backoff_max_ms);
+}
+
+}  // namespace orders

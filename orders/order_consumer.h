@@ -1,0 +1,156 @@
+// The order-event consumer (part of the command role): reads order events
+// from Kafka in a consumer group, turns them into ledger commands
+// (orders/order_commands.h) and submits them in-process to the single Writer,
+// whole polled batches at a time so they share group commits.
+//
+// Per batch of polled messages (two batches overlap: the next is polled and
+// parsed while the writer decides the current one, and submitted once the
+// current one is answered, so commands keep message order):
+//  1. parse each (orders/order_event.h); a bad message becomes a dead letter;
+//  2. submit every command with SubmitMany and wait for the answers (durable
+//     before they are answered); an order cancelled after its commit then
+//     submits its stock returns;
+//  3. produce the dead letters to the DLQ topic and the reservation_failed
+//     events to the public topic, and wait for their delivery;
+//  4. only then store the batch's offsets (next offset per partition) for
+//     commit: librdkafka's auto commit sends stored offsets every
+//     commit_interval_ms, and Stop() commits the last ones synchronously.
+//
+// Effectively once through idempotency, not transactions: a crash before
+// the commit redelivers what was not committed (at most commit_interval_ms
+// of batches), and every command id is derived from the order
+// id (orders/order_commands.h), so the ledger answers the replays as
+// duplicates. Dead letters and reservation_failed events of a redelivered
+// batch are produced again with the same source offset / eventId. The offset
+// commit is not part of the Kafka log's transaction (the development broker
+// would not enforce it anyway; docs/orders.md).
+//
+// Bad messages never block: invalid JSON, missing or mistyped fields,
+// quantities outside 1..1e9, unknown types, oversize bodies, and commands the
+// ledger refuses as invalid go to the DLQ topic with headers
+//   error            the reason, field path first
+//   error.field      the field path ("items[0].quantity"), when one applies
+//   source.topic, source.partition, source.offset, source.key
+// and the consumer moves on. A commit whose reservation is unknown, released
+// or expired is a dead letter too (it needs a person); releases of unknown or
+// resolved reservations change nothing and are only counted.
+//
+// If the log is unavailable the batch is retried with backoff (bounded by
+// retry_backoff_max_ms per wait) until it is accepted or Stop() is called; in
+// that case nothing of the batch is committed.
+//
+// Thread-safety: Start/Stop/stats from any thread; the work runs on the
+// consumer's own thread.
+#ifndef ORDERS_ORDER_CONSUMER_H_
+#define ORDERS_ORDER_CONSUMER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "command-api/writer.h"
+#include "orders/kafka_producer.h"
+#include "orders/order_commands.h"
+#include "orders/order_event.h"
+
+struct rd_kafka_s;
+
+namespace orders {
+
+struct OrderConsumerOptions {
+  std::string bootstrap_servers;                 // required
+  std::string topic = "order.events";            // order events in
+  std::string group_id = "inventory-orders";     // consumer group
+  std::string dlq_topic = "order.events.dlq";    // dead letters out
+  std::string public_topic = "inventory.public"; // reservation_failed out
+  // Most messages processed (and committed) as one batch; at most the
+  // writer's queue_commands_max. Default 8192.
+  std::size_t batch_messages_max = 8'192;
+  // Most message body bytes in one batch: a batch closes once it holds this
+  // many (so it may pass the bound by one message). Default 16 MiB.
+  std::size_t batch_bytes_max = 16 << 20;
+  // How long one poll waits for the first message of a batch, ms. Default 100.
+  std::int64_t poll_timeout_ms = 100;
+  // Backoff between retries while the log or Kafka is unavailable, ms:
+  // doubling from the first to the max. Defaults 50 and 5000.
+  std::int64_t retry_backoff_ms = 50;
+  std::int64_t retry_backoff_max_ms = 5'000;
+  // How often stored offsets are committed, ms. Default 1000.
+  std::int64_t commit_interval_ms = 1'000;
+  // Consumer group session timeout, ms. Default 10 s.
+  std::int64_t session_timeout_ms = 10'000;
+  OrderEventParserOptions parser;
+  OrderCommandOptions commands;
+  KafkaProducerOptions producer;  // bootstrap_servers defaults to ours
+};
+
+struct OrderConsumerStats {
+  std::uint64_t messages = 0;            // consumed and fully handled
+  std::uint64_t batches = 0;
+  std::uint64_t reserved = 0;            // new reservations
+  std::uint64_t reservation_failed = 0;  // refused: insufficient stock, unknown SKU, ...
+  std::uint64_t committed = 0;
+  std::uint64_t released = 0;
+  std::uint64_t returned = 0;            // stock returns after a cancelled commit
+  std::uint64_t duplicates = 0;          // already applied (redelivery)
+  std::uint64_t ignored = 0;             // nothing to do (release of an unknown or resolved reservation)
+  std::uint64_t dead_letters = 0;
+  std::uint64_t offset_commit_errors = 0;  // offsets not stored (partition revoked)
+};
+
+class OrderConsumer {
+ public:
+  // Connects and subscribes. REQUIRES: writer outlives the consumer.
+  static absl::StatusOr<std::unique_ptr<OrderConsumer>> Open(command_api::Writer* writer,
+                                                             OrderConsumerOptions options);
+  ~OrderConsumer();  // Stop()
+  OrderConsumer(const OrderConsumer&) = delete;
+  OrderConsumer& operator=(const OrderConsumer&) = delete;
+
+  // Starts the consumer thread.
+  void Start();
+  // Finishes the batch in hand (commits it if it completed), leaves the
+  // group and joins the thread. Idempotent.
+  void Stop();
+
+  OrderConsumerStats stats() const;
+
+ private:
+  struct Batch;
+  struct Counters;
+  struct Item;
+  struct Job;
+  enum class Phase : std::uint8_t { kOrders, kReturns };
+  OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options);
+  void Run();
+  void Poll(Batch& batch, std::int64_t first_timeout_ms);
+  void Prepare(Batch& batch);
+  static std::vector<Job*> Unanswered(Batch& batch, Phase phase);
+  bool Submit(Batch& batch, Phase phase);
+  void Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state);
+  bool Wait(Batch& batch, Phase phase);
+  void SubmitReturns(Batch& batch);
+  bool Finish(Batch& batch);
+  void Classify(Batch& batch);
+  bool Deliver(Batch& batch);
+  void StoreOffsets(const Batch& batch);
+  void Backoff(std::int64_t& wait_ms);
+
+  command_api::Writer* const writer_;
+  const OrderConsumerOptions options_;
+  OrderEventParser parser_;
+  std::unique_ptr<KafkaProducer> producer_;
+  rd_kafka_s* consumer_ = nullptr;
+  std::unique_ptr<Counters> counters_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace orders
+
+#endif  // ORDERS_ORDER_CONSUMER_H_

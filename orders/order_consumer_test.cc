@@ -1,0 +1,270 @@
+// The consumer and the publisher in one process against librdkafka's mock
+// cluster, over an in-memory log that injects append failures.
+#include "orders/order_consumer.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "command-api/fault_log.h"
+#include "gtest/gtest.h"
+#include "ledger/codec.h"
+#include "ledger/evolve.h"
+#include "ledger/memory_log.h"
+#include "orders/publisher.h"
+
+namespace orders {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Waits (generously) for `done`; the assertions are on what happened, never on time.
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 1200; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return done();
+}
+
+class MockKafka {
+ public:
+  MockKafka() {
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
+    rd_kafka_mock_topic_create(cluster_, "order.events", 3, 1);
+    rd_kafka_mock_topic_create(cluster_, "order.events.dlq", 1, 1);
+    rd_kafka_mock_topic_create(cluster_, "inventory.public", 1, 1);
+    brokers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    auto producer = KafkaProducer::Open({brokers_});
+    EXPECT_TRUE(producer.ok());
+    producer_ = std::move(*producer);
+  }
+  ~MockKafka() {
+    producer_.reset();
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(owner_);
+  }
+  const std::string& brokers() const { return brokers_; }
+
+  void Produce(const std::string& key, const std::string& body) {
+    ASSERT_TRUE(producer_->Produce("order.events", key, body, {}).ok());
+  }
+  void Flush() { ASSERT_TRUE(producer_->Flush().ok()); }
+
+  // Every message of partition 0 of `topic` (value, headers by name).
+  std::vector<std::pair<std::string, std::map<std::string, std::string>>> ReadAll(const std::string& topic) {
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers_.c_str(), errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", "reader", errstr, sizeof(errstr));
+    rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    std::vector<std::pair<std::string, std::map<std::string, std::string>>> out;
+    int idle = 0;
+    while (idle < 10) {  // until a second passes with nothing new
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+      if (m == nullptr || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        idle += 1;
+        if (m != nullptr) rd_kafka_message_destroy(m);
+        continue;
+      }
+      idle = 0;
+      std::map<std::string, std::string> headers;
+      rd_kafka_headers_t* h = nullptr;
+      if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+          headers[name] = std::string(static_cast<const char*>(value), size);
+        }
+      }
+      out.emplace_back(std::string(static_cast<const char*>(m->payload), m->len), std::move(headers));
+      rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return out;
+  }
+
+ private:
+  rd_kafka_t* owner_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::string brokers_;
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+class OrdersInProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = ledger::MemoryLog::Open({});
+    ASSERT_TRUE(log.ok());
+    memory_ = std::move(*log);
+    faults_ = std::make_unique<command_api::FaultLog>(memory_.get());
+    auto writer = command_api::Writer::Open(faults_.get(), nullptr, &clock_, {});
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    writer_ = std::move(*writer);
+    Apply(ledger::RegisterWarehouse{ledger::WarehouseCode("W1"), "W1", "eu", 1, true}, "wh");
+    Apply(ledger::CreateItem{ledger::Sku("MUG"), "Mug", "", {}, 0, 0}, "item");
+    Apply(ledger::ReceiveStock{ledger::Sku("MUG"), ledger::WarehouseCode("W1"), 1000, ""}, "recv");
+  }
+  void TearDown() override {
+    if (writer_ != nullptr) writer_->Stop();
+  }
+
+  void Apply(ledger::CommandBody body, const std::string& id) {
+    std::promise<absl::Status> done;
+    ASSERT_TRUE(writer_->Submit({{ledger::CommandId(id), 0, "test", ""}, std::move(body)},
+                                [&](const command_api::WriteResult& r, const ledger::State&) { done.set_value(r.status); })
+                    .ok());
+    ASSERT_TRUE(done.get_future().get().ok()) << id;
+  }
+
+  // The ledger as the log holds it: every event folded from offset 0.
+  ledger::State Fold() {
+    ledger::State state;
+    for (std::uint32_t p = 0; p < memory_->partition_count(); ++p) {
+      std::uint64_t from = 0;
+      while (true) {
+        auto records = memory_->Read(p, from, 1000);
+        EXPECT_TRUE(records.ok());
+        if (!records.ok() || records->empty()) break;
+        for (const ledger::StoredRecord& r : *records) {
+          auto event = ledger::Decode(r.payload);
+          EXPECT_TRUE(event.ok());
+          EXPECT_TRUE(ledger::Evolve(state, *event).ok());
+          from = r.position.offset + 1;
+        }
+      }
+    }
+    return state;
+  }
+
+  base::SystemClock clock_;
+  std::unique_ptr<ledger::MemoryLog> memory_;
+  std::unique_ptr<command_api::FaultLog> faults_;
+  std::unique_ptr<command_api::Writer> writer_;
+  MockKafka kafka_;
+};
+
+std::string Created(int i) {
+  return "{\"type\":\"order.created\",\"eventId\":\"c-" + std::to_string(i) + "\",\"orderId\":\"o-" +
+         std::to_string(i) + "\",\"timestamp\":1,\"items\":[{\"sku\":\"MUG\",\"quantity\":2}]}";
+}
+std::string Confirmed(int i) {
+  return "{\"type\":\"payment.confirmed\",\"eventId\":\"p-" + std::to_string(i) + "\",\"orderId\":\"o-" +
+         std::to_string(i) + "\"}";
+}
+
+TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  options.batch_messages_max = 50;  // the byte bound closes batches first
+  options.batch_bytes_max = 500;    // about four messages
+  options.retry_backoff_ms = 1;
+  options.retry_backoff_max_ms = 20;
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  faults_->FailEveryNth(3);
+  (*consumer)->Start();
+  constexpr int kOrders = 150;
+  std::size_t total_bytes = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    total_bytes += Created(i).size() + Confirmed(i).size();
+    kafka_.Produce("o-" + std::to_string(i), Created(i));
+    kafka_.Produce("o-" + std::to_string(i), Confirmed(i));
+    if (i % 50 == 0) kafka_.Produce("bad-" + std::to_string(i), "{\"type\":\"order.created\",\"orderId\":\"x\"");
+  }
+  kafka_.Flush();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 2 * kOrders + 3; }))
+      << (*consumer)->stats().messages;
+  faults_->FailEveryNth(0);
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  EXPECT_EQ(s.reserved, kOrders);
+  EXPECT_EQ(s.committed, kOrders);
+  EXPECT_EQ(s.dead_letters, 3u);
+  EXPECT_EQ(s.reservation_failed, 0u);
+  // A batch closes at 500 bytes, so it holds less than 500 + one message (< 200 bytes).
+  EXPECT_GE(s.batches, total_bytes / 700);
+  EXPECT_GT(faults_->failed_appends(), 0u);  // the retry path ran
+
+  ledger::State state = Fold();
+  for (int i = 0; i < kOrders; ++i) {
+    const ledger::ReservationState* r = state.reservation(ledger::ReservationId("r-o-" + std::to_string(i)));
+    ASSERT_NE(r, nullptr) << i;
+    EXPECT_EQ(r->status(), ledger::ReservationStatus::kCommitted) << i;
+  }
+  const ledger::StockLevel level = state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("W1"));
+  EXPECT_EQ(level.on_hand, 1000 - 2 * kOrders);
+  EXPECT_EQ(level.reserved, 0);
+
+  auto dlq = kafka_.ReadAll("order.events.dlq");
+  ASSERT_EQ(dlq.size(), 3u);
+  for (const auto& [body, headers] : dlq) {
+    EXPECT_EQ(headers.at("source.topic"), "order.events");
+    EXPECT_TRUE(headers.count("source.partition") && headers.count("source.offset"));
+    EXPECT_NE(headers.at("error").find("invalid JSON"), std::string::npos) << headers.at("error");
+  }
+}
+
+TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("orders_publisher_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  PublisherOptions options;
+  options.position_path = dir / "position";
+  options.producer.bootstrap_servers = kafka_.brokers();
+  options.batch_records_max = 2;  // several batches, each at the bound
+  {
+    auto publisher = Publisher::Open(memory_.get(), options);
+    ASSERT_TRUE(publisher.ok()) << publisher.status();
+    (*publisher)->Start();
+    // The seed: one stock_updated (warehouse and item events publish nothing).
+    ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().records == 3; }));
+    (*publisher)->Stop();
+    EXPECT_EQ((*publisher)->stats().published, 1u);
+  }
+  ledger::Reserve reserve;
+  reserve.reservation_id = ledger::ReservationId("r-1");
+  reserve.order_id = ledger::OrderId("o-1");
+  reserve.lines = {{ledger::Sku("MUG"), 5, {}}};
+  Apply(reserve, "o-1");
+  Apply(ledger::CommitReservation{ledger::ReservationId("r-1")}, "o-1/commit");
+  {
+    auto publisher = Publisher::Open(memory_.get(), options);
+    ASSERT_TRUE(publisher.ok()) << publisher.status();
+    EXPECT_EQ((*publisher)->stats().records, 3u);  // caught up to the saved position without publishing
+    (*publisher)->Start();
+    ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().records == 5; }));
+    (*publisher)->Stop();
+    EXPECT_EQ((*publisher)->stats().published, 2u);
+  }
+  auto published = kafka_.ReadAll("inventory.public");
+  std::vector<std::string> types;
+  for (const auto& [body, headers] : published) types.push_back(headers.at("type"));
+  EXPECT_EQ(types, (std::vector<std::string>{"inventory.stock_updated", "inventory.reserved", "inventory.confirmed"}));
+  EXPECT_NE(published[2].first.find("\"orderId\":\"o-1\""), std::string::npos) << published[2].first;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace orders

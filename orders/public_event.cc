@@ -1,0 +1,226 @@
+#include "orders/public_event.h"
+
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "base/status.h"
+#include "ledger/hash.h"
+
+namespace orders {
+namespace {
+
+using base::AsAbsl;
+
+// A flat JSON object built field by field.
+class JsonObject {
+ public:
+  JsonObject& Str(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendJsonString(&out_, value);
+    return *this;
+  }
+  JsonObject& Int(std::string_view key, std::int64_t value) {
+    Key(key);
+    absl::StrAppend(&out_, value);
+    return *this;
+  }
+  JsonObject& Raw(std::string_view key, std::string_view json) {
+    Key(key);
+    out_.append(json);
+    return *this;
+  }
+  std::string Done() {
+    if (out_.empty()) out_ = "{";
+    out_ += '}';
+    return std::move(out_);
+  }
+
+ private:
+  void Key(std::string_view key) {
+    out_ += out_.empty() ? '{' : ',';
+    AppendJsonString(&out_, key);
+    out_ += ':';
+  }
+  std::string out_;
+};
+
+std::string Rfc3339(ledger::TimeMs ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+std::string HashId(std::string_view seed_text) {
+  auto [hi, lo] = ledger::StableHash128(seed_text, 11, 12);
+  return ledger::EventId{hi, lo}.ToHex();
+}
+
+// The fields every log-derived event starts with.
+JsonObject Start(std::string_view type, const std::string& event_id, const ledger::Event& e) {
+  JsonObject o;
+  o.Str("eventId", event_id).Str("type", type).Str("occurredAt", Rfc3339(e.envelope.occurred_at_ms));
+  o.Str("sku", e.envelope.sku.value());
+  return o;
+}
+
+std::string_view ReleaseReasonName(ledger::ReleaseReason r) {
+  switch (r) {
+    case ledger::ReleaseReason::kCancelled: return "cancelled";
+    case ledger::ReleaseReason::kPaymentFailed: return "payment_failed";
+    case ledger::ReleaseReason::kOrderCancelled: return "order_cancelled";
+  }
+  return "cancelled";
+}
+
+// The event's own public event (reservation lifecycle or stock_updated), if any.
+std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& before, const LevelView& after,
+                                   std::string_view order_id) {
+  const std::string id = e.envelope.event_id.ToHex();
+  auto make = [&](std::string_view type, JsonObject o) {
+    return PublicEvent{e.envelope.sku.value(), std::string(type), id, o.Done()};
+  };
+  if (const auto* r = std::get_if<ledger::ReservationLineReserved>(&e.payload)) {
+    JsonObject o = Start("inventory.reserved", id, e);
+    o.Str("reservationId", r->reservation_id.value()).Str("orderId", r->order_id.value());
+    o.Str("warehouseId", r->warehouse.value()).Int("quantity", r->quantity).Str("expiresAt", Rfc3339(r->expires_at_ms));
+    o.Int("line", r->request_line).Int("allocationIndex", r->allocation_index);
+    o.Int("allocationCount", r->allocation_count);
+    return make("inventory.reserved", std::move(o));
+  }
+  auto resolution = [&](std::string_view type, const ledger::ReservationId& rid, const ledger::WarehouseCode& wh,
+                        ledger::Quantity q, std::uint32_t index) {
+    JsonObject o = Start(type, id, e);
+    o.Str("reservationId", rid.value()).Str("orderId", order_id).Str("warehouseId", wh.value());
+    o.Int("quantity", q).Int("allocationIndex", index);
+    return o;
+  };
+  if (const auto* r = std::get_if<ledger::ReservationCommitted>(&e.payload)) {
+    return make("inventory.confirmed",
+                resolution("inventory.confirmed", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
+  }
+  if (const auto* r = std::get_if<ledger::ReservationReleased>(&e.payload)) {
+    JsonObject o = resolution("inventory.released", r->reservation_id, r->warehouse, r->quantity, r->allocation_index);
+    o.Str("reason", ReleaseReasonName(r->reason));
+    return make("inventory.released", std::move(o));
+  }
+  if (const auto* r = std::get_if<ledger::ReservationExpired>(&e.payload)) {
+    return make("inventory.expired",
+                resolution("inventory.expired", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
+  }
+  std::optional<ledger::WarehouseCode> wh = TouchedWarehouse(e.payload);
+  if (!wh || before.on_hand == after.on_hand) return std::nullopt;
+  JsonObject o = Start("inventory.stock_updated", id, e);
+  o.Str("warehouseId", wh->value()).Int("oldStock", before.on_hand).Int("newStock", after.on_hand);
+  o.Int("available", after.available).Str("cause", ledger::KindName(e.payload));
+  return make("inventory.stock_updated", std::move(o));
+}
+
+// An alert when the SKU's available total crosses down to a threshold.
+std::optional<PublicEvent> Alert(const ledger::Event& e, const LevelView& before, const LevelView& after) {
+  std::string_view type;
+  if (after.sku_available <= 0 && before.sku_available > 0) {
+    type = "inventory.out_of_stock";
+  } else if (after.reorder_point > 0 && after.sku_available <= after.reorder_point &&
+             before.sku_available > after.reorder_point) {
+    type = "inventory.low_stock";
+  } else {
+    return std::nullopt;
+  }
+  const std::string source = e.envelope.event_id.ToHex();
+  const std::string id = HashId(absl::StrCat(source, "/", AsAbsl(type)));
+  JsonObject o = Start(type, id, e);
+  o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
+  return PublicEvent{e.envelope.sku.value(), std::string(type), id, o.Done()};
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out->append("\\u00");
+          out->push_back(kHex[(c >> 4) & 0xf]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+std::optional<ledger::WarehouseCode> TouchedWarehouse(const ledger::EventPayload& payload) {
+  return std::visit(
+      [](const auto& p) -> std::optional<ledger::WarehouseCode> {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, ledger::TransferShipped>) {
+          return p.from;
+        } else if constexpr (std::is_same_v<T, ledger::TransferReceived>) {
+          return p.to;
+        } else if constexpr (std::is_same_v<T, ledger::StockReceived> || std::is_same_v<T, ledger::StockAdjusted> ||
+                             std::is_same_v<T, ledger::StockCounted> ||
+                             std::is_same_v<T, ledger::ReservationLineReserved> ||
+                             std::is_same_v<T, ledger::ReservationCommitted> ||
+                             std::is_same_v<T, ledger::ReservationReleased> ||
+                             std::is_same_v<T, ledger::ReservationExpired>) {
+          return p.warehouse;
+        } else {
+          return std::nullopt;
+        }
+      },
+      payload);
+}
+
+LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse) {
+  LevelView v;
+  const ledger::ItemState* item = state.item(sku);
+  if (item == nullptr) return v;
+  const ledger::StockLevel at = state.Level(sku, warehouse);
+  v.on_hand = at.on_hand;
+  v.available = at.available();
+  v.sku_available = state.TotalLevel(sku).available();
+  v.reorder_point = item->reorder_point;
+  return v;
+}
+
+std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelView& before, const LevelView& after,
+                                        std::string_view order_id) {
+  std::vector<PublicEvent> out;
+  if (event.envelope.sku.empty()) return out;  // warehouse events
+  if (std::optional<PublicEvent> p = Primary(event, before, after, order_id)) out.push_back(std::move(*p));
+  if (std::optional<PublicEvent> a = Alert(event, before, after)) out.push_back(std::move(*a));
+  return out;
+}
+
+PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view order_id,
+                              std::string_view reservation_id, const ledger::Rejection& rejection,
+                              ledger::TimeMs at_ms) {
+  const std::string id = HashId(absl::StrCat("reservation_failed/", AsAbsl(source_event_id)));
+  std::string lines = "[";
+  for (const ledger::LineAvailability& l : rejection.lines) {
+    if (l.available >= l.requested) continue;  // only the short lines
+    if (lines.size() > 1) lines += ',';
+    lines += JsonObject()
+                 .Int("line", l.line)
+                 .Str("sku", l.sku.value())
+                 .Int("requested", l.requested)
+                 .Int("available", l.available)
+                 .Done();
+  }
+  lines += ']';
+  JsonObject o;
+  o.Str("eventId", id).Str("type", "inventory.reservation_failed").Str("occurredAt", Rfc3339(at_ms));
+  o.Str("orderId", order_id).Str("reservationId", reservation_id).Str("sourceEventId", source_event_id);
+  o.Str("reason", ledger::ToString(rejection.reason)).Str("message", rejection.message).Raw("shortLines", lines);
+  return PublicEvent{std::string(order_id), "inventory.reservation_failed", id, o.Done()};
+}
+
+}  // namespace orders

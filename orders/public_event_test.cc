@@ -1,0 +1,117 @@
+#include "orders/public_event.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ledger/evolve.h"
+
+namespace orders {
+namespace {
+
+// Applies commands to a state and maps their events as the publisher does.
+class Mapper {
+ public:
+  std::vector<PublicEvent> Apply(ledger::CommandBody body) {
+    ledger::Decision d = ledger::Decide(state_, {{ledger::CommandId("c" + std::to_string(n_++)), 5000, "t", ""}, body});
+    EXPECT_TRUE(d.accepted()) << d.rejection->message;
+    std::vector<PublicEvent> out;
+    for (const ledger::Event& e : d.events) {
+      const ledger::WarehouseCode wh = TouchedWarehouse(e.payload).value_or(ledger::WarehouseCode());
+      LevelView before = ViewOf(state_, e.envelope.sku, wh);
+      EXPECT_TRUE(ledger::Evolve(state_, e).ok());
+      LevelView after = ViewOf(state_, e.envelope.sku, wh);
+      for (PublicEvent& p : ToPublicEvents(e, before, after, "o-1")) out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+ private:
+  ledger::State state_;
+  int n_ = 0;
+};
+
+ledger::Reserve Reserve(const char* id, const char* order, const ledger::Sku& sku, const ledger::WarehouseCode& wh) {
+  ledger::Reserve r;
+  r.reservation_id = ledger::ReservationId(id);
+  r.order_id = ledger::OrderId(order);
+  r.lines = {{sku, 4, wh}};
+  return r;
+}
+
+std::vector<std::string> Types(const std::vector<PublicEvent>& events) {
+  std::vector<std::string> out;
+  for (const PublicEvent& e : events) out.push_back(e.type);
+  return out;
+}
+
+TEST(PublicEvents, LifecycleStockAndAlerts) {
+  Mapper m;
+  const ledger::Sku mug("MUG");
+  const ledger::WarehouseCode ber("BER-1");
+  EXPECT_TRUE(m.Apply(ledger::RegisterWarehouse{ber, "Berlin", "eu", 1, true}).empty());
+  EXPECT_TRUE(m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 5, 10}).empty());
+  std::vector<PublicEvent> got = m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.stock_updated"});
+  EXPECT_NE(got[0].json.find(R"("oldStock":0,"newStock":8)"), std::string::npos) << got[0].json;
+  EXPECT_EQ(got[0].key, "MUG");
+  EXPECT_EQ(got[0].event_id.size(), 32u);
+
+  // 8 -> 4 available: crosses the reorder point (5).
+  got = m.Apply(Reserve("r-o-1", "o-1", mug, ber));
+  ASSERT_EQ(Types(got), (std::vector<std::string>{"inventory.reserved", "inventory.low_stock"}));
+  EXPECT_NE(got[0].json.find(R"("reservationId":"r-o-1","orderId":"o-1","warehouseId":"BER-1","quantity":4)"),
+            std::string::npos)
+      << got[0].json;
+  EXPECT_NE(got[1].json.find(R"("available":4,"reorderPoint":5)"), std::string::npos) << got[1].json;
+  EXPECT_NE(got[0].event_id, got[1].event_id);
+
+  // 4 -> 0: out of stock (not low stock again).
+  got = m.Apply(Reserve("r-o-2", "o-2", mug, ber));
+  ASSERT_EQ(Types(got), (std::vector<std::string>{"inventory.reserved", "inventory.out_of_stock"}));
+
+  got = m.Apply(ledger::CommitReservation{ledger::ReservationId("r-o-1")});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.confirmed"});
+  got = m.Apply(ledger::ReleaseReservation{ledger::ReservationId("r-o-2"), ledger::ReleaseReason::kPaymentFailed});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.released"});
+  EXPECT_NE(got[0].json.find(R"("reason":"payment_failed")"), std::string::npos) << got[0].json;
+}
+
+TEST(PublicEvents, IdsAreStableForTheSourceEvent) {
+  Mapper m;
+  m.Apply(ledger::RegisterWarehouse{ledger::WarehouseCode("W"), "W", "eu", 1, true});
+  m.Apply(ledger::CreateItem{ledger::Sku("A"), "A", "", {}, 0, 0});
+  Mapper replay = m;  // the same history, mapped again (as after a publisher restart)
+  std::vector<PublicEvent> first = m.Apply(ledger::ReceiveStock{ledger::Sku("A"), ledger::WarehouseCode("W"), 3, ""});
+  std::vector<PublicEvent> again =
+      replay.Apply(ledger::ReceiveStock{ledger::Sku("A"), ledger::WarehouseCode("W"), 3, ""});
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(first[0].event_id, again[0].event_id);
+  EXPECT_EQ(first[0].json, again[0].json);
+}
+
+TEST(PublicEvents, ReservationFailedNamesOnlyTheShortLines) {
+  ledger::Rejection r;
+  r.reason = ledger::RejectionReason::kInsufficientStock;
+  r.message = "insufficient \"stock\"";
+  r.lines = {{0, ledger::Sku("A"), 2, 5}, {1, ledger::Sku("B"), 9, 1}};
+  PublicEvent e = ReservationFailed("src-1", "o-9", "r-o-9", r, 0);
+  EXPECT_EQ(e.type, "inventory.reservation_failed");
+  EXPECT_EQ(e.key, "o-9");
+  EXPECT_NE(e.json.find(R"("shortLines":[{"line":1,"sku":"B","requested":9,"available":1}])"), std::string::npos)
+      << e.json;
+  EXPECT_NE(e.json.find(R"("message":"insufficient \"stock\"")"), std::string::npos) << e.json;
+  EXPECT_NE(e.json.find(R"("reason":"insufficient_stock")"), std::string::npos) << e.json;
+  EXPECT_EQ(ReservationFailed("src-1", "o-9", "r-o-9", r, 99).event_id, e.event_id);
+  EXPECT_NE(ReservationFailed("src-2", "o-9", "r-o-9", r, 0).event_id, e.event_id);
+}
+
+TEST(PublicEvents, JsonEscaping) {
+  std::string out;
+  AppendJsonString(&out, std::string("a\"b\\c\n\x01", 7));
+  EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+}
+
+}  // namespace
+}  // namespace orders

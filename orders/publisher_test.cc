@@ -1,0 +1,64 @@
+#include "orders/publisher.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace orders {
+namespace {
+
+class PositionFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("publisher_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    path_ = dir_ / "position";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_, path_;
+};
+
+TEST_F(PositionFile, MissingFileIsPositionZero) {
+  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 3);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, (std::vector<std::uint64_t>{0, 0, 0}));
+}
+
+TEST_F(PositionFile, RoundTripsAndReplaces) {
+  ASSERT_TRUE(SavePosition(path_, {1, 2, 0xFFFFFFFFFFull}).ok());
+  ASSERT_TRUE(SavePosition(path_, {4, 5, 6}).ok());
+  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 3);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, (std::vector<std::uint64_t>{4, 5, 6}));
+  EXPECT_FALSE(std::filesystem::exists(path_.string() + ".tmp"));
+}
+
+TEST_F(PositionFile, DamageIsDataLossAndAnotherPartitionCountIsRefused) {
+  ASSERT_TRUE(SavePosition(path_, {7, 8}).ok());
+  EXPECT_EQ(LoadPosition(path_, 4).status().code(), absl::StatusCode::kFailedPrecondition);
+  std::string bytes;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[14] ^= 1;  // inside the first offset
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 2);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss) << p.status();
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << "garbage";
+  }
+  EXPECT_EQ(LoadPosition(path_, 2).status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace orders
