@@ -133,7 +133,10 @@ class Subscription final : public HubSubscriber, public std::enable_shared_from_
     {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_ = false;
-      if (!ok && !finishing_) finishing_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream broken");
+      if (!ok) {
+        cancelled_ = true;  // the stream is broken: write nothing more
+        if (!finishing_) finishing_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream broken");
+      }
     }
     Pump();
   }
