@@ -391,10 +391,11 @@ TEST_F(ProjectorViewsTest, CategoryChangeMovesTotals) {
 }
 
 TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
-  auto projector = StartProjector(log_.get(), path_);
-  ASSERT_NE(projector, nullptr);
+  // Declared before the projector, so they outlive its listener calls.
   std::mutex mu;
   std::vector<AppliedBatch> seen;
+  auto projector = StartProjector(log_.get(), path_);
+  ASSERT_NE(projector, nullptr);
   auto id = projector->AddListener([&](const AppliedBatch& b) {
     std::lock_guard lock(mu);
     seen.push_back(b);
@@ -402,15 +403,21 @@ TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 5, ""}).accepted());
+  // Listeners run before WaitApplied reports the batch.
   ASSERT_TRUE(projector->WaitApplied(history_->last_positions(), Deadline()).ok());
-  std::lock_guard lock(mu);
+  projector->RemoveListener(*id);
   std::vector<int64_t> on_hand;
-  for (const AppliedBatch& b : seen) {
-    for (const auto& u : b.updates) on_hand.push_back(u.movement().resulting().on_hand());
-    EXPECT_EQ(b.applied.size(), 4u);
+  std::vector<uint64_t> last_applied;
+  {
+    std::lock_guard lock(mu);
+    for (const AppliedBatch& b : seen) {
+      for (const auto& u : b.updates) on_hand.push_back(u.movement().resulting().on_hand());
+      EXPECT_EQ(b.applied.size(), 4u);
+      last_applied = b.applied;
+    }
   }
   EXPECT_EQ(on_hand, (std::vector<int64_t>{10, 15}));
-  projector->RemoveListener(*id);
+  EXPECT_EQ(last_applied, projector->applied());
 }
 
 TEST_F(ProjectorViewsTest, ListenerCountIsBounded) {
