@@ -292,9 +292,6 @@ class Projector::Impl {
     RETURN_IF_ERROR(store_->Write(write, options_.sync, no_wal));
     unflushed_ = unflushed_ || no_wal;
     fold_.Trim(options_.cache_entries_max);
-    // Listeners first: once WaitApplied reports a position, every listener
-    // has seen its updates.
-    if (!out.updates.empty()) Notify(out);
     {
       std::lock_guard lock(mu_);
       applied_ = next_;
@@ -304,6 +301,9 @@ class Projector::Impl {
       if (behind == 0) behind_since_ms_ = clock_->NowMs();
     }
     applied_cv_.notify_all();
+    // After applied() moved, and for every batch, updates or not: a listener
+    // may use the call to re-check applied() (the query's token waiter does).
+    Notify(out);
     return absl::OkStatus();
   }
 

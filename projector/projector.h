@@ -13,9 +13,9 @@
 //    Cross-partition views (reservations, reports) are folded by the single
 //    applier, so partitions never race on a shared row; order within each
 //    partition is the log's order.
-//  * A listener sees each batch's stock updates after it is durable in the
-//    views, in apply order, and before applied() and WaitApplied report the
-//    batch. Listeners must be quick and must not block.
+//  * A listener is called for every applied batch (its stock updates may be
+//    none), in apply order, after the batch is durable in the views and
+//    applied() reports it. Listeners must be quick and must not block.
 //  * Events the fold cannot apply as written (a level would go negative, an
 //    unknown reservation resolves) are applied as far as they make sense,
 //    counted in anomalies() and logged; `inventoryctl audit` names them.

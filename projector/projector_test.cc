@@ -393,18 +393,27 @@ TEST_F(ProjectorViewsTest, CategoryChangeMovesTotals) {
 TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
   // Declared before the projector, so they outlive its listener calls.
   std::mutex mu;
+  std::condition_variable cv;
   std::vector<AppliedBatch> seen;
   auto projector = StartProjector(log_.get(), path_);
   ASSERT_NE(projector, nullptr);
   auto id = projector->AddListener([&](const AppliedBatch& b) {
     std::lock_guard lock(mu);
     seen.push_back(b);
+    cv.notify_all();
   });
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 5, ""}).accepted());
-  // Listeners run before WaitApplied reports the batch.
-  ASSERT_TRUE(projector->WaitApplied(history_->last_positions(), Deadline()).ok());
+  std::vector<ledger::LogPosition> last = history_->last_positions();
+  ASSERT_TRUE(projector->WaitApplied(last, Deadline()).ok());
+  {
+    // The listener call follows applied(); wait for the one covering `last`.
+    std::unique_lock lock(mu);
+    cv.wait_until(lock, Deadline(), [&] {
+      return !seen.empty() && seen.back().applied[last[0].partition] > last[0].offset;
+    });
+  }
   projector->RemoveListener(*id);
   std::vector<int64_t> on_hand;
   std::vector<uint64_t> last_applied;
@@ -413,6 +422,9 @@ TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
     for (const AppliedBatch& b : seen) {
       for (const auto& u : b.updates) on_hand.push_back(u.movement().resulting().on_hand());
       EXPECT_EQ(b.applied.size(), 4u);
+      if (!last_applied.empty()) {
+        for (size_t p = 0; p < 4; ++p) EXPECT_GE(b.applied[p], last_applied[p]) << "applied went backwards";
+      }
       last_applied = b.applied;
     }
   }
