@@ -619,8 +619,7 @@ class LedgerSystem : public System {
     // Reads need the read side (projector and query roles); writes are
     // measured on the command role alone, as PostgreSQL and Redis keep no
     // read models either.
-    std::vector<std::string> flags;
-    if (w.read_percent > 0) flags.push_back("--roles=all");
+    std::vector<std::string> flags = {w.read_percent > 0 ? "--roles=all" : "--roles=command"};
     server_ = std::make_unique<bench::InventorydProcess>(binary_, "compare-ledger", dir_, flags,
                                                          (dir_ / "inventoryd.log").string());
     for (int c = 0; c < channels_; ++c) {
@@ -631,11 +630,20 @@ class LedgerSystem : public System {
       queries_.push_back(pb::QueryService::NewStub(channel));
     }
     if (w.read_percent > 0) {
-      grpc::Status probe = LedgerClient::Check(queries_[0].get(), 0);
-      if (probe.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        return absl::UnimplementedError("QueryService.CheckAvailability answers UNIMPLEMENTED");
+      // The projector folds the seeded history first: wait (untimed) until
+      // the last seeded SKU is in the read models.
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+      while (true) {
+        grpc::Status probe = LedgerClient::Check(queries_[0].get(), w.skus - 1);
+        if (probe.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          return absl::UnimplementedError("QueryService.CheckAvailability answers UNIMPLEMENTED");
+        }
+        if (probe.ok()) break;
+        if (std::chrono::steady_clock::now() > give_up) {
+          return absl::UnavailableError("CheckAvailability: " + probe.error_message());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
-      if (!probe.ok()) return absl::UnavailableError("CheckAvailability: " + probe.error_message());
     }
     return absl::OkStatus();
   }

@@ -41,16 +41,6 @@ ledger::ReleaseReason Release(pb::ReleaseReason r) {
   }
 }
 
-pb::ReservationStatus ToProto(ledger::ReservationStatus s) {
-  switch (s) {
-    case ledger::ReservationStatus::kActive: return pb::RESERVATION_STATUS_ACTIVE;
-    case ledger::ReservationStatus::kCommitted: return pb::RESERVATION_STATUS_COMMITTED;
-    case ledger::ReservationStatus::kReleased: return pb::RESERVATION_STATUS_RELEASED;
-    case ledger::ReservationStatus::kExpired: return pb::RESERVATION_STATUS_EXPIRED;
-  }
-  return pb::RESERVATION_STATUS_UNSPECIFIED;
-}
-
 pb::Rejection::Reason ToProto(ledger::RejectionReason r) {
   using R = ledger::RejectionReason;
   switch (r) {

@@ -261,6 +261,16 @@ pb::AdjustmentReason ToProto(AdjustmentReason reason) {
   return pb::ADJUSTMENT_REASON_UNSPECIFIED;
 }
 
+pb::ReservationStatus ToProto(ReservationStatus status) {
+  switch (status) {
+    case ReservationStatus::kActive: return pb::RESERVATION_STATUS_ACTIVE;
+    case ReservationStatus::kCommitted: return pb::RESERVATION_STATUS_COMMITTED;
+    case ReservationStatus::kReleased: return pb::RESERVATION_STATUS_RELEASED;
+    case ReservationStatus::kExpired: return pb::RESERVATION_STATUS_EXPIRED;
+  }
+  return pb::RESERVATION_STATUS_UNSPECIFIED;
+}
+
 pb::ReleaseReason ToProto(ReleaseReason reason) {
   switch (reason) {
     case ReleaseReason::kCancelled: return pb::RELEASE_REASON_CANCELLED;

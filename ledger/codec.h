@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "ledger/event.h"
+#include "proto/common.pb.h"
 #include "proto/events.pb.h"
 
 namespace ledger {
@@ -26,6 +27,7 @@ absl::StatusOr<Event> Decode(std::string_view bytes);
 
 inventory::v1::AdjustmentReason ToProto(AdjustmentReason reason);
 inventory::v1::ReleaseReason ToProto(ReleaseReason reason);
+inventory::v1::ReservationStatus ToProto(ReservationStatus status);
 
 }  // namespace ledger
 

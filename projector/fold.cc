@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "ledger/codec.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -15,10 +16,6 @@ namespace {
 namespace v1 = inventory::v1;
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-
-v1::ReservationStatus ToProto(ledger::ReservationStatus s) {
-  return static_cast<v1::ReservationStatus>(static_cast<int>(s) + 1);
-}
 
 // As ledger::ReservationState::status(): active while any allocation is
 // unfolded or active, else the last allocation's resolution.
@@ -37,15 +34,6 @@ void AddTo(Totals& totals, ledger::Quantity on_hand, ledger::Quantity reserved, 
   totals.on_hand += on_hand;
   totals.reserved += reserved;
   totals.incoming += incoming;
-}
-
-template <typename Proto>
-absl::StatusOr<std::optional<Proto>> LoadProto(const Store& store, Cf cf, const std::string& key) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Get(cf, key));
-  if (!bytes) return std::nullopt;
-  Proto proto;
-  if (!proto.ParseFromString(*bytes)) return absl::DataLossError(absl::StrCat("read models: undecodable row ", key));
-  return proto;
 }
 
 }  // namespace
@@ -197,50 +185,48 @@ void Fold::Anomaly(const Context& ctx, std::string_view what) {
                 ctx.envelope.sku.value(), what);
 }
 
-absl::StatusOr<Fold::Cached<v1::Item>*> Fold::ItemRow(const std::string& sku) {
-  auto [it, inserted] = items_.try_emplace(sku);
+template <typename T, typename Decode>
+absl::StatusOr<Fold::Cached<T>*> Fold::Row(absl::node_hash_map<std::string, Cached<T>>& rows, Cf cf,
+                                           const std::string& key, Decode decode) {
+  auto [it, inserted] = rows.try_emplace(key);
   if (inserted) {
-    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Item>(*store_, Cf::kItems, sku));
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(cf, key));
+    if (bytes) {
+      ASSIGN_OR_RETURN(it->second.value, decode(*bytes));
+    }
   }
   return &it->second;
+}
+
+namespace {
+
+template <typename Proto>
+absl::StatusOr<Proto> ParseRow(const std::string& bytes) {
+  Proto proto;
+  if (!proto.ParseFromString(bytes)) return absl::DataLossError("read models: undecodable row");
+  return proto;
+}
+
+}  // namespace
+
+absl::StatusOr<Fold::Cached<v1::Item>*> Fold::ItemRow(const std::string& sku) {
+  return Row(items_, Cf::kItems, sku, ParseRow<v1::Item>);
 }
 
 absl::StatusOr<Fold::Cached<v1::Warehouse>*> Fold::WarehouseRow(const std::string& code) {
-  auto [it, inserted] = warehouses_.try_emplace(code);
-  if (inserted) {
-    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Warehouse>(*store_, Cf::kWarehouses, code));
-  }
-  return &it->second;
+  return Row(warehouses_, Cf::kWarehouses, code, ParseRow<v1::Warehouse>);
 }
 
 absl::StatusOr<Fold::Cached<v1::Reservation>*> Fold::ReservationRow(const std::string& id) {
-  auto [it, inserted] = reservations_.try_emplace(id);
-  if (inserted) {
-    ASSIGN_OR_RETURN(it->second.value, LoadProto<v1::Reservation>(*store_, Cf::kReservations, id));
-  }
-  return &it->second;
+  return Row(reservations_, Cf::kReservations, id, ParseRow<v1::Reservation>);
 }
 
 absl::StatusOr<Fold::Cached<ledger::StockLevel>*> Fold::LevelRow(const std::string& key) {
-  auto [it, inserted] = levels_.try_emplace(key);
-  if (inserted) {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(Cf::kLevels, key));
-    if (bytes) {
-      ASSIGN_OR_RETURN(it->second.value, DecodeLevel(*bytes));
-    }
-  }
-  return &it->second;
+  return Row(levels_, Cf::kLevels, key, [](const std::string& bytes) { return DecodeLevel(bytes); });
 }
 
 absl::StatusOr<Fold::Cached<ledger::StockLevel>*> Fold::TotalRow(const std::string& sku) {
-  auto [it, inserted] = totals_.try_emplace(sku);
-  if (inserted) {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(Cf::kTotals, sku));
-    if (bytes) {
-      ASSIGN_OR_RETURN(it->second.value, DecodeLevel(*bytes));
-    }
-  }
-  return &it->second;
+  return Row(totals_, Cf::kTotals, sku, [](const std::string& bytes) { return DecodeLevel(bytes); });
 }
 
 absl::StatusOr<Fold::StockFlags*> Fold::StoredFlags(const std::string& sku) {
@@ -311,7 +297,7 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   m->set_delta_on_hand(move.on_hand);
   m->set_delta_reserved(move.reserved);
   m->set_delta_incoming(move.incoming);
-  if (move.reason) m->set_reason(static_cast<v1::AdjustmentReason>(static_cast<int>(*move.reason) + 1));
+  if (move.reason) m->set_reason(ledger::ToProto(*move.reason));
   m->set_actor(ctx.envelope.actor);
   m->set_reference(std::string(move.reference));
   v1::StockLevel* resulting = m->mutable_resulting();
@@ -399,7 +385,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
   } else {
     v1::Reservation& r = *row->value;
     v1::ReservationStatus before = StatusOf(r);
-    r.mutable_allocations(static_cast<int>(index))->set_status(ToProto(to));
+    r.mutable_allocations(static_cast<int>(index))->set_status(ledger::ToProto(to));
     v1::ReservationStatus after = StatusOf(r);
     if (before == v1::RESERVATION_STATUS_ACTIVE && after != v1::RESERVATION_STATUS_ACTIVE) {
       r.set_resolved_at_ms(ctx.envelope.occurred_at_ms);

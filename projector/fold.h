@@ -88,6 +88,10 @@ class Fold {
   };
   struct Visitor;
 
+  // The cached row of `key`, loaded from `cf` (through `decode`) on a miss.
+  template <typename T, typename Decode>
+  absl::StatusOr<Cached<T>*> Row(absl::node_hash_map<std::string, Cached<T>>& rows, Cf cf, const std::string& key,
+                                 Decode decode);
   absl::StatusOr<Cached<inventory::v1::Item>*> ItemRow(const std::string& sku);
   absl::StatusOr<Cached<inventory::v1::Warehouse>*> WarehouseRow(const std::string& code);
   absl::StatusOr<Cached<ledger::StockLevel>*> LevelRow(const std::string& key);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "ledger/codec.h"
 #include "replay/format.h"
 
 namespace replay {
@@ -36,16 +37,6 @@ std::string LevelDiff(const ledger::StockLevel& s, const pb::StockLevel& v) {
   AddDiff(&diff, "available", s.available(), v.available());
   AddDiff(&diff, "incoming", s.incoming, v.incoming());
   return diff;
-}
-
-pb::ReservationStatus ToProto(ledger::ReservationStatus s) {
-  switch (s) {
-    case ledger::ReservationStatus::kActive: return pb::RESERVATION_STATUS_ACTIVE;
-    case ledger::ReservationStatus::kCommitted: return pb::RESERVATION_STATUS_COMMITTED;
-    case ledger::ReservationStatus::kReleased: return pb::RESERVATION_STATUS_RELEASED;
-    case ledger::ReservationStatus::kExpired: return pb::RESERVATION_STATUS_EXPIRED;
-  }
-  return pb::RESERVATION_STATUS_UNSPECIFIED;
 }
 
 std::string ItemDiff(const ledger::ItemState& s, const pb::Item& v) {
