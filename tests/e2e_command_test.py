@@ -12,16 +12,16 @@ SIGTERM (exit code 0) and a restart that still knows every command id.
 Every RPC has a deadline; the child is always killed at the end.
 """
 import os
-import select
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 import grpc
+
+import inventoryd_harness
 
 RPC_TIMEOUT = 10  # seconds, every call
 INVENTORYD = None
@@ -34,11 +34,7 @@ events_pb = None  # events_pb2
 
 
 def generate_stubs(out_dir):
-    protos = sorted(f for f in os.listdir(PROTO_DIR) if f.endswith('.proto'))
-    subprocess.run(['protoc', '-I', PROTO_DIR, '--python_out=' + out_dir, '--grpc_out=' + out_dir,
-                    '--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin'] + protos,
-                   check=True, timeout=60, cwd=PROTO_DIR)
-    sys.path.insert(0, out_dir)
+    inventoryd_harness.compile_protos(PROTO_DIR, out_dir)
     global pb, common_pb, pb_grpc, events_pb
     import command_service_pb2
     import command_service_pb2_grpc
@@ -81,75 +77,9 @@ def decode_fields(data):
     return fields
 
 
-class Server:
+def Server():
     """One inventoryd child on the shared data dir."""
-
-    def __init__(self):
-        self.proc = None
-        self.address = None
-        self.stderr_path = os.path.join(WORK, 'inventoryd.stderr')
-
-    def start(self):
-        stderr = open(self.stderr_path, 'ab')
-        try:
-            self.proc = subprocess.Popen(
-                [INVENTORYD, 'serve', '--data-dir', os.path.join(WORK, 'data'), '--listen', '127.0.0.1:0'],
-                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
-        finally:
-            stderr.close()
-        line = b''
-        deadline = time.monotonic() + 20
-        while not line.endswith(b'\n'):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError('inventoryd printed no address within 20 s: %r\n%s' % (line, self.stderr()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd exited before listening:\n' + self.stderr())
-            line += chunk
-        text = line.decode().strip()
-        if not text.startswith('listening on '):
-            raise AssertionError('unexpected first line %r' % text)
-        self.address = text[len('listening on '):]
-        return self
-
-    def stderr(self):
-        try:
-            with open(self.stderr_path, errors='replace') as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ''
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signals the child and returns its exit code (killing it if it hangs)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError('inventoryd did not stop within %d s after signal %d' % (timeout, sig))
-        finally:
-            if self.proc.stdout:
-                self.proc.stdout.close()
-        self.proc = None
-        return code
-
-    def kill(self):
-        if self.proc is not None:
-            try:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-            finally:
-                if self.proc.stdout:
-                    self.proc.stdout.close()
-                self.proc = None
+    return inventoryd_harness.Inventoryd(INVENTORYD, WORK, start_timeout=20)
 
 
 def ctx(command_id):

@@ -12,17 +12,14 @@ StreamInventoryUpdates catching up from the beginning then going live, and
 resuming after the last position received; health and reflection listing
 QueryService. Every RPC has a deadline; the child is always killed at the end.
 """
-import os
-import select
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
 
 import grpc
+
+import inventoryd_harness
 
 RPC_TIMEOUT = 10
 INVENTORYD = None
@@ -32,11 +29,7 @@ cmd_pb = cmd_grpc = q_pb = q_grpc = common_pb = None
 
 
 def generate_stubs(out_dir):
-    protos = sorted(f for f in os.listdir(PROTO_DIR) if f.endswith('.proto'))
-    subprocess.run(['protoc', '-I', PROTO_DIR, '--python_out=' + out_dir, '--grpc_out=' + out_dir,
-                    '--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin'] + protos,
-                   check=True, timeout=60, cwd=PROTO_DIR)
-    sys.path.insert(0, out_dir)
+    inventoryd_harness.compile_protos(PROTO_DIR, out_dir)
     global cmd_pb, cmd_grpc, q_pb, q_grpc, common_pb
     import command_service_pb2
     import command_service_pb2_grpc
@@ -47,64 +40,8 @@ def generate_stubs(out_dir):
     q_pb, q_grpc, common_pb = query_service_pb2, query_service_pb2_grpc, common_pb2
 
 
-class Server:
-    def __init__(self):
-        self.proc = None
-        self.address = None
-        self.stderr_path = os.path.join(WORK, 'inventoryd.stderr')
-
-    def start(self):
-        with open(self.stderr_path, 'ab') as stderr:
-            self.proc = subprocess.Popen(
-                [INVENTORYD, 'serve', '--data-dir', os.path.join(WORK, 'data'), '--listen', '127.0.0.1:0',
-                 '--roles', 'command,projector,query'],
-                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
-        line = b''
-        deadline = time.monotonic() + 30
-        while not line.endswith(b'\n'):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError('no address within 30 s: %r\n%s' % (line, self.stderr()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd exited before listening:\n' + self.stderr())
-            line += chunk
-        text = line.decode().strip()
-        if not text.startswith('listening on '):
-            raise AssertionError('unexpected first line %r' % text)
-        self.address = text[len('listening on '):]
-        return self
-
-    def stderr(self):
-        try:
-            with open(self.stderr_path, errors='replace') as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ''
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError('inventoryd did not stop within 30 s of SIGTERM')
-        finally:
-            self.proc.stdout.close()
-            self.proc = None
-
-    def kill(self):
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc.stdout.close()
-            self.proc = None
+def Server():
+    return inventoryd_harness.Inventoryd(INVENTORYD, WORK, ['--roles', 'command,projector,query'], start_timeout=30)
 
 
 class QueryE2E(unittest.TestCase):

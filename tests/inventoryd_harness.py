@@ -1,0 +1,95 @@
+"""Shared pieces of the Python end-to-end tests: Python stubs for proto/, and
+one inventoryd child process that prints its address on the first stdout line.
+
+Call with /usr/bin/python3 (Debian's grpcio and protobuf live there)."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+
+def compile_protos(proto_dir, out_dir):
+    """Generates Python and gRPC stubs for every .proto of proto_dir into
+    out_dir and makes them importable."""
+    protos = sorted(f for f in os.listdir(proto_dir) if f.endswith('.proto'))
+    subprocess.run(['protoc', '-I', proto_dir, '--python_out=' + out_dir, '--grpc_out=' + out_dir,
+                    '--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin'] + protos,
+                   check=True, timeout=60, cwd=proto_dir)
+    sys.path.insert(0, out_dir)
+
+
+class Inventoryd:
+    """One `inventoryd serve` child on <work>/data, listening on a free port;
+    its stderr goes to <work>/inventoryd.stderr."""
+
+    def __init__(self, binary, work, args=(), start_timeout=30):
+        self.binary = binary
+        self.work = work
+        self.args = list(args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.address = None
+        self.stderr_path = os.path.join(work, 'inventoryd.stderr')
+
+    def start(self):
+        with open(self.stderr_path, 'ab') as stderr:
+            self.proc = subprocess.Popen(
+                [self.binary, 'serve', '--data-dir', os.path.join(self.work, 'data'), '--listen', '127.0.0.1:0']
+                + self.args,
+                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+        line = b''
+        deadline = time.monotonic() + self.start_timeout
+        while not line.endswith(b'\n'):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('inventoryd printed no address within %d s: %r\n%s'
+                                     % (self.start_timeout, line, self.stderr()))
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 1)
+            if not chunk:
+                raise AssertionError('inventoryd exited before listening:\n' + self.stderr())
+            line += chunk
+        text = line.decode().strip()
+        if not text.startswith('listening on '):
+            raise AssertionError('unexpected first line %r' % text)
+        self.address = text[len('listening on '):]
+        return self
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, errors='replace') as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ''
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the child and returns its exit code (killing it if it hangs)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError('inventoryd did not stop within %d s after signal %d' % (timeout, sig))
+        finally:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+        self.proc = None
+        return code
+
+    def kill(self):
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            finally:
+                if self.proc.stdout:
+                    self.proc.stdout.close()
+                self.proc = None
