@@ -26,9 +26,12 @@ import time
 
 import grpc
 
+import inventoryd_harness
+
 INVENTORYD, BROKER, KCAT, PROTO = (os.path.abspath(a) for a in sys.argv[1:5])
 WORK = tempfile.mkdtemp(prefix="e2e-orders-")
 procs = []
+
 
 
 def fail(msg):
@@ -55,11 +58,7 @@ def first_line(path, timeout=30):
 def load_stubs():
     out = os.path.join(WORK, "stubs")
     os.makedirs(out)
-    protos = sorted(f for f in os.listdir(PROTO) if f.endswith(".proto"))
-    subprocess.run(["protoc", "-I", PROTO, "--python_out=" + out, "--grpc_out=" + out,
-                    "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos,
-                   check=True, timeout=60, cwd=PROTO)
-    sys.path.insert(0, out)
+    inventoryd_harness.compile_protos(PROTO, out)
 
 
 load_stubs()
