@@ -192,12 +192,7 @@ class FakeSnapshot final : public projector::Snapshot {
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::RocksDbLogOptions options;
-    options.path = dir_.path() + "/log";
-    options.partition_count = 4;
-    auto log = ledger::RocksDbLog::Open(options);
-    ASSERT_TRUE(log.ok()) << log.status();
-    log_ = std::move(*log);
+    log_ = testing::OpenTestLog(dir_, 4);
     history_ = std::make_unique<testing::HistoryGenerator>(log_.get());
     history_->Generate(500, 250);
     ledger::State all(ReplayLedgerOptions());

@@ -54,12 +54,7 @@ std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
 class ExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::RocksDbLogOptions options;
-    options.path = dir_.path() + "/log";
-    options.partition_count = 3;
-    auto log = ledger::RocksDbLog::Open(options);
-    ASSERT_TRUE(log.ok()) << log.status();
-    log_ = std::move(*log);
+    log_ = testing::OpenTestLog(dir_, 3);
     history_ = std::make_unique<testing::HistoryGenerator>(log_.get());
     history_->Generate(300, 0);
     for (const testing::LoggedEvent& e : history_->events()) expected_[e.position] = EventRow(e.position, e.event);

@@ -19,6 +19,7 @@
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
 #include "ledger/event_log.h"
+#include "ledger/rocksdb_log.h"
 #include "ledger/state.h"
 #include "replay/format.h"
 #include "replay/rows.h"
@@ -42,6 +43,16 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A fresh embedded log at <dir>/log with `partitions` partitions.
+inline std::unique_ptr<ledger::RocksDbLog> OpenTestLog(const TempDir& dir, uint32_t partitions) {
+  ledger::RocksDbLogOptions options;
+  options.path = dir.path() + "/log";
+  options.partition_count = partitions;
+  auto log = ledger::RocksDbLog::Open(options);
+  INV_CHECK(log.ok()) << log.status();
+  return std::move(*log);
+}
 
 struct Checkpoint {
   ledger::TimeMs time_ms = 0;
