@@ -95,12 +95,12 @@ absl::Status SavePosition(const std::filesystem::path& path, const std::vector<s
   return SyncDir(path.parent_path());
 }
 
-Publisher::Publisher(ledger::EventLog* log, PublisherOptions options)
+Publisher::Publisher(eventlog::EventLog* log, PublisherOptions options)
     : log_(log), options_(std::move(options)), state_(options_.ledger) {}
 
 Publisher::~Publisher() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(ledger::EventLog* log, PublisherOptions options) {
+absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(eventlog::EventLog* log, PublisherOptions options) {
   if (options.position_path.empty()) return absl::InvalidArgumentError("publisher: no position path");
   if (options.batch_records_max == 0) return absl::InvalidArgumentError("publisher: batch_records_max is 0");
   std::unique_ptr<Publisher> self(new Publisher(log, std::move(options)));
@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(ledger::EventLog* log
   self->position_ = std::move(*position);
   self->saved_ = self->position_;
   RETURN_IF_ERROR(self->CatchUp());
-  ledger::TailOptions tail;
+  eventlog::TailOptions tail;
   tail.buffer_records_max = self->options_.batch_records_max;
   tail.poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms);
   self->tail_ = log->Tail(self->position_, tail);
@@ -125,9 +125,9 @@ absl::Status Publisher::CatchUp() {
   for (std::uint32_t p = 0; p < position_.size(); ++p) {
     std::uint64_t from = 0;
     while (from < position_[p]) {
-      ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
+      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
       if (records.empty()) break;
-      for (const ledger::StoredRecord& record : records) {
+      for (const eventlog::StoredRecord& record : records) {
         if (record.position.offset >= position_[p]) break;  // published after the save: the tail has it
         ASSIGN_OR_RETURN(ledger::Event event, ledger::Decode(record.payload));
         RETURN_IF_ERROR(ledger::Evolve(state_, event));
@@ -156,8 +156,8 @@ std::vector<std::uint64_t> Publisher::position() const {
   return saved_;
 }
 
-absl::Status Publisher::Fold(const std::vector<ledger::StoredRecord>& records, std::vector<PublicEvent>* out) {
-  for (const ledger::StoredRecord& record : records) {
+absl::Status Publisher::Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out) {
+  for (const eventlog::StoredRecord& record : records) {
     absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
     if (!event.ok()) {
       return absl::Status(event.status().code(),
@@ -207,7 +207,7 @@ bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const std
 void Publisher::Run() {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (!stopping_) {
-    absl::StatusOr<std::vector<ledger::StoredRecord>> records =
+    absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
         tail_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
     if (!records.ok()) {
       spdlog::warn("publisher: reading the log: {}", records.status().ToString());
