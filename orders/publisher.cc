@@ -1,16 +1,10 @@
 #include "orders/publisher.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/durable_file.h"
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
@@ -40,28 +34,14 @@ std::uint64_t Check(std::string_view bytes) {
   return h.Finish();
 }
 
-absl::Status Errno(std::string_view what, const std::filesystem::path& path) {
-  return absl::UnavailableError(absl::StrCat(std::string(what), " ", path.string(), ": ", std::strerror(errno)));
-}
-
-absl::Status SyncDir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return Errno("opening", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("syncing", dir);
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::path& path,
                                                         std::uint32_t partition_count) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return std::vector<std::uint64_t>(partition_count, 0);
-    return Errno("reading", path);
-  }
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::string> read = base::ReadWholeFile(path);
+  if (absl::IsNotFound(read.status())) return std::vector<std::uint64_t>(partition_count, 0);
+  if (!read.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", read.status().message()));
+  const std::string& bytes = *read;
   const std::size_t expected = kMagic.size() + 4 + 8 * std::size_t{partition_count} + 8;
   if (bytes.size() < kMagic.size() + 4 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": not a position file"));
@@ -84,15 +64,9 @@ absl::Status SavePosition(const std::filesystem::path& path, const std::vector<s
   PutFixed(&bytes, next_offsets.size(), 4);
   for (std::uint64_t offset : next_offsets) PutFixed(&bytes, offset, 8);
   PutFixed(&bytes, Check(bytes), 8);
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno("creating", tmp);
-  const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-  const bool ok = written == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Errno("writing", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming", tmp);
-  return SyncDir(path.parent_path());
+  absl::Status saved = base::WriteFileDurably(path, bytes);
+  if (!saved.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", saved.message()));
+  return absl::OkStatus();
 }
 
 Publisher::Publisher(eventlog::EventLog* log, PublisherOptions options)
