@@ -72,7 +72,7 @@ std::string HeaderValue(rd_kafka_message_t* m, const char* name) {
 
 struct OrderConsumer::Counters {
   std::atomic<std::uint64_t> messages{0}, batches{0}, reserved{0}, reservation_failed{0}, committed{0}, released{0},
-      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, offset_commit_errors{0};
+      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, dead_letters_lost{0}, offset_commit_errors{0};
 };
 
 // One command in flight and its answer.
@@ -191,7 +191,7 @@ OrderConsumerStats OrderConsumer::stats() const {
   const Counters& c = *counters_;
   return {c.messages.load(), c.batches.load(), c.reserved.load(), c.reservation_failed.load(), c.committed.load(),
           c.released.load(), c.returned.load(), c.duplicates.load(), c.ignored.load(), c.dead_letters.load(),
-          c.offset_commit_errors.load()};
+          c.dead_letters_lost.load(), c.offset_commit_errors.load()};
 }
 
 // Two batches overlap: while the writer decides batch N, this thread polls
@@ -426,24 +426,70 @@ void OrderConsumer::Classify(Batch& batch) {
   }
 }
 
+// `text` cut to `max` bytes; `cut` says whether it was.
+static std::string_view Cut(std::string_view text, std::size_t max, bool* cut) {
+  *cut = *cut || text.size() > max;
+  return text.substr(0, max);
+}
+
+// The dead letter of a refused message: its body and key (cut to the
+// options' bounds, saying so in headers) and where it came from.
+OrderConsumer::DeadLetter OrderConsumer::MakeDeadLetter(const Item& item) const {
+  DeadLetter d;
+  bool key_cut = false, body_cut = false;
+  d.key = Cut(item.key, options_.dlq_key_bytes_max, &key_cut);
+  d.body = Cut(item.body, options_.dlq_body_bytes_max, &body_cut);
+  bool header_cut = false;
+  d.headers = {{"error", std::string(Cut(base::AsStd(item.dead.message()), options_.dlq_key_bytes_max, &header_cut))},
+               {"source.topic", options_.topic},
+               {"source.partition", std::to_string(item.partition)},
+               {"source.offset", std::to_string(item.offset)},
+               {"source.key", std::string(d.key)}};
+  if (std::optional<std::string> field = base::FieldOf(item.dead)) {
+    d.headers.emplace_back("error.field", std::string(Cut(*field, options_.dlq_key_bytes_max, &header_cut)));
+  }
+  if (!item.type_header.empty()) {
+    d.headers.emplace_back("type", std::string(Cut(item.type_header, options_.dlq_key_bytes_max, &header_cut)));
+  }
+  if (body_cut) {
+    d.headers.emplace_back("body.truncated", "true");
+    d.headers.emplace_back("body.bytes", std::to_string(item.body.size()));
+  }
+  if (key_cut) {
+    d.headers.emplace_back("key.truncated", "true");
+    d.headers.emplace_back("key.bytes", std::to_string(item.key.size()));
+  }
+  if (header_cut) d.headers.emplace_back("headers.truncated", "true");
+  return d;
+}
+
+// Produces the batch's dead letters and reservation_failed events, retrying
+// what Kafka could not take for now. A message Kafka refuses for good (even
+// cut to the bounds) is final: logged and counted, never retried, so one
+// message cannot stop the partitions behind it. False: stopping first.
 bool OrderConsumer::Deliver(Batch& batch) {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   std::uint64_t dead = 0;
+  std::uint64_t lost = 0;
+  auto final_refusal = [&](const Item& item, const absl::Status& status) {
+    lost += 1;
+    spdlog::error("order consumer: dead letter for {}:{} refused by Kafka for good, passed over: {}",
+                  item.partition, item.offset, status.ToString());
+  };
   while (true) {
     absl::Status status;
     dead = 0;
+    lost = 0;
     for (const Item& item : batch.items) {
       if (!status.ok()) break;
       if (!item.dead.ok()) {
         dead += 1;
-        KafkaHeaders headers = {{"error", std::string(item.dead.message())},
-                                {"source.topic", options_.topic},
-                                {"source.partition", std::to_string(item.partition)},
-                                {"source.offset", std::to_string(item.offset)},
-                                {"source.key", std::string(item.key)}};
-        if (std::optional<std::string> field = base::FieldOf(item.dead)) headers.emplace_back("error.field", *field);
-        if (!item.type_header.empty()) headers.emplace_back("type", item.type_header);
-        status = producer_->Produce(options_.dlq_topic, item.key, item.body, headers);
+        const DeadLetter d = MakeDeadLetter(item);
+        status = producer_->Produce(options_.dlq_topic, d.key, d.body, d.headers);
+        if (absl::IsInvalidArgument(status)) {
+          final_refusal(item, status);
+          status = absl::OkStatus();
+        }
       }
       if (item.failed && status.ok()) {
         status = producer_->Produce(options_.public_topic, item.failed->key, item.failed->json,
@@ -451,11 +497,18 @@ bool OrderConsumer::Deliver(Batch& batch) {
       }
     }
     if (status.ok()) status = producer_->Flush();
+    if (absl::IsInvalidArgument(status)) {
+      // Every failed delivery was refused for good by the broker: final.
+      spdlog::error("order consumer: Kafka refused messages for good, passed over: {}", status.ToString());
+      lost += 1;
+      status = absl::OkStatus();
+    }
     if (status.ok()) break;
     if (stopping_) return false;
     spdlog::warn("order consumer: producing dead letters / public events: {}; retrying", status.ToString());
     Backoff(wait_ms);
   }
+  counters_->dead_letters_lost += lost;
   for (const Item& item : batch.items) {
     if (!item.dead.ok()) {
       spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset,

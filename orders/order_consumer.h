@@ -84,6 +84,14 @@ struct OrderConsumerOptions {
   std::int64_t commit_interval_ms = 1'000;
   // Consumer group session timeout, ms. Default 10 s.
   std::int64_t session_timeout_ms = 10'000;
+  // Largest body a dead letter carries, bytes: a longer message's body is
+  // cut to this many bytes, with headers body.truncated=true and
+  // body.bytes=<original length>, so a message too large to be produced again
+  // (Kafka lets in what its producers may not send) still leaves a dead
+  // letter. Keys and header values are cut to dlq_key_bytes_max likewise.
+  // Defaults 512 KiB and 1 KiB; REQUIRES: well below producer.message_bytes_max.
+  std::size_t dlq_body_bytes_max = 512 * 1024;
+  std::size_t dlq_key_bytes_max = 1024;
   OrderEventParserOptions parser;
   OrderCommandOptions commands;
   KafkaProducerOptions producer;  // bootstrap_servers defaults to ours
@@ -100,6 +108,7 @@ struct OrderConsumerStats {
   std::uint64_t duplicates = 0;          // already applied (redelivery)
   std::uint64_t ignored = 0;             // nothing to do (release of an unknown or resolved reservation)
   std::uint64_t dead_letters = 0;
+  std::uint64_t dead_letters_lost = 0;   // refused permanently by Kafka even when cut: logged, then passed
   std::uint64_t offset_commit_errors = 0;  // offsets not stored (partition revoked)
 };
 
@@ -137,6 +146,12 @@ class OrderConsumer {
   void SubmitReturns(Batch& batch);
   bool Finish(Batch& batch);
   void Classify(Batch& batch);
+  struct DeadLetter {
+    std::string_view key;   // into the message
+    std::string_view body;  // into the message
+    KafkaHeaders headers;
+  };
+  DeadLetter MakeDeadLetter(const Item& item) const;
   bool Deliver(Batch& batch);
   void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);
