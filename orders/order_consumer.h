@@ -8,8 +8,9 @@
 // current one is answered, so commands keep message order):
 //  1. parse each (orders/order_event.h); a bad message becomes a dead letter;
 //  2. submit every command with SubmitMany and wait for the answers (durable
-//     before they are answered); an order cancelled after its commit then
-//     submits its stock returns;
+//     before they are answered); an order cancelled after its commit returns
+//     its stock within its own command (ReleaseReservation with
+//     IfCommitted::kReturnStock), so it is decided in message order;
 //  3. produce the dead letters to the DLQ topic and the reservation_failed
 //     events to the public topic, and wait for their delivery;
 //  4. only then store the batch's offsets (next offset per partition) for
@@ -134,16 +135,14 @@ class OrderConsumer {
   struct Counters;
   struct Item;
   struct Job;
-  enum class Phase : std::uint8_t { kOrders, kReturns };
   OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options);
   void Run();
   void Poll(Batch& batch, std::int64_t first_timeout_ms);
   void Prepare(Batch& batch);
-  static std::vector<Job*> Unanswered(Batch& batch, Phase phase);
-  bool Submit(Batch& batch, Phase phase);
+  static std::vector<Job*> Unanswered(Batch& batch);
+  bool Submit(Batch& batch);
   void Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state);
-  bool Wait(Batch& batch, Phase phase);
-  void SubmitReturns(Batch& batch);
+  bool Wait(Batch& batch);
   bool Finish(Batch& batch);
   void Classify(Batch& batch);
   struct DeadLetter {

@@ -262,6 +262,44 @@ TEST_F(OrdersInProcess, AnOversizeMessageLeavesACutDeadLetterAndBlocksNothing) {
   EXPECT_NE(headers.at("error").find("bytes; at most"), std::string::npos) << headers.at("error");
 }
 
+// Outcomes do not depend on batching: in one partition and one batch, X
+// reserves the last 5, pays, is cancelled (the 5 come back), and Y's 5 are
+// then reserved, as message order says.
+TEST_F(OrdersInProcess, AReturnAfterCancellationIsDecidedInMessageOrder) {
+  Apply(ledger::CreateItem{ledger::Sku("CUP"), "Cup", "", {}, 0, 0}, "cup");
+  Apply(ledger::ReceiveStock{ledger::Sku("CUP"), ledger::WarehouseCode("W1"), 5, ""}, "cup-recv");
+  auto created = [](const std::string& order) {
+    return "{\"type\":\"order.created\",\"eventId\":\"c-" + order + "\",\"orderId\":\"" + order +
+           "\",\"timestamp\":1,\"items\":[{\"sku\":\"CUP\",\"quantity\":5}]}";
+  };
+  // One key: one partition, and everything is produced before the consumer
+  // starts, so the four messages arrive in one poll.
+  kafka_.Produce("k", created("X"));
+  kafka_.Produce("k", R"({"type":"payment.confirmed","eventId":"p-X","orderId":"X"})");
+  kafka_.Produce("k", R"({"type":"order.cancelled","eventId":"x-X","orderId":"X"})");
+  kafka_.Produce("k", created("Y"));
+  kafka_.Flush();
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->Start();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 4; })) << (*consumer)->stats().messages;
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  EXPECT_EQ(s.batches, 1u);
+  EXPECT_EQ(s.reserved, 2u);
+  EXPECT_EQ(s.returned, 1u);
+  EXPECT_EQ(s.reservation_failed, 0u);
+  ledger::State state = Fold();
+  const ledger::ReservationState* y = state.reservation(ledger::ReservationId("r-Y"));
+  ASSERT_NE(y, nullptr);
+  EXPECT_EQ(y->status(), ledger::ReservationStatus::kActive);
+  const ledger::StockLevel level = state.Level(ledger::Sku("CUP"), ledger::WarehouseCode("W1"));
+  EXPECT_EQ(level.on_hand, 5);
+  EXPECT_EQ(level.reserved, 5);
+}
+
 // A permanent produce error is final: retrying could never succeed.
 TEST(KafkaProducer, ATooLargeMessageIsAPermanentError) {
   MockKafka kafka;
