@@ -124,46 +124,45 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
 {{- end -}}
 
 {{- define "inventory-ledger.probes" -}}
-{{- $p := .Values.probes -}}
-{{- if eq $p.type "grpc" }}
+{{- if eq .Values.probes.type "grpc" }}
 startupProbe:
   grpc:
     port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ $p.startup.periodSeconds }}
-  failureThreshold: {{ $p.startup.failureThreshold }}
+  periodSeconds: {{ .Values.probes.startup.periodSeconds }}
+  failureThreshold: {{ .Values.probes.startup.failureThreshold }}
 livenessProbe:
   grpc:
     port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ $p.liveness.periodSeconds }}
-  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
-  failureThreshold: {{ $p.liveness.failureThreshold }}
+  periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
 readinessProbe:
   grpc:
     port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ $p.readiness.periodSeconds }}
-  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
-  failureThreshold: {{ $p.readiness.failureThreshold }}
+  periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
 {{- else }}
 startupProbe:
   httpGet:
     path: /health
     port: http
-  periodSeconds: {{ $p.startup.periodSeconds }}
-  failureThreshold: {{ $p.startup.failureThreshold }}
+  periodSeconds: {{ .Values.probes.startup.periodSeconds }}
+  failureThreshold: {{ .Values.probes.startup.failureThreshold }}
 livenessProbe:
   httpGet:
     path: /health
     port: http
-  periodSeconds: {{ $p.liveness.periodSeconds }}
-  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
-  failureThreshold: {{ $p.liveness.failureThreshold }}
+  periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
 readinessProbe:
   httpGet:
     path: /ready
     port: http
-  periodSeconds: {{ $p.readiness.periodSeconds }}
-  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
-  failureThreshold: {{ $p.readiness.failureThreshold }}
+  periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
 {{- end }}
 {{- end -}}
 
