@@ -71,24 +71,12 @@ def log(msg):
     print("[%5.1f s] %s" % (time.monotonic() - started, msg), flush=True)
 
 
-def first_line(path, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                line = f.readline()
-            if line.endswith("\n"):
-                return line.strip()
-        time.sleep(0.05)
-    fail("timed out waiting for " + path)
-
-
 broker_out = os.path.join(WORK, "broker.out")
 procs.append(subprocess.Popen(
     [BROKER, "--topic", "inventory.events:%d" % PARTITIONS, "--topic", "order.events:2",
      "--topic", "order.events.dlq:1", "--topic", "inventory.public:2"],
     stdout=open(broker_out, "w"), stderr=open(os.path.join(WORK, "broker.err"), "w")))
-BROKERS = first_line(broker_out)
+BROKERS = inventoryd_harness.first_line(broker_out)
 KAFKA = ["--log-backend", "kafka", "--kafka-brokers", BROKERS, "--partitions", str(PARTITIONS)]
 
 
@@ -174,14 +162,8 @@ def audit(q):
     return r.stdout.splitlines()[0]
 
 
-def wait_for(what, predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
+def wait_for(what, predicate):
+    return inventoryd_harness.wait_for(what, predicate, timeout=20, interval=0.1)
 
 
 def produce_orders(lines):
