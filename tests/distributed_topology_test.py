@@ -132,8 +132,11 @@ def merge(tokens):
     return common.ConsistencyToken(positions=[common.LogPosition(partition=k, offset=v) for k, v in sorted(top.items())])
 
 
-def levels(q, token):
-    r = q.stub.GetInventoryLevels(qry.GetInventoryLevelsRequest(read=read_opts(token), skus=SKUS), timeout=20)
+def levels(q, token, skus=SKUS):
+    """(sku, warehouse) -> (on_hand, reserved, available) on replica `q`, once
+    it has applied `token`. A token covers the partitions its write touched:
+    read only SKUs whose items it (or an earlier read's token) covers."""
+    r = q.stub.GetInventoryLevels(qry.GetInventoryLevelsRequest(read=read_opts(token), skus=skus), timeout=20)
     return {(l.sku, w.warehouse): (w.on_hand, w.reserved, w.available) for l in r.levels for w in l.warehouses}
 
 
@@ -227,7 +230,7 @@ def read_your_writes(writer, replicas, tokens):
                 context=ctx("recv-%s-%s" % (sku, wh)), sku=sku, warehouse=wh, receive_quantity=qty), timeout=20)
             tokens.append(r.result.token)
             q = replicas[(i + (wh == "FRA-1")) % len(replicas)]
-            got = levels(q, r.result.token)[(sku, wh)]
+            got = levels(q, r.result.token, [sku])[(sku, wh)]
             check(got[0] == r.level.on_hand == qty,
                   "read-your-writes on %s: %s@%s on_hand %d, the write said %d" % (q.work, sku, wh, got[0],
                                                                                    r.level.on_hand))
