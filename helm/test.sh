@@ -71,6 +71,21 @@ grep -q 'value: "command"' "$work/distributed.yaml" && grep -q 'value: "projecto
 grep -q 'INVENTORY_HTTP_LISTEN' "$work/distributed.yaml" \
   && bad "distributed: INVENTORY_HTTP_LISTEN set without http.enabled" \
   || ok "distributed: INVENTORY_HTTP_LISTEN only behind http.enabled"
+# Order settings reach only the writer: on a query pod inventoryd refuses to
+# start ("--orders-brokers needs the command role").
+if (cd "$here" && node --input-type=module -e '
+  import fs from "node:fs"; import YAML from "yaml";
+  const objs = YAML.parseAllDocuments(fs.readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const refs = (kind) => objs.filter((o) => o.kind === kind)
+    .flatMap((o) => o.spec.template.spec.containers[0].envFrom.map((e) => e.configMapRef.name));
+  const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-command"));
+  const ok = cm.data.INVENTORY_ORDERS_BROKERS && refs("StatefulSet").includes(cm.metadata.name)
+    && !refs("Deployment").includes(cm.metadata.name);
+  process.exit(ok ? 0 : 1);' "$work/distributed-tls-auth.yaml"); then
+  ok "distributed-tls-auth: order settings on the writer only"
+else
+  bad "distributed-tls-auth: order settings missing from the writer or present on query pods"
+fi
 grep -q 'InventoryOversell' "$work/monitoring.yaml" && ok "monitoring: the PrometheusRule carries the rules file" \
   || bad "monitoring: no InventoryOversell rule rendered"
 
