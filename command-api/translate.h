@@ -38,8 +38,9 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r);
 
-// The reservation id a reserve request uses: its own, or "r-" + command_id
-// (or "r-h:" + a hash of a command id too long for that).
+// The reservation id a reserve request uses: its own, or the one derived from
+// its command id (ledger::ReservationIdForCommand: "r-" + command_id, or
+// "r-h:" + a hash of a command id too long for that).
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r);
 
 // Maps a ledger field path to the request's field path for `method`

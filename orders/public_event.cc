@@ -5,12 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/status.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 
 namespace orders {
 namespace {
-
-using base::AsAbsl;
 
 // A flat JSON object built field by field.
 class JsonObject {
@@ -47,11 +45,6 @@ class JsonObject {
 
 std::string Rfc3339(ledger::TimeMs ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
-
-std::string HashId(std::string_view seed_text) {
-  auto [hi, lo] = ledger::StableHash128(seed_text, 11, 12);
-  return ledger::EventId{hi, lo}.ToHex();
 }
 
 // The fields every log-derived event starts with.
@@ -126,7 +119,7 @@ std::optional<PublicEvent> Alert(const ledger::Event& e, const LevelView& before
     return std::nullopt;
   }
   const std::string source = e.envelope.event_id.ToHex();
-  const std::string id = HashId(absl::StrCat(source, "/", AsAbsl(type)));
+  const std::string id = ledger::AlertEventId(e.envelope.event_id, type);
   JsonObject o = Start(type, id, e);
   o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
   return PublicEvent{e.envelope.sku.value(), std::string(type), id, o.Done()};
@@ -203,7 +196,7 @@ std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelV
 PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view order_id,
                               std::string_view reservation_id, const ledger::Rejection& rejection,
                               ledger::TimeMs at_ms) {
-  const std::string id = HashId(absl::StrCat("reservation_failed/", AsAbsl(source_event_id)));
+  const std::string id = ledger::ReservationFailedEventId(source_event_id);
   std::string lines = "[";
   for (const ledger::LineAvailability& l : rejection.lines) {
     if (l.available >= l.requested) continue;  // only the short lines
