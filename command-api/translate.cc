@@ -172,10 +172,6 @@ std::string RequestFieldPath(std::string_view method, std::string_view field) {
   return std::string(field);
 }
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
 pb::Rejection ToProto(const ledger::Rejection& rejection) {
   pb::Rejection out;
   out.set_reason(ToProto(rejection.reason));

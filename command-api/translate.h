@@ -47,8 +47,6 @@ std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r);
 // ("AdjustInventory": "delta" -> "adjust_delta"; "CreateItem": "sku" -> "item.sku").
 std::string RequestFieldPath(std::string_view method, std::string_view ledger_field);
 
-// The gRPC status for an absl::Status (same code numbers).
-grpc::Status ToGrpc(const absl::Status& status);
 // A rejection as its proto (trailing metadata "inventory-rejection-bin").
 pb::Rejection ToProto(const ledger::Rejection& rejection);
 inline constexpr char kRejectionMetadataKey[] = "inventory-rejection-bin";
