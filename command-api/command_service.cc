@@ -5,11 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "rpc/grpc_status.h"
 
 namespace command_api {
 namespace {
 
 using ledger::State;
+using rpc::ToGrpc;
 
 // Finishes `reactor` with a failed result: status plus rejection details.
 // Renames a rejection's ledger field path to the request's, in field and message.

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/codec.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 #include "ledger/validate.h"
 
 namespace command_api {
@@ -129,11 +129,7 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r)
 
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r) {
   if (!r.reservation_id().empty()) return r.reservation_id();
-  std::string derived = "r-" + r.context().command_id();
-  if (derived.size() <= ledger::kIdLengthMax) return derived;
-  // A long command id: name the reservation by a stable hash of it instead.
-  auto [hi, lo] = ledger::StableHash128(r.context().command_id(), 3, 4);
-  return "r-h:" + ledger::EventId{hi, lo}.ToHex();
+  return ledger::ReservationIdForCommand(ledger::CommandId(r.context().command_id())).value();
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o) {
@@ -179,10 +175,6 @@ std::string RequestFieldPath(std::string_view method, std::string_view field) {
     if (field == "counted") return "counted_quantity";
   }
   return std::string(field);
-}
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 pb::Rejection ToProto(const ledger::Rejection& rejection) {

@@ -38,16 +38,15 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r);
 
-// The reservation id a reserve request uses: its own, or "r-" + command_id
-// (or "r-h:" + a hash of a command id too long for that).
+// The reservation id a reserve request uses: its own, or the one derived from
+// its command id (ledger::ReservationIdForCommand: "r-" + command_id, or
+// "r-h:" + a hash of a command id too long for that).
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r);
 
 // Maps a ledger field path to the request's field path for `method`
 // ("AdjustInventory": "delta" -> "adjust_delta"; "CreateItem": "sku" -> "item.sku").
 std::string RequestFieldPath(std::string_view method, std::string_view ledger_field);
 
-// The gRPC status for an absl::Status (same code numbers).
-grpc::Status ToGrpc(const absl::Status& status);
 // A rejection as its proto (trailing metadata "inventory-rejection-bin").
 pb::Rejection ToProto(const ledger::Rejection& rejection);
 inline constexpr char kRejectionMetadataKey[] = "inventory-rejection-bin";

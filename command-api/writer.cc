@@ -8,8 +8,7 @@
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/hash.h"
-#include "ledger/validate.h"
+#include "ledger/derived_ids.h"
 #include "spdlog/spdlog.h"
 
 namespace command_api {
@@ -19,14 +18,6 @@ using ledger::Decision;
 using ledger::Event;
 using eventlog::LogPosition;
 using eventlog::LogRecord;
-
-ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
-  std::string plain = "expire/" + id.value();
-  if (plain.size() <= ledger::kIdLengthMax) return ledger::CommandId(plain);
-  // Too long to be a command id: name it by a stable 128-bit hash instead.
-  auto [hi, lo] = ledger::StableHash128(id.value(), 1, 2);
-  return ledger::CommandId("expire/h:" + ledger::EventId{hi, lo}.ToHex());
-}
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(eventlog::EventLog* log, command_api::SnapshotStore* snapshots,
                                                      const base::Clock* clock, WriterOptions options) {
@@ -184,7 +175,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       expire_requested_ = false;
       ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
       for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
-        Command expire{{ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
+        Command expire{{ledger::ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
         batch.push_back({std::move(expire), nullptr});
       }
     }

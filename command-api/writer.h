@@ -78,10 +78,6 @@ struct WriteResult {
   std::vector<eventlog::LogPosition> positions;
 };
 
-// The command id of the expiry of reservation `id`: "expire/<id>", or
-// "expire/h:<128-bit hash>" when that would pass the id length limit.
-ledger::CommandId ExpireCommandId(const ledger::ReservationId& id);
-
 using Completion = std::function<void(const WriteResult& result, const ledger::State& state)>;
 
 struct WriterStats {

@@ -3,18 +3,13 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "ledger/decide.h"
 
 namespace ledger {
 namespace {
 
 namespace pb = inventory::v1;
-
-std::uint64_t ReadBig64(std::string_view bytes, std::size_t at) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
-  return v;
-}
 
 void AttributesToProto(const Attributes& in, google::protobuf::RepeatedPtrField<pb::Attribute>* out) {
   for (const Attribute& a : in) {
@@ -315,7 +310,8 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
   if (!payload.ok()) return payload.status();
   Event out;
   Envelope& env = out.envelope;
-  env.event_id = {ReadBig64(proto.event_id(), 0), ReadBig64(proto.event_id(), 8)};
+  const char* id = proto.event_id().data();
+  env.event_id = {base::DecodeFixed64Be(id), base::DecodeFixed64Be(id + 8)};
   env.schema_version = proto.schema_version();
   env.occurred_at_ms = proto.occurred_at_ms();
   env.command_id = CommandId(proto.command_id());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger/derived_ids.h"
 #include "orders/public_event.h"
 #include "spdlog/spdlog.h"
 
@@ -311,7 +312,7 @@ void OrderConsumer::Prepare(Batch& batch) {
     job.command = ToCommand(*item.event, options_.commands);
     job.result.status = absl::UnavailableError("not submitted yet");
     if (item.event->type != OrderEventType::kOrderCreated) {
-      job.reservation_id = ReservationIdForOrder(item.event->order_id);
+      job.reservation_id = ledger::ReservationIdForOrder(item.event->order_id);
     }
   }
 }
@@ -419,7 +420,7 @@ void OrderConsumer::Classify(Batch& batch) {
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
-                                      ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+                                      ledger::ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
       continue;
     }
     const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||

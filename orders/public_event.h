@@ -69,9 +69,6 @@ PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view
                               std::string_view reservation_id, const ledger::Rejection& rejection,
                               ledger::TimeMs at_ms);
 
-// JSON string escaping (quotes, backslash, control characters).
-void AppendJsonString(std::string* out, std::string_view s);
-
 }  // namespace orders
 
 #endif  // ORDERS_PUBLIC_EVENT_H_

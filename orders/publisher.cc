@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/durable_file.h"
 #include "base/status.h"
 #include "ledger/codec.h"
@@ -17,16 +18,6 @@ namespace {
 
 constexpr std::string_view kMagic = "INVPUB01";
 constexpr std::uint64_t kCheckSeed = 0x5055;
-
-void PutFixed(std::string* out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-std::uint64_t GetFixed(std::string_view in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)]);
-  return v;
-}
 
 std::uint64_t Check(std::string_view bytes) {
   ledger::StableHasher h(kCheckSeed);
@@ -46,24 +37,24 @@ absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::p
   if (bytes.size() < kMagic.size() + 4 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": not a position file"));
   }
-  const std::uint64_t count = GetFixed(bytes, kMagic.size(), 4);
+  const std::uint64_t count = base::DecodeFixed32Be(bytes.data() + kMagic.size());
   if (count != partition_count) {
     return absl::FailedPreconditionError(absl::StrCat("publisher position ", path.string(), " has ", count,
                                                       " partitions; the log has ", partition_count));
   }
-  if (bytes.size() != expected || GetFixed(bytes, expected - 8, 8) != Check(std::string_view(bytes).substr(0, expected - 8))) {
+  if (bytes.size() != expected || base::DecodeFixed64Be(bytes.data() + expected - 8) != Check(std::string_view(bytes).substr(0, expected - 8))) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": checksum mismatch"));
   }
   std::vector<std::uint64_t> out(partition_count);
-  for (std::size_t p = 0; p < partition_count; ++p) out[p] = GetFixed(bytes, kMagic.size() + 4 + 8 * p, 8);
+  for (std::size_t p = 0; p < partition_count; ++p) out[p] = base::DecodeFixed64Be(bytes.data() + kMagic.size() + 4 + 8 * p);
   return out;
 }
 
 absl::Status SavePosition(const std::filesystem::path& path, const std::vector<std::uint64_t>& next_offsets) {
   std::string bytes(kMagic);
-  PutFixed(&bytes, next_offsets.size(), 4);
-  for (std::uint64_t offset : next_offsets) PutFixed(&bytes, offset, 8);
-  PutFixed(&bytes, Check(bytes), 8);
+  base::PutFixed32Be(&bytes, static_cast<std::uint32_t>(next_offsets.size()));
+  for (std::uint64_t offset : next_offsets) base::PutFixed64Be(&bytes, offset);
+  base::PutFixed64Be(&bytes, Check(bytes));
   absl::Status saved = base::WriteFileDurably(path, bytes);
   if (!saved.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", saved.message()));
   return absl::OkStatus();

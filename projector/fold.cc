@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "rocksdb/db.h"
@@ -462,7 +463,7 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>
   counts_dirty_ = false;
   for (uint32_t p = 0; p < applied.size(); ++p) {
     std::string value;
-    for (int shift = 56; shift >= 0; shift -= 8) value.push_back(static_cast<char>((applied[p] >> shift) & 0xff));
+    base::PutFixed64Be(&value, applied[p]);
     batch.Put(store_->handle(Cf::kMeta), AppliedKey(p), value);
   }
   return absl::OkStatus();

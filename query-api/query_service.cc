@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "rpc/grpc_status.h"
 #include "query-api/availability.h"
 #include "query-api/page_token.h"
 
@@ -15,9 +16,7 @@ namespace {
 
 using projector::Snapshot;
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())), std::string(s.message()));
-}
+using rpc::ToGrpc;
 
 void FillPosition(const std::vector<uint64_t>& applied, pb::ReadPosition* out) {
   for (size_t p = 0; p < applied.size(); ++p) {
