@@ -266,6 +266,16 @@ pb::ReservationStatus ToProto(ReservationStatus status) {
   return pb::RESERVATION_STATUS_UNSPECIFIED;
 }
 
+std::optional<ReservationStatus> FromProto(pb::ReservationStatus status) {
+  switch (status) {
+    case pb::RESERVATION_STATUS_ACTIVE: return ReservationStatus::kActive;
+    case pb::RESERVATION_STATUS_COMMITTED: return ReservationStatus::kCommitted;
+    case pb::RESERVATION_STATUS_RELEASED: return ReservationStatus::kReleased;
+    case pb::RESERVATION_STATUS_EXPIRED: return ReservationStatus::kExpired;
+    default: return std::nullopt;
+  }
+}
+
 pb::ReleaseReason ToProto(ReleaseReason reason) {
   switch (reason) {
     case ReleaseReason::kCancelled: return pb::RELEASE_REASON_CANCELLED;

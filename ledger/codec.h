@@ -9,6 +9,7 @@
 #ifndef LEDGER_CODEC_H_
 #define LEDGER_CODEC_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,9 @@ absl::StatusOr<Event> Decode(std::string_view bytes);
 inventory::v1::AdjustmentReason ToProto(AdjustmentReason reason);
 inventory::v1::ReleaseReason ToProto(ReleaseReason reason);
 inventory::v1::ReservationStatus ToProto(ReservationStatus status);
+// The inverse: nullopt for UNSPECIFIED (in a read model, an allocation not
+// folded yet) and for values this build does not know.
+std::optional<ReservationStatus> FromProto(inventory::v1::ReservationStatus status);
 
 }  // namespace ledger
 

@@ -3,8 +3,11 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "base/json_text.h"
+#include "base/status.h"
 #include "ledger/derived_ids.h"
+#include "ledger/evolve.h"
 
 namespace orders {
 namespace {
@@ -104,46 +107,25 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
   return make("inventory.stock_updated", std::move(o));
 }
 
-// An alert when the SKU's available total crosses down to a threshold.
-std::optional<PublicEvent> Alert(const ledger::Event& e, const LevelView& before, const LevelView& after) {
-  std::string_view type;
-  if (after.sku_available <= 0 && before.sku_available > 0) {
-    type = "inventory.out_of_stock";
-  } else if (after.reorder_point > 0 && after.sku_available <= after.reorder_point &&
-             before.sku_available > after.reorder_point) {
-    type = "inventory.low_stock";
-  } else {
-    return std::nullopt;
+// The alerts of the SKU's change of stock state (ledger/stock_rules.h).
+void AppendAlerts(const ledger::Event& e, const LevelView& before, const LevelView& after,
+                  std::vector<PublicEvent>* out) {
+  for (ledger::StockAlert alert : ledger::AlertsOf(before.stock_state, after.stock_state)) {
+    const std::string type = absl::StrCat("inventory.", AsAbsl(ledger::ToString(alert)));
+    const std::string source = e.envelope.event_id.ToHex();
+    const std::string id = ledger::AlertEventId(e.envelope.event_id, type);
+    JsonObject o = Start(type, id, e);
+    o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
+    out->push_back(PublicEvent{e.envelope.sku.value(), type, id, o.Done()});
   }
-  const std::string source = e.envelope.event_id.ToHex();
-  const std::string id = ledger::AlertEventId(e.envelope.event_id, type);
-  JsonObject o = Start(type, id, e);
-  o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
-  return PublicEvent{e.envelope.sku.value(), std::string(type), id, o.Done()};
 }
 
 }  // namespace
 
 std::optional<ledger::WarehouseCode> TouchedWarehouse(const ledger::EventPayload& payload) {
-  return std::visit(
-      [](const auto& p) -> std::optional<ledger::WarehouseCode> {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, ledger::TransferShipped>) {
-          return p.from;
-        } else if constexpr (std::is_same_v<T, ledger::TransferReceived>) {
-          return p.to;
-        } else if constexpr (std::is_same_v<T, ledger::StockReceived> || std::is_same_v<T, ledger::StockAdjusted> ||
-                             std::is_same_v<T, ledger::StockCounted> ||
-                             std::is_same_v<T, ledger::ReservationLineReserved> ||
-                             std::is_same_v<T, ledger::ReservationCommitted> ||
-                             std::is_same_v<T, ledger::ReservationReleased> ||
-                             std::is_same_v<T, ledger::ReservationExpired>) {
-          return p.warehouse;
-        } else {
-          return std::nullopt;
-        }
-      },
-      payload);
+  const ledger::LevelChanges changes = ledger::LevelChangesOf(payload);
+  if (changes.empty()) return std::nullopt;
+  return *changes.front().warehouse;  // a shipment's source: where on_hand moves
 }
 
 LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse) {
@@ -155,6 +137,7 @@ LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledge
   v.available = at.available();
   v.sku_available = state.TotalLevel(sku).available();
   v.reorder_point = item->reorder_point;
+  v.stock_state = ledger::StockStateOf(*item, v.sku_available);
   return v;
 }
 
@@ -163,8 +146,25 @@ std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelV
   std::vector<PublicEvent> out;
   if (event.envelope.sku.empty()) return out;  // warehouse events
   if (std::optional<PublicEvent> p = Primary(event, before, after, order_id)) out.push_back(std::move(*p));
-  if (std::optional<PublicEvent> a = Alert(event, before, after)) out.push_back(std::move(*a));
+  AppendAlerts(event, before, after, &out);
   return out;
+}
+
+absl::Status FoldToPublicEvents(ledger::State& state, const ledger::Event& event, std::vector<PublicEvent>* out) {
+  const ledger::WarehouseCode warehouse = TouchedWarehouse(event.payload).value_or(ledger::WarehouseCode());
+  const LevelView before = ViewOf(state, event.envelope.sku, warehouse);
+  RETURN_IF_ERROR(ledger::Evolve(state, event));
+  const LevelView after = ViewOf(state, event.envelope.sku, warehouse);
+  std::string order_id;
+  std::visit(
+      [&](const auto& p) {
+        if constexpr (requires { p.reservation_id; }) {
+          if (const ledger::ReservationState* r = state.reservation(p.reservation_id)) order_id = r->order_id.value();
+        }
+      },
+      event.payload);
+  for (PublicEvent& e : ToPublicEvents(event, before, after, order_id)) out->push_back(std::move(e));
+  return absl::OkStatus();
 }
 
 PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view order_id,

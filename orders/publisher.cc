@@ -129,19 +129,7 @@ absl::Status Publisher::Fold(const std::vector<eventlog::StoredRecord>& records,
                           absl::StrCat("record ", record.position.partition, ":", record.position.offset, ": ",
                                        event.status().message()));
     }
-    const ledger::WarehouseCode warehouse = TouchedWarehouse(event->payload).value_or(ledger::WarehouseCode());
-    const LevelView before = ViewOf(state_, event->envelope.sku, warehouse);
-    RETURN_IF_ERROR(ledger::Evolve(state_, *event));
-    const LevelView after = ViewOf(state_, event->envelope.sku, warehouse);
-    std::string order_id;
-    std::visit(
-        [&](const auto& p) {
-          if constexpr (requires { p.reservation_id; }) {
-            if (const ledger::ReservationState* r = state_.reservation(p.reservation_id)) order_id = r->order_id.value();
-          }
-        },
-        event->payload);
-    for (PublicEvent& e : ToPublicEvents(*event, before, after, order_id)) out->push_back(std::move(e));
+    RETURN_IF_ERROR(FoldToPublicEvents(state_, *event, out));
     records_ += 1;
   }
   return absl::OkStatus();

@@ -556,4 +556,11 @@ absl::Status Store::Flush() {
   return FromRocks(db_->Flush(flush, all), "flushing");
 }
 
+ledger::StockState StockStateOf(const inventory::v1::Item* item, ledger::Quantity available) {
+  if (item == nullptr) return ledger::StockState::kUntracked;
+  const bool active = item->status() == inventory::v1::ITEM_STATUS_ACTIVE;
+  const ledger::ItemStatus status = active ? ledger::ItemStatus::kActive : ledger::ItemStatus::kDiscontinued;
+  return ledger::StockStateOf(status, item->reorder_point(), available);
+}
+
 }  // namespace projector

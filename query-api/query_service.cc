@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "ledger/stock_rules.h"
 #include "rpc/grpc_status.h"
 #include "query-api/availability.h"
 #include "query-api/page_token.h"
@@ -87,11 +88,11 @@ absl::StatusOr<bool> ItemMatches(const Snapshot& s, const pb::ListItemsRequest& 
     ASSIGN_OR_RETURN(std::optional<pb::StockLevel> level, s.Level(item.sku(), req.warehouse()));
     if (!level || level->on_hand() <= 0) return false;
   }
-  if (req.low_stock_only()) {
-    if (item.status() == pb::ITEM_STATUS_DISCONTINUED) return false;
+  if (req.low_stock_only()) {  // low or out of stock, as the stream's filter
     ASSIGN_OR_RETURN(std::optional<pb::StockLevel> total, s.Total(item.sku()));
     int64_t available = total ? total->on_hand() - total->reserved() : 0;
-    if (available > item.reorder_point()) return false;
+    const ledger::StockFlags flags = ledger::FlagsOf(projector::StockStateOf(&item, available));
+    if (!flags.low && !flags.out) return false;
   }
   return true;
 }

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
+#include "ledger/stock_rules.h"
 
 namespace replay {
 
@@ -259,7 +260,7 @@ void Folder::CheckLevelsOf(const eventlog::LogPosition& position, const ledger::
   if (item == nullptr) return;
   for (const ledger::LevelEntry& entry : item->levels) {
     const ledger::StockLevel& l = entry.level;
-    if (l.on_hand >= 0 && l.reserved >= 0 && l.incoming >= 0 && l.reserved <= l.on_hand) continue;
+    if (ledger::KeepsLevelInvariants(l)) continue;
     AddViolation(ViolationKind::kBrokenAfterEvent, position, event.envelope.event_id.ToHex(),
                  absl::StrCat(item->sku.value(), "@", state_.warehouse(entry.warehouse).code.value(),
                               " holds on_hand=", l.on_hand, " reserved=", l.reserved, " incoming=", l.incoming));
