@@ -1,7 +1,5 @@
 #include "eventlog/log_reader.h"
 
-#include <string>
-
 #include "absl/strings/str_cat.h"
 
 namespace eventlog {
@@ -94,11 +92,12 @@ absl::StatusOr<std::optional<RecordBatch>> RecordSource::NextBounded() {
         continue;
       }
       read_records_ = options_.read_batch_records;
-      const std::string what =
-          absl::StrCat("log record ", p, ":", next, " is unreadable: ", records.status().message());
-      if (options_.on_unreadable == ErrorPolicy::kAbort) return absl::DataLossError(what);
+      if (options_.on_unreadable == ErrorPolicy::kAbort) {
+        return absl::DataLossError(
+            absl::StrCat("log record ", p, ":", next, " is unreadable: ", records.status().message()));
+      }
       RecordBatch batch;
-      batch.unreadable = absl::DataLossError(what);
+      batch.unreadable = std::move(records).status();
       batch.unreadable_at = {p, next};
       batch.next_offsets = next_;
       if (options_.on_unreadable == ErrorPolicy::kStop) {

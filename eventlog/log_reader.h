@@ -105,8 +105,8 @@ struct ReadRange {
 // One read of one partition (kBounded) or one tail read (kFollow).
 struct RecordBatch {
   std::vector<StoredRecord> records;
-  // Set (DATA_LOSS) under kStop / kRecordAndContinue when the record at
-  // `unreadable_at` could not be read; `records` are the ones before it.
+  // Under kStop / kRecordAndContinue: the log's DATA_LOSS error for the
+  // record at `unreadable_at`; `records` are the ones before it.
   absl::Status unreadable;
   LogPosition unreadable_at;
   // The next offset the reader reads, per partition, after this batch.
