@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
 #include "ledger/derived_ids.h"
@@ -69,30 +70,31 @@ absl::Status Writer::Recover() {
   return absl::OkStatus();
 }
 
+// Every record after the snapshot must decode and fold: the writer decides
+// from this state, so a bad record aborts the start (ErrorPolicy::kAbort).
 absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
-  ASSIGN_OR_RETURN(std::vector<std::uint64_t> end, log_->EndOffsets());
-  for (std::uint32_t p = 0; p < end.size(); ++p) {
-    std::uint64_t offset = from[p];
-    while (offset < end[p]) {
-      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, offset, options_.replay_read_records));
-      if (records.empty()) break;
-      for (const eventlog::StoredRecord& record : records) {
-        absl::StatusOr<Event> event = ledger::Decode(record.payload);
-        if (!event.ok()) {
-          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
-                                                  event.status().message()));
-        }
-        absl::Status applied = ledger::Evolve(state_, *event);
-        if (!applied.ok()) {
-          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
-                                                  applied.message()));
-        }
-        offset = record.position.offset + 1;
-        last_event_offsets_seen_[p] = offset;
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = options_.replay_read_records,
+                         .background = true,
+                         .on_unreadable = ledger_io::ErrorPolicy::kAbort};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kAbort;
+  ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
+                   ledger_io::EventReader::Open(log_, {.start_offsets = from}, reader_options));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
+    if (!batch) break;
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      const LogPosition& at = batch->positions[i];
+      absl::Status applied = ledger::Evolve(state_, *batch->events[i]);
+      if (!applied.ok()) {
+        return absl::DataLossError(absl::StrCat("log record ", at.partition, ":", at.offset, ": ", applied.message()));
       }
+      from[at.partition] = at.offset + 1;
+      last_event_offsets_seen_[at.partition] = at.offset + 1;
     }
-    from[p] = std::max(offset, end[p]);
   }
+  const std::vector<std::uint64_t>& end = reader->end_offsets();
+  for (std::uint32_t p = 0; p < end.size(); ++p) from[p] = std::max(from[p], end[p]);
   next_offsets_ = std::move(from);
   last_event_offset_ = last_event_offsets_seen_;
   return absl::OkStatus();

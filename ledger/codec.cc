@@ -337,12 +337,13 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
 
 std::string Encode(const Event& event) { return ToProto(event).SerializeAsString(); }
 
-absl::StatusOr<Event> Decode(std::string_view bytes) {
-  pb::Event proto;
-  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+absl::StatusOr<Event> Decode(std::string_view bytes) { return EventDecoder().Decode(bytes); }
+
+absl::StatusOr<Event> EventDecoder::Decode(std::string_view bytes) {
+  if (!proto_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Corrupt(absl::StrCat("does not parse as inventory.v1.Event (", bytes.size(), " bytes)"));
   }
-  return FromProto(proto);
+  return FromProto(proto_);
 }
 
 }  // namespace ledger

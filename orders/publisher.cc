@@ -7,7 +7,7 @@
 #include "base/coding.h"
 #include "base/durable_file.h"
 #include "base/status.h"
-#include "ledger/codec.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/evolve.h"
 #include "ledger/hash.h"
 #include "orders/public_event.h"
@@ -78,30 +78,36 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(eventlog::EventLog* l
   self->position_ = std::move(*position);
   self->saved_ = self->position_;
   RETURN_IF_ERROR(self->CatchUp());
-  eventlog::TailOptions tail;
-  tail.buffer_records_max = self->options_.batch_records_max;
-  tail.poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms);
-  self->tail_ = log->Tail(self->position_, tail);
+  // Live: a record that will not decode stops the publisher there (kStop).
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = self->options_.batch_records_max,
+                         .poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms)};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kStop;
+  ASSIGN_OR_RETURN(self->reader_,
+                   ledger_io::EventReader::Open(
+                       log, {.mode = eventlog::ReadMode::kFollow, .start_offsets = self->position_}, reader_options));
   return self;
 }
 
-// Folds every record before the saved position, publishing nothing.
+// Folds every record before the saved position, publishing nothing; a record
+// that does not read, decode or fold ends Open (kAbort).
 absl::Status Publisher::CatchUp() {
-  for (std::uint32_t p = 0; p < position_.size(); ++p) {
-    std::uint64_t from = 0;
-    while (from < position_[p]) {
-      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
-      if (records.empty()) break;
-      for (const eventlog::StoredRecord& record : records) {
-        if (record.position.offset >= position_[p]) break;  // published after the save: the tail has it
-        ASSIGN_OR_RETURN(ledger::Event event, ledger::Decode(record.payload));
-        RETURN_IF_ERROR(ledger::Evolve(state_, event));
-        records_ += 1;
-      }
-      from = records.back().position.offset + 1;
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = options_.replay_read_records, .background = true};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kAbort;
+  ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
+                   ledger_io::EventReader::Open(
+                       log_,
+                       {.start_offsets = std::vector<std::uint64_t>(position_.size(), 0), .end_offsets = position_},
+                       reader_options));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
+    if (!batch) return absl::OkStatus();
+    for (const absl::StatusOr<ledger::Event>& event : batch->events) {
+      RETURN_IF_ERROR(ledger::Evolve(state_, *event));
+      records_ += 1;
     }
   }
-  return absl::OkStatus();
 }
 
 void Publisher::Start() {
@@ -121,14 +127,8 @@ std::vector<std::uint64_t> Publisher::position() const {
   return saved_;
 }
 
-absl::Status Publisher::Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out) {
-  for (const eventlog::StoredRecord& record : records) {
-    absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
-    if (!event.ok()) {
-      return absl::Status(event.status().code(),
-                          absl::StrCat("record ", record.position.partition, ":", record.position.offset, ": ",
-                                       event.status().message()));
-    }
+absl::Status Publisher::Fold(const ledger_io::EventBatch& batch, std::vector<PublicEvent>* out) {
+  for (const absl::StatusOr<ledger::Event>& event : batch.events) {  // all decoded (kStop)
     RETURN_IF_ERROR(FoldToPublicEvents(state_, *event, out));
     records_ += 1;
   }
@@ -160,24 +160,25 @@ bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const std
 void Publisher::Run() {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (!stopping_) {
-    absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
-        tail_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
-    if (!records.ok()) {
-      spdlog::warn("publisher: reading the log: {}", records.status().ToString());
+    absl::StatusOr<std::optional<ledger_io::EventBatch>> batch =
+        reader_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
+    if (!batch.ok()) {  // a followed read retries from the same position
+      spdlog::warn("publisher: reading the log: {}", batch.status().ToString());
       Backoff(wait_ms);
       continue;
     }
     wait_ms = options_.retry_backoff_ms;
-    if (records->empty()) continue;
+    INV_CHECK(batch->has_value()) << "a followed read ends only after a bad record";
     std::vector<PublicEvent> events;
-    absl::Status folded = Fold(*records, &events);
+    absl::Status folded = (*batch)->bad.ok() ? Fold(**batch, &events) : (*batch)->bad;
     if (!folded.ok()) {
       // The log is the source of truth; a record that will not fold needs a person.
       spdlog::error("publisher stopped: {}", folded.ToString());
       failed_ = true;
       return;
     }
-    position_ = tail_->next_offsets();
+    if ((*batch)->events.empty()) continue;
+    position_ = (*batch)->next_offsets;
     if (!PublishAndSave(events, position_)) return;
   }
 }
