@@ -32,6 +32,7 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CreateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::DeleteItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o);
