@@ -9,6 +9,7 @@
 //                    [--orders-brokers H:P] [--orders-topic order.events]
 //                    [--orders-group G] [--orders-dlq-topic order.events.dlq]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
+//                    [--http-listen H:P] [--ready-lag-events-max N]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help).
 // Roles: command (CommandService, the single writer, expiry, and with
@@ -19,7 +20,8 @@
 //
 // On start it loads the newest valid snapshot, replays the log after it, then
 // serves; the first line on stdout is "listening on <host:port>" (with the
-// real port when --listen asks for port 0). SIGTERM or SIGINT: stop accepting,
+// real port when --listen asks for port 0); with --http-listen the second is
+// "http listening on <host:port>". SIGTERM or SIGINT: stop accepting,
 // finish the calls in flight, drain the writer, save a snapshot, exit 0.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -46,6 +48,8 @@
 #include "ledger/rocksdb_log.h"
 #include "ledger/snapshot.h"
 #include "orders/orders_role.h"
+#include "http-api/api_routes.h"
+#include "http-api/http_server.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -215,7 +219,59 @@ orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
   return r;
 }
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
+// ---- HTTP/JSON front door (http-api/, docs/http.md) ----
+struct HttpFlags {
+  std::string listen;  // empty: no HTTP server
+  std::uint64_t ready_lag_events_max = 1000;
+};
+
+void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
+  serve->add_option("--http-listen", f.listen,
+                    "HTTP/JSON + SSE listen address host:port (port 0 picks a free port); empty: no HTTP server")
+      ->envname("INVENTORY_HTTP_LISTEN");
+  serve->add_option("--ready-lag-events-max", f.ready_lag_events_max,
+                    "GET /ready answers 503 while the projector is more than this many events behind")
+      ->envname("INVENTORY_READY_LAG_EVENTS_MAX")->capture_default_str();
+}
+
+// Starts the HTTP server over the gRPC server's in-process channel, so both
+// front doors run the same service code. Prints "http listening on
+// <host:port>" (the second stdout line). Null with nothing to do or on error
+// (logged; *failed tells which).
+std::unique_ptr<http_api::HttpServer> StartHttp(const HttpFlags& f, grpc::Server* server,
+                                                const projector::Projector* views, bool* failed) {
+  *failed = false;
+  if (f.listen.empty()) return nullptr;
+  http_api::HttpServerOptions options;
+  options.listen = f.listen;
+  auto http = std::make_unique<http_api::HttpServer>(options);
+  http_api::ApiOptions api;
+  std::uint64_t lag_max = f.ready_lag_events_max;
+  api.ready = [views, lag_max]() -> absl::Status {
+    if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
+    if (absl::Status h = views->health(); !h.ok()) return absl::UnavailableError("projector stopped: " + h.ToString());
+    projector::Lag lag = views->lag();
+    if (lag.events > lag_max) {
+      return absl::UnavailableError(absl::StrCat("views are ", lag.events, " events behind the log (bound ", lag_max,
+                                                 ")"));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = http_api::RegisterApiRoutes(http.get(), server->InProcessChannel(grpc::ChannelArguments()), api);
+  if (s.ok()) s = http->Start();
+  if (!s.ok()) {
+    spdlog::error("cannot start the HTTP server: {}", s.ToString());
+    *failed = true;
+    return nullptr;
+  }
+  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::printf("http listening on %s:%d\n", host.c_str(), http->port());
+  std::fflush(stdout);
+  return http;
+}
+// ---- end HTTP ----
+
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags) {
   sigset_t stop_signals = BlockStopSignals();
   absl::StatusOr<Roles> roles = ParseRoles(f.roles);
   if (!roles.ok()) {
@@ -316,11 +372,19 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
   spdlog::info("serving roles [{}] on {}:{} ({} log)", f.roles, host, port, f.log_backend);
+  bool http_failed = false;
+  std::unique_ptr<http_api::HttpServer> http = StartHttp(http_flags, server.get(), views.get(), &http_failed);
+  if (http_failed) {
+    if (query_service) query_service->Drain();
+    server->Shutdown(std::chrono::system_clock::now());
+    return 1;
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (http) http->Stop();  // its calls ride the gRPC server: stop it first
   if (query_service) query_service->Drain();  // streams end UNAVAILABLE (resumable), parked reads answered
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   query_service.reset();
@@ -344,8 +408,10 @@ int main(int argc, char** argv) {
   AddServeFlags(serve, flags);
   OrdersFlags orders_flags;
   AddOrdersFlags(serve, orders_flags);
+  HttpFlags http_flags;
+  AddHttpFlags(serve, http_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags);
   return 0;
 }
