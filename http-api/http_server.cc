@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <optional>
@@ -38,6 +39,9 @@ bool HttpRequest::HasHeader(std::string_view name) const {
 namespace {
 
 class Session;
+
+// Most bytes read and dropped after a refused request (413, 431). 16 MiB.
+constexpr size_t kDrainBytesMax = 16 << 20;
 
 const char* ReasonOf(unsigned status) {
   switch (status) {
@@ -127,6 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec);
   void Handle(http::request<http::string_body> req);
   void DoClose();
+  void Drain(size_t left);
   void Pump();
   void Heartbeat();
 
@@ -141,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const bool over_limit_;
   int requests_ = 0;
   bool keep_alive_ = true;
+  bool drain_ = false;  // after 413/431: read the unread rest before closing
   bool closed_ = false;
   std::function<void()> on_close_;
   // Event stream state.
@@ -200,6 +206,7 @@ void Session::OnRead(beast::error_code ec) {
   if (closed_) return;
   if (!ec) return Handle(parser_->release());
   keep_alive_ = false;
+  drain_ = ec == http::error::body_limit || ec == http::error::header_limit;
   if (ec == http::error::body_limit) {
     return Write(ErrorResponse(413, grpc::StatusCode::INVALID_ARGUMENT,
                                absl::StrCat("request body is over the limit of ", options_.body_bytes_max, " bytes")));
@@ -265,6 +272,7 @@ void Session::Write(HttpResponse r) {
   stream_.expires_after(options_.idle_ms);
   http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
     self->on_close_ = nullptr;
+    if (!ec && self->drain_) return self->Drain(kDrainBytesMax);
     if (ec || !self->keep_alive_) return self->DoClose();
     self->DoRead();
   });
@@ -337,6 +345,22 @@ void Session::Heartbeat() {
     if (!self->writing_ && self->queue_.empty()) self->queue_.push_back({": heartbeat\n\n", nullptr, false});
     self->Pump();
     self->Heartbeat();
+  });
+}
+
+// A client still sending the body we refused would see a reset instead of
+// our answer if we closed at once: read and drop the rest first (bounded in
+// bytes by kDrainBytesMax and in time by idle_ms), then close.
+void Session::Drain(size_t left) {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (left == 0) return DoClose();
+  auto scratch = std::make_shared<std::array<char, 16 * 1024>>();
+  stream_.expires_after(options_.idle_ms);
+  stream_.async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch, left](beast::error_code ec,
+                                                                                            size_t n) {
+    if (ec) return self->DoClose();
+    self->Drain(left > n ? left - n : 0);
   });
 }
 

@@ -6,8 +6,9 @@
 //
 // Limits (HttpServerOptions), each answered with the error shape of
 // codec.h and never harming other connections:
-//   body over body_bytes_max          413, connection closed
-//   headers over header_bytes_max     431, connection closed
+//   body over body_bytes_max          413, connection closed (after reading
+//   headers over header_bytes_max     431,  and dropping up to 16 MiB more, so
+//                                           the client sees the answer)
 //   more than connections_max open    503 to the newcomer, connection closed
 //   keep_alive_requests_max answered  the last answer says Connection: close
 //   idle_ms without a whole request   the connection is closed
