@@ -15,6 +15,8 @@ packages=(
   # bench/compare.sh only (tests never start these): the client libraries the
   # load generator links, the peers it compares against, and the chart.
   libpq-dev libhiredis-dev postgresql redis-server gnuplot-nox
+  # bench/http_bench.sh: the HTTP load generator.
+  wrk
 )
 
 missing=()
