@@ -18,6 +18,7 @@
 #include "ledger/rejection.h"
 #include "ledger/state.h"
 #include "proto/command_service.pb.h"
+#include "proto/rejection_metadata.h"
 
 namespace command_api {
 
@@ -51,7 +52,7 @@ std::string RequestFieldPath(std::string_view method, std::string_view ledger_fi
 grpc::Status ToGrpc(const absl::Status& status);
 // A rejection as its proto (trailing metadata "inventory-rejection-bin").
 pb::Rejection ToProto(const ledger::Rejection& rejection);
-inline constexpr char kRejectionMetadataKey[] = "inventory-rejection-bin";
+using inventory::v1::kRejectionMetadataKey;
 
 void FillToken(const std::vector<ledger::LogPosition>& positions, pb::ConsistencyToken* token);
 void FillItem(const ledger::ItemState& item, pb::Item* out);

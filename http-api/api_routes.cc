@@ -15,6 +15,7 @@
 #include "http-api/codec.h"
 #include "proto/command_service.grpc.pb.h"
 #include "proto/query_service.grpc.pb.h"
+#include "proto/rejection_metadata.h"
 
 namespace http_api {
 namespace {
@@ -22,7 +23,6 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-constexpr char kRejectionKey[] = "inventory-rejection-bin";  // command-api/translate.h kRejectionMetadataKey
 constexpr char kTokenHeader[] = "X-Consistency-Token";
 
 struct Api {
@@ -68,7 +68,7 @@ HttpResponse CallAnswer(const grpc::Status& status, const grpc::ClientContext& c
   }
   std::optional<pb::Rejection> rejection;
   const auto& trailers = ctx.GetServerTrailingMetadata();
-  if (auto it = trailers.find(kRejectionKey); it != trailers.end()) {
+  if (auto it = trailers.find(pb::kRejectionMetadataKey); it != trailers.end()) {
     pb::Rejection parsed;
     if (parsed.ParseFromArray(it->second.data(), static_cast<int>(it->second.size()))) rejection = std::move(parsed);
   }
