@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "base/check.h"
-#include "ledger/kafka_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/rocksdb_log.h"
 
 namespace {
 
@@ -32,8 +32,8 @@ constexpr size_t kPayloadBytes = 100;
 constexpr size_t kReadEvents = 200'000;     // events in the read benchmarks' logs
 constexpr size_t kKafkaReadEvents = 40'000;  // the mock keeps ~5 MB per partition
 
-std::vector<ledger::LogRecord> MakeBatch(size_t size, size_t salt) {
-  std::vector<ledger::LogRecord> batch;
+std::vector<eventlog::LogRecord> MakeBatch(size_t size, size_t salt) {
+  std::vector<eventlog::LogRecord> batch;
   batch.reserve(size);
   for (size_t i = 0; i < size; ++i) {
     std::string payload(kPayloadBytes, 'e');
@@ -51,10 +51,10 @@ class TempRocksDbLog {
     std::string dir = (std::filesystem::temp_directory_path() / "event_log_bench.XXXXXX").string();
     INV_CHECK(mkdtemp(dir.data()) != nullptr);
     dir_ = dir;
-    ledger::RocksDbLogOptions options;
+    eventlog::RocksDbLogOptions options;
     options.path = dir_ + "/log";
     options.partition_count = kPartitions;
-    absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> log = ledger::RocksDbLog::Open(options);
+    absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
     INV_CHECK(log.ok()) << log.status();
     log_ = std::move(*log);
   }
@@ -62,11 +62,11 @@ class TempRocksDbLog {
     log_.reset();
     std::filesystem::remove_all(dir_);
   }
-  ledger::EventLog* get() { return log_.get(); }
+  eventlog::EventLog* get() { return log_.get(); }
 
  private:
   std::string dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
 };
 
 // librdkafka 2.0.2's mock brokers do not set TCP_NODELAY on accepted
@@ -100,16 +100,16 @@ class MockKafkaLog {
     INV_CHECK(owner_ != nullptr) << errstr;
     cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
     INV_CHECK(rd_kafka_mock_topic_create(cluster_, topic.c_str(), kPartitions, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-    ledger::KafkaLogOptions options;
+    eventlog::KafkaLogOptions options;
     options.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(cluster_);
     options.topic = topic;
     options.partition_count = kPartitions;
     options.transactional_id = "bench-" + topic;
-    absl::StatusOr<std::unique_ptr<ledger::KafkaLog>> log = ledger::KafkaLog::Open(options);
+    absl::StatusOr<std::unique_ptr<eventlog::KafkaLog>> log = eventlog::KafkaLog::Open(options);
     INV_CHECK(log.ok()) << log.status();
     log_ = std::move(*log);
     // Touch every partition so that all connections exist, then fix them.
-    std::vector<ledger::LogRecord> warmup;
+    std::vector<eventlog::LogRecord> warmup;
     for (int i = 0; i < 64; ++i) warmup.push_back({"warmup-" + std::to_string(i), "w"});
     INV_CHECK(log_->Append(warmup).ok());
     INV_CHECK(log_->Read(0, 0, 1).ok());
@@ -120,51 +120,51 @@ class MockKafkaLog {
     rd_kafka_mock_cluster_destroy(cluster_);
     rd_kafka_destroy(owner_);
   }
-  ledger::EventLog* get() { return log_.get(); }
+  eventlog::EventLog* get() { return log_.get(); }
 
  private:
   rd_kafka_t* owner_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  std::unique_ptr<ledger::KafkaLog> log_;
+  std::unique_ptr<eventlog::KafkaLog> log_;
 };
 
-ledger::EventLog* RocksAppendLog() {
+eventlog::EventLog* RocksAppendLog() {
   static TempRocksDbLog log;
   return log.get();
 }
-ledger::EventLog* KafkaAppendLog() {
+eventlog::EventLog* KafkaAppendLog() {
   static MockKafkaLog log("bench.append");
   return log.get();
 }
 
-void Fill(ledger::EventLog* log, size_t events) {
+void Fill(eventlog::EventLog* log, size_t events) {
   for (size_t done = 0; done < events; done += 1000) {
-    absl::StatusOr<std::vector<ledger::LogPosition>> positions = log->Append(MakeBatch(1000, done));
+    absl::StatusOr<std::vector<eventlog::LogPosition>> positions = log->Append(MakeBatch(1000, done));
     INV_CHECK(positions.ok()) << positions.status();
   }
 }
 
-ledger::EventLog* RocksReadLog() {
+eventlog::EventLog* RocksReadLog() {
   static TempRocksDbLog log;
   static const bool filled = (Fill(log.get(), kReadEvents), true);
   (void)filled;
   return log.get();
 }
-ledger::EventLog* KafkaReadLog() {
+eventlog::EventLog* KafkaReadLog() {
   static MockKafkaLog log("bench.read");
   static const bool filled = (Fill(log.get(), kKafkaReadEvents), true);
   (void)filled;
   return log.get();
 }
 
-void RunAppend(benchmark::State& state, ledger::EventLog* log) {
+void RunAppend(benchmark::State& state, eventlog::EventLog* log) {
   const size_t batch_size = static_cast<size_t>(state.range(0));
   // A few distinct batches, built before timing.
-  std::vector<std::vector<ledger::LogRecord>> batches;
+  std::vector<std::vector<eventlog::LogRecord>> batches;
   for (size_t i = 0; i < 8; ++i) batches.push_back(MakeBatch(batch_size, i + 100 * static_cast<size_t>(state.thread_index())));
   size_t i = 0;
   for (auto _ : state) {
-    absl::StatusOr<std::vector<ledger::LogPosition>> positions = log->Append(batches[i++ % batches.size()]);
+    absl::StatusOr<std::vector<eventlog::LogPosition>> positions = log->Append(batches[i++ % batches.size()]);
     if (!positions.ok()) {
       state.SkipWithError(std::string(positions.status().message()).c_str());
       break;
@@ -176,13 +176,13 @@ void RunAppend(benchmark::State& state, ledger::EventLog* log) {
 }
 
 // One iteration reads the whole log, partition by partition, 4096 at a time.
-void RunRead(benchmark::State& state, ledger::EventLog* log) {
+void RunRead(benchmark::State& state, eventlog::EventLog* log) {
   size_t events = 0;
   for (auto _ : state) {
     for (uint32_t p = 0; p < kPartitions; ++p) {
       uint64_t from = 0;
       while (true) {
-        absl::StatusOr<std::vector<ledger::StoredRecord>> records = log->Read(p, from, 4096);
+        absl::StatusOr<std::vector<eventlog::StoredRecord>> records = log->Read(p, from, 4096);
         if (!records.ok()) {
           state.SkipWithError(std::string(records.status().message()).c_str());
           return;

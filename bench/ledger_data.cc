@@ -8,26 +8,26 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 
 namespace bench {
 namespace {
 
-absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> OpenLog(const std::string& data_dir) {
-  ledger::RocksDbLogOptions options;
+absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> OpenLog(const std::string& data_dir) {
+  eventlog::RocksDbLogOptions options;
   options.path = (std::filesystem::path(data_dir) / "log").string();
   options.partition_count = kLedgerPartitions;
-  return ledger::RocksDbLog::Open(options);
+  return eventlog::RocksDbLog::Open(options);
 }
 
 }  // namespace
 
 absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_hand, const std::string& warehouse) {
   std::filesystem::create_directories(data_dir);
-  absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> log = OpenLog(data_dir);
+  absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = OpenLog(data_dir);
   if (!log.ok()) return log.status();
   ledger::State state;
-  std::vector<ledger::LogRecord> pending;
+  std::vector<eventlog::LogRecord> pending;
   std::uint64_t seq = 0;
   ledger::TimeMs now = 1'700'000'000'000;
   auto run = [&](ledger::CommandBody body) -> absl::Status {
@@ -36,7 +36,7 @@ absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_ha
     if (d.rejection.has_value()) return absl::InternalError(absl::StrCat("seed command ", seq, " rejected"));
     for (const ledger::Event& e : d.events) pending.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
     if (pending.size() < 8'000) return absl::OkStatus();
-    absl::StatusOr<std::vector<ledger::LogPosition>> appended = (*log)->Append(pending);
+    absl::StatusOr<std::vector<eventlog::LogPosition>> appended = (*log)->Append(pending);
     pending.clear();
     return appended.status();
   };
@@ -53,7 +53,7 @@ absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_ha
 }
 
 absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir) {
-  absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> log = OpenLog(data_dir);
+  absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = OpenLog(data_dir);
   if (!log.ok()) return log.status();
   absl::StatusOr<std::vector<std::uint64_t>> end = (*log)->EndOffsets();
   if (!end.ok()) return end.status();
@@ -61,10 +61,10 @@ absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir) {
   for (std::uint32_t p = 0; p < end->size(); ++p) {
     std::uint64_t offset = 0;
     while (offset < (*end)[p]) {
-      absl::StatusOr<std::vector<ledger::StoredRecord>> records = (*log)->Read(p, offset, 4096);
+      absl::StatusOr<std::vector<eventlog::StoredRecord>> records = (*log)->Read(p, offset, 4096);
       if (!records.ok()) return records.status();
       if (records->empty()) break;
-      for (const ledger::StoredRecord& r : *records) {
+      for (const eventlog::StoredRecord& r : *records) {
         offset = r.position.offset + 1;
         absl::StatusOr<ledger::Event> event = ledger::Decode(r.payload);
         if (!event.ok()) return event.status();

@@ -29,7 +29,7 @@
 #include "simdjson.h"
 #include "base/clock.h"
 #include "command-api/writer.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "orders/order_consumer.h"
 #include "orders/order_event.h"
 #include "spdlog/spdlog.h"
@@ -108,9 +108,9 @@ double Run(const Flags& f, const std::vector<std::string>& messages, int run) {
       std::filesystem::temp_directory_path() / ("orders_bench_" + std::to_string(::getpid()) + "_" + std::to_string(run));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  ledger::RocksDbLogOptions log_options;
+  eventlog::RocksDbLogOptions log_options;
   log_options.path = (dir / "log").string();
-  auto log = ledger::RocksDbLog::Open(log_options);
+  auto log = eventlog::RocksDbLog::Open(log_options);
   Must(log.status(), "log");
   base::SystemClock clock;
   auto writer = command_api::Writer::Open(log->get(), nullptr, &clock, {});

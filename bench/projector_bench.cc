@@ -15,8 +15,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "ledger/kafka_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
 
 namespace {
@@ -31,7 +31,7 @@ uint64_t DirBytes(const std::string& dir) {
 }
 
 // Copies the first `events` records of every partition's share into Kafka.
-absl::StatusOr<uint64_t> CopyToKafka(ledger::EventLog& from, ledger::EventLog& to, uint64_t events) {
+absl::StatusOr<uint64_t> CopyToKafka(eventlog::EventLog& from, eventlog::EventLog& to, uint64_t events) {
   uint64_t copied = 0;
   uint32_t partitions = from.partition_count();
   uint64_t per_partition = events / partitions;
@@ -42,7 +42,7 @@ absl::StatusOr<uint64_t> CopyToKafka(ledger::EventLog& from, ledger::EventLog& t
       auto records = from.Read(p, offset, std::min<uint64_t>(1000, per_partition - done));
       if (!records.ok()) return records.status();
       if (records->empty()) break;
-      std::vector<ledger::LogRecord> batch;
+      std::vector<eventlog::LogRecord> batch;
       for (auto& r : *records) batch.push_back({std::move(r.key), std::move(r.payload)});
       offset = records->back().position.offset + 1;
       auto appended = to.Append(batch);
@@ -80,19 +80,19 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   options.write_buffer_bytes = write_buffer_mb << 20;
 
-  auto embedded = ledger::RocksDbLog::Open({.path = log_dir, .partition_count = partitions});
+  auto embedded = eventlog::RocksDbLog::Open({.path = log_dir, .partition_count = partitions});
   if (!embedded.ok()) {
     std::fprintf(stderr, "log: %s\n", embedded.status().ToString().c_str());
     return 1;
   }
-  std::unique_ptr<ledger::EventLog> kafka;
-  ledger::EventLog* log = embedded->get();
+  std::unique_ptr<eventlog::EventLog> kafka;
+  eventlog::EventLog* log = embedded->get();
   if (backend == "kafka") {
-    ledger::KafkaLogOptions o;
+    eventlog::KafkaLogOptions o;
     o.bootstrap_servers = brokers;
     o.topic = topic;
     o.partition_count = partitions;
-    auto opened = ledger::KafkaLog::Open(o);
+    auto opened = eventlog::KafkaLog::Open(o);
     if (!opened.ok()) {
       std::fprintf(stderr, "kafka: %s\n", opened.status().ToString().c_str());
       return 1;

@@ -38,7 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "command-api/command_service.h"
 #include "command-api/writer.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
 #include "proto/command_service.grpc.pb.h"
 #include "query-api/query_service.h"
@@ -75,9 +75,9 @@ class Stack {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("query-load-", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    ledger::RocksDbLogOptions lo;
+    eventlog::RocksDbLogOptions lo;
     lo.path = (dir_ / "log").string();
-    auto log = ledger::RocksDbLog::Open(lo);
+    auto log = eventlog::RocksDbLog::Open(lo);
     if (!log.ok()) return Fail(log.status());
     log_ = std::move(*log);
     auto writer = command_api::Writer::Open(log_.get(), nullptr, &clock_, command_api::WriterOptions{});
@@ -129,7 +129,7 @@ class Stack {
   }
   std::filesystem::path dir_;
   base::SystemClock clock_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<command_api::Writer> writer_;
   std::unique_ptr<projector::Projector> projector_;
   std::unique_ptr<query_api::ViewSource> source_;

@@ -19,15 +19,15 @@
 #include "CLI/CLI.hpp"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/rocksdb_log.h"
-#include "ledger/snapshot.h"
+#include "eventlog/rocksdb_log.h"
+#include "command-api/snapshot_store.h"
 
 namespace {
 
 struct Seeder {
   ledger::State state;
-  std::unique_ptr<ledger::RocksDbLog> log;
-  std::vector<ledger::LogRecord> pending;
+  std::unique_ptr<eventlog::RocksDbLog> log;
+  std::vector<eventlog::LogRecord> pending;
   std::vector<std::uint64_t> next_offsets;
   std::uint64_t seq = 0;
   ledger::TimeMs now = 1'700'000'000'000;
@@ -47,7 +47,7 @@ struct Seeder {
       std::fprintf(stderr, "append: %s\n", positions.status().ToString().c_str());
       std::exit(1);
     }
-    for (const ledger::LogPosition& p : *positions) {
+    for (const eventlog::LogPosition& p : *positions) {
       next_offsets[p.partition] = std::max(next_offsets[p.partition], p.offset + 1);
     }
     pending.clear();
@@ -72,17 +72,17 @@ int main(int argc, char** argv) {
 
   Seeder s;
   std::filesystem::create_directories(data_dir);
-  ledger::RocksDbLogOptions options;
+  eventlog::RocksDbLogOptions options;
   options.path = (std::filesystem::path(data_dir) / "log").string();
   options.partition_count = partitions;
-  auto log = ledger::RocksDbLog::Open(options);
+  auto log = eventlog::RocksDbLog::Open(options);
   if (!log.ok()) {
     std::fprintf(stderr, "open: %s\n", log.status().ToString().c_str());
     return 1;
   }
   s.log = std::move(*log);
   s.next_offsets.assign(partitions, 0);
-  ledger::SnapshotStore snapshots(std::filesystem::path(data_dir) / "snapshots", {});
+  command_api::SnapshotStore snapshots(std::filesystem::path(data_dir) / "snapshots", {});
   auto start = std::chrono::steady_clock::now();
 
   const char* kWarehouses[] = {"WH-A", "WH-B", "WH-C"};

@@ -205,8 +205,8 @@ pb::Rejection ToProto(const ledger::Rejection& rejection) {
   return out;
 }
 
-void FillToken(const std::vector<ledger::LogPosition>& positions, pb::ConsistencyToken* token) {
-  for (const ledger::LogPosition& p : positions) {
+void FillToken(const std::vector<eventlog::LogPosition>& positions, pb::ConsistencyToken* token) {
+  for (const eventlog::LogPosition& p : positions) {
     pb::LogPosition* out = token->add_positions();
     out->set_partition(p.partition);
     out->set_offset(p.offset);

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/support/status.h"
 #include "ledger/command.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/rejection.h"
 #include "ledger/state.h"
 #include "proto/command_service.pb.h"
@@ -54,7 +54,7 @@ grpc::Status ToGrpc(const absl::Status& status);
 pb::Rejection ToProto(const ledger::Rejection& rejection);
 using inventory::v1::kRejectionMetadataKey;
 
-void FillToken(const std::vector<ledger::LogPosition>& positions, pb::ConsistencyToken* token);
+void FillToken(const std::vector<eventlog::LogPosition>& positions, pb::ConsistencyToken* token);
 void FillItem(const ledger::ItemState& item, pb::Item* out);
 void FillWarehouse(const ledger::WarehouseState& w, pb::Warehouse* out);
 void FillLevel(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse,

@@ -17,8 +17,8 @@ namespace command_api {
 using ledger::Command;
 using ledger::Decision;
 using ledger::Event;
-using ledger::LogPosition;
-using ledger::LogRecord;
+using eventlog::LogPosition;
+using eventlog::LogRecord;
 
 ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
   std::string plain = "expire/" + id.value();
@@ -28,7 +28,7 @@ ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
   return ledger::CommandId("expire/h:" + ledger::EventId{hi, lo}.ToHex());
 }
 
-absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(ledger::EventLog* log, ledger::SnapshotStore* snapshots,
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(eventlog::EventLog* log, command_api::SnapshotStore* snapshots,
                                                      const base::Clock* clock, WriterOptions options) {
   INV_CHECK(log != nullptr && clock != nullptr);
   std::unique_ptr<Writer> writer(new Writer(log, snapshots, clock, options));
@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(ledger::EventLog* log, ledg
   return writer;
 }
 
-Writer::Writer(ledger::EventLog* log, ledger::SnapshotStore* snapshots, const base::Clock* clock,
+Writer::Writer(eventlog::EventLog* log, command_api::SnapshotStore* snapshots, const base::Clock* clock,
                WriterOptions options)
     : log_(log), snapshots_(snapshots), clock_(clock), options_(options), state_(options.ledger) {}
 
@@ -83,9 +83,9 @@ absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
   for (std::uint32_t p = 0; p < end.size(); ++p) {
     std::uint64_t offset = from[p];
     while (offset < end[p]) {
-      ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> records, log_->Read(p, offset, options_.replay_read_records));
+      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, offset, options_.replay_read_records));
       if (records.empty()) break;
-      for (const ledger::StoredRecord& record : records) {
+      for (const eventlog::StoredRecord& record : records) {
         absl::StatusOr<Event> event = ledger::Decode(record.payload);
         if (!event.ok()) {
           return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",

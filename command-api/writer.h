@@ -43,9 +43,9 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "ledger/command.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/rejection.h"
-#include "ledger/snapshot.h"
+#include "command-api/snapshot_store.h"
 #include "ledger/state.h"
 
 namespace command_api {
@@ -75,7 +75,7 @@ struct WriteResult {
   bool duplicate = false;                      // command id already applied
   // Where its events landed: the consistency token. For a duplicate, the
   // writer's current end of every partition (which covers the original).
-  std::vector<ledger::LogPosition> positions;
+  std::vector<eventlog::LogPosition> positions;
 };
 
 // The command id of the expiry of reservation `id`: "expire/<id>", or
@@ -96,7 +96,7 @@ struct WriterStats {
 class Writer {
  public:
   // REQUIRES: log, clock outlive the writer; snapshots may be null (none kept).
-  static absl::StatusOr<std::unique_ptr<Writer>> Open(ledger::EventLog* log, ledger::SnapshotStore* snapshots,
+  static absl::StatusOr<std::unique_ptr<Writer>> Open(eventlog::EventLog* log, command_api::SnapshotStore* snapshots,
                                                       const base::Clock* clock, WriterOptions options);
   ~Writer();
   Writer(const Writer&) = delete;
@@ -128,20 +128,20 @@ class Writer {
     Completion done;
   };
 
-  Writer(ledger::EventLog* log, ledger::SnapshotStore* snapshots, const base::Clock* clock, WriterOptions options);
+  Writer(eventlog::EventLog* log, command_api::SnapshotStore* snapshots, const base::Clock* clock, WriterOptions options);
   absl::Status Recover();
   absl::Status Replay(std::vector<std::uint64_t> from);
   void Run();
   std::vector<Pending> TakeBatch();
   void Process(std::vector<Pending>& batch);
   void MaybeSnapshot(bool force);
-  std::vector<ledger::LogPosition> LastEventPositions() const;
+  std::vector<eventlog::LogPosition> LastEventPositions() const;
   void PublishExpiry();
   void Complete(Pending& pending, const WriteResult& result);
   static WriteResult Unavailable(const absl::Status& cause);
 
-  ledger::EventLog* const log_;
-  ledger::SnapshotStore* const snapshots_;
+  eventlog::EventLog* const log_;
+  command_api::SnapshotStore* const snapshots_;
   const base::Clock* const clock_;
   const WriterOptions options_;
 

@@ -4,7 +4,7 @@
 // the log and from snapshots, reservation expiry on a manual clock, draining
 // on Stop, and command time taken from the clock.
 //
-// The log is a MemoryLog behind a FaultLog (command-api/fault_log.h), which
+// The log is a MemoryLog behind a FaultLog (eventlog/testing/fault_log.h), which
 // counts Appends and can fail or block them. Waits are bounded (kWait) so a
 // broken writer fails the test instead of hanging it; nothing sleeps for a TTL.
 #include "command-api/writer.h"
@@ -31,9 +31,9 @@
 #include "absl/status/status.h"
 #include "base/clock.h"
 #include "command-api/expiry.h"
-#include "command-api/fault_log.h"
+#include "eventlog/testing/fault_log.h"
 #include "ledger/codec.h"
-#include "ledger/memory_log.h"
+#include "eventlog/memory_log.h"
 #include "ledger/snapshot.h"
 #include "ledger/validate.h"
 
@@ -108,7 +108,7 @@ struct Outcome {
 };
 
 struct LoggedEvent {
-  ledger::LogPosition position;
+  eventlog::LogPosition position;
   ledger::Event event;
 };
 
@@ -128,10 +128,10 @@ class WriterTest : public ::testing::Test {
   WriterTest() : clock_(kT0) {}
 
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ledger::MemoryLog>> log = ledger::MemoryLog::Open(ledger::MemoryLogOptions{});
+    absl::StatusOr<std::unique_ptr<eventlog::MemoryLog>> log = eventlog::MemoryLog::Open(eventlog::MemoryLogOptions{});
     ASSERT_TRUE(log.ok()) << log.status();
     mem_ = std::move(*log);
-    fault_ = std::make_unique<FaultLog>(mem_.get());
+    fault_ = std::make_unique<eventlog::FaultLog>(mem_.get());
     snapshot_dir_ = std::filesystem::temp_directory_path() /
                     ("writer_test_" + std::to_string(::getpid()) + "_" +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -151,23 +151,23 @@ class WriterTest : public ::testing::Test {
     return o;
   }
 
-  void OpenWriter(WriterOptions options = Options(), ledger::SnapshotStore* snapshots = nullptr) {
+  void OpenWriter(WriterOptions options = Options(), command_api::SnapshotStore* snapshots = nullptr) {
     absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(fault_.get(), snapshots, &clock_, options);
     ASSERT_TRUE(w.ok()) << w.status();
     writer_ = std::move(*w);
   }
 
   // Closes the writer and its log, and opens fresh ones over the same storage.
-  void Reopen(WriterOptions options = Options(), ledger::SnapshotStore* snapshots = nullptr) {
+  void Reopen(WriterOptions options = Options(), command_api::SnapshotStore* snapshots = nullptr) {
     if (writer_) writer_->Stop();
     writer_.reset();
-    std::shared_ptr<ledger::MemoryLogStorage> storage = mem_->storage();
+    std::shared_ptr<eventlog::MemoryLogStorage> storage = mem_->storage();
     fault_.reset();
     mem_.reset();
-    absl::StatusOr<std::unique_ptr<ledger::MemoryLog>> log = ledger::MemoryLog::Open({}, storage);
+    absl::StatusOr<std::unique_ptr<eventlog::MemoryLog>> log = eventlog::MemoryLog::Open({}, storage);
     ASSERT_TRUE(log.ok()) << log.status();
     mem_ = std::move(*log);
-    fault_ = std::make_unique<FaultLog>(mem_.get());
+    fault_ = std::make_unique<eventlog::FaultLog>(mem_.get());
     OpenWriter(options, snapshots);
   }
 
@@ -226,10 +226,10 @@ class WriterTest : public ::testing::Test {
     for (std::uint32_t p = 0; p < end->size(); ++p) {
       std::uint64_t offset = 0;
       while (offset < (*end)[p]) {
-        absl::StatusOr<std::vector<ledger::StoredRecord>> records = mem_->Read(p, offset, 1000);
+        absl::StatusOr<std::vector<eventlog::StoredRecord>> records = mem_->Read(p, offset, 1000);
         EXPECT_TRUE(records.ok()) << records.status();
         if (!records.ok() || records->empty()) break;
-        for (const ledger::StoredRecord& r : *records) {
+        for (const eventlog::StoredRecord& r : *records) {
           absl::StatusOr<ledger::Event> e = ledger::Decode(r.payload);
           EXPECT_TRUE(e.ok()) << e.status();
           if (e.ok()) out.push_back({r.position, std::move(*e)});
@@ -254,25 +254,25 @@ class WriterTest : public ::testing::Test {
 
   // A snapshot store over snapshot_dir_, living as long as the fixture (it
   // must outlive every writer using it).
-  ledger::SnapshotStore* NewStore() {
-    stores_.push_back(std::make_unique<ledger::SnapshotStore>(snapshot_dir_, ledger::SnapshotStoreOptions{}));
+  command_api::SnapshotStore* NewStore() {
+    stores_.push_back(std::make_unique<command_api::SnapshotStore>(snapshot_dir_, command_api::SnapshotStoreOptions{}));
     return stores_.back().get();
   }
 
   base::ManualClock clock_;
-  std::vector<std::unique_ptr<ledger::SnapshotStore>> stores_;
-  std::unique_ptr<ledger::MemoryLog> mem_;
-  std::unique_ptr<FaultLog> fault_;
+  std::vector<std::unique_ptr<command_api::SnapshotStore>> stores_;
+  std::unique_ptr<eventlog::MemoryLog> mem_;
+  std::unique_ptr<eventlog::FaultLog> fault_;
   std::unique_ptr<Writer> writer_;
   std::filesystem::path snapshot_dir_;
   int probes_ = 0;
 };
 
 // Every position in `original` is covered by `token`: same partition, offset at or past it.
-void ExpectCovers(const std::vector<ledger::LogPosition>& token, const std::vector<ledger::LogPosition>& original) {
+void ExpectCovers(const std::vector<eventlog::LogPosition>& token, const std::vector<eventlog::LogPosition>& original) {
   ASSERT_FALSE(original.empty());
-  for (const ledger::LogPosition& p : original) {
-    bool covered = std::any_of(token.begin(), token.end(), [&](const ledger::LogPosition& q) {
+  for (const eventlog::LogPosition& p : original) {
+    bool covered = std::any_of(token.begin(), token.end(), [&](const eventlog::LogPosition& q) {
       return q.partition == p.partition && q.offset >= p.offset;
     });
     EXPECT_TRUE(covered) << "position " << p << " not covered by the token";
@@ -295,14 +295,14 @@ TEST_F(WriterTest, AnswersOnlyOnceTheEventsAreInTheLog) {
   };
   auto seen = std::make_shared<Seen>();
   auto slot = std::make_shared<Slot>();
-  ledger::MemoryLog* log = mem_.get();
+  eventlog::MemoryLog* log = mem_.get();
   Completion inner = Capture(slot);
   ASSERT_TRUE(writer_
                   ->Submit(Cmd("res-1", Reserve("R1", {Line("SKU-1", 3), Line("SKU-2", 2)})),
                            [seen, log, inner](const WriteResult& result, const ledger::State& state) {
                              seen->result = result;
-                             for (const ledger::LogPosition& p : result.positions) {
-                               absl::StatusOr<std::vector<ledger::StoredRecord>> r = log->Read(p.partition, p.offset, 1);
+                             for (const eventlog::LogPosition& p : result.positions) {
+                               absl::StatusOr<std::vector<eventlog::StoredRecord>> r = log->Read(p.partition, p.offset, 1);
                                if (!r.ok()) {
                                  seen->events.push_back(r.status());
                                } else if (r->empty() || (*r)[0].position != p) {
@@ -336,7 +336,7 @@ TEST_F(WriterTest, AnswersOnlyOnceTheEventsAreInTheLog) {
     EXPECT_EQ(reserved->reservation_id.value(), "R1");
     EXPECT_EQ(reserved->quantity, kQuantities[i]);
     EXPECT_EQ(reserved->request_line, i);
-    EXPECT_EQ(seen->result.positions[i].partition, ledger::PartitionFor(kSkus[i], mem_->partition_count()));
+    EXPECT_EQ(seen->result.positions[i].partition, eventlog::PartitionFor(kSkus[i], mem_->partition_count()));
   }
   // The state handed to the completion already holds the command's effect.
   EXPECT_EQ(seen->level.reserved, 3);
@@ -419,7 +419,7 @@ TEST_F(WriterTest, GroupCommitAnswersEveryCommandOnceInOrder) {
   EXPECT_EQ(appends, 2u);
 
   std::lock_guard<std::mutex> lock(mu);
-  std::vector<ledger::LogPosition> all_positions;
+  std::vector<eventlog::LogPosition> all_positions;
   for (int t = 0; t < kThreads; ++t) {
     ASSERT_EQ(order[t].size(), static_cast<std::size_t>(kPerThread)) << "thread " << t;
     for (int i = 0; i < kPerThread; ++i) {
@@ -783,7 +783,7 @@ std::uint64_t EventsNamed(const std::filesystem::path& file) {
 TEST_F(WriterTest, RestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
   WriterOptions options = Options();
   options.snapshot_every_events = 5;
-  ledger::SnapshotStore* store = NewStore();
+  command_api::SnapshotStore* store = NewStore();
   OpenWriter(options, store);
   Seed();
   for (int i = 0; i < 20; ++i) Accept("s-" + std::to_string(i), Receive(i % 2 ? "SKU-1" : "SKU-2", "WH-A", i + 1));
@@ -799,7 +799,7 @@ TEST_F(WriterTest, RestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
   std::size_t total = ReadLog().size();
   ASSERT_EQ(expected.events_applied(), total);
 
-  ledger::SnapshotStore* store2 = NewStore();
+  command_api::SnapshotStore* store2 = NewStore();
   Reopen(options, store2);
   WriterStats stats = writer_->stats();
   EXPECT_TRUE(stats.loaded_snapshot);
@@ -815,7 +815,7 @@ TEST_F(WriterTest, RestartLoadsTheSnapshotAndReplaysOnlyTheTail) {
 TEST_F(WriterTest, CorruptNewestSnapshotIsSkipped) {
   WriterOptions options = Options();
   options.snapshot_every_events = 3;
-  ledger::SnapshotStore* store = NewStore();
+  command_api::SnapshotStore* store = NewStore();
   OpenWriter(options, store);
   Seed();
   for (int i = 0; i < 15; ++i) Accept("s-" + std::to_string(i), Receive("SKU-1", i % 2 ? "WH-A" : "WH-B", 1));
@@ -844,7 +844,7 @@ TEST_F(WriterTest, CorruptNewestSnapshotIsSkipped) {
     }
   }
 
-  ledger::SnapshotStore* store2 = NewStore();
+  command_api::SnapshotStore* store2 = NewStore();
   Reopen(options, store2);
   WriterStats stats = writer_->stats();
   EXPECT_TRUE(stats.loaded_snapshot) << "the older snapshot should load";
@@ -861,7 +861,7 @@ TEST_F(WriterTest, CorruptNewestSnapshotIsSkipped) {
   for (const std::filesystem::path& file : *all) {
     std::ofstream(file, std::ios::binary | std::ios::trunc) << "garbage";
   }
-  ledger::SnapshotStore* store3 = NewStore();
+  command_api::SnapshotStore* store3 = NewStore();
   Reopen(Options(), store3);
   EXPECT_FALSE(writer_->stats().loaded_snapshot);
   EXPECT_EQ(writer_->stats().replayed_events, total);

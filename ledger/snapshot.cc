@@ -41,25 +41,16 @@
 // (SnapshotLargeTest in snapshot_test.cc).
 #include "ledger/snapshot.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cinttypes>
 #include <climits>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <optional>
-#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/log_position.h"
 #include "base/status.h"
-#include "ledger/event_log.h"
 #include "ledger/hash.h"
 #include "proto/snapshot.pb.h"
 
@@ -699,192 +690,12 @@ absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view bytes, LedgerOptions op
   if (!snapshot.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return Corrupt("body does not parse as inventory.internal.v1.Snapshot");
   }
-  if (static_cast<std::size_t>(snapshot.next_offsets_size()) > kPartitionCountMax) {
+  if (static_cast<std::size_t>(snapshot.next_offsets_size()) > base::kPartitionCountMax) {
     return Corrupt(snapshot.next_offsets_size(), " partitions exceed kPartitionCountMax");
   }
   Snapshot out{State(options), {snapshot.next_offsets().begin(), snapshot.next_offsets().end()}};
   RETURN_IF_ERROR(SnapshotCodec::Decode(snapshot, out.state));
   return out;
-}
-
-// ---------------------------------------------------------------------------
-// SnapshotStore
-
-namespace {
-
-constexpr std::string_view kPrefix = "snapshot-";
-constexpr std::string_view kSuffix = ".snap";
-constexpr std::string_view kTempSuffix = ".snap.tmp";
-constexpr std::size_t kDigits = 20;
-
-std::string FileName(std::uint64_t events_applied) {
-  char digits[kDigits + 1];
-  std::snprintf(digits, sizeof(digits), "%020" PRIu64, events_applied);
-  return absl::StrCat(base::AsAbsl(kPrefix), digits, base::AsAbsl(kSuffix));
-}
-
-// The events_applied in a snapshot file name; nullopt for any other name.
-std::optional<std::uint64_t> ParseFileName(std::string_view name) {
-  if (name.size() != kPrefix.size() + kDigits + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
-    return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  for (char ch : name.substr(kPrefix.size(), kDigits)) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(ch - '0');
-    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-absl::Status IoError(std::string_view op, const std::filesystem::path& path, int error) {
-  return absl::UnavailableError(
-      absl::StrCat("snapshot store: ", base::AsAbsl(op), " ", path.string(), ": ", std::strerror(error)));
-}
-
-// Closes a file descriptor on every path out of a function.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now, reporting the error a deferred write may surface here.
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-absl::Status WriteAndSync(const std::filesystem::path& path, std::string_view bytes) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return IoError("open", path, errno);
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("write", path, errno);
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd.get()) != 0) return IoError("fsync", path, errno);
-  if (fd.Close() != 0) return IoError("close", path, errno);
-  return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return IoError("open", dir, errno);
-  if (::fsync(fd.get()) != 0) return IoError("fsync", dir, errno);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return IoError("open", path, errno);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return IoError("stat", path, errno);
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("read", path, errno);
-    if (n == 0) break;  // shrank while reading: decode reports the truncation
-    done += static_cast<std::size_t>(n);
-  }
-  bytes.resize(done);
-  return bytes;
-}
-
-}  // namespace
-
-SnapshotStore::SnapshotStore(std::filesystem::path dir, SnapshotStoreOptions options)
-    : dir_(std::move(dir)), options_(options) {
-  INV_CHECK(options_.keep_max >= 1) << "SnapshotStoreOptions.keep_max must be at least 1";
-}
-
-absl::StatusOr<std::vector<std::filesystem::path>> SnapshotStore::List() const {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir_, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return files;
-    return IoError("list", dir_, ec.value());
-  }
-  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (ParseFileName(it->path().filename().string())) files.push_back(it->path());
-  }
-  if (ec) return IoError("list", dir_, ec.value());
-  // Fixed-width numbers: name order is events_applied order.
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-absl::Status SnapshotStore::Save(const State& state, std::span<const std::uint64_t> next_offsets) {
-  ASSIGN_OR_RETURN(std::string bytes, EncodeSnapshot(state, next_offsets));
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) return IoError("create", dir_, ec.value());
-  const std::filesystem::path final_path = dir_ / FileName(state.events_applied());
-  const std::filesystem::path temp_path = dir_ / (FileName(state.events_applied()) + ".tmp");
-  RETURN_IF_ERROR(WriteAndSync(temp_path, bytes));
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return IoError("rename", temp_path, errno);
-  RETURN_IF_ERROR(SyncDirectory(dir_));
-  return Prune();
-}
-
-absl::Status SnapshotStore::Prune() {
-  ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files, List());
-  std::error_code ec;
-  for (std::size_t i = 0; i + options_.keep_max < files.size(); ++i) {
-    if (!std::filesystem::remove(files[i], ec) && ec) return IoError("remove", files[i], ec.value());
-  }
-  // Leftovers of a crash between write and rename (a single writer per directory).
-  for (std::filesystem::directory_iterator it(dir_, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.starts_with(kPrefix) && name.ends_with(kTempSuffix)) std::filesystem::remove(it->path(), ec);
-  }
-  if (ec) return IoError("clean up", dir_, ec.value());
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Snapshot> SnapshotStore::LoadNewest(LedgerOptions options, std::vector<std::string>* skipped) {
-  ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files, List());
-  std::size_t passed_over = 0;
-  auto skip = [&](const std::filesystem::path& file, std::string_view reason) {
-    ++passed_over;
-    if (skipped != nullptr) skipped->push_back(absl::StrCat(file.string(), ": ", base::AsAbsl(reason)));
-  };
-  for (auto file = files.rbegin(); file != files.rend(); ++file) {
-    absl::StatusOr<std::string> bytes = ReadWholeFile(*file);
-    if (!bytes.ok()) {
-      skip(*file, bytes.status().ToString());
-      continue;
-    }
-    absl::StatusOr<Snapshot> snapshot = DecodeSnapshot(*bytes, options);
-    if (!snapshot.ok()) {
-      skip(*file, snapshot.status().ToString());
-      continue;
-    }
-    const std::uint64_t named = *ParseFileName(file->filename().string());
-    if (snapshot->state.events_applied() != named) {
-      skip(*file, absl::StrCat("name says ", named, " events applied, content says ",
-                               snapshot->state.events_applied()));
-      continue;
-    }
-    return snapshot;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("snapshot store: no valid snapshot in ", dir_.string(), " (", passed_over, " skipped)"));
 }
 
 }  // namespace ledger

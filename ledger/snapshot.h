@@ -16,15 +16,16 @@
 //  * LedgerOptions are not stored: the loaded state takes the options given
 //    to DecodeSnapshot, and the next folded event forgets under them.
 //
+// Files of snapshots (naming, pruning, loading the newest valid one) are the
+// command side's: command-api/snapshot_store.h.
+//
 // Thread-safety: EncodeSnapshot/DecodeSnapshot are pure functions of their
-// arguments. A SnapshotStore is used by one thread at a time, and at most one
-// process saves into a directory (the command side's single writer).
+// arguments.
 #ifndef LEDGER_SNAPSHOT_H_
 #define LEDGER_SNAPSHOT_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,43 +57,6 @@ std::string FrameSnapshot(std::string_view body, std::uint32_t version = kSnapsh
 
 // The snapshot in `bytes`, its state built with `options`.
 absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view bytes, LedgerOptions options);
-
-struct SnapshotStoreOptions {
-  // Most snapshot files kept: after a successful Save, older ones beyond this
-  // many are deleted. Default 3. REQUIRES: >= 1.
-  std::size_t keep_max = 3;
-};
-
-// Snapshot files in one directory, named snapshot-<events_applied as 20
-// digits>.snap, so name order is age order.
-class SnapshotStore {
- public:
-  SnapshotStore(std::filesystem::path dir, SnapshotStoreOptions options);
-
-  // Writes the snapshot durably: to a temporary file, fsync, rename into
-  // place, fsync the directory. Then deletes all but the keep_max newest
-  // snapshots and any temporary file a crash left behind. Creates the
-  // directory if missing. I/O failure: UNAVAILABLE naming the file.
-  absl::Status Save(const State& state, std::span<const std::uint64_t> next_offsets);
-
-  // The newest snapshot that decodes (and whose name agrees with its
-  // content). Each file passed over is reported in `skipped` as
-  // "<file>: <reason>" so the caller can log a warning. NOT_FOUND when no
-  // file is valid (or the directory does not exist).
-  absl::StatusOr<Snapshot> LoadNewest(LedgerOptions options, std::vector<std::string>* skipped = nullptr);
-
-  // The snapshot files present, oldest first.
-  absl::StatusOr<std::vector<std::filesystem::path>> List() const;
-
-  const std::filesystem::path& dir() const { return dir_; }
-
- private:
-  // Deletes all but the keep_max newest snapshots, and temporary files.
-  absl::Status Prune();
-
-  std::filesystem::path dir_;
-  SnapshotStoreOptions options_;
-};
 
 }  // namespace ledger
 

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "command-api/fault_log.h"
+#include "eventlog/testing/fault_log.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/memory_log.h"
+#include "eventlog/memory_log.h"
 #include "orders/publisher.h"
 
 namespace orders {
@@ -115,10 +115,10 @@ class MockKafka {
 class OrdersInProcess : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto log = ledger::MemoryLog::Open({});
+    auto log = eventlog::MemoryLog::Open({});
     ASSERT_TRUE(log.ok());
     memory_ = std::move(*log);
-    faults_ = std::make_unique<command_api::FaultLog>(memory_.get());
+    faults_ = std::make_unique<eventlog::FaultLog>(memory_.get());
     auto writer = command_api::Writer::Open(faults_.get(), nullptr, &clock_, {});
     ASSERT_TRUE(writer.ok()) << writer.status();
     writer_ = std::move(*writer);
@@ -147,7 +147,7 @@ class OrdersInProcess : public ::testing::Test {
         auto records = memory_->Read(p, from, 1000);
         EXPECT_TRUE(records.ok());
         if (!records.ok() || records->empty()) break;
-        for (const ledger::StoredRecord& r : *records) {
+        for (const eventlog::StoredRecord& r : *records) {
           auto event = ledger::Decode(r.payload);
           EXPECT_TRUE(event.ok());
           EXPECT_TRUE(ledger::Evolve(state, *event).ok());
@@ -159,8 +159,8 @@ class OrdersInProcess : public ::testing::Test {
   }
 
   base::SystemClock clock_;
-  std::unique_ptr<ledger::MemoryLog> memory_;
-  std::unique_ptr<command_api::FaultLog> faults_;
+  std::unique_ptr<eventlog::MemoryLog> memory_;
+  std::unique_ptr<eventlog::FaultLog> faults_;
   std::unique_ptr<command_api::Writer> writer_;
   MockKafka kafka_;
 };

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "command-api/writer.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "orders/order_consumer.h"
 #include "orders/publisher.h"
 
@@ -26,7 +26,7 @@ struct OrdersRoleOptions {
 class OrdersRole {
  public:
   // Opens and starts what `options` enables. REQUIRES: writer and log outlive the role.
-  static absl::StatusOr<std::unique_ptr<OrdersRole>> Start(command_api::Writer* writer, ledger::EventLog* log,
+  static absl::StatusOr<std::unique_ptr<OrdersRole>> Start(command_api::Writer* writer, eventlog::EventLog* log,
                                                            OrdersRoleOptions options);
   // Stops the consumer (its last batch committed) and then the publisher. Idempotent.
   void Stop();
@@ -38,7 +38,7 @@ class OrdersRole {
 };
 
 inline absl::StatusOr<std::unique_ptr<OrdersRole>> OrdersRole::Start(command_api::Writer* writer,
-                                                                     ledger::EventLog* log,
+                                                                     eventlog::EventLog* log,
                                                                      OrdersRoleOptions options) {
   auto role = std::make_unique<OrdersRole>();
   if (options.publish) {

@@ -1,16 +1,10 @@
 #include "orders/publisher.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/durable_file.h"
 #include "base/status.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
@@ -40,28 +34,14 @@ std::uint64_t Check(std::string_view bytes) {
   return h.Finish();
 }
 
-absl::Status Errno(std::string_view what, const std::filesystem::path& path) {
-  return absl::UnavailableError(absl::StrCat(std::string(what), " ", path.string(), ": ", std::strerror(errno)));
-}
-
-absl::Status SyncDir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return Errno("opening", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("syncing", dir);
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::path& path,
                                                         std::uint32_t partition_count) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return std::vector<std::uint64_t>(partition_count, 0);
-    return Errno("reading", path);
-  }
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::string> read = base::ReadWholeFile(path);
+  if (absl::IsNotFound(read.status())) return std::vector<std::uint64_t>(partition_count, 0);
+  if (!read.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", read.status().message()));
+  const std::string& bytes = *read;
   const std::size_t expected = kMagic.size() + 4 + 8 * std::size_t{partition_count} + 8;
   if (bytes.size() < kMagic.size() + 4 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": not a position file"));
@@ -84,23 +64,17 @@ absl::Status SavePosition(const std::filesystem::path& path, const std::vector<s
   PutFixed(&bytes, next_offsets.size(), 4);
   for (std::uint64_t offset : next_offsets) PutFixed(&bytes, offset, 8);
   PutFixed(&bytes, Check(bytes), 8);
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno("creating", tmp);
-  const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-  const bool ok = written == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Errno("writing", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming", tmp);
-  return SyncDir(path.parent_path());
+  absl::Status saved = base::WriteFileDurably(path, bytes);
+  if (!saved.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", saved.message()));
+  return absl::OkStatus();
 }
 
-Publisher::Publisher(ledger::EventLog* log, PublisherOptions options)
+Publisher::Publisher(eventlog::EventLog* log, PublisherOptions options)
     : log_(log), options_(std::move(options)), state_(options_.ledger) {}
 
 Publisher::~Publisher() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(ledger::EventLog* log, PublisherOptions options) {
+absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(eventlog::EventLog* log, PublisherOptions options) {
   if (options.position_path.empty()) return absl::InvalidArgumentError("publisher: no position path");
   if (options.batch_records_max == 0) return absl::InvalidArgumentError("publisher: batch_records_max is 0");
   std::unique_ptr<Publisher> self(new Publisher(log, std::move(options)));
@@ -113,7 +87,7 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(ledger::EventLog* log
   self->position_ = std::move(*position);
   self->saved_ = self->position_;
   RETURN_IF_ERROR(self->CatchUp());
-  ledger::TailOptions tail;
+  eventlog::TailOptions tail;
   tail.buffer_records_max = self->options_.batch_records_max;
   tail.poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms);
   self->tail_ = log->Tail(self->position_, tail);
@@ -125,9 +99,9 @@ absl::Status Publisher::CatchUp() {
   for (std::uint32_t p = 0; p < position_.size(); ++p) {
     std::uint64_t from = 0;
     while (from < position_[p]) {
-      ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
+      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
       if (records.empty()) break;
-      for (const ledger::StoredRecord& record : records) {
+      for (const eventlog::StoredRecord& record : records) {
         if (record.position.offset >= position_[p]) break;  // published after the save: the tail has it
         ASSIGN_OR_RETURN(ledger::Event event, ledger::Decode(record.payload));
         RETURN_IF_ERROR(ledger::Evolve(state_, event));
@@ -156,8 +130,8 @@ std::vector<std::uint64_t> Publisher::position() const {
   return saved_;
 }
 
-absl::Status Publisher::Fold(const std::vector<ledger::StoredRecord>& records, std::vector<PublicEvent>* out) {
-  for (const ledger::StoredRecord& record : records) {
+absl::Status Publisher::Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out) {
+  for (const eventlog::StoredRecord& record : records) {
     absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
     if (!event.ok()) {
       return absl::Status(event.status().code(),
@@ -207,7 +181,7 @@ bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const std
 void Publisher::Run() {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (!stopping_) {
-    absl::StatusOr<std::vector<ledger::StoredRecord>> records =
+    absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
         tail_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
     if (!records.ok()) {
       spdlog::warn("publisher: reading the log: {}", records.status().ToString());

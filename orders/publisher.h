@@ -36,7 +36,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/state.h"
 #include "orders/kafka_producer.h"
 
@@ -77,7 +77,7 @@ absl::Status SavePosition(const std::filesystem::path& path, const std::vector<s
 class Publisher {
  public:
   // Loads the position and folds the log up to it. REQUIRES: log outlives the publisher.
-  static absl::StatusOr<std::unique_ptr<Publisher>> Open(ledger::EventLog* log, PublisherOptions options);
+  static absl::StatusOr<std::unique_ptr<Publisher>> Open(eventlog::EventLog* log, PublisherOptions options);
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
@@ -90,19 +90,19 @@ class Publisher {
   std::vector<std::uint64_t> position() const;
 
  private:
-  Publisher(ledger::EventLog* log, PublisherOptions options);
+  Publisher(eventlog::EventLog* log, PublisherOptions options);
   absl::Status CatchUp();
   void Run();
-  absl::Status Fold(const std::vector<ledger::StoredRecord>& records, std::vector<PublicEvent>* out);
+  absl::Status Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out);
   bool PublishAndSave(const std::vector<PublicEvent>& events, const std::vector<std::uint64_t>& next);
   void Backoff(std::int64_t& wait_ms);
 
-  ledger::EventLog* const log_;
+  eventlog::EventLog* const log_;
   const PublisherOptions options_;
   std::unique_ptr<KafkaProducer> producer_;
   ledger::State state_;                  // publisher thread only
   std::vector<std::uint64_t> position_;  // publisher thread only (Open before Start)
-  std::unique_ptr<ledger::LogTail> tail_;
+  std::unique_ptr<eventlog::LogTail> tail_;
   std::atomic<std::uint64_t> records_{0}, published_{0}, batches_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopping_{false};

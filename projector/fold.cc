@@ -171,7 +171,7 @@ absl::Status Fold::Load() {
   return absl::OkStatus();
 }
 
-absl::Status Fold::Apply(const ledger::LogPosition& position, const ledger::Event& event,
+absl::Status Fold::Apply(const eventlog::LogPosition& position, const ledger::Event& event,
                          std::vector<v1::InventoryUpdate>* updates) {
   Context ctx{position, event.envelope, updates};
   Visitor visitor{*this, ctx, event.envelope.sku.value()};

@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "ledger/event.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/state.h"
 #include "projector/store.h"
 #include "proto/common.pb.h"
@@ -47,7 +47,7 @@ class Fold {
   // Folds `event`, found at `position`, appending its stock updates to
   // `updates`. UNAVAILABLE / DATA_LOSS only for store trouble; events that do
   // not make sense are applied as far as they do and counted as anomalies.
-  absl::Status Apply(const ledger::LogPosition& position, const ledger::Event& event,
+  absl::Status Apply(const eventlog::LogPosition& position, const ledger::Event& event,
                      std::vector<inventory::v1::InventoryUpdate>* updates);
 
   // Writes every changed row and `applied` (next offset per partition) into
@@ -72,7 +72,7 @@ class Fold {
     friend bool operator==(const StockFlags&, const StockFlags&) = default;
   };
   struct Context {
-    const ledger::LogPosition& position;
+    const eventlog::LogPosition& position;
     const ledger::Envelope& envelope;
     std::vector<inventory::v1::InventoryUpdate>* updates;
   };

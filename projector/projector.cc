@@ -19,7 +19,7 @@ namespace {
 
 // One tail read, decoded; `next_offsets` is the tail's position after it.
 struct DecodedBatch {
-  std::vector<ledger::LogPosition> positions;
+  std::vector<eventlog::LogPosition> positions;
   std::vector<absl::StatusOr<ledger::Event>> events;
   std::vector<uint64_t> next_offsets;
 };
@@ -28,7 +28,7 @@ struct DecodedBatch {
 
 class Projector::Impl {
  public:
-  Impl(ledger::EventLog* log, Store* store, ProjectorOptions options, base::Clock* clock,
+  Impl(eventlog::EventLog* log, Store* store, ProjectorOptions options, base::Clock* clock,
        std::vector<uint64_t> applied)
       : log_(log),
         store_(store),
@@ -68,9 +68,9 @@ class Projector::Impl {
     return applied_;
   }
 
-  absl::Status WaitApplied(std::span<const ledger::LogPosition> positions,
+  absl::Status WaitApplied(std::span<const eventlog::LogPosition> positions,
                            std::chrono::steady_clock::time_point deadline) const {
-    for (const ledger::LogPosition& p : positions) {
+    for (const eventlog::LogPosition& p : positions) {
       if (p.partition >= applied_.size()) {
         return absl::InvalidArgumentError(absl::StrCat("consistency token names partition ", p.partition, " of ",
                                                        applied_.size()));
@@ -79,13 +79,13 @@ class Projector::Impl {
     std::unique_lock lock(mu_);
     auto met = [&] {
       return std::all_of(positions.begin(), positions.end(),
-                         [&](const ledger::LogPosition& p) { return applied_[p.partition] > p.offset; });
+                         [&](const eventlog::LogPosition& p) { return applied_[p.partition] > p.offset; });
     };
     applied_cv_.wait_until(lock, deadline, [&] { return met() || !error_.ok() || stopping_; });
     if (met()) return absl::OkStatus();
     if (!error_.ok()) return absl::FailedPreconditionError(absl::StrCat("projector stopped: ", error_.message()));
     uint64_t behind = 0;
-    for (const ledger::LogPosition& p : positions) {
+    for (const eventlog::LogPosition& p : positions) {
       if (applied_[p.partition] <= p.offset) behind += p.offset + 1 - applied_[p.partition];
     }
     return absl::DeadlineExceededError(absl::StrCat("read models are ", behind,
@@ -102,7 +102,7 @@ class Projector::Impl {
         if (now[p] >= ends[p]) continue;
         // Offsets may have gaps (Kafka's transaction markers): caught up when
         // no record lies between the applied offset and the end.
-        ASSIGN_OR_RETURN(std::vector<ledger::StoredRecord> next, log_->Read(p, now[p], 1));
+        ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> next, log_->Read(p, now[p], 1));
         done = next.empty() || next.front().position.offset >= ends[p];
       }
       if (done) return absl::OkStatus();
@@ -172,11 +172,11 @@ class Projector::Impl {
   }
 
   void ReadLoop() {
-    std::unique_ptr<ledger::LogTail> tail =
+    std::unique_ptr<eventlog::LogTail> tail =
         log_->Tail(applied(), {.buffer_records_max = options_.batch_events_max, .poll_interval_ms = options_.poll_ms});
     auto last_end_check = std::chrono::steady_clock::now();
     while (!stopping()) {
-      absl::StatusOr<std::vector<ledger::StoredRecord>> records = tail->Next(options_.poll_ms);
+      absl::StatusOr<std::vector<eventlog::StoredRecord>> records = tail->Next(options_.poll_ms);
       if (!records.ok()) {
         Fail(records.status());
         return;
@@ -196,7 +196,7 @@ class Projector::Impl {
       DecodedBatch batch;
       batch.positions.reserve(records->size());
       batch.events.reserve(records->size());
-      for (ledger::StoredRecord& r : *records) {
+      for (eventlog::StoredRecord& r : *records) {
         batch.positions.push_back(r.position);
         batch.events.push_back(ledger::Decode(r.payload));
       }
@@ -260,7 +260,7 @@ class Projector::Impl {
     uint64_t events = 0;
     for (DecodedBatch& b : batches) {
       for (size_t i = 0; i < b.events.size(); ++i) {
-        const ledger::LogPosition& pos = b.positions[i];
+        const eventlog::LogPosition& pos = b.positions[i];
         if (pos.offset < next_[pos.partition]) continue;  // applied already
         if (!b.events[i].ok()) {
           ++undecodable_;
@@ -312,7 +312,7 @@ class Projector::Impl {
     for (auto& [id, listener] : listeners_) listener(batch);
   }
 
-  ledger::EventLog* const log_;
+  eventlog::EventLog* const log_;
   Store* const store_;
   const ProjectorOptions options_;
   base::Clock* const clock_;
@@ -343,7 +343,7 @@ class Projector::Impl {
   void set_next(std::vector<uint64_t> next) { next_ = std::move(next); }
 };
 
-absl::StatusOr<std::unique_ptr<Projector>> Projector::Start(ledger::EventLog* log, ProjectorOptions options,
+absl::StatusOr<std::unique_ptr<Projector>> Projector::Start(eventlog::EventLog* log, ProjectorOptions options,
                                                             base::Clock* clock) {
   INV_CHECK(log != nullptr);
   static base::SystemClock system_clock;
@@ -378,7 +378,7 @@ void Projector::Stop() { impl_->Stop(); }
 
 std::vector<uint64_t> Projector::applied() const { return impl_->applied(); }
 
-absl::Status Projector::WaitApplied(std::span<const ledger::LogPosition> positions,
+absl::Status Projector::WaitApplied(std::span<const eventlog::LogPosition> positions,
                                     std::chrono::steady_clock::time_point deadline) const {
   return impl_->WaitApplied(positions, deadline);
 }

@@ -38,7 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/clock.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "projector/read_models.h"
 #include "proto/query_service.pb.h"
 
@@ -98,7 +98,7 @@ class Projector {
   // Opens the read models (rebuilding when asked or when the schema differs)
   // and starts the worker. `log` (and `clock`; null = the system clock) must
   // outlive the projector.
-  static absl::StatusOr<std::unique_ptr<Projector>> Start(ledger::EventLog* log, ProjectorOptions options,
+  static absl::StatusOr<std::unique_ptr<Projector>> Start(eventlog::EventLog* log, ProjectorOptions options,
                                                           base::Clock* clock = nullptr);
 
   // Stops the worker after the batch in flight. Idempotent.
@@ -114,7 +114,7 @@ class Projector {
   // Waits until every position in `positions` is applied or `deadline` passes.
   // DEADLINE_EXCEEDED names how far behind the projector is; FAILED_PRECONDITION
   // if the worker stopped on an error.
-  absl::Status WaitApplied(std::span<const ledger::LogPosition> positions,
+  absl::Status WaitApplied(std::span<const eventlog::LogPosition> positions,
                            std::chrono::steady_clock::time_point deadline) const;
 
   // Waits until everything the log held when called is applied.

@@ -14,8 +14,8 @@
 #include "ledger/codec.h"
 #include "ledger/decide.h"
 #include "ledger/evolve.h"
-#include "ledger/memory_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/memory_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "ledger/testing/history_generator.h"
 #include "projector/store.h"
 #include "rocksdb/write_batch.h"
@@ -46,7 +46,7 @@ auto Deadline(std::chrono::milliseconds ms = 10s) { return std::chrono::steady_c
 // as the command side does.
 class History {
  public:
-  explicit History(ledger::EventLog* log, ledger::LedgerOptions options = {}) : log_(log), state_(options) {}
+  explicit History(eventlog::EventLog* log, ledger::LedgerOptions options = {}) : log_(log), state_(options) {}
 
   ledger::Decision Run(ledger::CommandBody body) {
     now_ms_ += 1000;
@@ -62,7 +62,7 @@ class History {
 
   void Append(const std::vector<ledger::Event>& events) {
     if (events.empty()) return;
-    std::vector<ledger::LogRecord> records;
+    std::vector<eventlog::LogRecord> records;
     for (const ledger::Event& e : events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
     auto positions = log_->Append(records);
     ASSERT_TRUE(positions.ok()) << positions.status();
@@ -72,23 +72,23 @@ class History {
   const ledger::State& state() const { return state_; }
   ledger::TimeMs now_ms() const { return now_ms_; }
   void set_now_ms(ledger::TimeMs now) { now_ms_ = now; }
-  const std::vector<ledger::LogPosition>& last_positions() const { return last_positions_; }
+  const std::vector<eventlog::LogPosition>& last_positions() const { return last_positions_; }
 
  private:
-  ledger::EventLog* log_;
+  eventlog::EventLog* log_;
   ledger::State state_;
   ledger::TimeMs now_ms_ = 1'700'000'000'000;
   int next_ = 0;
-  std::vector<ledger::LogPosition> last_positions_;
+  std::vector<eventlog::LogPosition> last_positions_;
 };
 
-std::unique_ptr<ledger::MemoryLog> NewMemoryLog(uint32_t partitions = 4) {
-  auto log = ledger::MemoryLog::Open({.partition_count = partitions});
+std::unique_ptr<eventlog::MemoryLog> NewMemoryLog(uint32_t partitions = 4) {
+  auto log = eventlog::MemoryLog::Open({.partition_count = partitions});
   EXPECT_TRUE(log.ok());
   return std::move(*log);
 }
 
-std::unique_ptr<Projector> StartProjector(ledger::EventLog* log, const std::string& path,
+std::unique_ptr<Projector> StartProjector(eventlog::EventLog* log, const std::string& path,
                                           ProjectorOptions options = {}) {
   options.path = path;
   auto projector = Projector::Start(log, options);
@@ -143,7 +143,7 @@ class ProjectorViewsTest : public ::testing::Test {
     ASSERT_TRUE(history_->Run(ledger::CreateItem{Sku("SKU-2"), "Gadget", "toys", {}, 0, 0}).accepted());
   }
 
-  std::unique_ptr<ledger::MemoryLog> log_;
+  std::unique_ptr<eventlog::MemoryLog> log_;
   std::unique_ptr<History> history_;
   std::string path_ = TempDir("views");
 };
@@ -405,7 +405,7 @@ TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 5, ""}).accepted());
-  std::vector<ledger::LogPosition> last = history_->last_positions();
+  std::vector<eventlog::LogPosition> last = history_->last_positions();
   ASSERT_TRUE(projector->WaitApplied(last, Deadline()).ok());
   {
     // The listener call follows applied(); wait for the one covering `last`.
@@ -448,11 +448,11 @@ TEST_F(ProjectorViewsTest, ListenerCountIsBounded) {
 TEST_F(ProjectorViewsTest, WaitAppliedTimesOutNamingTheLag) {
   auto projector = StartProjector(log_.get(), path_);
   ASSERT_NE(projector, nullptr);
-  std::vector<ledger::LogPosition> future = {{0, 1'000'000}};
+  std::vector<eventlog::LogPosition> future = {{0, 1'000'000}};
   absl::Status s = projector->WaitApplied(future, Deadline(50ms));
   EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_NE(s.message().find("behind"), std::string::npos) << s;
-  std::vector<ledger::LogPosition> bad = {{99, 0}};
+  std::vector<eventlog::LogPosition> bad = {{99, 0}};
   EXPECT_EQ(projector->WaitApplied(bad, Deadline(50ms)).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(projector->lag().events, 0u);
 }
@@ -509,7 +509,7 @@ TEST_F(ProjectorViewsTest, RefusesViewsOfAnotherPartitionCount) {
 }
 
 TEST_F(ProjectorViewsTest, UndecodableRecordIsSkippedAndCounted) {
-  std::vector<ledger::LogRecord> junk = {{"SKU-1", "not an event"}};
+  std::vector<eventlog::LogRecord> junk = {{"SKU-1", "not an event"}};
   ASSERT_TRUE(log_->Append(junk).ok());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   auto projector = StartProjector(log_.get(), path_);
@@ -661,7 +661,7 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
 
 TEST(ProjectorRocksDbLogTest, FoldsTheEmbeddedLogAndFollowsNewAppends) {
   std::string log_path = TempDir("log");
-  auto log = ledger::RocksDbLog::Open({.path = log_path, .partition_count = 4});
+  auto log = eventlog::RocksDbLog::Open({.path = log_path, .partition_count = 4});
   ASSERT_TRUE(log.ok()) << log.status();
   History history(log->get());
   ASSERT_TRUE(history.Run(ledger::RegisterWarehouse{WarehouseCode("W"), "W", "eu", 1, true}).accepted());

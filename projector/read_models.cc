@@ -421,7 +421,7 @@ void Store::CloseDb() {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::OpenStore(ReadModelsOptions options, OpenMode mode) {
   if (options.path.empty()) return base::InvalidField("path", "must not be empty");
-  if (options.partition_count == 0 || options.partition_count > ledger::kPartitionCountMax) {
+  if (options.partition_count == 0 || options.partition_count > eventlog::kPartitionCountMax) {
     return base::InvalidField("partition_count", "must be 1..1024");
   }
   if (mode == OpenMode::kSecondary && options.secondary_path.empty()) {

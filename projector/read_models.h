@@ -34,7 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "proto/common.pb.h"
 #include "proto/query_service.pb.h"
 

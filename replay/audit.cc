@@ -327,7 +327,7 @@ absl::Status CompareWithReadModels(const ledger::State& state, const projector::
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuditReport> Audit(ledger::EventLog& log, const projector::Snapshot* views, AuditOptions options) {
+absl::StatusOr<AuditReport> Audit(eventlog::EventLog& log, const projector::Snapshot* views, AuditOptions options) {
   AuditReport report;
   MismatchSink sink(&report, options.examples_max);
   FoldBounds bounds;

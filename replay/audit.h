@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/state.h"
 #include "projector/read_models.h"
 #include "replay/fold.h"
@@ -86,7 +86,7 @@ absl::Status CompareWithReadModels(const ledger::State& state, const projector::
 // Folds `log` up to views->applied() (or to its end offsets when views is
 // null: invariants only) and compares. A snapshot applied beyond the log's
 // end is itself a mismatch.
-absl::StatusOr<AuditReport> Audit(ledger::EventLog& log, const projector::Snapshot* views, AuditOptions options);
+absl::StatusOr<AuditReport> Audit(eventlog::EventLog& log, const projector::Snapshot* views, AuditOptions options);
 
 std::string FormatAuditText(const AuditReport& report);
 std::string FormatAuditJson(const AuditReport& report);

@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "replay/test_history.h"
 
 namespace replay {
@@ -209,7 +209,7 @@ class AuditTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<testing::HistoryGenerator> history_;
   std::unique_ptr<FakeSnapshot> views_;
 };
@@ -281,7 +281,7 @@ TEST_F(AuditTest, InjectedInvariantBreakingEventFailsTheAuditWithPositionAndId) 
   e.envelope.occurred_at_ms = history_->now_ms() + 1;
   e.envelope.sku = ledger::Sku("SKU-1");
   e.payload = ledger::ReservationCommitted{ledger::ReservationId("R-none"), ledger::WarehouseCode("WH-A"), 1, 0};
-  auto forged = log_->Append(std::vector<ledger::LogRecord>{{"SKU-1", ledger::Encode(e)}});
+  auto forged = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-1", ledger::Encode(e)}});
   ASSERT_TRUE(forged.ok());
   views_->applied_ = *log_->EndOffsets();  // the projector applied it (as far as it could)
   AuditReport report = RunAudit();
@@ -289,7 +289,7 @@ TEST_F(AuditTest, InjectedInvariantBreakingEventFailsTheAuditWithPositionAndId) 
   EXPECT_EQ(report.violations_total, 1u);
   EXPECT_EQ(report.mismatches_total, 0u) << FormatAuditText(report);
   const std::string text = FormatAuditText(report);
-  const ledger::LogPosition at = forged->front();
+  const eventlog::LogPosition at = forged->front();
   EXPECT_THAT(text, HasSubstr(std::to_string(at.partition) + ":" + std::to_string(at.offset) + " invariant event " +
                               e.envelope.event_id.ToHex() + ": event " + e.envelope.event_id.ToHex() +
                               " breaks an invariant: resolution of unknown reservation allocation R-none#0"));

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "replay/rows.h"
 #include "replay/test_history.h"
 #include "simdjson.h"
@@ -78,9 +78,9 @@ class ExportTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<testing::HistoryGenerator> history_;
-  std::map<ledger::LogPosition, std::vector<Cell>> expected_;
+  std::map<eventlog::LogPosition, std::vector<Cell>> expected_;
 };
 
 TEST_F(ExportTest, CsvRoundTripsEveryEventCellForCell) {
@@ -90,7 +90,7 @@ TEST_F(ExportTest, CsvRoundTripsEveryEventCellForCell) {
   bool saw_awkward = false;
   for (size_t r = 1; r < rows.size(); ++r) {
     ASSERT_EQ(rows[r].size(), EventColumns().size()) << "row " << r;
-    const ledger::LogPosition position{static_cast<uint32_t>(std::stoul(rows[r][0])), std::stoull(rows[r][1])};
+    const eventlog::LogPosition position{static_cast<uint32_t>(std::stoul(rows[r][0])), std::stoull(rows[r][1])};
     ASSERT_TRUE(expected_.contains(position)) << rows[r][0] << ":" << rows[r][1];
     const std::vector<Cell>& cells = expected_[position];
     for (size_t c = 0; c < cells.size(); ++c) {
@@ -126,7 +126,7 @@ TEST_F(ExportTest, JsonLinesRoundTripEveryEventFieldForField) {
         fields[key] = std::to_string(int64_t(value.get_int64().value()));
       }
     }
-    const ledger::LogPosition position{static_cast<uint32_t>(std::stoul(fields["partition"])),
+    const eventlog::LogPosition position{static_cast<uint32_t>(std::stoul(fields["partition"])),
                                        std::stoull(fields["offset"])};
     ASSERT_TRUE(expected_.contains(position));
     const std::vector<Cell>& cells = expected_[position];

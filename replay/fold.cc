@@ -41,7 +41,7 @@ struct Folder::Batch {
   uint32_t partition = 0;
   uint64_t from_offset = 0;
   absl::Status read_status;  // DATA_LOSS: the stretch from from_offset is unreadable
-  std::vector<ledger::LogPosition> positions;
+  std::vector<eventlog::LogPosition> positions;
   std::vector<absl::StatusOr<ledger::Event>> events;
 };
 
@@ -116,7 +116,7 @@ Folder::Folder(FoldOptions options) : options_(std::move(options)), state_(Repla
   options_.read_batch_records = std::max<size_t>(options_.read_batch_records, 1);
 }
 
-absl::Status Folder::Run(ledger::EventLog& log, const FoldBounds& bounds) {
+absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   const uint32_t partition_count = log.partition_count();
   std::vector<uint64_t> until;
   if (bounds.until_offsets) {
@@ -155,7 +155,7 @@ absl::Status Folder::Run(ledger::EventLog& log, const FoldBounds& bounds) {
         auto batch = std::make_unique<Batch>();
         batch->partition = p;
         batch->from_offset = from;
-        absl::StatusOr<std::vector<ledger::StoredRecord>> records =
+        absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
             log.Read(p, from, std::min<uint64_t>(options_.read_batch_records, until[p] - from));
         if (!records.ok() && records.status().code() != absl::StatusCode::kDataLoss) {
           reader_status = records.status();
@@ -168,7 +168,7 @@ absl::Status Folder::Run(ledger::EventLog& log, const FoldBounds& bounds) {
         } else {
           batch->positions.reserve(records->size());
           batch->events.reserve(records->size());
-          for (const ledger::StoredRecord& record : *records) {
+          for (const eventlog::StoredRecord& record : *records) {
             if (record.position.offset >= until[p]) {
               partition_done = true;
               break;
@@ -211,7 +211,7 @@ void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<boo
     return;
   }
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    const ledger::LogPosition& position = batch.positions[i];
+    const eventlog::LogPosition& position = batch.positions[i];
     ++result_.records_read;
     if (position.offset < next_min[p]) {
       AddViolation(ViolationKind::kOffsetOrder, position, "",
@@ -253,7 +253,7 @@ void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<boo
 
 // Evolve refuses invariant-breaking events; this checks the result as well,
 // so that a fold bug cannot hide a broken level (STYLE.md: pair checks).
-void Folder::CheckLevelsOf(const ledger::LogPosition& position, const ledger::Event& event) {
+void Folder::CheckLevelsOf(const eventlog::LogPosition& position, const ledger::Event& event) {
   if (event.envelope.sku.empty()) return;
   const ledger::ItemState* item = state_.item(event.envelope.sku);
   if (item == nullptr) return;
@@ -266,7 +266,7 @@ void Folder::CheckLevelsOf(const ledger::LogPosition& position, const ledger::Ev
   }
 }
 
-void Folder::AddViolation(ViolationKind kind, const ledger::LogPosition& position, std::string event_id,
+void Folder::AddViolation(ViolationKind kind, const eventlog::LogPosition& position, std::string event_id,
                           std::string what) {
   ++result_.violations_total;
   if (result_.violations.size() >= options_.violation_examples_max) return;

@@ -34,7 +34,7 @@
 
 #include "absl/status/status.h"
 #include "ledger/event.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/state.h"
 
 namespace replay {
@@ -55,7 +55,7 @@ std::string_view ToString(ViolationKind kind);
 
 struct Violation {
   ViolationKind kind = ViolationKind::kUndecodable;
-  ledger::LogPosition position;
+  eventlog::LogPosition position;
   std::string event_id;  // hex; empty when the record did not decode
   std::string what;
 };
@@ -80,7 +80,7 @@ struct FoldProgress {
 
 // Called after each event is folded (applied == true) or refused.
 using EventVisitor =
-    std::function<void(const ledger::LogPosition& position, const ledger::Event& event, const ledger::State& state,
+    std::function<void(const eventlog::LogPosition& position, const ledger::Event& event, const ledger::State& state,
                         bool applied)>;
 
 struct FoldOptions {
@@ -116,7 +116,7 @@ class Folder {
   // Folds `log` within `bounds` into state(). Returns INVALID_ARGUMENT for
   // bounds that do not fit the log (wrong size, unknown partition), the log's
   // error for I/O trouble; every data problem is a Violation instead.
-  absl::Status Run(ledger::EventLog& log, const FoldBounds& bounds);
+  absl::Status Run(eventlog::EventLog& log, const FoldBounds& bounds);
 
   const ledger::State& state() const { return state_; }
   const FoldResult& result() const { return result_; }
@@ -124,9 +124,9 @@ class Folder {
  private:
   struct Batch;
   void Fold(Batch& batch, std::vector<uint64_t>& last_offset_plus_one, std::vector<bool>& stopped);
-  void AddViolation(ViolationKind kind, const ledger::LogPosition& position, std::string event_id,
+  void AddViolation(ViolationKind kind, const eventlog::LogPosition& position, std::string event_id,
                     std::string what);
-  void CheckLevelsOf(const ledger::LogPosition& position, const ledger::Event& event);
+  void CheckLevelsOf(const eventlog::LogPosition& position, const ledger::Event& event);
 
   FoldOptions options_;
   ledger::State state_;

@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "replay/format.h"
 #include "replay/test_history.h"
 
@@ -26,7 +26,7 @@ class FoldTest : public ::testing::Test {
   }
 
   // Appends a forged event of `sku` directly to the log.
-  ledger::LogPosition AppendForged(ledger::EventPayload payload, const std::string& sku = "SKU-0") {
+  eventlog::LogPosition AppendForged(ledger::EventPayload payload, const std::string& sku = "SKU-0") {
     ledger::Event e;
     e.envelope.event_id = {0xf0f0, 0x1234};
     e.envelope.schema_version = 1;
@@ -35,13 +35,13 @@ class FoldTest : public ::testing::Test {
     e.envelope.command_event_count = 1;
     e.envelope.sku = ledger::Sku(sku);
     e.payload = std::move(payload);
-    auto positions = log_->Append(std::vector<ledger::LogRecord>{{ledger::PartitionKey(e), ledger::Encode(e)}});
+    auto positions = log_->Append(std::vector<eventlog::LogRecord>{{ledger::PartitionKey(e), ledger::Encode(e)}});
     EXPECT_TRUE(positions.ok()) << positions.status();
     return positions->front();
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<HistoryGenerator> history_;
 };
 
@@ -90,7 +90,7 @@ TEST_F(FoldTest, AsOfTimeAndPositionEqualTheStatesRecordedWhileGenerating) {
 
 TEST_F(FoldTest, InvariantBreakingEventIsReportedWithPositionAndIdAndNotApplied) {
   history_->Generate(200, 0);
-  const ledger::LogPosition forged =
+  const eventlog::LogPosition forged =
       AppendForged(ledger::StockAdjusted{ledger::WarehouseCode("WH-A"), -1'000'000, ledger::AdjustmentReason::kLoss, ""});
   Folder folder;
   ASSERT_TRUE(folder.Run(*log_, {}).ok());
@@ -112,7 +112,7 @@ TEST_F(FoldTest, SecondResolutionOfAReservationIsAViolation) {
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{HistoryGenerator::Sku(0), ledger::WarehouseCode("WH-A"), 10, ""}));
   ASSERT_TRUE(history_->Run(std::move(r)));
   ASSERT_TRUE(history_->Run(ledger::CommitReservation{ledger::ReservationId("R-twice")}));
-  const ledger::LogPosition forged =
+  const eventlog::LogPosition forged =
       AppendForged(ledger::ReservationReleased{ledger::ReservationId("R-twice"), ledger::WarehouseCode("WH-A"), 1, 0,
                                                ledger::ReleaseReason::kCancelled});
   Folder folder;
@@ -124,7 +124,7 @@ TEST_F(FoldTest, SecondResolutionOfAReservationIsAViolation) {
 
 TEST_F(FoldTest, UndecodableRecordIsAViolationAndTheFoldGoesOn) {
   history_->Generate(50, 0);
-  auto bad = log_->Append(std::vector<ledger::LogRecord>{{"SKU-3", "\xff\xfe not an event"}});
+  auto bad = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-3", "\xff\xfe not an event"}});
   ASSERT_TRUE(bad.ok());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{HistoryGenerator::Sku(3), ledger::WarehouseCode("WH-B"), 7, ""}));
   Folder folder;
@@ -144,7 +144,7 @@ TEST_F(FoldTest, OnePartitionHoldsAllOfASkusHistory) {
     return options;
   }());
   FoldBounds bounds;
-  bounds.partitions = {ledger::PartitionFor(sku.value(), 4)};
+  bounds.partitions = {eventlog::PartitionFor(sku.value(), 4)};
   ASSERT_TRUE(folder.Run(*log_, bounds).ok());
   EXPECT_EQ(folder.result().violations_total, 0u);
   for (const char* wh : {"WH-A", "WH-B"}) {

@@ -114,7 +114,7 @@ const std::vector<std::string>& EventColumns() {
   return kColumns;
 }
 
-std::vector<Cell> EventRow(const ledger::LogPosition& position, const ledger::Event& event) {
+std::vector<Cell> EventRow(const eventlog::LogPosition& position, const ledger::Event& event) {
   ToMovement visitor;
   std::visit(visitor, event.payload);
   const Movement& m = visitor.m;
@@ -217,7 +217,7 @@ const std::vector<std::string>& HistoryColumns() {
   return kColumns;
 }
 
-std::vector<Cell> HistoryRow(const ledger::LogPosition& position, const ledger::Event& event,
+std::vector<Cell> HistoryRow(const eventlog::LogPosition& position, const ledger::Event& event,
                              const ledger::State& state) {
   std::vector<Cell> cells = EventRow(position, event);
   const std::string warehouse = MovementWarehouse(event);
@@ -230,9 +230,9 @@ std::vector<Cell> HistoryRow(const ledger::LogPosition& position, const ledger::
   return cells;
 }
 
-absl::StatusOr<FoldResult> ExportEvents(ledger::EventLog& log, RowWriter& out, FoldOptions options) {
+absl::StatusOr<FoldResult> ExportEvents(eventlog::EventLog& log, RowWriter& out, FoldOptions options) {
   options.apply = false;
-  options.on_event = [&out](const ledger::LogPosition& position, const ledger::Event& event, const ledger::State&,
+  options.on_event = [&out](const eventlog::LogPosition& position, const ledger::Event& event, const ledger::State&,
                             bool) { out.Write(EventRow(position, event)); };
   Folder folder(std::move(options));
   absl::Status status = folder.Run(log, {});

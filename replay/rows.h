@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "ledger/event.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 #include "ledger/state.h"
 #include "replay/fold.h"
 #include "replay/format.h"
@@ -30,7 +30,7 @@
 namespace replay {
 
 const std::vector<std::string>& EventColumns();
-std::vector<Cell> EventRow(const ledger::LogPosition& position, const ledger::Event& event);
+std::vector<Cell> EventRow(const eventlog::LogPosition& position, const ledger::Event& event);
 
 // The warehouse whose level an event changes ("" for item events).
 std::string MovementWarehouse(const ledger::Event& event);
@@ -57,13 +57,13 @@ uint64_t WriteOpenReservations(const ledger::State& state, const RowFilter& filt
 // EventColumns() then on_hand, reserved, available, incoming at the event's
 // warehouse after the event.
 const std::vector<std::string>& HistoryColumns();
-std::vector<Cell> HistoryRow(const ledger::LogPosition& position, const ledger::Event& event,
+std::vector<Cell> HistoryRow(const eventlog::LogPosition& position, const ledger::Event& event,
                              const ledger::State& state);
 
 // Streams every event of the log, partition by partition in offset order, up
 // to the end offsets when called (export --what events). Decodes only; a
 // record that does not decode is a violation in the result, not a row.
-absl::StatusOr<FoldResult> ExportEvents(ledger::EventLog& log, RowWriter& out, FoldOptions options = {});
+absl::StatusOr<FoldResult> ExportEvents(eventlog::EventLog& log, RowWriter& out, FoldOptions options = {});
 
 }  // namespace replay
 

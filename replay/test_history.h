@@ -18,8 +18,8 @@
 #include "base/check.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/event_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/event_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "ledger/state.h"
 #include "replay/format.h"
 #include "replay/rows.h"
@@ -45,11 +45,11 @@ class TempDir {
 };
 
 // A fresh embedded log at <dir>/log with `partitions` partitions.
-inline std::unique_ptr<ledger::RocksDbLog> OpenTestLog(const TempDir& dir, uint32_t partitions) {
-  ledger::RocksDbLogOptions options;
+inline std::unique_ptr<eventlog::RocksDbLog> OpenTestLog(const TempDir& dir, uint32_t partitions) {
+  eventlog::RocksDbLogOptions options;
   options.path = dir.path() + "/log";
   options.partition_count = partitions;
-  auto log = ledger::RocksDbLog::Open(options);
+  auto log = eventlog::RocksDbLog::Open(options);
   INV_CHECK(log.ok()) << log.status();
   return std::move(*log);
 }
@@ -62,7 +62,7 @@ struct Checkpoint {
 };
 
 struct LoggedEvent {
-  ledger::LogPosition position;
+  eventlog::LogPosition position;
   ledger::Event event;
 };
 
@@ -70,7 +70,7 @@ class HistoryGenerator {
  public:
   static constexpr ledger::TimeMs kT0 = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
 
-  explicit HistoryGenerator(ledger::EventLog* log) : log_(log), bounds_(log->partition_count(), 0) {}
+  explicit HistoryGenerator(eventlog::EventLog* log) : log_(log), bounds_(log->partition_count(), 0) {}
 
   // Runs `commands` random commands after a fixed setup, checkpointing every
   // `checkpoint_every` commands.
@@ -109,12 +109,12 @@ class HistoryGenerator {
                             std::move(body)};
     ledger::Decision decision = ledger::DecideAndApply(state_, command);
     if (decision.events.empty()) return false;
-    std::vector<ledger::LogRecord> records;
+    std::vector<eventlog::LogRecord> records;
     for (const ledger::Event& e : decision.events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
-    absl::StatusOr<std::vector<ledger::LogPosition>> positions = log_->Append(records);
+    absl::StatusOr<std::vector<eventlog::LogPosition>> positions = log_->Append(records);
     INV_CHECK(positions.ok()) << positions.status();
     for (size_t i = 0; i < positions->size(); ++i) {
-      const ledger::LogPosition& p = (*positions)[i];
+      const eventlog::LogPosition& p = (*positions)[i];
       bounds_[p.partition] = std::max(bounds_[p.partition], p.offset + 1);
       events_.push_back({p, decision.events[i]});
     }
@@ -196,7 +196,7 @@ class HistoryGenerator {
     }
   }
 
-  ledger::EventLog* log_;
+  eventlog::EventLog* log_;
   ledger::State state_;
   std::vector<uint64_t> bounds_;
   std::vector<testing::Checkpoint> checkpoints_;

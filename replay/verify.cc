@@ -12,7 +12,7 @@ namespace {
 
 class Verifier {
  public:
-  Verifier(ledger::EventLog& log, const VerifyOptions& options, VerifyReport& report)
+  Verifier(eventlog::EventLog& log, const VerifyOptions& options, VerifyReport& report)
       : log_(log), options_(options), report_(report) {}
 
   absl::Status Partition(uint32_t p, uint64_t end, uint64_t& done, uint64_t total) {
@@ -22,7 +22,7 @@ class Verifier {
     uint64_t last = 0;
     size_t batch = std::max<size_t>(options_.read_batch_records, 1);
     while (from < end) {
-      absl::StatusOr<std::vector<ledger::StoredRecord>> records =
+      absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
           log_.Read(p, from, std::min<uint64_t>(batch, end - from));
       if (!records.ok()) {
         if (records.status().code() != absl::StatusCode::kDataLoss) return records.status();
@@ -34,7 +34,7 @@ class Verifier {
         return absl::OkStatus();
       }
       if (records->empty()) break;
-      for (const ledger::StoredRecord& record : *records) {
+      for (const eventlog::StoredRecord& record : *records) {
         if (record.position.offset >= end) break;
         Check(p, record, any, last, expected);
         any = true;
@@ -54,8 +54,8 @@ class Verifier {
   }
 
  private:
-  void Check(uint32_t p, const ledger::StoredRecord& record, bool any, uint64_t last, uint64_t expected) {
-    const ledger::LogPosition& at = record.position;
+  void Check(uint32_t p, const eventlog::StoredRecord& record, bool any, uint64_t last, uint64_t expected) {
+    const eventlog::LogPosition& at = record.position;
     if (at.partition != p) {
       Bad(at, absl::StrCat("returned by a read of partition ", p));
       return;
@@ -75,24 +75,24 @@ class Verifier {
     if (key != record.key) {
       Bad(at, absl::StrCat("key '", record.key, "' is not the event's partition key '", key, "' (event ",
                            event->envelope.event_id.ToHex(), ")"));
-    } else if (ledger::PartitionFor(key, log_.partition_count()) != p) {
-      Bad(at, absl::StrCat("key '", key, "' belongs to partition ", ledger::PartitionFor(key, log_.partition_count())));
+    } else if (eventlog::PartitionFor(key, log_.partition_count()) != p) {
+      Bad(at, absl::StrCat("key '", key, "' belongs to partition ", eventlog::PartitionFor(key, log_.partition_count())));
     }
   }
 
-  void Bad(const ledger::LogPosition& at, std::string what) {
+  void Bad(const eventlog::LogPosition& at, std::string what) {
     ++report_.bad_total;
     if (report_.bad.size() < options_.examples_max) report_.bad.push_back({at, std::move(what)});
   }
 
-  ledger::EventLog& log_;
+  eventlog::EventLog& log_;
   const VerifyOptions& options_;
   VerifyReport& report_;
 };
 
 }  // namespace
 
-absl::StatusOr<VerifyReport> VerifyLog(ledger::EventLog& log, const VerifyOptions& options) {
+absl::StatusOr<VerifyReport> VerifyLog(eventlog::EventLog& log, const VerifyOptions& options) {
   VerifyReport report;
   ASSIGN_OR_RETURN(report.end_offsets, log.EndOffsets());
   uint64_t total = 0;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
 namespace replay {
 
@@ -41,7 +41,7 @@ struct VerifyOptions {
 };
 
 struct BadRecord {
-  ledger::LogPosition position;
+  eventlog::LogPosition position;
   std::string what;
 };
 
@@ -54,7 +54,7 @@ struct VerifyReport {
 };
 
 // Errors other than DATA_LOSS (I/O trouble) end the run with that error.
-absl::StatusOr<VerifyReport> VerifyLog(ledger::EventLog& log, const VerifyOptions& options);
+absl::StatusOr<VerifyReport> VerifyLog(eventlog::EventLog& log, const VerifyOptions& options);
 
 std::string FormatVerifyText(const VerifyReport& report);
 std::string FormatVerifyJson(const VerifyReport& report);

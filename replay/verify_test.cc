@@ -7,8 +7,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
-#include "ledger/memory_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/memory_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "replay/test_history.h"
 
 namespace replay {
@@ -25,7 +25,7 @@ class VerifyTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<testing::HistoryGenerator> history_;
 };
 
@@ -40,7 +40,7 @@ TEST_F(VerifyTest, HealthyLogIsClean) {
 }
 
 TEST_F(VerifyTest, NamesTheFirstUndecodableRecordExactly) {
-  auto bad = log_->Append(std::vector<ledger::LogRecord>{{"SKU-2", "\x08\x96\x01 garbage"}});
+  auto bad = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-2", "\x08\x96\x01 garbage"}});
   ASSERT_TRUE(bad.ok());
   history_->Generate(20, 0, 2);
   absl::StatusOr<VerifyReport> report = VerifyLog(*log_, {});
@@ -58,7 +58,7 @@ TEST_F(VerifyTest, NamesTheFirstUndecodableRecordExactly) {
 TEST_F(VerifyTest, ARecordUnderAnotherEventsKeyIsNamed) {
   const ledger::Event& event = history_->events().back().event;
   std::string other_key = "SKU-other";
-  auto bad = log_->Append(std::vector<ledger::LogRecord>{{other_key, ledger::Encode(event)}});
+  auto bad = log_->Append(std::vector<eventlog::LogRecord>{{other_key, ledger::Encode(event)}});
   ASSERT_TRUE(bad.ok());
   absl::StatusOr<VerifyReport> report = VerifyLog(*log_, {});
   ASSERT_TRUE(report.ok());
@@ -68,10 +68,10 @@ TEST_F(VerifyTest, ARecordUnderAnotherEventsKeyIsNamed) {
 }
 
 TEST(VerifyGapsTest, GapsAreBadOnAContiguousLogOnly) {
-  ledger::MemoryLogOptions options;
+  eventlog::MemoryLogOptions options;
   options.partition_count = 1;
-  options.offset_gaps = ledger::OffsetGaps::kAfterEachBatch;
-  auto log = ledger::MemoryLog::Open(options);
+  options.offset_gaps = eventlog::OffsetGaps::kAfterEachBatch;
+  auto log = eventlog::MemoryLog::Open(options);
   ASSERT_TRUE(log.ok());
   testing::HistoryGenerator history(log->get());
   history.Generate(10, 0);

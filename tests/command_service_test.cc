@@ -29,7 +29,7 @@
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
 #include "ledger/event.h"
-#include "ledger/memory_log.h"
+#include "eventlog/memory_log.h"
 #include "proto/command_service.grpc.pb.h"
 
 namespace {
@@ -98,9 +98,9 @@ std::string Describe(const grpc::Status& s) {
 class CommandServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::MemoryLogOptions log_options;
+    eventlog::MemoryLogOptions log_options;
     log_options.partition_count = 4;
-    auto log = ledger::MemoryLog::Open(log_options);
+    auto log = eventlog::MemoryLog::Open(log_options);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     clock_ = std::make_unique<base::ManualClock>(kStartMs);
@@ -146,7 +146,7 @@ class CommandServiceTest : public ::testing::Test {
       auto records = log_->Read(p, 0, 1'000'000);
       EXPECT_TRUE(records.ok()) << records.status();
       if (!records.ok()) continue;
-      for (const ledger::StoredRecord& r : *records) {
+      for (const eventlog::StoredRecord& r : *records) {
         auto event = ledger::Decode(r.payload);
         EXPECT_TRUE(event.ok()) << event.status();
         if (event.ok()) events.push_back(std::move(*event));
@@ -245,7 +245,7 @@ class CommandServiceTest : public ::testing::Test {
     return out.resp.level();
   }
 
-  std::unique_ptr<ledger::MemoryLog> log_;
+  std::unique_ptr<eventlog::MemoryLog> log_;
   std::unique_ptr<base::ManualClock> clock_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ExpiryScheduler> expiry_;

@@ -16,25 +16,25 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 
 namespace {
 
 constexpr int kThreads = 3;
 constexpr uint64_t kIdsPerThread = 1'000'000'000;
 
-void AppendForever(ledger::RocksDbLog* log, int thread, uint64_t seed) {
+void AppendForever(eventlog::RocksDbLog* log, int thread, uint64_t seed) {
   std::mt19937_64 rng(seed * 31 + static_cast<uint64_t>(thread));
   for (uint64_t k = 0;; ++k) {
     const uint64_t id = static_cast<uint64_t>(thread) * kIdsPerThread + k;
     const size_t n = 1 + rng() % 16;
-    std::vector<ledger::LogRecord> batch;
+    std::vector<eventlog::LogRecord> batch;
     for (size_t i = 0; i < n; ++i) {
       std::string payload = "batch=" + std::to_string(id) + " n=" + std::to_string(n) + " i=" + std::to_string(i) + " ";
       payload.append(rng() % 200, 'p');
       batch.push_back({"sku-" + std::to_string(rng() % 64), std::move(payload)});
     }
-    absl::StatusOr<std::vector<ledger::LogPosition>> positions = log->Append(batch);
+    absl::StatusOr<std::vector<eventlog::LogPosition>> positions = log->Append(batch);
     if (!positions.ok()) {
       std::fprintf(stderr, "append failed: %s\n", std::string(positions.status().message()).c_str());
       std::_Exit(2);
@@ -50,10 +50,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s <dir> <seed>\n", argv[0]);
     return 1;
   }
-  ledger::RocksDbLogOptions options;
+  eventlog::RocksDbLogOptions options;
   options.path = argv[1];
   options.partition_count = 8;
-  absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> log = ledger::RocksDbLog::Open(options);
+  absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
   if (!log.ok()) {
     std::fprintf(stderr, "open failed: %s\n", std::string(log.status().message()).c_str());
     return 1;

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 
 extern char** environ;
 
@@ -106,17 +106,17 @@ void RunOnce(uint64_t seed) {
   ASSERT_TRUE(ReadAcks(fds[0], 0, &acked, &partial));  // what it reported before dying
   close(fds[0]);
 
-  ledger::RocksDbLogOptions options;
+  eventlog::RocksDbLogOptions options;
   options.path = path;
   options.partition_count = 8;
-  absl::StatusOr<std::unique_ptr<ledger::RocksDbLog>> log = ledger::RocksDbLog::Open(options);
+  absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
   ASSERT_TRUE(log.ok()) << log.status();
   std::map<uint64_t, BatchSeen> batches;
   for (uint32_t p = 0; p < options.partition_count; ++p) {
-    absl::StatusOr<std::vector<ledger::StoredRecord>> records = (*log)->Read(p, 0, 1'000'000);
+    absl::StatusOr<std::vector<eventlog::StoredRecord>> records = (*log)->Read(p, 0, 1'000'000);
     ASSERT_TRUE(records.ok()) << records.status();
     for (size_t k = 0; k < records->size(); ++k) {
-      const ledger::StoredRecord& record = (*records)[k];
+      const eventlog::StoredRecord& record = (*records)[k];
       ASSERT_EQ(record.position.offset, k) << "offsets of partition " << p << " are not contiguous";
       uint64_t id = 0;
       size_t n = 0;
@@ -133,7 +133,7 @@ void RunOnce(uint64_t seed) {
   for (uint64_t id : acked) EXPECT_TRUE(batches.contains(id)) << "acknowledged batch " << id << " is missing";
   EXPECT_GE(batches.size(), acked.size());
 
-  std::vector<ledger::LogRecord> more = {{"sku-1", "batch=0 n=1 i=0 after"}};
+  std::vector<eventlog::LogRecord> more = {{"sku-1", "batch=0 n=1 i=0 after"}};
   EXPECT_TRUE((*log)->Append(more).ok());
   log->reset();
   std::filesystem::remove_all(dir_template);

@@ -20,8 +20,8 @@
 #include "gtest/gtest.h"
 #include "base/check.h"
 #include "ledger/codec.h"
-#include "ledger/kafka_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -79,11 +79,11 @@ Result RunCtl(const std::string& scratch, std::vector<std::string> args) {
 class InventoryctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::RocksDbLogOptions options;
+    eventlog::RocksDbLogOptions options;
     options.path = dir_.path() + "/data/log";
     options.partition_count = 4;
     std::filesystem::create_directories(dir_.path() + "/data");
-    auto log = ledger::RocksDbLog::Open(options);
+    auto log = eventlog::RocksDbLog::Open(options);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     history_ = std::make_unique<replay::testing::HistoryGenerator>(log_.get());
@@ -99,7 +99,7 @@ class InventoryctlTest : public ::testing::Test {
   }
 
   replay::testing::TempDir dir_;
-  std::unique_ptr<ledger::RocksDbLog> log_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
   std::unique_ptr<replay::testing::HistoryGenerator> history_;
 };
 
@@ -124,9 +124,9 @@ TEST_F(InventoryctlTest, AuditFailsOnAnInjectedInvariantBreakingEvent) {
   e.envelope.occurred_at_ms = history_->now_ms() + 1;
   e.envelope.sku = ledger::Sku("SKU-2");
   e.payload = ledger::StockAdjusted{ledger::WarehouseCode("WH-B"), -900'000'000, ledger::AdjustmentReason::kLoss, ""};
-  auto forged = log_->Append(std::vector<ledger::LogRecord>{{"SKU-2", ledger::Encode(e)}});
+  auto forged = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-2", ledger::Encode(e)}});
   ASSERT_TRUE(forged.ok());
-  const ledger::LogPosition at = forged->front();
+  const eventlog::LogPosition at = forged->front();
   Result audit = Run({"audit", "--no-views"});
   EXPECT_EQ(audit.exit_code, 1) << audit.out << audit.err;
   EXPECT_THAT(audit.out, StartsWith("audit: FAILED (1 violations, 0 mismatches)"));
@@ -140,7 +140,7 @@ TEST_F(InventoryctlTest, AuditFailsOnAnInjectedInvariantBreakingEvent) {
 }
 
 TEST_F(InventoryctlTest, VerifyLogNamesACorruptedRecord) {
-  auto bad = log_->Append(std::vector<ledger::LogRecord>{{"SKU-7", "not protobuf at all"}});
+  auto bad = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-7", "not protobuf at all"}});
   ASSERT_TRUE(bad.ok());
   Result verify = Run({"verify-log"});
   EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
@@ -291,11 +291,11 @@ TEST(InventoryctlKafkaTest, AuditVerifyAndAsOfOverKafka) {
   const std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
   replay::testing::TempDir dir;
   {
-    ledger::KafkaLogOptions options;
+    eventlog::KafkaLogOptions options;
     options.bootstrap_servers = brokers;
     options.topic = "ctl.events";
     options.partition_count = 4;
-    auto log = ledger::KafkaLog::Open(options);
+    auto log = eventlog::KafkaLog::Open(options);
     ASSERT_TRUE(log.ok()) << log.status();
     replay::testing::HistoryGenerator history(log->get());
     history.Generate(120, 60);

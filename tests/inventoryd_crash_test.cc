@@ -42,7 +42,7 @@
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "ledger/state.h"
 #include "proto/command_service.grpc.pb.h"
 
@@ -396,10 +396,10 @@ void RunOnce(std::uint64_t seed) {
   }
 
   // Fold the whole log from zero.
-  ledger::RocksDbLogOptions options;
+  eventlog::RocksDbLogOptions options;
   options.path = data_dir + "/log";
   options.partition_count = kPartitions;
-  auto log = ledger::RocksDbLog::Open(options);
+  auto log = eventlog::RocksDbLog::Open(options);
   ASSERT_TRUE(log.ok()) << log.status();
   ledger::State state;
   std::map<std::string, int> line_events;  // ReservationLineReserved per reservation
@@ -407,7 +407,7 @@ void RunOnce(std::uint64_t seed) {
   for (std::uint32_t p = 0; p < kPartitions; ++p) {
     auto records = (*log)->Read(p, 0, 10'000'000);
     ASSERT_TRUE(records.ok()) << records.status();
-    for (const ledger::StoredRecord& record : *records) {
+    for (const eventlog::StoredRecord& record : *records) {
       auto event = ledger::Decode(record.payload);
       ASSERT_TRUE(event.ok()) << p << ":" << record.position.offset << ": " << event.status();
       absl::Status applied = ledger::Evolve(state, *event);

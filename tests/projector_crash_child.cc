@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
 
 int main(int argc, char** argv) {
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s LOG_DIR VIEWS_DIR BATCH_EVENTS NO_WAL_MIN\n", argv[0]);
     return 2;
   }
-  auto log = ledger::RocksDbLog::Open({.path = argv[1], .partition_count = 4});
+  auto log = eventlog::RocksDbLog::Open({.path = argv[1], .partition_count = 4});
   if (!log.ok()) {
     std::fprintf(stderr, "log: %s\n", std::string(log.status().message()).c_str());
     return 1;

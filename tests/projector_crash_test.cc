@@ -17,7 +17,7 @@
 #include "ledger/codec.h"
 #include "ledger/decide.h"
 #include "ledger/evolve.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "ledger/testing/history_generator.h"
 #include "projector/projector.h"
 #include "projector/store.h"
@@ -28,13 +28,13 @@ using namespace std::chrono_literals;
 
 // Fills an embedded log with a random history; returns the event count.
 uint64_t FillLog(const std::string& path, uint64_t seed, int steps) {
-  auto log = ledger::RocksDbLog::Open({.path = path, .partition_count = 4});
+  auto log = eventlog::RocksDbLog::Open({.path = path, .partition_count = 4});
   EXPECT_TRUE(log.ok()) << log.status();
   ledger::State state;
   ledger::test_support::HistoryGenerator generator(seed);
   ledger::TimeMs now = 1'700'000'000'000;
   uint64_t events = 0;
-  std::vector<ledger::LogRecord> records;
+  std::vector<eventlog::LogRecord> records;
   auto run = [&](const ledger::Command& command) {
     for (const ledger::Event& e : ledger::DecideAndApply(state, command).events) {
       records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
@@ -117,7 +117,7 @@ TEST(ProjectorCrashTest, KilledMidApplyResumesToExactlyAFreshRebuild) {
   }
   EXPECT_TRUE(killed_mid_way) << "no kill landed before the projector finished; the test proved nothing";
 
-  auto opened = ledger::RocksDbLog::Open({.path = log, .partition_count = 4});
+  auto opened = eventlog::RocksDbLog::Open({.path = log, .partition_count = 4});
   ASSERT_TRUE(opened.ok());
   auto finish = [&](const std::string& views) {
     projector::ProjectorOptions options;

@@ -22,7 +22,7 @@
 #include "base/clock.h"
 #include "command-api/command_service.h"
 #include "command-api/writer.h"
-#include "ledger/memory_log.h"
+#include "eventlog/memory_log.h"
 #include "projector/projector.h"
 #include "proto/command_service.grpc.pb.h"
 #include "query-api/query_service.h"
@@ -39,9 +39,9 @@ class QueryEndToEndTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("query_e2e_", getpid(), "_", ++counter_);
     std::filesystem::remove_all(dir_);
-    ledger::MemoryLogOptions log_options;
+    eventlog::MemoryLogOptions log_options;
     log_options.partition_count = 4;
-    auto log = ledger::MemoryLog::Open(log_options);
+    auto log = eventlog::MemoryLog::Open(log_options);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     clock_ = std::make_unique<base::ManualClock>(kStartMs);
@@ -184,7 +184,7 @@ class QueryEndToEndTest : public ::testing::Test {
 
   static inline int counter_ = 0;
   std::filesystem::path dir_;
-  std::unique_ptr<ledger::MemoryLog> log_;
+  std::unique_ptr<eventlog::MemoryLog> log_;
   std::unique_ptr<base::ManualClock> clock_;
   std::unique_ptr<command_api::Writer> writer_;
   std::unique_ptr<projector::Projector> projector_;

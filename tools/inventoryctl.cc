@@ -24,9 +24,9 @@
 
 #include "CLI/CLI.hpp"
 #include "base/status.h"
-#include "ledger/event_log.h"
-#include "ledger/kafka_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/event_log.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/rocksdb_log.h"
 #include "replay/audit.h"
 #include "replay/fold.h"
 #include "replay/format.h"
@@ -70,23 +70,23 @@ int Fail(const absl::Status& status) {
   return kExitError;
 }
 
-absl::StatusOr<std::unique_ptr<ledger::EventLog>> OpenLog(const LogFlags& f) {
+absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog(const LogFlags& f) {
   if (f.log_backend == "kafka") {
     if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
-    ledger::KafkaLogOptions o;
+    eventlog::KafkaLogOptions o;
     o.bootstrap_servers = f.kafka_brokers;
     o.topic = f.kafka_topic;
     o.partition_count = f.partitions == 0 ? 8 : f.partitions;
-    o.role = ledger::KafkaLogRole::kReadOnly;
-    ASSIGN_OR_RETURN(std::unique_ptr<ledger::KafkaLog> log, ledger::KafkaLog::Open(o));
-    return std::unique_ptr<ledger::EventLog>(std::move(log));
+    o.role = eventlog::KafkaLogRole::kReadOnly;
+    ASSIGN_OR_RETURN(std::unique_ptr<eventlog::KafkaLog> log, eventlog::KafkaLog::Open(o));
+    return std::unique_ptr<eventlog::EventLog>(std::move(log));
   }
-  ledger::RocksDbLogOptions o;
+  eventlog::RocksDbLogOptions o;
   o.path = (std::filesystem::path(f.data_dir) / "log").string();
   o.partition_count = f.partitions;
-  o.mode = ledger::RocksDbLogMode::kSecondary;
-  ASSIGN_OR_RETURN(std::unique_ptr<ledger::RocksDbLog> log, ledger::RocksDbLog::Open(o));
-  return std::unique_ptr<ledger::EventLog>(std::move(log));
+  o.mode = eventlog::RocksDbLogMode::kSecondary;
+  ASSIGN_OR_RETURN(std::unique_ptr<eventlog::RocksDbLog> log, eventlog::RocksDbLog::Open(o));
+  return std::unique_ptr<eventlog::EventLog>(std::move(log));
 }
 
 replay::ProgressMode ProgressModeOf(const LogFlags& f) {
@@ -171,7 +171,7 @@ int RunAsOf(const LogFlags& f, const AsOfFlags& a) {
                                            "; or give positions as partition:offset[,...]"));
   }
   // A SKU's levels and reservation lines all live in its partition.
-  for (const std::string& sku : a.skus) bounds.partitions.push_back(ledger::PartitionFor(sku, (*log)->partition_count()));
+  for (const std::string& sku : a.skus) bounds.partitions.push_back(eventlog::PartitionFor(sku, (*log)->partition_count()));
   std::sort(bounds.partitions.begin(), bounds.partitions.end());
   bounds.partitions.erase(std::unique(bounds.partitions.begin(), bounds.partitions.end()), bounds.partitions.end());
 
@@ -222,7 +222,7 @@ int RunHistory(const LogFlags& f, const HistoryFlags& h) {
   }
   auto log = OpenLog(f);
   if (!log.ok()) return Fail(log.status());
-  bounds.partitions = {ledger::PartitionFor(h.sku, (*log)->partition_count())};
+  bounds.partitions = {eventlog::PartitionFor(h.sku, (*log)->partition_count())};
   replay::ProgressBar bar(stderr, ProgressModeOf(f), "history");
   // Text shows the columns a person reads; csv and jsonl carry every column.
   std::vector<size_t> shown;
@@ -241,7 +241,7 @@ int RunHistory(const LogFlags& f, const HistoryFlags& h) {
   replay::RowWriter out(stdout, *format, columns);
   replay::FoldOptions options = WithProgress(bar);
   uint64_t rows = 0;
-  options.on_event = [&](const ledger::LogPosition& position, const ledger::Event& event, const ledger::State& state,
+  options.on_event = [&](const eventlog::LogPosition& position, const ledger::Event& event, const ledger::State& state,
                          bool applied) {
     if (!applied || event.envelope.sku.value() != h.sku || event.envelope.occurred_at_ms < since) return;
     std::vector<replay::Cell> cells = replay::HistoryRow(position, event, state);

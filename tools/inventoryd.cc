@@ -44,9 +44,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "ledger/kafka_log.h"
-#include "ledger/rocksdb_log.h"
-#include "ledger/snapshot.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/rocksdb_log.h"
+#include "command-api/snapshot_store.h"
 #include "orders/orders_role.h"
 #include "http-api/api_routes.h"
 #include "http-api/http_server.h"
@@ -140,24 +140,24 @@ uint64_t Sum(const std::vector<uint64_t>& v) {
   return sum;
 }
 
-absl::StatusOr<std::unique_ptr<ledger::EventLog>> OpenLog(const ServeFlags& f, const Roles& roles) {
+absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog(const ServeFlags& f, const Roles& roles) {
   if (f.log_backend == "kafka") {
     if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
-    ledger::KafkaLogOptions o;
+    eventlog::KafkaLogOptions o;
     o.bootstrap_servers = f.kafka_brokers;
     o.topic = f.kafka_topic;
     o.partition_count = f.partitions;
-    if (!roles.command) o.role = ledger::KafkaLogRole::kReadOnly;  // never a writer: fences no one
-    auto log = ledger::KafkaLog::Open(o);
+    if (!roles.command) o.role = eventlog::KafkaLogRole::kReadOnly;  // never a writer: fences no one
+    auto log = eventlog::KafkaLog::Open(o);
     if (!log.ok()) return log.status();
-    return std::unique_ptr<ledger::EventLog>(std::move(*log));
+    return std::unique_ptr<eventlog::EventLog>(std::move(*log));
   }
-  ledger::RocksDbLogOptions o;
+  eventlog::RocksDbLogOptions o;
   o.path = (std::filesystem::path(f.data_dir) / "log").string();
   o.partition_count = f.partitions;
-  auto log = ledger::RocksDbLog::Open(o);
+  auto log = eventlog::RocksDbLog::Open(o);
   if (!log.ok()) return log.status();
-  return std::unique_ptr<ledger::EventLog>(std::move(*log));
+  return std::unique_ptr<eventlog::EventLog>(std::move(*log));
 }
 
 // Blocks SIGINT/SIGTERM in every thread (call before starting any), so
@@ -289,13 +289,13 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
     return 1;
   }
   auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<ledger::EventLog>> log = OpenLog(f, *roles);
+  absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = OpenLog(f, *roles);
   if (!log.ok()) {
     spdlog::error("cannot open the event log: {}", log.status().ToString());
     return 1;
   }
   base::SystemClock clock;
-  ledger::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
+  command_api::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
   std::unique_ptr<command_api::Writer> writer;
   std::unique_ptr<command_api::ExpiryScheduler> expiry;
   std::unique_ptr<command_api::CommandServiceImpl> command_service;

@@ -1,4 +1,4 @@
-#include "ledger/kafka_log.h"
+#include "eventlog/kafka_log.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -10,9 +10,9 @@
 
 #include "base/check.h"
 #include "base/status.h"
-#include "ledger/log_limits.h"
+#include "log_limits.h"
 
-namespace ledger {
+namespace eventlog {
 namespace {
 
 // Where a delivery report lands: one per produced message.
@@ -437,4 +437,4 @@ std::unique_ptr<LogTail> KafkaLog::Tail(std::vector<uint64_t> start_offsets, Tai
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 
-}  // namespace ledger
+}  // namespace eventlog

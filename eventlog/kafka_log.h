@@ -1,7 +1,7 @@
 // The Kafka event log: one topic with P partitions, written by a
 // transactional producer and read by explicit partition assignment.
 //
-// Writing. Each group commit (ledger/group_commit.h) is one Kafka
+// Writing. Each group commit (eventlog/group_commit.h) is one Kafka
 // transaction: every record goes to the partition PartitionFor(key, P) chose
 // (so the Kafka and embedded logs agree), with the record key as the message
 // key. acks=all and idempotence are on; the stable transactional.id lets a new
@@ -18,8 +18,8 @@
 //
 // Thread-safety: as EventLog. Appends are serialized by the group commit,
 // reads by a mutex around the one consumer.
-#ifndef LEDGER_KAFKA_LOG_H_
-#define LEDGER_KAFKA_LOG_H_
+#ifndef EVENTLOG_KAFKA_LOG_H_
+#define EVENTLOG_KAFKA_LOG_H_
 
 #include <atomic>
 #include <chrono>
@@ -29,14 +29,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
-#include "ledger/group_commit.h"
-#include "ledger/log_tail.h"
+#include "eventlog/event_log.h"
+#include "eventlog/group_commit.h"
+#include "eventlog/log_tail.h"
 
 struct rd_kafka_s;
 struct rd_kafka_topic_s;
 
-namespace ledger {
+namespace eventlog {
 
 enum class KafkaLogRole {
   kReadWrite,  // owns the transactional producer (fences other writers!)
@@ -120,6 +120,6 @@ class KafkaLog final : public EventLog {
   std::mutex read_mu_;      // serializes use of the consumer's assignment
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_KAFKA_LOG_H_
+#endif  // EVENTLOG_KAFKA_LOG_H_

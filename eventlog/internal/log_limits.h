@@ -2,16 +2,16 @@
 // the limits and their messages are the same whatever stores the log.
 //
 // Thread-safety: pure functions.
-#ifndef LEDGER_LOG_LIMITS_H_
-#define LEDGER_LOG_LIMITS_H_
+#ifndef EVENTLOG_LOG_LIMITS_H_
+#define EVENTLOG_LOG_LIMITS_H_
 
 #include <cstddef>
 #include <span>
 
 #include "absl/status/status.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
-namespace ledger {
+namespace eventlog {
 
 // INVALID_ARGUMENT naming the limit (and the offending record) when the batch
 // has more than batch_records_max records, or a record whose key plus payload
@@ -21,6 +21,6 @@ absl::Status ValidateBatch(std::span<const LogRecord> records, size_t record_byt
 // INVALID_ARGUMENT unless 0 < partition_count <= kPartitionCountMax.
 absl::Status ValidatePartitionCount(uint32_t partition_count);
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_LOG_LIMITS_H_
+#endif  // EVENTLOG_LOG_LIMITS_H_

@@ -1,11 +1,11 @@
-#include "ledger/log_tail.h"
+#include "eventlog/log_tail.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "base/check.h"
 
-namespace ledger {
+namespace eventlog {
 
 void AppendSignal::Notify() {
   {
@@ -67,4 +67,4 @@ absl::StatusOr<std::vector<StoredRecord>> PollingTail::ReadAvailable() {
   return out;
 }
 
-}  // namespace ledger
+}  // namespace eventlog

@@ -3,11 +3,11 @@
 // Every Append is one WriteBatch written with sync=true, so it is durable and
 // atomic (RocksDB logs a batch as one WAL record and recovers to a batch
 // boundary). Concurrent appends are group-committed: one leader writes the
-// queued batches as a single synced WriteBatch (ledger/group_commit.h). The
+// queued batches as a single synced WriteBatch (eventlog/group_commit.h). The
 // byte layout is written down at the top of rocksdb_log.cc.
 //
 // Offsets here are contiguous (0, 1, 2, ...) per partition, which satisfies
-// the "strictly increasing" contract of ledger/event_log.h.
+// the "strictly increasing" contract of eventlog/event_log.h.
 //
 // Thread-safety: as EventLog. One read-write RocksDbLog per directory
 // (RocksDB's LOCK file refuses a second opener, also across processes).
@@ -17,8 +17,8 @@
 // takes no lock and never writes the log; Append is FAILED_PRECONDITION.
 // EndOffsets() first catches up with the writer (TryCatchUpWithPrimary), so
 // records acknowledged before the call become readable.
-#ifndef LEDGER_ROCKSDB_LOG_H_
-#define LEDGER_ROCKSDB_LOG_H_
+#ifndef EVENTLOG_ROCKSDB_LOG_H_
+#define EVENTLOG_ROCKSDB_LOG_H_
 
 #include <atomic>
 #include <cstddef>
@@ -27,15 +27,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
-#include "ledger/group_commit.h"
-#include "ledger/log_tail.h"
+#include "eventlog/event_log.h"
+#include "eventlog/group_commit.h"
+#include "eventlog/log_tail.h"
 
 namespace rocksdb {
 class DB;
 }
 
-namespace ledger {
+namespace eventlog {
 
 enum class RocksDbLogMode : uint8_t {
   kReadWrite,  // the writer (creates the log if missing)
@@ -106,6 +106,6 @@ class RocksDbLog final : public EventLog {
   absl::Status write_failure_;         // guarded by mu_; sticky after a failed write
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_ROCKSDB_LOG_H_
+#endif  // EVENTLOG_ROCKSDB_LOG_H_

@@ -7,8 +7,8 @@
 //
 // Thread-safety: AppendSignal is thread-safe. A PollingTail is used by one
 // thread at a time; it calls the log, which is thread-safe.
-#ifndef LEDGER_LOG_TAIL_H_
-#define LEDGER_LOG_TAIL_H_
+#ifndef EVENTLOG_LOG_TAIL_H_
+#define EVENTLOG_LOG_TAIL_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -16,9 +16,9 @@
 #include <mutex>
 #include <vector>
 
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
-namespace ledger {
+namespace eventlog {
 
 // A generation counter that appenders bump and tails wait on.
 class AppendSignal {
@@ -55,6 +55,6 @@ class PollingTail final : public LogTail {
   uint32_t first_partition_ = 0;
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_LOG_TAIL_H_
+#endif  // EVENTLOG_LOG_TAIL_H_

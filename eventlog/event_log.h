@@ -5,7 +5,7 @@
 // "warehouse/<code>"), which picks the partition: PartitionFor(key, P).
 //
 // Contract, shared by every backend (memory, RocksDB, Kafka) and checked by
-// ledger/event_log_conformance_test.cc:
+// eventlog/event_log_conformance_test.cc:
 //
 //  * Positions. A record's position is (partition, offset). Within a
 //    partition, offsets are strictly increasing in append order but NOT
@@ -29,8 +29,8 @@
 // Thread-safety: every EventLog method may be called concurrently from many
 // threads, except Close (REQUIRES: no call in flight, every LogTail
 // destroyed). A LogTail is used by one thread at a time.
-#ifndef LEDGER_EVENT_LOG_H_
-#define LEDGER_EVENT_LOG_H_
+#ifndef EVENTLOG_EVENT_LOG_H_
+#define EVENTLOG_EVENT_LOG_H_
 
 #include <chrono>
 #include <compare>
@@ -45,19 +45,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/log_position.h"
 
-namespace ledger {
+namespace eventlog {
 
-struct LogPosition {
-  uint32_t partition = 0;
-  uint64_t offset = 0;
-
-  friend auto operator<=>(const LogPosition&, const LogPosition&) = default;
-  friend bool operator==(const LogPosition&, const LogPosition&) = default;
-  friend std::ostream& operator<<(std::ostream& os, const LogPosition& p) {
-    return os << p.partition << ":" << p.offset;
-  }
-};
+using base::LogPosition;
 
 // What a writer appends. `key` is the partition key (the SKU).
 struct LogRecord {
@@ -79,7 +71,7 @@ struct StoredRecord {
 uint32_t PartitionFor(std::string_view key, uint32_t partition_count);
 
 // The largest partition count any backend accepts.
-inline constexpr uint32_t kPartitionCountMax = 1024;
+using base::kPartitionCountMax;
 
 struct TailOptions {
   // Upper bound on records a tail holds and returns per Next(). Default 4096.
@@ -131,6 +123,6 @@ class EventLog {
   virtual absl::Status Close() = 0;
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_EVENT_LOG_H_
+#endif  // EVENTLOG_EVENT_LOG_H_

@@ -13,8 +13,8 @@
 // Header-only; included by the command-api tests.
 //
 // Thread-safety: as EventLog; the fault controls may be called from any thread.
-#ifndef COMMAND_API_FAULT_LOG_H_
-#define COMMAND_API_FAULT_LOG_H_
+#ifndef EVENTLOG_TESTING_FAULT_LOG_H_
+#define EVENTLOG_TESTING_FAULT_LOG_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -28,14 +28,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
-namespace command_api {
+namespace eventlog {
 
-class FaultLog final : public ledger::EventLog {
+class FaultLog final : public eventlog::EventLog {
  public:
   // REQUIRES: inner outlives this log.
-  explicit FaultLog(ledger::EventLog* inner) : inner_(inner) {}
+  explicit FaultLog(eventlog::EventLog* inner) : inner_(inner) {}
 
   void FailEveryNth(std::uint64_t n) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -86,7 +86,7 @@ class FaultLog final : public ledger::EventLog {
 
   std::uint32_t partition_count() const override { return inner_->partition_count(); }
 
-  absl::StatusOr<std::vector<ledger::LogPosition>> Append(std::span<const ledger::LogRecord> records) override {
+  absl::StatusOr<std::vector<eventlog::LogPosition>> Append(std::span<const eventlog::LogRecord> records) override {
     enum class Fault { kNone, kBefore, kAfterDurable };
     Fault fault = Fault::kNone;
     {
@@ -111,26 +111,26 @@ class FaultLog final : public ledger::EventLog {
       if (fault != Fault::kBefore) ++inner_appends_;
     }
     if (fault == Fault::kBefore) return absl::UnavailableError("fault_log: injected append failure");
-    absl::StatusOr<std::vector<ledger::LogPosition>> positions = inner_->Append(records);
+    absl::StatusOr<std::vector<eventlog::LogPosition>> positions = inner_->Append(records);
     if (fault == Fault::kAfterDurable && positions.ok()) {
       return absl::UnavailableError("fault_log: injected failure after the append was durable");
     }
     return positions;
   }
 
-  absl::StatusOr<std::vector<ledger::StoredRecord>> Read(std::uint32_t partition, std::uint64_t from_offset,
+  absl::StatusOr<std::vector<eventlog::StoredRecord>> Read(std::uint32_t partition, std::uint64_t from_offset,
                                                          std::size_t max_records) override {
     return inner_->Read(partition, from_offset, max_records);
   }
   absl::StatusOr<std::vector<std::uint64_t>> EndOffsets() override { return inner_->EndOffsets(); }
-  std::unique_ptr<ledger::LogTail> Tail(std::vector<std::uint64_t> start_offsets,
-                                        ledger::TailOptions options) override {
+  std::unique_ptr<eventlog::LogTail> Tail(std::vector<std::uint64_t> start_offsets,
+                                        eventlog::TailOptions options) override {
     return inner_->Tail(std::move(start_offsets), options);
   }
   absl::Status Close() override { return inner_->Close(); }
 
  private:
-  ledger::EventLog* const inner_;
+  eventlog::EventLog* const inner_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool blocked_ = false;
@@ -144,6 +144,6 @@ class FaultLog final : public ledger::EventLog {
   std::uint64_t failed_appends_ = 0;
 };
 
-}  // namespace command_api
+}  // namespace eventlog
 
-#endif  // COMMAND_API_FAULT_LOG_H_
+#endif  // EVENTLOG_TESTING_FAULT_LOG_H_

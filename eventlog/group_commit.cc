@@ -1,10 +1,10 @@
-#include "ledger/group_commit.h"
+#include "eventlog/group_commit.h"
 
 #include <utility>
 
 #include "base/check.h"
 
-namespace ledger {
+namespace eventlog {
 
 absl::StatusOr<std::vector<LogPosition>> GroupCommit::Submit(std::span<const LogRecord> records) {
   Writer self;
@@ -46,4 +46,4 @@ absl::StatusOr<std::vector<LogPosition>> GroupCommit::Submit(std::span<const Log
   return *std::move(self.result);
 }
 
-}  // namespace ledger
+}  // namespace eventlog

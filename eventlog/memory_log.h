@@ -8,17 +8,17 @@
 // that code written against it does not come to rely on contiguous offsets.
 //
 // Thread-safety: as EventLog.
-#ifndef LEDGER_MEMORY_LOG_H_
-#define LEDGER_MEMORY_LOG_H_
+#ifndef EVENTLOG_MEMORY_LOG_H_
+#define EVENTLOG_MEMORY_LOG_H_
 
 #include <cstddef>
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
-#include "ledger/log_tail.h"
+#include "eventlog/event_log.h"
+#include "eventlog/log_tail.h"
 
-namespace ledger {
+namespace eventlog {
 
 enum class OffsetGaps {
   kNone,            // offsets 0, 1, 2, ... as the embedded log
@@ -67,6 +67,6 @@ class MemoryLog final : public EventLog {
   AppendSignal signal_;
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_MEMORY_LOG_H_
+#endif  // EVENTLOG_MEMORY_LOG_H_

@@ -24,7 +24,7 @@
 // Checksums are RocksDB's (WAL records and table blocks); a value that does
 // not parse, a gap or overlap between chunks, or a key that does not hash to
 // its partition is reported as DATA_LOSS.
-#include "ledger/rocksdb_log.h"
+#include "eventlog/rocksdb_log.h"
 
 #include <stdlib.h>
 
@@ -36,7 +36,7 @@
 
 #include "base/check.h"
 #include "base/status.h"
-#include "ledger/log_limits.h"
+#include "log_limits.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
@@ -45,7 +45,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
-namespace ledger {
+namespace eventlog {
 namespace {
 
 constexpr uint32_t kFormatVersion = 1;
@@ -511,4 +511,4 @@ std::unique_ptr<LogTail> RocksDbLog::Tail(std::vector<uint64_t> start_offsets, T
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 
-}  // namespace ledger
+}  // namespace eventlog

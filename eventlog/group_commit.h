@@ -12,8 +12,8 @@
 //
 // Thread-safety: Submit may be called from any number of threads. Commits
 // never overlap: at most one leader runs `commit` at a time, in queue order.
-#ifndef LEDGER_GROUP_COMMIT_H_
-#define LEDGER_GROUP_COMMIT_H_
+#ifndef EVENTLOG_GROUP_COMMIT_H_
+#define EVENTLOG_GROUP_COMMIT_H_
 
 #include <condition_variable>
 #include <cstddef>
@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
-namespace ledger {
+namespace eventlog {
 
 class GroupCommit {
  public:
@@ -60,6 +60,6 @@ class GroupCommit {
   std::deque<Writer*> queue_;  // guarded by mu_; front is the leader
 };
 
-}  // namespace ledger
+}  // namespace eventlog
 
-#endif  // LEDGER_GROUP_COMMIT_H_
+#endif  // EVENTLOG_GROUP_COMMIT_H_

@@ -1,4 +1,4 @@
-#include "ledger/group_commit.h"
+#include "eventlog/group_commit.h"
 
 #include <atomic>
 #include <chrono>
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace ledger {
+namespace eventlog {
 namespace {
 
 // A commit function that numbers records 0, 1, 2, ... in partition 0 and
@@ -104,4 +104,4 @@ TEST(GroupCommitTest, AFailedCommitFailsEveryBatchOfTheGroupOnly) {
 }
 
 }  // namespace
-}  // namespace ledger
+}  // namespace eventlog

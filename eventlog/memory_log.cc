@@ -1,4 +1,4 @@
-#include "ledger/memory_log.h"
+#include "eventlog/memory_log.h"
 
 #include <algorithm>
 #include <mutex>
@@ -7,9 +7,9 @@
 
 #include "base/check.h"
 #include "base/status.h"
-#include "ledger/log_limits.h"
+#include "log_limits.h"
 
-namespace ledger {
+namespace eventlog {
 
 struct MemoryLogStorage {
   std::mutex mu;
@@ -101,4 +101,4 @@ std::unique_ptr<LogTail> MemoryLog::Tail(std::vector<uint64_t> start_offsets, Ta
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 
-}  // namespace ledger
+}  // namespace eventlog

@@ -1,12 +1,12 @@
-#include "ledger/event_log.h"
+#include "eventlog/event_log.h"
 
 #include <string>
 
 #include "base/check.h"
 #include "base/status.h"
-#include "ledger/log_limits.h"
+#include "log_limits.h"
 
-namespace ledger {
+namespace eventlog {
 
 uint32_t PartitionFor(std::string_view key, uint32_t partition_count) {
   INV_CHECK(partition_count > 0) << "PartitionFor with zero partitions";
@@ -45,4 +45,4 @@ absl::Status ValidatePartitionCount(uint32_t partition_count) {
   return absl::OkStatus();
 }
 
-}  // namespace ledger
+}  // namespace eventlog

@@ -18,12 +18,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "base/check.h"
-#include "ledger/event_log.h"
-#include "ledger/kafka_log.h"
-#include "ledger/memory_log.h"
-#include "ledger/rocksdb_log.h"
+#include "eventlog/event_log.h"
+#include "eventlog/kafka_log.h"
+#include "eventlog/memory_log.h"
+#include "eventlog/rocksdb_log.h"
 
-namespace ledger {
+namespace eventlog {
 namespace {
 
 using ::testing::HasSubstr;
@@ -631,4 +631,4 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, EventLogConformanceTest,
                          [](const ::testing::TestParamInfo<BackendKind>& param_info) { return KindName(param_info.param); });
 
 }  // namespace
-}  // namespace ledger
+}  // namespace eventlog
