@@ -103,6 +103,90 @@ absl::Status ReadTimestamp(od::value value, ledger::TimeMs* out) {
 
 bool IsTypeKey(std::string_view key) { return key == "type" || key == "eventType"; }
 
+// RFC 8259's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+// simdjson's number parsers also refuse valid numbers they cannot represent
+// (a 30-digit integer), so validity is checked on the token itself and range
+// is left to the field that reads it.
+bool IsJsonNumber(std::string_view t) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
+}
+
+// Walks every value of the document, so what the field readers skip is
+// checked too (On-Demand validates only what is read: `"note":tru` beside
+// valid items would otherwise pass). UTF-8 is checked by iterate() for the
+// whole input; this checks literals, numbers, strings and structure.
+simdjson::error_code ValidateValue(od::value value) {
+  od::json_type type;
+  if (simdjson::error_code e = value.type().get(type)) return e;
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (simdjson::error_code e = value.get_object().get(object)) return e;
+      for (auto field_result : object) {
+        od::field field;
+        if (simdjson::error_code e = std::move(field_result).get(field)) return e;
+        std::string_view key;
+        if (simdjson::error_code e = field.unescaped_key().get(key)) return e;
+        if (simdjson::error_code e = ValidateValue(field.value())) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (simdjson::error_code e = value.get_array().get(array)) return e;
+      for (auto element : array) {
+        od::value item;
+        if (simdjson::error_code e = std::move(element).get(item)) return e;
+        if (simdjson::error_code e = ValidateValue(item)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      return value.get_string().get(text);
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      return value.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (simdjson::error_code e = value.is_null().get(is_null)) return e;
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+    case od::json_type::number: {
+      std::string_view token = value.raw_json_token();
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                                token.back() == '\r')) {
+        token.remove_suffix(1);
+      }
+      return IsJsonNumber(token) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
 }  // namespace
 
 std::string_view ToString(OrderEventType type) {
@@ -275,6 +359,13 @@ absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, std::s
   std::memset(m.buffer.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
   if (simdjson::error_code e = m.parser.iterate(m.buffer.get(), body.size(), m.capacity).get(m.doc)) {
     return JsonError("message", e);
+  }
+  {
+    od::value root;
+    simdjson::error_code e = m.doc.get_value().get(root);
+    if (!e) e = ValidateValue(root);
+    if (e) return JsonError("message", e);
+    m.doc.rewind();
   }
   absl::StatusOr<std::string> type_field = m.FindType();
   if (!type_field.ok()) return type_field.status();

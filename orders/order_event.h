@@ -11,8 +11,10 @@
 // none, from the Kafka header "type" (or "eventType"); when both are given
 // they must agree. Unknown fields are ignored, so producers may add fields.
 //
-// Parsing uses simdjson's On-Demand API with error codes only (no
-// exceptions): the message is copied into a padded buffer owned by the parser
+// A message must be valid JSON as a whole (RFC 8259), including fields this
+// parser does not read: it is validated by simdjson's DOM parser before the
+// fields are read. Parsing then uses simdjson's On-Demand API with error
+// codes only (no exceptions): the message is copied into a padded buffer owned by the parser
 // and reused for every message, and every string is copied out of the
 // parser's buffers before Parse returns, so an OrderEvent never points into
 // them.

@@ -70,6 +70,14 @@ TEST(OrderEventParser, RefusesWithTheFieldNamed) {
       {R"({"type":"order.created"} trailing)", "", "message", "invalid JSON"},
       {R"({"type":"payment.failed","eventId":"e","orderId":"o"} {"a":1})", "", "message", "invalid JSON"},
       {R"({"type":"payment.failed","eventId":"e","orderId":"o"}})", "", "message", "invalid JSON"},
+      // Invalid JSON in fields the parser never reads is refused too.
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","note":tru})", "", "message", "invalid JSON"},
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","extra":[1,]})", "", "message", "invalid JSON"},
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","n":01})", "", "message", "invalid JSON"},
+      {"{\"type\":\"payment.failed\",\"eventId\":\"e\",\"orderId\":\"o\",\"s\":\"\xff\"}", "", "message",
+       "invalid JSON"},
+      {R"({"type":"order.created","eventId":"e","orderId":"o","timestamp":"2026-01-01T00:00:00Z",)"
+       R"("items":[{"sku":"A","quantity":1,"note":nul}]})", "", "message", "invalid JSON"},
       {R"({"eventId":"e","orderId":"o"})", "", "message", "has no type"},
       {R"({"type":"order.shipped","eventId":"e","orderId":"o"})", "", "message", "unknown type \"order.shipped\""},
       {R"({"type":"order.created","eventId":"e","orderId":"o"})", "payment.failed", "message", "header says"},
