@@ -65,6 +65,11 @@ class MockKafka {
   void Produce(const std::string& key, const std::string& body) {
     ASSERT_TRUE(producer_->Produce("order.events", key, body, {}).ok());
   }
+  void ProduceTo(const std::string& topic, const std::string& key, const std::string& body,
+                 const KafkaHeaders& headers) {
+    ASSERT_TRUE(producer_->Produce(topic, key, body, headers).ok());
+  }
+  void CreateTopic(const std::string& topic) { rd_kafka_mock_topic_create(cluster_, topic.c_str(), 2, 1); }
   void Flush() { ASSERT_TRUE(producer_->Flush().ok()); }
 
   // Every message of partition 0 of `topic` (value, headers by name).
@@ -298,6 +303,47 @@ TEST_F(OrdersInProcess, AReturnAfterCancellationIsDecidedInMessageOrder) {
   const ledger::StockLevel level = state.Level(ledger::Sku("CUP"), ledger::WarehouseCode("W1"));
   EXPECT_EQ(level.on_hand, 5);
   EXPECT_EQ(level.reserved, 5);
+}
+
+// One topic per event type, and CloudEvents binary-mode headers: typed by
+// configuration; a message whose sources disagree is a dead letter.
+TEST_F(OrdersInProcess, TypedTopicsAndCloudEventsHeaders) {
+  kafka_.CreateTopic("orders.created");
+  kafka_.CreateTopic("payments.confirmed");
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  options.typed_topics = {{"orders.created", "order.created"}, {"payments.confirmed", "payment.confirmed"}};
+  options.cloudevents = true;
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->Start();
+  kafka_.ProduceTo("orders.created", "t-1",
+                   R"({"eventId":"c-t1","orderId":"t-1","timestamp":1,"items":[{"sku":"MUG","quantity":1}]})", {});
+  kafka_.Flush();
+  // Topics are not ordered with each other: the payment follows once its
+  // order is in (docs/orders.md).
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().reserved == 1; })) << (*consumer)->stats().reserved;
+  kafka_.ProduceTo("payments.confirmed", "t-1", R"({"orderId":"t-1"})", {{"ce_id", "ce-p1"}});
+  kafka_.ProduceTo("order.events", "t-2",
+                   R"({"eventId":"c-t2","orderId":"t-2","timestamp":1,"items":[{"sku":"MUG","quantity":1}]})",
+                   {{"ce_type", "order.created"}});
+  // The topic says payment.confirmed, the header says payment.failed.
+  kafka_.ProduceTo("payments.confirmed", "t-2", R"({"eventId":"p-t2","orderId":"t-2"})",
+                   {{"type", "payment.failed"}});
+  kafka_.Flush();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 4; })) << (*consumer)->stats().messages;
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  EXPECT_EQ(s.reserved, 2u);
+  EXPECT_EQ(s.committed, 1u);
+  EXPECT_EQ(s.dead_letters, 1u);
+  ledger::State state = Fold();
+  EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-1"))->status(), ledger::ReservationStatus::kCommitted);
+  EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-2"))->status(), ledger::ReservationStatus::kActive);
+  auto dlq = kafka_.ReadAll("order.events.dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].second.at("source.topic"), "payments.confirmed");
+  EXPECT_NE(dlq[0].second.at("error").find("says \"payment.failed\""), std::string::npos) << dlq[0].second.at("error");
 }
 
 // A permanent produce error is final: retrying could never succeed.
