@@ -134,6 +134,17 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CreateWarehouse(grpc::CallbackServ
                });
 }
 
+grpc::ServerUnaryReactor* CommandServiceImpl::UpdateWarehouse(grpc::CallbackServerContext* ctx,
+                                                              const pb::UpdateWarehouseRequest* req,
+                                                              pb::UpdateWarehouseResponse* resp) {
+  ledger::WarehouseCode code(req->warehouse());
+  return Unary(writer_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
+               [resp, code](const State& s) {
+                 if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
+                 return grpc::Status::OK;
+               });
+}
+
 grpc::ServerUnaryReactor* CommandServiceImpl::AdjustInventory(grpc::CallbackServerContext* ctx,
                                                               const pb::AdjustInventoryRequest* req,
                                                               pb::AdjustInventoryResponse* resp) {

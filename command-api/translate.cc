@@ -95,6 +95,16 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r) {
                                                                       w.region(), w.priority(), w.active()}};
 }
 
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r) {
+  ledger::UpdateWarehouse u;
+  u.warehouse = ledger::WarehouseCode(r.warehouse());
+  if (r.has_name()) u.name = r.name();
+  if (r.has_region()) u.region = r.region();
+  if (r.has_priority()) u.priority = r.priority();
+  if (r.has_active()) u.active = r.active();
+  return ledger::Command{Meta(r.context()), std::move(u)};
+}
+
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r) {
   ledger::Sku sku(r.sku());
   ledger::WarehouseCode wh(r.warehouse());

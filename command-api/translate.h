@@ -18,6 +18,7 @@
 #include "ledger/rejection.h"
 #include "ledger/state.h"
 #include "proto/command_service.pb.h"
+#include "proto/rejection_metadata.h"
 
 namespace command_api {
 
@@ -32,6 +33,7 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CreateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::DeleteItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o);
@@ -49,7 +51,7 @@ std::string RequestFieldPath(std::string_view method, std::string_view ledger_fi
 
 // A rejection as its proto (trailing metadata "inventory-rejection-bin").
 pb::Rejection ToProto(const ledger::Rejection& rejection);
-inline constexpr char kRejectionMetadataKey[] = "inventory-rejection-bin";
+using inventory::v1::kRejectionMetadataKey;
 
 void FillToken(const std::vector<eventlog::LogPosition>& positions, pb::ConsistencyToken* token);
 void FillItem(const ledger::ItemState& item, pb::Item* out);

@@ -17,10 +17,12 @@ packages=(
   librocksdb-dev libsimdjson-dev librdkafka-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev
-  kcat python3-grpcio python3-protobuf bc
+  kcat python3-grpcio python3-protobuf bc curl
   # bench/compare.sh only (tests never start these): the client libraries the
   # load generator links, the peers it compares against, and the chart.
   libpq-dev libhiredis-dev postgresql redis-server gnuplot-nox
+  # bench/http_bench.sh: the HTTP load generator.
+  wrk
 )
 
 missing=()

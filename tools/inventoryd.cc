@@ -12,6 +12,7 @@
 //                    [--orders-field-alias A=F] [--orders-type-alias A=TYPE]
 //                    [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
+//                    [--http-listen H:P] [--ready-lag-events-max N]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help), and
 // every default is the default of the options struct the flag sets.
@@ -49,6 +50,8 @@
 #include "base/clock.h"
 #include "command-api/command_role.h"
 #include "eventlog/open_log.h"
+#include "http-api/api_routes.h"
+#include "http-api/http_server.h"
 #include "orders/orders_role.h"
 #include "projector/projector.h"
 #include "query-api/query_role.h"
@@ -335,6 +338,52 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const Roles& 
   return door;
 }
 
+// ---- HTTP/JSON front door (http-api/, docs/http.md) ----
+struct HttpFlags {
+  std::string listen;  // empty: no HTTP server
+  std::uint64_t ready_lag_events_max = 1000;
+};
+
+void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
+  serve->add_option("--http-listen", f.listen,
+                    "HTTP/JSON + SSE listen address host:port (port 0 picks a free port); empty: no HTTP server")
+      ->envname("INVENTORY_HTTP_LISTEN");
+  serve->add_option("--ready-lag-events-max", f.ready_lag_events_max,
+                    "GET /ready answers 503 while the projector is more than this many events behind")
+      ->envname("INVENTORY_READY_LAG_EVENTS_MAX")->capture_default_str();
+}
+
+// Starts the HTTP server over the gRPC server's in-process channel, so both
+// front doors run the same service code. Prints "http listening on
+// <host:port>" (the second stdout line). Null when not asked for.
+absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
+                                                                 const projector::Projector* views) {
+  if (f.listen.empty()) return nullptr;
+  http_api::HttpServerOptions options;
+  options.listen = f.listen;
+  auto http = std::make_unique<http_api::HttpServer>(options);
+  http_api::ApiOptions api;
+  std::uint64_t lag_max = f.ready_lag_events_max;
+  api.ready = [views, lag_max]() -> absl::Status {
+    if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
+    if (absl::Status h = views->health(); !h.ok()) return absl::UnavailableError("projector stopped: " + h.ToString());
+    projector::Lag lag = views->lag();
+    if (lag.events > lag_max) {
+      return absl::UnavailableError(absl::StrCat("views are ", lag.events, " events behind the log (bound ", lag_max,
+                                                 ")"));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = http_api::RegisterApiRoutes(http.get(), server->InProcessChannel(grpc::ChannelArguments()), api);
+  if (s.ok()) s = http->Start();
+  if (!s.ok()) return WithContext("cannot start the HTTP server", s);
+  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::printf("http listening on %s:%d\n", host.c_str(), http->port());
+  std::fflush(stdout);
+  return http;
+}
+// ---- end HTTP ----
+
 // Blocks SIGINT/SIGTERM in every thread (call before starting any), so
 // sigwait receives them synchronously.
 sigset_t BlockStopSignals() {
@@ -351,7 +400,7 @@ int Fail(int exit_code, const absl::Status& status) {
   return exit_code;
 }
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags) {
   sigset_t stop_signals = BlockStopSignals();
   absl::StatusOr<RoleSet> which = ParseRoles(f.roles);
   if (!which.ok()) return Fail(kExitBadFlags, which.status());
@@ -372,17 +421,26 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   if (!started.ok()) return Fail(kExitError, started);
   absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, roles);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
-  // Further front doors start here, beside gRPC.
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
+  // Further front doors start here, beside gRPC.
+  absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get());
+  if (!http.ok()) {
+    if (roles.query) roles.query->Drain();
+    grpc->server->Shutdown(std::chrono::system_clock::now());
+    roles.Stop();
+    return Fail(kExitError, http.status());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
   grpc->server->GetHealthCheckService()->SetServingStatus(false);
   if (roles.query) roles.query->Drain();  // streams end UNAVAILABLE (resumable), so Shutdown need not wait for them
-  // Further front doors stop here, before gRPC.
+  // Further front doors stop here, before gRPC (their calls ride it).
+  if (*http) (*http)->Stop();
   grpc->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   roles.Stop();
   absl::Status closed = (*log)->Close();
@@ -401,8 +459,10 @@ int main(int argc, char** argv) {
   AddServeFlags(serve, flags);
   OrdersFlags orders_flags;
   AddOrdersFlags(serve, orders_flags);
+  HttpFlags http_flags;
+  AddHttpFlags(serve, http_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags);
   return 0;
 }
