@@ -145,8 +145,9 @@ class Snapshot {
   virtual absl::StatusOr<std::vector<std::pair<std::string, Totals>>> WarehouseTotals() const = 0;
   virtual absl::StatusOr<std::vector<std::pair<std::string, Totals>>> CategoryTotals() const = 0;
   virtual absl::StatusOr<ReservationCounts> Counts() const = 0;
-  // Active items whose total available <= reorder point (low) or <= 0 (out),
-  // in SKU order.
+  // The SKUs whose stock state (ledger/stock_rules.h) is kLow, resp. kOut:
+  // active items with 0 < total available <= reorder point, resp. <= 0. An
+  // out-of-stock SKU is not in the low-stock set. In SKU order.
   virtual absl::Status ForEachLowStock(const Visitor<std::string>& visit) const = 0;
   virtual absl::Status ForEachOutOfStock(const Visitor<std::string>& visit) const = 0;
 };
