@@ -88,7 +88,9 @@ class Differential {
     auto log = eventlog::MemoryLog::Open({.partition_count = 4});
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
-    auto projector = projector::Projector::Start(log_.get(), {.path = TempDir("views")});
+    // One event per batch, applied at once: the test waits for each event.
+    const std::string path = TempDir("views");
+    auto projector = projector::Projector::Start(log_.get(), {.path = path, .batch_events_max = 1, .batch_ms = 0ms});
     ASSERT_TRUE(projector.ok()) << projector.status();
     projector_ = std::move(*projector);
     ledger::TimeMs now = 1'700'000'000'000;
@@ -102,7 +104,8 @@ class Differential {
     }
     ASSERT_TRUE(projector_->WaitCaughtUp(std::chrono::steady_clock::now() + 10s).ok());
     CheckUpdateFlags();
-    projector_->Stop();
+    projector_.reset();
+    std::filesystem::remove_all(path);
   }
 
  private:
@@ -156,7 +159,9 @@ class Differential {
     const bool flagged = before == StockState::kLow || before == StockState::kOut;
     if (std::holds_alternative<ledger::ItemDiscontinued>(e.payload) && flagged) ++coverage_->discontinued_while_flagged;
     const ledger::ItemState* item = writer_.item(e.envelope.sku);
-    if (after == StockState::kOut && item != nullptr && item->reorder_point == 0) ++coverage_->out_with_reorder_point_zero;
+    if (after == StockState::kOut && item != nullptr && item->reorder_point == 0) {
+      ++coverage_->out_with_reorder_point_zero;
+    }
     if (std::holds_alternative<ledger::ItemUpdated>(e.payload) && after == StockState::kLow && before != after) {
       ++coverage_->low_by_reorder_point_change;
     }
