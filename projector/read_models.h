@@ -49,8 +49,9 @@ class WriteBatch;
 namespace projector {
 
 // Bumped whenever the views' layout or meaning changes; a store written by
-// another version is dropped and rebuilt from position zero.
-inline constexpr uint32_t kViewSchemaVersion = 1;
+// another version is dropped and rebuilt from position zero. 2: an
+// out-of-stock SKU is no longer also in the low-stock set (ledger/stock_rules.h).
+inline constexpr uint32_t kViewSchemaVersion = 2;
 
 enum class OpenMode : uint8_t {
   kReadWrite,  // the projector: one process per directory (RocksDB LOCK)
