@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,8 +46,14 @@ std::string TempDir(std::string_view name) {
 // What the read models say of `sku`.
 StockState ProjectedState(const projector::Snapshot& s, const std::string& sku) {
   bool low = false, out = false;
-  EXPECT_TRUE(s.ForEachLowStock([&](const std::string& k) { return !(low = k == sku); }).ok());
-  EXPECT_TRUE(s.ForEachOutOfStock([&](const std::string& k) { return !(out = k == sku); }).ok());
+  auto find = [&](bool* found) {
+    return [&sku, found](const std::string& k) {
+      *found = k == sku;
+      return !*found;  // stop once found
+    };
+  };
+  EXPECT_TRUE(s.ForEachLowStock(find(&low)).ok());
+  EXPECT_TRUE(s.ForEachOutOfStock(find(&out)).ok());
   EXPECT_FALSE(low && out) << sku << " is on both lists";
   if (out) return StockState::kOut;
   if (low) return StockState::kLow;
@@ -90,9 +97,9 @@ class Differential {
     log_ = std::move(*log);
     // One event per batch, applied at once: the test waits for each event.
     const std::string path = TempDir("views");
-    auto projector = projector::Projector::Start(log_.get(), {.path = path, .batch_events_max = 1, .batch_ms = 0ms});
-    ASSERT_TRUE(projector.ok()) << projector.status();
-    projector_ = std::move(*projector);
+    auto started = projector::Projector::Start(log_.get(), {.path = path, .batch_events_max = 1, .batch_ms = 0ms});
+    ASSERT_TRUE(started.ok()) << started.status();
+    projector_ = std::move(*started);
     ledger::TimeMs now = 1'700'000'000'000;
     for (int step = 0; step < steps && !::testing::Test::HasFatalFailure(); ++step) {
       now += 200;
