@@ -80,7 +80,8 @@ TEST(PublicEvents, AlertsFollowTheStockState) {
   const ledger::Sku a("A");
   const ledger::WarehouseCode w("W");
   m.Apply(ledger::RegisterWarehouse{w, "W", "eu", 1, true});
-  EXPECT_EQ(Types(m.Apply(ledger::CreateItem{a, "A", "", {}, 0, 0})), std::vector<std::string>{"inventory.out_of_stock"});
+  EXPECT_EQ(Types(m.Apply(ledger::CreateItem{a, "A", "", {}, 0, 0})),
+            std::vector<std::string>{"inventory.out_of_stock"});
   EXPECT_EQ(Types(m.Apply(ledger::ReceiveStock{a, w, 3, ""})),
             (std::vector<std::string>{"inventory.stock_updated", "inventory.back_in_stock"}));
   // Reorder point 0: never low. Raising it above what is available makes the SKU low.

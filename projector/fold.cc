@@ -22,8 +22,8 @@ rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 // ledger::ReservationStatusOf over the row's allocations; an UNSPECIFIED
 // allocation is one not folded yet.
 v1::ReservationStatus StatusOf(const v1::Reservation& r) {
-  return ledger::ToProto(
-      ledger::ReservationStatusOf(r.allocations(), [](const v1::Allocation& a) { return ledger::FromProto(a.status()); }));
+  auto status_of = [](const v1::Allocation& a) { return ledger::FromProto(a.status()); };
+  return ledger::ToProto(ledger::ReservationStatusOf(r.allocations(), status_of));
 }
 
 void AddTo(Totals& totals, ledger::Quantity on_hand, ledger::Quantity reserved, ledger::Quantity incoming) {

@@ -49,8 +49,9 @@ class WriteBatch;
 namespace projector {
 
 // Bumped whenever the views' layout or meaning changes; a store written by
-// another version is dropped and rebuilt from position zero.
-inline constexpr uint32_t kViewSchemaVersion = 1;
+// another version is dropped and rebuilt from position zero. 2: an
+// out-of-stock SKU is no longer also in the low-stock set (ledger/stock_rules.h).
+inline constexpr uint32_t kViewSchemaVersion = 2;
 
 enum class OpenMode : uint8_t {
   kReadWrite,  // the projector: one process per directory (RocksDB LOCK)
@@ -145,8 +146,9 @@ class Snapshot {
   virtual absl::StatusOr<std::vector<std::pair<std::string, Totals>>> WarehouseTotals() const = 0;
   virtual absl::StatusOr<std::vector<std::pair<std::string, Totals>>> CategoryTotals() const = 0;
   virtual absl::StatusOr<ReservationCounts> Counts() const = 0;
-  // Active items whose total available <= reorder point (low) or <= 0 (out),
-  // in SKU order.
+  // The SKUs whose stock state (ledger/stock_rules.h) is kLow, resp. kOut:
+  // active items with 0 < total available <= reorder point, resp. <= 0. An
+  // out-of-stock SKU is not in the low-stock set. In SKU order.
   virtual absl::Status ForEachLowStock(const Visitor<std::string>& visit) const = 0;
   virtual absl::Status ForEachOutOfStock(const Visitor<std::string>& visit) const = 0;
 };
