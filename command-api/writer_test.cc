@@ -796,6 +796,24 @@ TEST_F(WriterTest, RestartFromTheLogRebuildsTheSameState) {
   EXPECT_EQ(Level(dup.state, "SKU-1", "WH-A").on_hand, 10);
 }
 
+// Start-up replay aborts on a record that does not decode (ErrorPolicy::kAbort):
+// the writer must not decide from a state that skipped part of the log.
+TEST_F(WriterTest, RestartRefusesALogRecordThatDoesNotDecodeAndNamesIt) {
+  OpenWriter();
+  Seed();
+  writer_->Stop();
+  writer_.reset();
+  std::vector<eventlog::LogRecord> junk = {{"SKU-1", "\xff\xfe not an event"}};
+  absl::StatusOr<std::vector<eventlog::LogPosition>> at = mem_->Append(junk);
+  ASSERT_TRUE(at.ok()) << at.status();
+  absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(fault_.get(), nullptr, &clock_, Options());
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kDataLoss) << w.status();
+  const std::string named = "log record " + std::to_string(at->front().partition) + ":" +
+                            std::to_string(at->front().offset) + ": event record: does not parse";
+  EXPECT_NE(std::string(w.status().message()).find(named), std::string::npos) << w.status();
+}
+
 std::uint64_t EventsNamed(const std::filesystem::path& file) {
   // snapshot-<events_applied, 20 digits>.snap
   std::string name = file.filename().string();

@@ -1,5 +1,7 @@
 #include "eventlog/log_reader.h"
 
+#include <cstddef>
+
 #include "absl/strings/str_cat.h"
 
 namespace eventlog {
@@ -110,15 +112,17 @@ absl::StatusOr<std::optional<RecordBatch>> RecordSource::NextBounded() {
     RecordBatch batch;
     const uint64_t before = next;
     bool partition_done = records->empty();
-    batch.records.reserve(records->size());
-    for (StoredRecord& record : *records) {
-      if (record.position.offset >= end_[p]) {
+    size_t kept = 0;
+    for (; kept < records->size(); ++kept) {
+      const uint64_t offset = (*records)[kept].position.offset;
+      if (offset >= end_[p]) {
         partition_done = true;
         break;
       }
-      next = std::max(next, record.position.offset + 1);
-      batch.records.push_back(std::move(record));
+      next = std::max(next, offset + 1);
     }
+    records->erase(records->begin() + static_cast<std::ptrdiff_t>(kept), records->end());
+    batch.records = std::move(*records);
     if (next == before) partition_done = true;  // a log that does not move on: the consumer sees the records
     if (read_records_ == 1 && next >= narrow_until_) read_records_ = options_.read_batch_records;
     if (partition_done) ++current_;

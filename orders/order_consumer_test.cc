@@ -399,5 +399,44 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
   std::filesystem::remove_all(dir);
 }
 
+// Live, a record that does not decode stops the publisher at that record
+// (ErrorPolicy::kStop): nothing of its batch is published and the saved
+// position stays before it. At start-up, catching up past it aborts Open
+// (ErrorPolicy::kAbort).
+TEST_F(OrdersInProcess, PublisherStopsAtARecordThatDoesNotDecode) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("orders_publisher_bad_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  PublisherOptions options;
+  options.position_path = dir / "position";
+  options.producer.bootstrap_servers = kafka_.brokers();
+  auto publisher = Publisher::Open(memory_.get(), options);
+  ASSERT_TRUE(publisher.ok()) << publisher.status();
+  (*publisher)->Start();
+  ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().records == 3; }));
+  ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().published == 1; }));
+  auto bad = memory_->Append(std::vector<eventlog::LogRecord>{{"MUG", "\xff\xfe not an event"}});
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  Apply(ledger::ReceiveStock{ledger::Sku("MUG"), ledger::WarehouseCode("W1"), 5, ""}, "recv-2");
+  ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().failed; }));
+  (*publisher)->Stop();
+  EXPECT_EQ((*publisher)->stats().published, 1u) << "nothing after the bad record is published";
+  const eventlog::LogPosition at = bad->front();
+  EXPECT_LE((*publisher)->position()[at.partition], at.offset) << "the saved position passed the bad record";
+
+  absl::StatusOr<std::vector<std::uint64_t>> ends = memory_->EndOffsets();
+  ASSERT_TRUE(ends.ok());
+  ASSERT_TRUE(SavePosition(options.position_path, *ends).ok());
+  auto reopened = Publisher::Open(memory_.get(), options);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss) << reopened.status();
+  EXPECT_NE(reopened.status().message().find("log record " + std::to_string(at.partition) + ":" +
+                                             std::to_string(at.offset)),
+            std::string::npos)
+      << reopened.status();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace orders
