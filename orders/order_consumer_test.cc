@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/testing/temp_dir.h"
 #include "eventlog/testing/fault_log.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
@@ -227,9 +228,7 @@ TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
 }
 
 TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("orders_publisher_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const base::TempDir dir("orders_publisher");
   PublisherOptions options;
   options.position_path = dir / "position";
   options.producer.bootstrap_servers = kafka_.brokers();
@@ -263,7 +262,6 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
   for (const auto& [body, headers] : published) types.push_back(headers.at("type"));
   EXPECT_EQ(types, (std::vector<std::string>{"inventory.stock_updated", "inventory.reserved", "inventory.confirmed"}));
   EXPECT_NE(published[2].first.find("\"orderId\":\"o-1\""), std::string::npos) << published[2].first;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
