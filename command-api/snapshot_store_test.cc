@@ -4,7 +4,6 @@
 #include "command-api/snapshot_store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/testing/temp_dir.h"
 #include "ledger/evolve.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -39,13 +39,6 @@ class Driver {
 
 class SnapshotStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::path(::testing::TempDir()) / "snapshot_store_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::vector<std::string> Names(const SnapshotStore& store) const {
     std::vector<std::string> names;
     absl::StatusOr<std::vector<std::filesystem::path>> files = store.List();
@@ -55,7 +48,8 @@ class SnapshotStoreTest : public ::testing::Test {
     return names;
   }
 
-  std::filesystem::path dir_;
+  base::TempDir temp_{"snapshot_store_test"};
+  std::filesystem::path dir_ = temp_.path();
 };
 
 std::string Name(std::uint64_t events_applied) {

@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "base/clock.h"
+#include "base/testing/temp_dir.h"
 #include "command-api/expiry.h"
 #include "eventlog/testing/fault_log.h"
 #include "ledger/codec.h"
@@ -132,16 +133,11 @@ class WriterTest : public ::testing::Test {
     ASSERT_TRUE(log.ok()) << log.status();
     mem_ = std::move(*log);
     fault_ = std::make_unique<eventlog::FaultLog>(mem_.get());
-    snapshot_dir_ = std::filesystem::temp_directory_path() /
-                    ("writer_test_" + std::to_string(::getpid()) + "_" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(snapshot_dir_);
   }
 
   void TearDown() override {
     if (fault_) fault_->Release();  // never leave the writer blocked in Append
     writer_.reset();
-    std::filesystem::remove_all(snapshot_dir_);
   }
 
   static WriterOptions Options() {
@@ -259,12 +255,14 @@ class WriterTest : public ::testing::Test {
     return stores_.back().get();
   }
 
+  base::TempDir temp_{"writer_test"};
+  // Not created yet: the store makes it on its first Save.
+  std::filesystem::path snapshot_dir_ = temp_ / "snapshots";
   base::ManualClock clock_;
   std::vector<std::unique_ptr<command_api::SnapshotStore>> stores_;
   std::unique_ptr<eventlog::MemoryLog> mem_;
   std::unique_ptr<eventlog::FaultLog> fault_;
   std::unique_ptr<Writer> writer_;
-  std::filesystem::path snapshot_dir_;
   int probes_ = 0;
 };
 

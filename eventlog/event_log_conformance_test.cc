@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "base/check.h"
+#include "base/testing/temp_dir.h"
 #include "eventlog/event_log.h"
 #include "eventlog/kafka_log.h"
 #include "eventlog/memory_log.h"
@@ -67,17 +68,9 @@ class MemoryBackend final : public Backend {
 
 class RocksDbBackend final : public Backend {
  public:
-  RocksDbBackend() {
-    std::string dir_template = (std::filesystem::temp_directory_path() / "event_log_test.XXXXXX").string();
-    char* dir = mkdtemp(dir_template.data());
-    EXPECT_NE(dir, nullptr);
-    dir_ = dir_template;
-  }
-  ~RocksDbBackend() override { std::filesystem::remove_all(dir_); }
-
   absl::StatusOr<std::unique_ptr<EventLog>> Open(uint32_t partition_count) override {
     RocksDbLogOptions options;
-    options.path = dir_ + "/log";
+    options.path = dir_.path() + "/log";
     options.partition_count = partition_count;
     options.record_bytes_max = kRecordBytesMax;
     absl::StatusOr<std::unique_ptr<RocksDbLog>> log = RocksDbLog::Open(options);
@@ -86,7 +79,7 @@ class RocksDbBackend final : public Backend {
   }
 
  private:
-  std::string dir_;
+  base::TempDir dir_{"event_log_test"};
 };
 
 // One mock cluster for the whole test binary (destroying one can take a
@@ -535,10 +528,9 @@ TEST(MemoryLogTest, OffsetGapsCanBeTurnedOff) {
 
 // The read-only follower inventoryctl uses beside a live writer.
 TEST(RocksDbLogTest, SecondaryFollowsALiveWriterAndNeverWrites) {
-  std::string dir = (std::filesystem::temp_directory_path() / "rocksdb-secondary-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const base::TempDir dir("rocksdb-secondary");
   RocksDbLogOptions options;
-  options.path = dir + "/log";
+  options.path = dir.path() + "/log";
   options.partition_count = kPartitions;
   RocksDbLogOptions follower_options = options;
   follower_options.mode = RocksDbLogMode::kSecondary;
@@ -568,7 +560,6 @@ TEST(RocksDbLogTest, SecondaryFollowsALiveWriterAndNeverWrites) {
   EXPECT_EQ(RocksDbLog::Open(follower_options).status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE((*follower)->Close().ok());
   ASSERT_TRUE((*writer)->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 KafkaLogOptions MockOptions(const std::string& topic) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/testing/temp_dir.h"
 #include "eventlog/testing/fault_log.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
@@ -358,9 +359,7 @@ TEST(KafkaProducer, ATooLargeMessageIsAPermanentError) {
 }
 
 TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("orders_publisher_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const base::TempDir dir("orders_publisher");
   PublisherOptions options;
   options.position_path = dir / "position";
   options.producer.bootstrap_servers = kafka_.brokers();
@@ -396,7 +395,6 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
   EXPECT_EQ(types, (std::vector<std::string>{"inventory.out_of_stock", "inventory.stock_updated",
                                              "inventory.back_in_stock", "inventory.reserved", "inventory.confirmed"}));
   EXPECT_NE(published[4].first.find("\"orderId\":\"o-1\""), std::string::npos) << published[4].first;
-  std::filesystem::remove_all(dir);
 }
 
 // Live, a record that does not decode stops the publisher at that record
@@ -404,10 +402,7 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
 // position stays before it. At start-up, catching up past it aborts Open
 // (ErrorPolicy::kAbort).
 TEST_F(OrdersInProcess, PublisherStopsAtARecordThatDoesNotDecode) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("orders_publisher_bad_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const base::TempDir dir("orders_publisher_bad");
   PublisherOptions options;
   options.position_path = dir / "position";
   options.producer.bootstrap_servers = kafka_.brokers();
@@ -435,7 +430,6 @@ TEST_F(OrdersInProcess, PublisherStopsAtARecordThatDoesNotDecode) {
                                              std::to_string(at.offset)),
             std::string::npos)
       << reopened.status();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "orders/publisher.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace orders {
@@ -14,13 +13,8 @@ namespace {
 
 class PositionFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("publisher_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    path_ = dir_ / "position";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_, path_;
+  base::TempDir dir_{"publisher_test"};
+  std::filesystem::path path_ = dir_ / "position";
 };
 
 TEST_F(PositionFile, MissingFileIsPositionZero) {

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "base/testing/temp_dir.h"
 #include "ledger/codec.h"
 #include "ledger/decide.h"
 #include "ledger/evolve.h"
@@ -32,12 +33,12 @@ using ledger::ReservationId;
 using ledger::Sku;
 using ledger::WarehouseCode;
 
-std::string TempDir(std::string_view name) {
+// A fresh path (not created) for one store; all of them lie under one
+// directory removed when the test binary exits.
+std::string TestDir(std::string_view name) {
+  static base::TempDir root("projector_test");
   static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             absl::StrCat("projector_test_", getpid(), "_", counter++, "_", std::string(name));
-  std::filesystem::remove_all(dir);
-  return dir.string();
+  return (root / absl::StrCat(counter++, "_", std::string(name))).string();
 }
 
 auto Deadline(std::chrono::milliseconds ms = 10s) { return std::chrono::steady_clock::now() + ms; }
@@ -145,7 +146,7 @@ class ProjectorViewsTest : public ::testing::Test {
 
   std::unique_ptr<eventlog::MemoryLog> log_;
   std::unique_ptr<History> history_;
-  std::string path_ = TempDir("views");
+  std::string path_ = TestDir("views");
 };
 
 TEST_F(ProjectorViewsTest, ItemsAndWarehouses) {
@@ -526,7 +527,7 @@ TEST_F(ProjectorViewsTest, SecondaryReaderSeesThePrimarysViews) {
   auto projector = StartProjector(log_.get(), path_);
   ASSERT_NE(projector, nullptr);
   EXPECT_EQ(projector->NewSnapshot()->applied(), projector->applied());
-  auto reader = ReadModels::Open({.path = path_, .partition_count = 4, .secondary_path = TempDir("secondary")},
+  auto reader = ReadModels::Open({.path = path_, .partition_count = 4, .secondary_path = TestDir("secondary")},
                                  OpenMode::kSecondary);
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_TRUE((*reader)->Refresh().ok());
@@ -623,7 +624,7 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
     ProjectorOptions projector_options;
     projector_options.batch_events_max = 64;  // many batches
     projector_options.cache_entries_max = 50;  // and cache trims
-    projector_options.path = TempDir("property");
+    projector_options.path = TestDir("property");
     auto projector = Projector::Start(log.get(), projector_options);
     ASSERT_TRUE(projector.ok()) << projector.status();
     ledger::TimeMs now = history.now_ms();
@@ -645,7 +646,7 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
     std::string live_path = projector_options.path;
     (*projector)->Stop();
     projector->reset();
-    std::string fresh_path = TempDir("fresh");
+    std::string fresh_path = TestDir("fresh");
     auto fresh = StartProjector(log.get(), fresh_path, {.batch_events_max = 10'000});
     ASSERT_NE(fresh, nullptr);
     fresh->Stop();
@@ -662,14 +663,14 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
 }
 
 TEST(ProjectorRocksDbLogTest, FoldsTheEmbeddedLogAndFollowsNewAppends) {
-  std::string log_path = TempDir("log");
+  std::string log_path = TestDir("log");
   auto log = eventlog::RocksDbLog::Open({.path = log_path, .partition_count = 4});
   ASSERT_TRUE(log.ok()) << log.status();
   History history(log->get());
   ASSERT_TRUE(history.Run(ledger::RegisterWarehouse{WarehouseCode("W"), "W", "eu", 1, true}).accepted());
   ASSERT_TRUE(history.Run(ledger::CreateItem{Sku("S"), "S", "c", {}, 0, 0}).accepted());
   ASSERT_TRUE(history.Run(ledger::ReceiveStock{Sku("S"), WarehouseCode("W"), 7, ""}).accepted());
-  auto projector = StartProjector(log->get(), TempDir("views"));
+  auto projector = StartProjector(log->get(), TestDir("views"));
   ASSERT_NE(projector, nullptr);
   EXPECT_EQ(LevelOf(*projector->NewSnapshot(), "S", "W").on_hand(), 7);
   ASSERT_TRUE(history.Run(ledger::ReceiveStock{Sku("S"), WarehouseCode("W"), 3, ""}).accepted());

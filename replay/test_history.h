@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/testing/temp_dir.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
 #include "eventlog/event_log.h"
@@ -26,23 +27,8 @@
 
 namespace replay::testing {
 
-// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string dir = (std::filesystem::temp_directory_path() / "replay-test-XXXXXX").string();
-    INV_CHECK(::mkdtemp(dir.data()) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// A fresh directory, removed with the object (base/testing/temp_dir.h).
+using TempDir = base::TempDir;
 
 // A fresh embedded log at <dir>/log with `partitions` partitions.
 inline std::unique_ptr<eventlog::RocksDbLog> OpenTestLog(const TempDir& dir, uint32_t partitions) {

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "gtest/gtest.h"
 #include "eventlog/rocksdb_log.h"
 
@@ -73,9 +74,8 @@ bool ReadAcks(int fd, size_t want, std::vector<uint64_t>* acked, std::string* pa
 
 void RunOnce(uint64_t seed) {
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::string dir_template = (std::filesystem::temp_directory_path() / "crash_test.XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
-  const std::string path = dir_template + "/log";
+  const base::TempDir dir("crash_test");
+  const std::string path = dir.path() + "/log";
 
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
@@ -136,7 +136,6 @@ void RunOnce(uint64_t seed) {
   std::vector<eventlog::LogRecord> more = {{"sku-1", "batch=0 n=1 i=0 after"}};
   EXPECT_TRUE((*log)->Append(more).ok());
   log->reset();
-  std::filesystem::remove_all(dir_template);
 }
 
 TEST(EmbeddedLogCrashTest, KillNineLosesNoAcknowledgedBatchAndTearsNone) {

@@ -38,6 +38,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "command-api/translate.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
@@ -312,8 +313,15 @@ std::string ReadFile(const std::string& path) {
 
 void RunOnce(std::uint64_t seed) {
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::string dir = (std::filesystem::temp_directory_path() / "inventoryd_crash.XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  base::TempDir temp("inventoryd_crash");
+  // Kept after a failure, for the server's stderr and data.
+  struct KeepOnFailure {
+    base::TempDir& dir;
+    ~KeepOnFailure() {
+      if (::testing::Test::HasFailure()) dir.Keep();
+    }
+  } keep_on_failure{temp};
+  const std::string& dir = temp.path();
   const std::string data_dir = dir + "/data";
   const std::string stderr_path = dir + "/inventoryd.stderr";
   std::mt19937_64 rng(seed);
@@ -469,7 +477,6 @@ void RunOnce(std::uint64_t seed) {
     }
   }
   std::printf("seed %llu: stopped and audited by %lld ms\n", static_cast<unsigned long long>(seed), elapsed_ms());
-  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
 }
 
 TEST(InventorydCrashTest, KillNineUnderLoadLosesNothingAcknowledged) {

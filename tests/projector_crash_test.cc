@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/testing/temp_dir.h"
 #include "ledger/codec.h"
 #include "ledger/decide.h"
 #include "ledger/evolve.h"
@@ -95,9 +96,7 @@ void RunAndKill(const std::string& log, const std::string& views, size_t batch, 
 }
 
 TEST(ProjectorCrashTest, KilledMidApplyResumesToExactlyAFreshRebuild) {
-  auto root = std::filesystem::temp_directory_path() / absl::StrCat("projector_crash_", getpid());
-  std::filesystem::remove_all(root);
-  std::filesystem::create_directories(root);
+  const base::TempDir root("projector_crash");
   std::string log = (root / "log").string();
   uint64_t total = FillLog(log, 7, 60'000);
   ASSERT_GT(total, 5'000u);
@@ -151,7 +150,6 @@ TEST(ProjectorCrashTest, KilledMidApplyResumesToExactlyAFreshRebuild) {
       ASSERT_EQ(a->second, b->second) << "row " << a->first;
     }
   }
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
+#include "base/testing/temp_dir.h"
 #include "command-api/command_service.h"
 #include "command-api/writer.h"
 #include "eventlog/memory_log.h"
@@ -37,8 +38,6 @@ constexpr int64_t kStartMs = 1'700'000'000'000;
 class QueryEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("query_e2e_", getpid(), "_", ++counter_);
-    std::filesystem::remove_all(dir_);
     eventlog::MemoryLogOptions log_options;
     log_options.partition_count = 4;
     auto log = eventlog::MemoryLog::Open(log_options);
@@ -82,7 +81,6 @@ class QueryEndToEndTest : public ::testing::Test {
     if (projector_) projector_->Stop();
     projector_.reset();
     if (writer_) writer_->Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   pb::CommandContext Ctx() {
@@ -182,8 +180,7 @@ class QueryEndToEndTest : public ::testing::Test {
     }
   }
 
-  static inline int counter_ = 0;
-  std::filesystem::path dir_;
+  base::TempDir dir_{"query_e2e"};
   std::unique_ptr<eventlog::MemoryLog> log_;
   std::unique_ptr<base::ManualClock> clock_;
   std::unique_ptr<command_api::Writer> writer_;
