@@ -266,7 +266,8 @@ namespace {
 // Shared by the two bulk item calls.
 template <typename Request, typename Response, typename ToCmd, typename SkuOf>
 grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::CallbackServerContext* ctx,
-                                    std::string_view method, const Request& entries, const std::string& command_id,
+                                    std::string_view method, std::string_view entries_field, const Request& entries,
+                                    const std::string& command_id,
                                     Response* resp, ToCmd to_command, SkuOf sku_of) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   int n = entries.size();
@@ -276,7 +277,8 @@ grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::Callb
   }
   if (n == 0 || n > entries_max) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 absl::StrCat("must hold 1..", entries_max, " entries, got ", n)));
+                                 absl::StrCat(base::AsAbsl(entries_field), ": must hold 1..", entries_max,
+                                              " entries, got ", n)));
     return reactor;
   }
   for (int i = 0; i < n; ++i) resp->add_results();
@@ -325,7 +327,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkCreateItems(grpc::CallbackServ
                                                               pb::BulkCreateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "CreateItem", req->items(), context.command_id(), resp,
+      writer_, options_.bulk_entries_max, ctx, "CreateItem", "items", req->items(), context.command_id(), resp,
       [&context](const pb::Item& item) {
         pb::CreateItemRequest one;
         *one.mutable_context() = context;
@@ -340,7 +342,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkUpdateItems(grpc::CallbackServ
                                                               pb::BulkUpdateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "UpdateItem", req->updates(), context.command_id(), resp,
+      writer_, options_.bulk_entries_max, ctx, "UpdateItem", "updates", req->updates(), context.command_id(), resp,
       [&context](const pb::UpdateItemRequest& update) {
         pb::UpdateItemRequest one = update;
         *one.mutable_context() = context;

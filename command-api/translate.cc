@@ -147,7 +147,12 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
   reserve.split = r.allow_split() ? ledger::SplitPolicy::kAllowSplit : ledger::SplitPolicy::kSingleWarehouse;
   reserve.preferred_region = r.preferred_region();
   ledger::Command command{Meta(r.context()), std::move(reserve)};
-  if (command.meta.correlation_id.empty()) command.meta.correlation_id = r.order_id();
+  // The order id correlates the reservation's events when the caller gave no
+  // correlation id; one too long for that is left to the order_id check,
+  // which names the field the client sent.
+  if (command.meta.correlation_id.empty() && r.order_id().size() <= ledger::kIdLengthMax) {
+    command.meta.correlation_id = r.order_id();
+  }
   return command;
 }
 

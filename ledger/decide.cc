@@ -271,6 +271,11 @@ class Decider {
   }
 
   Result operator()(const ReleaseReservation& c) {
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    if (c.if_committed == IfCommitted::kReturnStock && r != nullptr && r->complete() &&
+        r->status() == ReservationStatus::kCommitted) {
+      return ReturnCommitted(*r);
+    }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationReleased{.reservation_id = c.reservation_id,
                                  .warehouse = state_.warehouse(a.warehouse).code,
@@ -352,6 +357,22 @@ class Decider {
     for (std::uint32_t i = 0; i < r->allocations.size(); ++i) {
       const ReservationAllocation& a = r->allocations[i];
       builder_.Add(state_.item(a.item).sku, make(a, i));
+    }
+    return Done();
+  }
+
+  // The committed stock of `r` back on hand: one StockAdjusted (return) per
+  // committed allocation. The reservation itself stays committed.
+  Result ReturnCommitted(const ReservationState& r) {
+    std::string reference = absl::StrCat("order ", r.order_id.value(), " cancelled after commit");
+    if (reference.size() > kTextLengthMax) reference = "order cancelled after commit";
+    for (const ReservationAllocation& a : r.allocations) {
+      if (!a.present || a.status != ReservationStatus::kCommitted) continue;
+      if (auto rejection = AboveMax("on_hand", state_.Level(a.item, a.warehouse).on_hand, a.quantity)) {
+        return std::move(*rejection);
+      }
+      builder_.Add(state_.item(a.item).sku,
+                   StockAdjusted{state_.warehouse(a.warehouse).code, a.quantity, AdjustmentReason::kReturn, reference});
     }
     return Done();
   }

@@ -54,27 +54,10 @@ ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& op
               ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kPaymentFailed}};
     case OrderEventType::kOrderCancelled:
       return {Meta(event.order_id, "/cancel", options),
-              ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kOrderCancelled}};
+              ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kOrderCancelled,
+                                         ledger::IfCommitted::kReturnStock}};
   }
   return {};
-}
-
-std::vector<ledger::Command> ReturnCommands(const ledger::OrderId& order_id, const ledger::ReservationState& r,
-                                            const ledger::State& state, const OrderCommandOptions& options) {
-  std::vector<ledger::Command> out;
-  for (std::size_t i = 0; i < r.allocations.size(); ++i) {
-    const ledger::ReservationAllocation& a = r.allocations[i];
-    if (!a.present || a.status != ledger::ReservationStatus::kCommitted) continue;
-    ledger::AdjustStock adjust;
-    adjust.sku = state.item(a.item).sku;
-    adjust.warehouse = state.warehouse(a.warehouse).code;
-    adjust.delta = a.quantity;
-    adjust.reason = ledger::AdjustmentReason::kReturn;
-    adjust.reference = absl::StrCat("order ", order_id.value(), " cancelled after commit");
-    if (adjust.reference.size() > ledger::kTextLengthMax) adjust.reference = "order cancelled after commit";
-    out.push_back({Meta(order_id, absl::StrCat("/return/", i), options), std::move(adjust)});
-  }
-  return out;
 }
 
 }  // namespace orders

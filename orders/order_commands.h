@@ -6,10 +6,11 @@
 //                                           reservation id = "r-" + orderId
 //   payment.confirmed  -> CommitReservation command id = orderId + "/commit"
 //   payment.failed     -> ReleaseReservation (payment failed)   orderId + "/payment-failed"
-//   order.cancelled    -> ReleaseReservation (order cancelled)  orderId + "/cancel"
-//                         and, when the reservation was already committed,
-//                         one AdjustStock (reason return) per committed
-//                         allocation: orderId + "/return/<allocation index>"
+//   order.cancelled    -> ReleaseReservation (order cancelled,  orderId + "/cancel"
+//                         IfCommitted::kReturnStock): when the reservation
+//                         was already committed, the same command returns
+//                         the stock (one StockAdjusted, reason return, per
+//                         committed allocation), in message order
 //
 // The reservation id is the one CheckAndReserveStock derives for command id
 // = orderId (command-api/translate.h ReservationIdFor), so a gRPC client can
@@ -47,11 +48,6 @@ ledger::ReservationId ReservationIdForOrder(const ledger::OrderId& order_id);
 
 // The command an order event asks for (now_ms is left 0: the writer stamps it).
 ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& options);
-
-// The stock returns for an order cancelled after its reservation was
-// committed: one AdjustStock(+quantity, return) per committed allocation.
-std::vector<ledger::Command> ReturnCommands(const ledger::OrderId& order_id, const ledger::ReservationState& r,
-                                            const ledger::State& state, const OrderCommandOptions& options);
 
 }  // namespace orders
 

@@ -56,7 +56,9 @@ TEST(OrderCommands, ReservationIdAgreesWithTheGrpcDerivation) {
   EXPECT_EQ(commit.meta.command_id.value().rfind("h:", 0), 0u);
 }
 
-TEST(OrderCommands, ReturnsOnlyCommittedAllocations) {
+// An order cancelled after payment returns its committed stock in the
+// cancellation's own command: decided in order, and once.
+TEST(OrderCommands, CancelAfterCommitReturnsTheStockInItsOwnCommand) {
   ledger::State state;
   auto apply = [&](ledger::CommandBody body, std::string id) {
     ledger::Decision d = ledger::DecideAndApply(state, {{ledger::CommandId(id), 1000, "t", ""}, std::move(body)});
@@ -66,23 +68,21 @@ TEST(OrderCommands, ReturnsOnlyCommittedAllocations) {
   apply(ledger::CreateItem{ledger::Sku("MUG"), "Mug", "", {}, 0, 0}, "i");
   apply(ledger::ReceiveStock{ledger::Sku("MUG"), ledger::WarehouseCode("BER-1"), 10, ""}, "s");
   apply(std::get<ledger::Reserve>(ToCommand(Event(OrderEventType::kOrderCreated, "o-1"), {}).body), "o-1");
-  const ledger::ReservationState* r = state.reservation(ledger::ReservationId("r-o-1"));
-  ASSERT_NE(r, nullptr);
-  EXPECT_TRUE(ReturnCommands(ledger::OrderId("o-1"), *r, state, {}).empty());  // still active
   apply(ledger::CommitReservation{ledger::ReservationId("r-o-1")}, "o-1/commit");
-  std::vector<ledger::Command> returns = ReturnCommands(ledger::OrderId("o-1"), *r, state, {});
-  ASSERT_EQ(returns.size(), 1u);
-  EXPECT_EQ(returns[0].meta.command_id.value(), "o-1/return/0");
-  const auto& adjust = std::get<ledger::AdjustStock>(returns[0].body);
-  EXPECT_EQ(adjust.sku.value(), "MUG");
+  EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 8);
+  const ledger::Command cancel = ToCommand(Event(OrderEventType::kOrderCancelled, "o-1"), {});
+  EXPECT_EQ(cancel.meta.command_id.value(), "o-1/cancel");
+  ledger::Decision d = ledger::DecideAndApply(state, cancel);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 1u);
+  const auto& adjust = std::get<ledger::StockAdjusted>(d.events[0].payload);
   EXPECT_EQ(adjust.warehouse.value(), "BER-1");
   EXPECT_EQ(adjust.delta, 2);
   EXPECT_EQ(adjust.reason, ledger::AdjustmentReason::kReturn);
-  ledger::Decision d = ledger::DecideAndApply(state, returns[0]);
-  ASSERT_TRUE(d.accepted()) << d.rejection->message;
   EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 10);
-  // The same return again is a duplicate, not a second return.
-  EXPECT_TRUE(ledger::DecideAndApply(state, returns[0]).duplicate);
+  // The same cancellation again is a duplicate, not a second return.
+  EXPECT_TRUE(ledger::DecideAndApply(state, cancel).duplicate);
+  EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 10);
 }
 
 }  // namespace

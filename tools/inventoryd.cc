@@ -9,6 +9,8 @@
 //                    [--orders-brokers H:P] [--orders-topic order.events]
 //                    [--orders-group G] [--orders-dlq-topic order.events.dlq]
 //                    [--orders-batch-messages N]
+//                    [--orders-typed-topic T=TYPE] [--orders-field-alias A=F]
+//                    [--orders-type-alias A=TYPE] [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help), and
@@ -37,6 +39,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
@@ -112,7 +116,34 @@ struct OrdersFlags {
   std::string public_brokers;
   std::string public_topic = orders::PublisherOptions{}.topic;
   std::size_t batch_messages = orders::OrderConsumerOptions{}.batch_messages_max;
+  // Upstream shapes (docs/orders.md, "Other upstream shapes"): NAME=VALUE each.
+  std::vector<std::string> typed_topics;   // TOPIC=TYPE
+  std::vector<std::string> field_aliases;  // ALIAS=FIELD
+  std::vector<std::string> type_aliases;   // ALIAS=TYPE
+  bool cloudevents = orders::OrderConsumerOptions{}.cloudevents;
 };
+
+// "A=B" as {A, B}; false when there is no '=' or a side is empty.
+bool SplitPair(const std::string& text, std::pair<std::string, std::string>* out) {
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return false;
+  *out = {text.substr(0, eq), text.substr(eq + 1)};
+  return true;
+}
+
+// CLI11 check for NAME=VALUE options.
+const CLI::Validator kPair(
+    [](std::string& value) {
+      std::pair<std::string, std::string> pair;
+      return SplitPair(value, &pair) ? std::string() : "expected NAME=VALUE, got \"" + value + "\"";
+    },
+    "NAME=VALUE");
+
+std::vector<std::pair<std::string, std::string>> Pairs(const std::vector<std::string>& texts) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& text : texts) SplitPair(text, &out.emplace_back());
+  return out;
+}
 
 void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
   serve->add_option("--orders-brokers", f.brokers, "Kafka for order events, host:port[,...]; empty: no consumer")
@@ -126,6 +157,18 @@ void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
   serve->add_option("--orders-batch-messages", f.batch_messages,
                     "Most order events applied and committed as one batch")
       ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
+  serve->add_option("--orders-typed-topic", f.typed_topics,
+                    "TOPIC=TYPE: also consume TOPIC, every message of type TYPE (repeatable)")
+      ->envname("INVENTORY_ORDERS_TYPED_TOPICS")->delimiter(',')->check(kPair);
+  serve->add_option("--orders-field-alias", f.field_aliases,
+                    "ALIAS=FIELD: accept ALIAS for an order-event field, e.g. productId=sku (repeatable)")
+      ->envname("INVENTORY_ORDERS_FIELD_ALIASES")->delimiter(',')->check(kPair);
+  serve->add_option("--orders-type-alias", f.type_aliases,
+                    "ALIAS=TYPE: accept ALIAS as an event type, e.g. OrderCreated=order.created (repeatable)")
+      ->envname("INVENTORY_ORDERS_TYPE_ALIASES")->delimiter(',')->check(kPair);
+  serve->add_flag("--orders-cloudevents", f.cloudevents,
+                  "Read the type from ce_type and the eventId from ce_id headers (CloudEvents binary mode)")
+      ->envname("INVENTORY_ORDERS_CLOUDEVENTS");
   serve->add_option("--public-brokers", f.public_brokers,
                     "Kafka for integration events (default: --orders-brokers; neither: no publisher)")
       ->envname("INVENTORY_PUBLIC_BROKERS");
@@ -196,6 +239,10 @@ orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& 
   r.consumer.public_topic = o.public_topic;
   r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
   r.consumer.batch_messages_max = o.batch_messages;
+  r.consumer.typed_topics = Pairs(o.typed_topics);
+  r.consumer.parser.field_aliases = Pairs(o.field_aliases);
+  r.consumer.parser.type_aliases = Pairs(o.type_aliases);
+  r.consumer.cloudevents = o.cloudevents;
   const std::string& public_brokers = o.public_brokers.empty() ? o.brokers : o.public_brokers;
   r.publish = !public_brokers.empty();
   r.publisher.producer.bootstrap_servers = public_brokers;
