@@ -13,7 +13,7 @@ using base::AsAbsl;
 using base::InvalidField;
 
 ledger::CommandMeta Meta(const pb::CommandContext& c) {
-  return {ledger::CommandId(c.command_id()), 0, c.actor(), c.correlation_id()};
+  return {.command_id = ledger::CommandId(c.command_id()), .actor = c.actor(), .correlation_id = c.correlation_id()};
 }
 
 ledger::Attributes Attrs(const google::protobuf::RepeatedPtrField<pb::Attribute>& in) {

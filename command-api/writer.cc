@@ -177,7 +177,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       expire_requested_ = false;
       ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
       for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
-        Command expire{{ledger::ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
+        Command expire{{.command_id = ledger::ExpireCommandId(id), .actor = "expiry"}, ledger::ExpireReservation{id}};
         batch.push_back({std::move(expire), nullptr});
       }
     }

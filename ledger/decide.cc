@@ -57,25 +57,30 @@ class EventBuilder {
 
 using Result = std::variant<std::vector<Event>, Rejection>;
 
+// What a command needs of the item or warehouse it names.
+enum class Need {
+  kKnown,   // created / registered; a discontinued item or an inactive warehouse will do
+  kActive,  // and also not discontinued / active
+};
+
 // Looks up a created item, or says why it cannot be used.
-std::variant<ItemIndex, Rejection> KnownItem(const State& state, const Sku& sku, bool must_be_active) {
+std::variant<ItemIndex, Rejection> KnownItem(const State& state, const Sku& sku, Need need) {
   std::optional<ItemIndex> index = state.FindItem(sku);
   if (!index || !state.item(*index).created) {
     return Reject(RejectionReason::kUnknownItem, absl::StrCat("unknown sku ", sku.value()));
   }
-  if (must_be_active && state.item(*index).status == ItemStatus::kDiscontinued) {
+  if (need == Need::kActive && state.item(*index).status == ItemStatus::kDiscontinued) {
     return Reject(RejectionReason::kItemDiscontinued, absl::StrCat("sku ", sku.value(), " is discontinued"));
   }
   return *index;
 }
 
-std::variant<WarehouseIndex, Rejection> KnownWarehouse(const State& state, const WarehouseCode& code,
-                                                       bool must_be_active) {
+std::variant<WarehouseIndex, Rejection> KnownWarehouse(const State& state, const WarehouseCode& code, Need need) {
   std::optional<WarehouseIndex> index = state.FindWarehouse(code);
   if (!index || !state.warehouse(*index).registered) {
     return Reject(RejectionReason::kUnknownWarehouse, absl::StrCat("unknown warehouse ", code.value()));
   }
-  if (must_be_active && !state.warehouse(*index).active) {
+  if (need == Need::kActive && !state.warehouse(*index).active) {
     return Reject(RejectionReason::kWarehouseInactive, absl::StrCat("warehouse ", code.value(), " is inactive"));
   }
   return *index;
@@ -88,12 +93,12 @@ std::optional<Rejection> AboveMax(const char* figure, Quantity current, Quantity
 }
 
 // Resolves an item and a warehouse, or returns the rejection.
-#define USE_ITEM(var, state, sku, active)                               \
-  auto var##_or = KnownItem(state, sku, active);                        \
+#define USE_ITEM(var, state, sku, need)                                 \
+  auto var##_or = KnownItem(state, sku, need);                          \
   if (auto* r = std::get_if<Rejection>(&var##_or)) return std::move(*r); \
   ItemIndex var = std::get<ItemIndex>(var##_or)
-#define USE_WAREHOUSE(var, state, code, active)                              \
-  auto var##_or = KnownWarehouse(state, code, active);                        \
+#define USE_WAREHOUSE(var, state, code, need)                                \
+  auto var##_or = KnownWarehouse(state, code, need);                          \
   if (auto* r = std::get_if<Rejection>(&var##_or)) return std::move(*r);      \
   WarehouseIndex var = std::get<WarehouseIndex>(var##_or)
 
@@ -107,19 +112,27 @@ class Decider {
     if (existing != nullptr && existing->created) {
       return Reject(RejectionReason::kAlreadyExists, absl::StrCat("sku ", c.sku.value(), " already exists"));
     }
-    builder_.Add(c.sku, ItemCreated{c.name, c.category, c.attributes, c.reorder_point, c.reorder_quantity});
+    builder_.Add(c.sku, ItemCreated{.name = c.name,
+                                    .category = c.category,
+                                    .attributes = c.attributes,
+                                    .reorder_point = c.reorder_point,
+                                    .reorder_quantity = c.reorder_quantity});
     return Done();
   }
 
   Result operator()(const UpdateItem& c) {
-    USE_ITEM(item, state_, c.sku, false);
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
     (void)item;
-    builder_.Add(c.sku, ItemUpdated{c.name, c.category, c.attributes, c.reorder_point, c.reorder_quantity});
+    builder_.Add(c.sku, ItemUpdated{.name = c.name,
+                                    .category = c.category,
+                                    .attributes = c.attributes,
+                                    .reorder_point = c.reorder_point,
+                                    .reorder_quantity = c.reorder_quantity});
     return Done();
   }
 
   Result operator()(const DiscontinueItem& c) {
-    USE_ITEM(item, state_, c.sku, true);
+    USE_ITEM(item, state_, c.sku, Need::kActive);
     (void)item;
     builder_.Add(c.sku, ItemDiscontinued{});
     return Done();
@@ -139,7 +152,7 @@ class Decider {
   }
 
   Result operator()(const UpdateWarehouse& c) {
-    USE_WAREHOUSE(index, state_, c.warehouse, false);
+    USE_WAREHOUSE(index, state_, c.warehouse, Need::kKnown);
     const WarehouseState& w = state_.warehouse(index);
     builder_.Add(Sku(), WarehouseUpdated{c.warehouse, c.name.value_or(w.name), c.region.value_or(w.region),
                                          c.priority.value_or(w.priority), c.active.value_or(w.active)});
@@ -147,16 +160,16 @@ class Decider {
   }
 
   Result operator()(const ReceiveStock& c) {
-    USE_ITEM(item, state_, c.sku, true);
-    USE_WAREHOUSE(wh, state_, c.warehouse, true);
+    USE_ITEM(item, state_, c.sku, Need::kActive);
+    USE_WAREHOUSE(wh, state_, c.warehouse, Need::kActive);
     if (auto r = AboveMax("on_hand", state_.Level(item, wh).on_hand, c.quantity)) return std::move(*r);
     builder_.Add(c.sku, StockReceived{c.warehouse, c.quantity, c.reference});
     return Done();
   }
 
   Result operator()(const AdjustStock& c) {
-    USE_ITEM(item, state_, c.sku, false);
-    USE_WAREHOUSE(wh, state_, c.warehouse, false);
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
     StockLevel level = state_.Level(item, wh);
     if (auto r = BelowReserved(level, level.on_hand + c.delta)) return std::move(*r);
     if (auto r = AboveMax("on_hand", level.on_hand, c.delta)) return std::move(*r);
@@ -165,11 +178,11 @@ class Decider {
   }
 
   Result operator()(const CountStock& c) {
-    USE_ITEM(item, state_, c.sku, false);
-    USE_WAREHOUSE(wh, state_, c.warehouse, false);
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
     StockLevel level = state_.Level(item, wh);
     if (auto r = BelowReserved(level, c.counted)) return std::move(*r);
-    builder_.Add(c.sku, StockCounted{c.warehouse, c.counted, c.counted - level.on_hand});
+    builder_.Add(c.sku, StockCounted{.warehouse = c.warehouse, .counted = c.counted, .delta = c.counted - level.on_hand});
     return Done();
   }
 
@@ -178,9 +191,9 @@ class Decider {
       return Reject(RejectionReason::kAlreadyExists,
                     absl::StrCat("transfer ", c.transfer_id.value(), " already exists"));
     }
-    USE_ITEM(item, state_, c.sku, false);
-    USE_WAREHOUSE(from, state_, c.from, false);
-    USE_WAREHOUSE(to, state_, c.to, true);
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    USE_WAREHOUSE(from, state_, c.from, Need::kKnown);
+    USE_WAREHOUSE(to, state_, c.to, Need::kActive);
     Quantity available = state_.Level(item, from).available();
     if (available < c.quantity) {
       Rejection r = Reject(RejectionReason::kInsufficientStock,
@@ -244,7 +257,10 @@ class Decider {
                     absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
-      return ReservationCommitted{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i};
+      return ReservationCommitted{.reservation_id = c.reservation_id,
+                                  .warehouse = state_.warehouse(a.warehouse).code,
+                                  .quantity = a.quantity,
+                                  .allocation_index = i};
     });
   }
 
@@ -255,7 +271,11 @@ class Decider {
       return ReturnCommitted(*r);
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
-      return ReservationReleased{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i, c.reason};
+      return ReservationReleased{.reservation_id = c.reservation_id,
+                                 .warehouse = state_.warehouse(a.warehouse).code,
+                                 .quantity = a.quantity,
+                                 .allocation_index = i,
+                                 .reason = c.reason};
     });
   }
 
@@ -267,7 +287,10 @@ class Decider {
                                  ", not yet at ", meta_.now_ms));
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
-      return ReservationExpired{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i};
+      return ReservationExpired{.reservation_id = c.reservation_id,
+                                .warehouse = state_.warehouse(a.warehouse).code,
+                                .quantity = a.quantity,
+                                .allocation_index = i};
     });
   }
 
@@ -282,13 +305,13 @@ class Decider {
   }
 
   std::optional<Rejection> CheckLine(const ReserveLine& line, std::size_t index) const {
-    auto item = KnownItem(state_, line.sku, true);
+    auto item = KnownItem(state_, line.sku, Need::kActive);
     if (auto* r = std::get_if<Rejection>(&item)) {
       r->message = absl::StrCat("lines[", index, "]: ", r->message);
       return std::move(*r);
     }
     if (line.warehouse.empty()) return std::nullopt;
-    auto wh = KnownWarehouse(state_, line.warehouse, true);
+    auto wh = KnownWarehouse(state_, line.warehouse, Need::kActive);
     if (auto* r = std::get_if<Rejection>(&wh)) {
       r->message = absl::StrCat("lines[", index, "]: ", r->message);
       return std::move(*r);

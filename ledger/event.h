@@ -165,7 +165,9 @@ struct Event {
 std::string PartitionKey(const Event& event);
 
 // A short stable name of the payload kind ("stock_received", ...), as used in
-// movement kinds and exports.
+// inventoryctl's exports and history and in integration events' "cause".
+// Movement.kind (QueryService) has its own, shorter names ("received"):
+// docs/architecture.md, "Event kind names".
 std::string_view KindName(const EventPayload& payload);
 
 }  // namespace ledger

@@ -151,7 +151,12 @@ class StateMutator {
       s_.active_by_expiry_.emplace(e.expires_at_ms, e.reservation_id.value());
     }
     ReservationAllocation& a = r.allocations[e.allocation_index];
-    a = {where.first, where.second, e.request_line, e.quantity, ReservationStatus::kActive, true};
+    a = {.item = where.first,
+         .warehouse = where.second,
+         .request_line = e.request_line,
+         .quantity = e.quantity,
+         .status = ReservationStatus::kActive,
+         .present = true};
     return absl::OkStatus();
   }
 
@@ -279,7 +284,9 @@ class StateMutator {
     if (env_.command_id.empty()) return;
     auto [it, inserted] = s_.commands_.try_emplace(env_.command_id.value());
     if (!inserted) return;
-    it->second = {env_.command_fingerprint, env_.occurred_at_ms, env_.command_event_count};
+    it->second = {.fingerprint = env_.command_fingerprint,
+                  .applied_at_ms = env_.occurred_at_ms,
+                  .event_count = env_.command_event_count};
     s_.command_order_.emplace_back(env_.occurred_at_ms, env_.command_id.value());
   }
 

@@ -321,7 +321,9 @@ class SnapshotCodec {
         LevelEntry e;
         RETURN_IF_ERROR(WarehouseInRange(s, c.level_warehouse(level_row), "level"));
         e.warehouse = static_cast<WarehouseIndex>(c.level_warehouse(level_row));
-        e.level = {c.level_on_hand(level_row), c.level_reserved(level_row), c.level_incoming(level_row)};
+        e.level = {.on_hand = c.level_on_hand(level_row),
+                   .reserved = c.level_reserved(level_row),
+                   .incoming = c.level_incoming(level_row)};
         RETURN_IF_ERROR(CheckLevel(item.sku, e.level));
         item.levels.push_back(e);
       }
@@ -564,7 +566,9 @@ class SnapshotCodec {
     for (int row = 0; row < static_cast<int>(n); ++row) {
       std::string_view key = id.Next();
       map_ids += IdHash(key);
-      CommandRecord record{c.fingerprint(row), c.applied_at_ms(row), c.event_count(row)};
+      CommandRecord record{.fingerprint = c.fingerprint(row),
+                           .applied_at_ms = c.applied_at_ms(row),
+                           .event_count = c.event_count(row)};
       if (!s.commands_.try_emplace(std::string(key), record).second) {
         return Corrupt("command ", base::AsAbsl(key), " remembered twice");
       }

@@ -202,9 +202,18 @@ void OrderConsumer::Stop() {
 
 OrderConsumerStats OrderConsumer::stats() const {
   const Counters& c = *counters_;
-  return {c.messages.load(), c.batches.load(), c.reserved.load(), c.reservation_failed.load(), c.committed.load(),
-          c.released.load(), c.returned.load(), c.duplicates.load(), c.ignored.load(), c.dead_letters.load(),
-          c.dead_letters_lost.load(), c.offset_commit_errors.load()};
+  return {.messages = c.messages.load(),
+          .batches = c.batches.load(),
+          .reserved = c.reserved.load(),
+          .reservation_failed = c.reservation_failed.load(),
+          .committed = c.committed.load(),
+          .released = c.released.load(),
+          .returned = c.returned.load(),
+          .duplicates = c.duplicates.load(),
+          .ignored = c.ignored.load(),
+          .dead_letters = c.dead_letters.load(),
+          .dead_letters_lost = c.dead_letters_lost.load(),
+          .offset_commit_errors = c.offset_commit_errors.load()};
 }
 
 // Two batches overlap: while the writer decides batch N, this thread polls

@@ -120,7 +120,12 @@ void Publisher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-PublisherStats Publisher::stats() const { return {records_.load(), published_.load(), batches_.load(), failed_.load()}; }
+PublisherStats Publisher::stats() const {
+  return {.records = records_.load(),
+          .published = published_.load(),
+          .batches = batches_.load(),
+          .failed = failed_.load()};
+}
 
 std::vector<std::uint64_t> Publisher::position() const {
   std::lock_guard<std::mutex> lock(mu_);

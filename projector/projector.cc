@@ -289,7 +289,7 @@ class Projector::Impl {
       RETURN_IF_ERROR(store_->Flush());
       unflushed_ = false;
     }
-    RETURN_IF_ERROR(store_->Write(write, options_.sync, no_wal));
+    RETURN_IF_ERROR(store_->Write(write, {.sync = options_.sync, .disable_wal = no_wal}));
     unflushed_ = unflushed_ || no_wal;
     fold_.Trim(options_.cache_entries_max);
     {

@@ -495,7 +495,7 @@ TEST_F(ProjectorViewsTest, RebuildAndSchemaChangeFoldAgainFromZero) {
     ASSERT_TRUE(store.ok());
     rocksdb::WriteBatch batch;
     batch.Put((*store)->handle(Cf::kMeta), "schema", std::string("\0\0\0\0", 4));
-    ASSERT_TRUE((*store)->Write(batch, false, false).ok());
+    ASSERT_TRUE((*store)->Write(batch, {}).ok());
   }
   auto projector = StartProjector(log_.get(), path_);
   ASSERT_NE(projector, nullptr);

@@ -470,7 +470,7 @@ absl::Status Store::CheckMeta() {
     base::PutFixed32Be(&version, kViewSchemaVersion);
     batch.Put(handle(Cf::kMeta), AsSlice(kPartitionsKey), count);
     batch.Put(handle(Cf::kMeta), AsSlice(kSchemaKey), version);
-    return Write(batch, /*sync=*/true, /*disable_wal=*/false);
+    return Write(batch, {.sync = true});
   }
   if (!partitions) return absl::FailedPreconditionError("read models: no views at " + options_.path);
   if (partitions->size() != 4 || base::DecodeFixed32Be(partitions->data()) != options_.partition_count) {
@@ -505,7 +505,7 @@ absl::Status Store::DropViews() {
   std::string version;
   base::PutFixed32Be(&version, kViewSchemaVersion);
   batch.Put(handle(Cf::kMeta), AsSlice(kSchemaKey), version);
-  RETURN_IF_ERROR(Write(batch, /*sync=*/true, /*disable_wal=*/false));
+  RETURN_IF_ERROR(Write(batch, {.sync = true}));
   needs_rebuild_ = false;
   return absl::OkStatus();
 }
@@ -541,11 +541,11 @@ absl::StatusOr<std::map<std::string, std::string>> Store::DumpViews() const {
   return out;
 }
 
-absl::Status Store::Write(rocksdb::WriteBatch& batch, bool sync, bool disable_wal) {
+absl::Status Store::Write(rocksdb::WriteBatch& batch, StoreWriteOptions options) {
   INV_CHECK(mode_ == OpenMode::kReadWrite);
   rocksdb::WriteOptions write;
-  write.sync = sync && !disable_wal;
-  write.disableWAL = disable_wal;
+  write.sync = options.sync && !options.disable_wal;
+  write.disableWAL = options.disable_wal;
   return FromRocks(db_->Write(write, &batch), "writing a batch");
 }
 

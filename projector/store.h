@@ -64,6 +64,14 @@ absl::StatusOr<Totals> DecodeTotals(std::string_view bytes);
 std::string EncodeCounts(const ReservationCounts& counts);
 absl::StatusOr<ReservationCounts> DecodeCounts(std::string_view bytes);
 
+// How Store::Write writes one batch (as LevelDB's WriteOptions{.sync}).
+struct StoreWriteOptions {
+  // fsync the WAL before returning (ignored with disable_wal). Default false.
+  bool sync = false;
+  // Skip the WAL: the batch survives a crash only after a Flush. Default false.
+  bool disable_wal = false;
+};
+
 class Store final : public ReadModels {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> OpenStore(ReadModelsOptions options, OpenMode mode);
@@ -82,7 +90,7 @@ class Store final : public ReadModels {
   absl::StatusOr<std::vector<uint64_t>> LoadApplied() const;
 
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
-  absl::Status Write(rocksdb::WriteBatch& batch, bool sync, bool disable_wal);
+  absl::Status Write(rocksdb::WriteBatch& batch, StoreWriteOptions options);
   // Flushes every memtable atomically (after writes with the WAL off).
   absl::Status Flush();
 

@@ -14,7 +14,7 @@ class ProjectorViewSource final : public ViewSource {
   uint32_t partition_count() const override { return p_->read_models().partition_count(); }
   SourceLag lag() const override {
     projector::Lag l = p_->lag();
-    return {l.events, l.ms};
+    return {.events = l.events, .ms = l.ms};
   }
   absl::Status health() const override { return p_->health(); }
   absl::StatusOr<uint64_t> AddListener(Listener listener) override {

@@ -39,14 +39,14 @@ ProgressBar::~ProgressBar() { Finish(); }
 void ProgressBar::Update(uint64_t done, uint64_t total) {
   done_ = done;
   total_ = total;
-  Draw(false);
+  Draw(Redraw::kThrottled);
 }
 
 void ProgressBar::Finish() {
   if (finished_) return;
   finished_ = true;
   if (!enabled_ || !drawn_) return;
-  Draw(true);
+  Draw(Redraw::kNow);
   std::fputc('\n', out_);
   std::fflush(out_);
 }
@@ -62,10 +62,10 @@ std::string ProgressBar::Render(const std::string& label, uint64_t done, uint64_
   return absl::StrFormat("%s [%s] %3.0f%% %d/%d  %s  ETA %s", label, bar, fraction * 100, done, total, Rate(rate), eta);
 }
 
-void ProgressBar::Draw(bool force) {
+void ProgressBar::Draw(Redraw when) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!force && drawn_ && now - last_draw_ < redraw_) return;
+  if (when == Redraw::kThrottled && drawn_ && now - last_draw_ < redraw_) return;
   last_draw_ = now;
   drawn_ = true;
   const double seconds = std::chrono::duration<double>(now - start_).count();

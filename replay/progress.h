@@ -33,7 +33,11 @@ class ProgressBar {
   static std::string Render(const std::string& label, uint64_t done, uint64_t total, double seconds, int width);
 
  private:
-  void Draw(bool force);
+  enum class Redraw {
+    kThrottled,  // only if redraw_ms passed since the last draw
+    kNow,
+  };
+  void Draw(Redraw when);
 
   std::FILE* out_;
   bool enabled_;
