@@ -54,7 +54,13 @@ absl::StatusOr<std::vector<StoredRecord>> PollingTail::ReadAvailable() {
     const uint32_t partition = (first_partition_ + i) % count;
     absl::StatusOr<std::vector<StoredRecord>> records =
         log_->Read(partition, next_offsets_[partition], options_.buffer_records_max - out.size());
-    if (!records.ok()) return records.status();
+    if (!records.ok()) {
+      // The partitions read before this one have moved on: hand over what
+      // they gave rather than drop it. This partition has not moved, so the
+      // next call reads it again (and reports the error if it persists).
+      if (!out.empty()) break;
+      return records.status();
+    }
     for (StoredRecord& record : *records) {
       INV_CHECK(record.position.partition == partition && record.position.offset >= next_offsets_[partition])
           << "log went backwards: got " << record.position << ", expected partition " << partition
