@@ -145,7 +145,7 @@ class Differential {
     const std::string& sku = e.envelope.sku.value();
     const StockState projected = ProjectedState(*projector_->NewSnapshot(), sku);
     const StockState seen = orders::ViewOf(publisher_, e.envelope.sku, ledger::WarehouseCode()).stock_state;
-    const std::string where = absl::StrCat(sku, " after event ", ledger::KindName(e.payload), " at ",
+    const std::string where = absl::StrCat(sku, " after event ", std::string(ledger::KindName(e.payload)), " at ",
                                            (*positions)[0].partition, ":", (*positions)[0].offset);
     EXPECT_EQ(ledger::ToString(seen), ledger::ToString(projected)) << where << ": publisher vs projector";
 
