@@ -48,6 +48,7 @@
 #include "orders/orders_role.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "tools/security_flags.h"
 
 namespace {
 
@@ -215,8 +216,18 @@ orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
   return r;
 }
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const tools::SecurityFlags& security_flags) {
   sigset_t stop_signals = BlockStopSignals();
+  // ---- security (issue 16; tools/security_flags.h) ----
+  tools::BlockReloadSignal();
+  base::SystemClock security_clock;
+  absl::StatusOr<std::unique_ptr<tools::Security>> security = tools::Security::Create(security_flags, f.listen, &security_clock);
+  if (!security.ok()) {
+    spdlog::error("{}", security.status().ToString());
+    return 2;
+  }
+  auth::Authenticator* authenticator = (*security)->authenticator();
+  // ---- end security ----
   absl::StatusOr<Roles> roles = ParseRoles(f.roles);
   if (!roles.ok()) {
     spdlog::error("{}", roles.status().ToString());
@@ -269,6 +280,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
     orders_role = std::move(*started_orders);
     command_api::CommandServiceOptions service_options;
     service_options.translate.default_ttl_ms = f.default_ttl_ms;
+    service_options.authenticator = authenticator;
     command_service = std::make_unique<command_api::CommandServiceImpl>(writer.get(), service_options);
   }
   std::unique_ptr<projector::Projector> views;
@@ -291,7 +303,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   std::unique_ptr<query_api::QueryServiceImpl> query_service;
   if (roles->query) {
     view_source = query_api::ProjectorSource(views.get());
-    auto created = query_api::QueryServiceImpl::Create(view_source.get());
+    auto created = query_api::QueryServiceImpl::Create(view_source.get(), {.authenticator = authenticator});
     if (!created.ok()) {
       spdlog::error("cannot start the query service: {}", created.status().ToString());
       return 1;
@@ -303,7 +315,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(f.listen, (*security)->credentials(), &port);
   if (command_service) builder.RegisterService(command_service.get());
   if (query_service) builder.RegisterService(query_service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -344,8 +356,10 @@ int main(int argc, char** argv) {
   AddServeFlags(serve, flags);
   OrdersFlags orders_flags;
   AddOrdersFlags(serve, orders_flags);
+  tools::SecurityFlags security_flags;
+  tools::AddSecurityFlags(serve, security_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, security_flags);
   return 0;
 }
