@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "auth/policy.h"
+#include "rpc/grpc_status.h"
 
 namespace command_api {
 namespace {
 
 using ledger::State;
+using rpc::ToGrpc;
 
 // Finishes `reactor` with a failed result: status plus rejection details.
 // Renames a rejection's ledger field path to the request's, in field and message.
@@ -139,6 +141,17 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CreateWarehouse(grpc::CallbackServ
                                                               pb::CreateWarehouseResponse* resp) {
   ledger::WarehouseCode code(req->warehouse().warehouse());
   return Unary(writer_, gate_, ctx, "CreateWarehouse", ToCommand(*req), resp->mutable_result(),
+               [resp, code](const State& s) {
+                 if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::UpdateWarehouse(grpc::CallbackServerContext* ctx,
+                                                              const pb::UpdateWarehouseRequest* req,
+                                                              pb::UpdateWarehouseResponse* resp) {
+  ledger::WarehouseCode code(req->warehouse());
+  return Unary(writer_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
                [resp, code](const State& s) {
                  if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
                  return grpc::Status::OK;

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/allocation.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 #include "ledger/validate.h"
 
 namespace ledger {
@@ -39,13 +39,7 @@ class EventBuilder {
 
  private:
   void Stamp(Envelope& env, std::uint32_t index, std::uint32_t count) const {
-    StableHasher hi(1), lo(2);
-    for (StableHasher* h : {&hi, &lo}) {
-      h->AddString(meta_.command_id.value());
-      h->AddInt(meta_.now_ms);
-      h->AddInt(index);
-    }
-    env.event_id = {hi.Finish(), lo.Finish()};
+    env.event_id = EventIdFor(meta_.command_id, meta_.now_ms, index);
     env.schema_version = kSchemaVersion;
     env.occurred_at_ms = meta_.now_ms;
     env.command_id = meta_.command_id;

@@ -5,7 +5,9 @@
 
 #include "command-api/translate.h"
 #include "gtest/gtest.h"
+#include "ledger/derived_ids.h"
 #include "ledger/evolve.h"
+#include "ledger/validate.h"
 
 namespace orders {
 namespace {
@@ -44,12 +46,32 @@ TEST(OrderCommands, EachTypeMapsToItsCommandWithDerivedIds) {
   EXPECT_EQ(std::get<ledger::ReleaseReservation>(cancel.body).reason, ledger::ReleaseReason::kOrderCancelled);
 }
 
+// The gRPC path (CheckAndReserveStock with command id = order id, an order id
+// and no reservation id, through command-api's translation) and the
+// order-event path (order.created through ToCommand) reserve under the same
+// id, plain and hashed (a "r-" + id longer than kIdLengthMax).
 TEST(OrderCommands, ReservationIdAgreesWithTheGrpcDerivation) {
-  for (std::string order : {std::string("o-1"), std::string(127, 'x'), std::string(128, 'y')}) {
+  int hashed = 0;
+  for (std::string order : {std::string("o-1"), std::string(126, 'w'), std::string(127, 'x'), std::string(128, 'y')}) {
+    SCOPED_TRACE(order.size());
     inventory::v1::CheckAndReserveStockRequest request;
     request.mutable_context()->set_command_id(order);
-    EXPECT_EQ(ReservationIdForOrder(ledger::OrderId(order)).value(), command_api::ReservationIdFor(request));
+    request.set_order_id(order);
+    inventory::v1::OrderLine* line = request.add_lines();
+    line->set_sku("MUG");
+    line->set_quantity(2);
+    line->set_warehouse("BER-1");
+    absl::StatusOr<ledger::Command> grpc = command_api::ToCommand(request, command_api::TranslateOptions{});
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    ledger::Command from_event = ToCommand(Event(OrderEventType::kOrderCreated, order), {});
+    const ledger::ReservationId& via_grpc = std::get<ledger::Reserve>(grpc->body).reservation_id;
+    EXPECT_EQ(via_grpc, std::get<ledger::Reserve>(from_event.body).reservation_id);
+    EXPECT_EQ(via_grpc.value(), command_api::ReservationIdFor(request));
+    EXPECT_EQ(via_grpc, ledger::ReservationIdForOrder(ledger::OrderId(order)));
+    EXPECT_LE(via_grpc.value().size(), ledger::kIdLengthMax);
+    if (via_grpc.value().rfind("r-h:", 0) == 0) ++hashed;
   }
+  EXPECT_EQ(hashed, 2);  // the 127- and 128-character ids
   // Long ids stay within the id limit.
   ledger::Command commit = ToCommand(Event(OrderEventType::kPaymentConfirmed, std::string(128, 'z')), {});
   EXPECT_LE(commit.meta.command_id.value().size(), 128u);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger/derived_ids.h"
 #include "orders/public_event.h"
 #include "spdlog/spdlog.h"
 
@@ -97,12 +98,15 @@ struct MessageDeleter {
 };
 
 struct OrderConsumer::Item {
+  std::string topic;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::unique_ptr<rd_kafka_message_t, MessageDeleter> message;  // kept until the batch is done
   std::string_view key;   // into message
   std::string_view body;  // into message
-  std::string type_header;
+  std::string type_header;  // the type from outside the body, reconciled (TypeFromOutside)
+  std::string event_id_header;  // ce_id, with cloudevents
+  absl::Status type_conflict;   // not OK: the outside sources disagree
   std::optional<OrderEvent> event;
   absl::Status dead;       // not OK: a dead letter with this reason
   std::optional<Job> job;  // the command the event asks for
@@ -112,7 +116,7 @@ struct OrderConsumer::Item {
 struct OrderConsumer::Batch {
   std::unique_ptr<AnswerLatch> latch;  // set while submitted jobs await their answers
   std::vector<Item> items;
-  std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> 1 + last offset consumed
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets;  // (topic, partition) -> 1 + last offset
 };
 
 OrderConsumer::OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options)
@@ -157,12 +161,21 @@ absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::
     return absl::InvalidArgumentError(absl::StrCat("order consumer: ", errstr));
   }
   rd_kafka_poll_set_consumer(self->consumer_);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(1 + o.typed_topics.size()));
   rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  for (const auto& [topic, type] : o.typed_topics) {
+    if (!self->parser_.TypeOf(type)) {
+      rd_kafka_topic_partition_list_destroy(topics);
+      return absl::InvalidArgumentError(absl::StrCat("order consumer: topic ", topic, " is typed \"", type,
+                                                     "\", which is not an order event type"));
+    }
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
   const rd_kafka_resp_err_t err = rd_kafka_subscribe(self->consumer_, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("subscribing to ", o.topic, ": ", rd_kafka_err2str(err)));
+    return absl::UnavailableError(absl::StrCat("subscribing to ", o.topic, " (and typed topics): ", rd_kafka_err2str(err)));
   }
   return self;
 }
@@ -239,23 +252,56 @@ void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
       continue;
     }
     Item& item = batch.items.emplace_back();
+    item.topic = rd_kafka_topic_name(m->rkt);
     item.partition = m->partition;
     item.offset = m->offset;
     if (m->key != nullptr) item.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
     if (m->payload != nullptr) item.body = std::string_view(static_cast<const char*>(m->payload), m->len);
     bytes += m->len;
-    item.type_header = HeaderValue(m, "type");
-    if (item.type_header.empty()) item.type_header = HeaderValue(m, "eventType");
-    std::int64_t& next = batch.next_offsets[m->partition];
+    TypeFromOutside(m, item);
+    std::int64_t& next = batch.next_offsets[{item.topic, m->partition}];
     next = std::max(next, m->offset + 1);
     item.message.reset(m);
   }
 }
 
+// The message's type from outside its body: the type (or eventType) header,
+// with cloudevents ce_type, and a typed topic's type. Sources that name
+// different types make the message a dead letter: which one is meant is
+// ambiguous.
+void OrderConsumer::TypeFromOutside(rd_kafka_message_t* m, Item& item) const {
+  std::vector<std::pair<std::string, std::string>> sources;
+  std::string header = HeaderValue(m, "type");
+  if (header.empty()) header = HeaderValue(m, "eventType");
+  if (!header.empty()) sources.emplace_back("the type header", std::move(header));
+  if (options_.cloudevents) {
+    if (std::string ce = HeaderValue(m, "ce_type"); !ce.empty()) sources.emplace_back("ce_type", std::move(ce));
+    item.event_id_header = HeaderValue(m, "ce_id");
+  }
+  for (const auto& [topic, type] : options_.typed_topics) {
+    if (topic == item.topic) sources.emplace_back(absl::StrCat("topic ", topic), type);
+  }
+  for (std::size_t i = 1; i < sources.size(); ++i) {
+    if (parser_.TypeOf(sources[i].second) != parser_.TypeOf(sources[0].second) ||
+        !parser_.TypeOf(sources[0].second)) {
+      item.type_conflict = base::InvalidField(
+          "message", absl::StrCat(base::AsAbsl(sources[0].first), " says \"", sources[0].second, "\" but ",
+                                  base::AsAbsl(sources[i].first), " says \"", sources[i].second, "\""));
+      return;
+    }
+  }
+  if (!sources.empty()) item.type_header = sources[0].second;
+}
+
 // Parses every message; a good one gets its command (not yet submitted).
 void OrderConsumer::Prepare(Batch& batch) {
   for (Item& item : batch.items) {
-    absl::StatusOr<OrderEvent> event = parser_.Parse(item.body, item.type_header);
+    if (!item.type_conflict.ok()) {
+      item.dead = item.type_conflict;
+      continue;
+    }
+    absl::StatusOr<OrderEvent> event =
+        parser_.Parse(item.body, MessageContext{.type = item.type_header, .event_id = item.event_id_header});
     if (!event.ok()) {
       item.dead = event.status();
       continue;
@@ -266,7 +312,7 @@ void OrderConsumer::Prepare(Batch& batch) {
     job.command = ToCommand(*item.event, options_.commands);
     job.result.status = absl::UnavailableError("not submitted yet");
     if (item.event->type != OrderEventType::kOrderCreated) {
-      job.reservation_id = ReservationIdForOrder(item.event->order_id);
+      job.reservation_id = ledger::ReservationIdForOrder(item.event->order_id);
     }
   }
 }
@@ -374,7 +420,7 @@ void OrderConsumer::Classify(Batch& batch) {
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
-                                      ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+                                      ledger::ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
       continue;
     }
     const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||
@@ -405,7 +451,7 @@ OrderConsumer::DeadLetter OrderConsumer::MakeDeadLetter(const Item& item) const 
   d.body = Cut(item.body, options_.dlq_body_bytes_max, &body_cut);
   bool header_cut = false;
   d.headers = {{"error", std::string(Cut(base::AsStd(item.dead.message()), options_.dlq_key_bytes_max, &header_cut))},
-               {"source.topic", options_.topic},
+               {"source.topic", item.topic},
                {"source.partition", std::to_string(item.partition)},
                {"source.offset", std::to_string(item.offset)},
                {"source.key", std::string(d.key)}};
@@ -486,8 +532,8 @@ bool OrderConsumer::Deliver(Batch& batch) {
 void OrderConsumer::StoreOffsets(const Batch& batch) {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
-  for (const auto& [partition, next] : batch.next_offsets) {
-    rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition)->offset = next;
+  for (const auto& [where, next] : batch.next_offsets) {
+    rd_kafka_topic_partition_list_add(list, where.first.c_str(), where.second)->offset = next;
   }
   const rd_kafka_resp_err_t err = rd_kafka_offsets_store(consumer_, list);
   rd_kafka_topic_partition_list_destroy(list);

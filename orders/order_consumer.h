@@ -61,12 +61,21 @@
 
 struct rd_kafka_s;
 
+struct rd_kafka_message_s;
+
 namespace orders {
 
 struct OrderConsumerOptions {
   std::string bootstrap_servers;                 // required
   std::string topic = "order.events";            // order events in
   std::string group_id = "inventory-orders";     // consumer group
+  // Topics whose messages all have one type, topic -> type name (one topic
+  // per event type, as some upstreams publish): consumed beside `topic`,
+  // each message typed by its topic. Default none.
+  std::vector<std::pair<std::string, std::string>> typed_topics;
+  // CloudEvents binary mode: the type may come from the ce_type header and
+  // the eventId from ce_id (when the body has none). Default off.
+  bool cloudevents = false;
   std::string dlq_topic = "order.events.dlq";    // dead letters out
   std::string public_topic = "inventory.public"; // reservation_failed out
   // Most messages processed (and committed) as one batch; at most the
@@ -151,6 +160,7 @@ class OrderConsumer {
     KafkaHeaders headers;
   };
   DeadLetter MakeDeadLetter(const Item& item) const;
+  void TypeFromOutside(rd_kafka_message_s* m, Item& item) const;
   bool Deliver(Batch& batch);
   void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);

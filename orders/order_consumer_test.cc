@@ -65,6 +65,11 @@ class MockKafka {
   void Produce(const std::string& key, const std::string& body) {
     ASSERT_TRUE(producer_->Produce("order.events", key, body, {}).ok());
   }
+  void ProduceTo(const std::string& topic, const std::string& key, const std::string& body,
+                 const KafkaHeaders& headers) {
+    ASSERT_TRUE(producer_->Produce(topic, key, body, headers).ok());
+  }
+  void CreateTopic(const std::string& topic) { rd_kafka_mock_topic_create(cluster_, topic.c_str(), 2, 1); }
   void Flush() { ASSERT_TRUE(producer_->Flush().ok()); }
 
   // Every message of partition 0 of `topic` (value, headers by name).
@@ -300,6 +305,47 @@ TEST_F(OrdersInProcess, AReturnAfterCancellationIsDecidedInMessageOrder) {
   EXPECT_EQ(level.reserved, 5);
 }
 
+// One topic per event type, and CloudEvents binary-mode headers: typed by
+// configuration; a message whose sources disagree is a dead letter.
+TEST_F(OrdersInProcess, TypedTopicsAndCloudEventsHeaders) {
+  kafka_.CreateTopic("orders.created");
+  kafka_.CreateTopic("payments.confirmed");
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  options.typed_topics = {{"orders.created", "order.created"}, {"payments.confirmed", "payment.confirmed"}};
+  options.cloudevents = true;
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->Start();
+  kafka_.ProduceTo("orders.created", "t-1",
+                   R"({"eventId":"c-t1","orderId":"t-1","timestamp":1,"items":[{"sku":"MUG","quantity":1}]})", {});
+  kafka_.Flush();
+  // Topics are not ordered with each other: the payment follows once its
+  // order is in (docs/orders.md).
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().reserved == 1; })) << (*consumer)->stats().reserved;
+  kafka_.ProduceTo("payments.confirmed", "t-1", R"({"orderId":"t-1"})", {{"ce_id", "ce-p1"}});
+  kafka_.ProduceTo("order.events", "t-2",
+                   R"({"eventId":"c-t2","orderId":"t-2","timestamp":1,"items":[{"sku":"MUG","quantity":1}]})",
+                   {{"ce_type", "order.created"}});
+  // The topic says payment.confirmed, the header says payment.failed.
+  kafka_.ProduceTo("payments.confirmed", "t-2", R"({"eventId":"p-t2","orderId":"t-2"})",
+                   {{"type", "payment.failed"}});
+  kafka_.Flush();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 4; })) << (*consumer)->stats().messages;
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  EXPECT_EQ(s.reserved, 2u);
+  EXPECT_EQ(s.committed, 1u);
+  EXPECT_EQ(s.dead_letters, 1u);
+  ledger::State state = Fold();
+  EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-1"))->status(), ledger::ReservationStatus::kCommitted);
+  EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-2"))->status(), ledger::ReservationStatus::kActive);
+  auto dlq = kafka_.ReadAll("order.events.dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].second.at("source.topic"), "payments.confirmed");
+  EXPECT_NE(dlq[0].second.at("error").find("says \"payment.failed\""), std::string::npos) << dlq[0].second.at("error");
+}
+
 // A permanent produce error is final: retrying could never succeed.
 TEST(KafkaProducer, ATooLargeMessageIsAPermanentError) {
   MockKafka kafka;
@@ -323,10 +369,11 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
     auto publisher = Publisher::Open(memory_.get(), options);
     ASSERT_TRUE(publisher.ok()) << publisher.status();
     (*publisher)->Start();
-    // The seed: one stock_updated (warehouse and item events publish nothing).
+    // The seed: the new item is out of stock (an alert; the warehouse event
+    // publishes nothing), then its receipt's stock_updated and back_in_stock.
     ASSERT_TRUE(Eventually([&] { return (*publisher)->stats().records == 3; }));
     (*publisher)->Stop();
-    EXPECT_EQ((*publisher)->stats().published, 1u);
+    EXPECT_EQ((*publisher)->stats().published, 3u);
   }
   ledger::Reserve reserve;
   reserve.reservation_id = ledger::ReservationId("r-1");
@@ -346,8 +393,9 @@ TEST_F(OrdersInProcess, PublisherKeepsItsPositionAcrossRestarts) {
   auto published = kafka_.ReadAll("inventory.public");
   std::vector<std::string> types;
   for (const auto& [body, headers] : published) types.push_back(headers.at("type"));
-  EXPECT_EQ(types, (std::vector<std::string>{"inventory.stock_updated", "inventory.reserved", "inventory.confirmed"}));
-  EXPECT_NE(published[2].first.find("\"orderId\":\"o-1\""), std::string::npos) << published[2].first;
+  EXPECT_EQ(types, (std::vector<std::string>{"inventory.out_of_stock", "inventory.stock_updated",
+                                             "inventory.back_in_stock", "inventory.reserved", "inventory.confirmed"}));
+  EXPECT_NE(published[4].first.find("\"orderId\":\"o-1\""), std::string::npos) << published[4].first;
   std::filesystem::remove_all(dir);
 }
 
