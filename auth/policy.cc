@@ -73,7 +73,7 @@ std::map<std::string, std::vector<std::string>> DefaultRoles() {
   std::string queries = absl::StrCat(AsAbsl(kQueryServicePrefix), "*");
   return {
       {"admin", Methods(kCommandServicePrefix, {"CreateItem", "UpdateItem", "DeleteItem", "BulkCreateItems",
-                                                "BulkUpdateItems", "CreateWarehouse", "AdjustInventory",
+                                                "BulkUpdateItems", "CreateWarehouse", "UpdateWarehouse", "AdjustInventory",
                                                 "TransferInventory"})},
       {"orders", Methods(kCommandServicePrefix,
                          {"CheckAndReserveStock", "BulkReserveStock", "CommitReservation", "ReleaseReservedStock"})},

@@ -11,7 +11,7 @@
 //
 // Default roles (DefaultRoles()):
 //   admin    CreateItem UpdateItem DeleteItem BulkCreateItems BulkUpdateItems
-//            CreateWarehouse AdjustInventory (receive, adjust, count) TransferInventory
+//            CreateWarehouse UpdateWarehouse AdjustInventory (receive, adjust, count) TransferInventory
 //   orders   CheckAndReserveStock BulkReserveStock CommitReservation ReleaseReservedStock
 //   reader   every QueryService method, streams included
 //   auditor  every QueryService method (history export: ListMovements)

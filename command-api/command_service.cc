@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::UpdateWarehouse(grpc::CallbackServ
                                                               const pb::UpdateWarehouseRequest* req,
                                                               pb::UpdateWarehouseResponse* resp) {
   ledger::WarehouseCode code(req->warehouse());
-  return Unary(writer_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
                [resp, code](const State& s) {
                  if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
                  return grpc::Status::OK;

@@ -295,6 +295,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServ
 grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::CallbackServerContext* ctx,
                                                                   const pb::BulkCheckAvailabilityRequest* req,
                                                                   pb::BulkCheckAvailabilityResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "BulkCheckAvailability")) return refused;
   if (req->checks_size() < 1 || req->checks_size() > options_.skus_max) {
     return Refuse(ctx, base::InvalidField("checks", absl::StrCat("give 1..", options_.skus_max, " checks, got ",
                                                                  req->checks_size())));
@@ -324,6 +325,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::Callback
 grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerContext* ctx,
                                                          const pb::GetWarehouseRequest* req,
                                                          pb::GetWarehouseResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetWarehouse")) return refused;
   if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
   return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::GetWarehouseResponse* out) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<pb::Warehouse> w, s.Warehouse(req->warehouse()));
@@ -336,6 +338,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* QueryServiceImpl::ListWarehouses(grpc::CallbackServerContext* ctx,
                                                            const pb::ListWarehousesRequest* req,
                                                            pb::ListWarehousesResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "ListWarehouses")) return refused;
   return Read(ctx, req->read(), resp, [](const Snapshot& s, pb::ListWarehousesResponse* out) {
     return s.ForEachWarehouse([out](const pb::Warehouse& w) {
       *out->add_warehouses() = w;
@@ -347,6 +350,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListWarehouses(grpc::CallbackServerC
 grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouseInventory(grpc::CallbackServerContext* ctx,
                                                                   const pb::GetWarehouseInventoryRequest* req,
                                                                   pb::GetWarehouseInventoryResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetWarehouseInventory")) return refused;
   if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
   absl::StatusOr<int> page_size = PageSize(req->page_size(), options_);
   if (!page_size.ok()) return Refuse(ctx, page_size.status());

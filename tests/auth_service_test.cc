@@ -60,6 +60,8 @@ std::vector<std::pair<std::string, Call>> Methods() {
   bulk_updates.add_updates()->set_sku("MUG");
   pb::UpdateItemRequest update;
   update.set_sku("MUG");
+  pb::UpdateWarehouseRequest update_warehouse;
+  update_warehouse.set_warehouse("BER-1");
   pb::DeleteItemRequest del;
   del.set_sku("MUG");
   pb::AdjustInventoryRequest adjust;
@@ -79,6 +81,7 @@ std::vector<std::pair<std::string, Call>> Methods() {
   release.set_reservation_id("r-1");
   return {
       {"CreateWarehouse", Make(&Stub::CreateWarehouse, warehouse)},
+      {"UpdateWarehouse", Make(&Stub::UpdateWarehouse, update_warehouse)},
       {"CreateItem", Make(&Stub::CreateItem, item)},
       {"UpdateItem", Make(&Stub::UpdateItem, update)},
       {"DeleteItem", Make(&Stub::DeleteItem, del)},
@@ -162,8 +165,8 @@ TEST_F(AuthServiceTest, EveryMethodRefusedWithoutValidCredentialsAndNothingAppen
     EXPECT_NE(denied.error_message().find("/inventory.v1.CommandService/" + name), std::string::npos) << name;
   }
   EXPECT_EQ(EndOffsets(), before);
-  EXPECT_EQ(authenticator_->counters().permission_denied.load(), 12);
-  EXPECT_EQ(authenticator_->counters().unauthenticated.load(), 36);
+  EXPECT_EQ(authenticator_->counters().permission_denied.load(), 13);
+  EXPECT_EQ(authenticator_->counters().unauthenticated.load(), 39);
 }
 
 TEST_F(AuthServiceTest, ActorIsThePrincipalAndWritesAreRateLimited) {

@@ -119,6 +119,7 @@ class AuthTest(unittest.TestCase):
             'BulkCreateItems': (stub.BulkCreateItems, pb.BulkCreateItemsRequest(context=ctx)),
             'BulkUpdateItems': (stub.BulkUpdateItems, pb.BulkUpdateItemsRequest(context=ctx)),
             'CreateWarehouse': (stub.CreateWarehouse, pb.CreateWarehouseRequest(context=ctx)),
+            'UpdateWarehouse': (stub.UpdateWarehouse, pb.UpdateWarehouseRequest(context=ctx)),
             'AdjustInventory': (stub.AdjustInventory, pb.AdjustInventoryRequest(context=ctx)),
             'TransferInventory': (stub.TransferInventory, pb.TransferInventoryRequest(context=ctx)),
             'CheckAndReserveStock': (stub.CheckAndReserveStock, pb.CheckAndReserveStockRequest(context=ctx)),
