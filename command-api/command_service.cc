@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "auth/policy.h"
 #include "rpc/grpc_status.h"
 
 namespace command_api {
@@ -47,11 +48,23 @@ void FinishInvalid(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r
   reactor->Finish(ToGrpc(status));
 }
 
+// Asks the gate about the RPC `method` of CommandService (short name).
+auth::Admission Admit(const auth::GrpcGate& gate, grpc::CallbackServerContext* ctx, std::string_view method) {
+  return gate.Admit(ctx, absl::StrCat(base::AsAbsl(auth::kCommandServicePrefix), base::AsAbsl(method)));
+}
+
 // Submits one command; `fill` writes the response from the state on success.
 template <typename Fill>
-grpc::ServerUnaryReactor* Unary(Writer* writer, grpc::CallbackServerContext* ctx, std::string_view method,
-                                absl::StatusOr<ledger::Command> command, pb::CommandResult* result_out, Fill fill) {
+grpc::ServerUnaryReactor* Unary(Writer* writer, const auth::GrpcGate& gate, grpc::CallbackServerContext* ctx,
+                                std::string_view method, absl::StatusOr<ledger::Command> command,
+                                pb::CommandResult* result_out, Fill fill) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auth::Admission admission = Admit(gate, ctx, method);
+  if (!admission.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  if (command.ok()) command->meta.actor = auth::ActorOf(admission, command->meta.actor);
   if (!command.ok()) {
     FinishInvalid(ctx, reactor, command.status());
     return reactor;
@@ -94,13 +107,13 @@ void SetBulkError(const WriteResult& r, std::string_view method, pb::BulkItemRes
 }  // namespace
 
 CommandServiceImpl::CommandServiceImpl(Writer* writer, CommandServiceOptions options)
-    : writer_(writer), options_(options) {}
+    : writer_(writer), options_(options), gate_(options.authenticator) {}
 
 grpc::ServerUnaryReactor* CommandServiceImpl::CreateItem(grpc::CallbackServerContext* ctx,
                                                          const pb::CreateItemRequest* req,
                                                          pb::CreateItemResponse* resp) {
   ledger::Sku sku(req->item().sku());
-  return Unary(writer_, ctx, "CreateItem", ToCommand(*req), resp->mutable_result(), [resp, sku](const State& s) {
+  return Unary(writer_, gate_, ctx, "CreateItem", ToCommand(*req), resp->mutable_result(), [resp, sku](const State& s) {
     if (const ledger::ItemState* item = s.item(sku)) FillItem(*item, resp->mutable_item());
     return grpc::Status::OK;
   });
@@ -110,7 +123,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::UpdateItem(grpc::CallbackServerCon
                                                          const pb::UpdateItemRequest* req,
                                                          pb::UpdateItemResponse* resp) {
   ledger::Sku sku(req->sku());
-  return Unary(writer_, ctx, "UpdateItem", ToCommand(*req), resp->mutable_result(), [resp, sku](const State& s) {
+  return Unary(writer_, gate_, ctx, "UpdateItem", ToCommand(*req), resp->mutable_result(), [resp, sku](const State& s) {
     if (const ledger::ItemState* item = s.item(sku)) FillItem(*item, resp->mutable_item());
     return grpc::Status::OK;
   });
@@ -119,7 +132,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::UpdateItem(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CommandServiceImpl::DeleteItem(grpc::CallbackServerContext* ctx,
                                                          const pb::DeleteItemRequest* req,
                                                          pb::DeleteItemResponse* resp) {
-  return Unary(writer_, ctx, "DeleteItem", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "DeleteItem", ToCommand(*req), resp->mutable_result(),
                [](const State&) { return grpc::Status::OK; });
 }
 
@@ -127,7 +140,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CreateWarehouse(grpc::CallbackServ
                                                               const pb::CreateWarehouseRequest* req,
                                                               pb::CreateWarehouseResponse* resp) {
   ledger::WarehouseCode code(req->warehouse().warehouse());
-  return Unary(writer_, ctx, "CreateWarehouse", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "CreateWarehouse", ToCommand(*req), resp->mutable_result(),
                [resp, code](const State& s) {
                  if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
                  return grpc::Status::OK;
@@ -138,7 +151,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::UpdateWarehouse(grpc::CallbackServ
                                                               const pb::UpdateWarehouseRequest* req,
                                                               pb::UpdateWarehouseResponse* resp) {
   ledger::WarehouseCode code(req->warehouse());
-  return Unary(writer_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
                [resp, code](const State& s) {
                  if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
                  return grpc::Status::OK;
@@ -150,7 +163,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::AdjustInventory(grpc::CallbackServ
                                                               pb::AdjustInventoryResponse* resp) {
   ledger::Sku sku(req->sku());
   ledger::WarehouseCode wh(req->warehouse());
-  return Unary(writer_, ctx, "AdjustInventory", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "AdjustInventory", ToCommand(*req), resp->mutable_result(),
                [resp, sku, wh](const State& s) {
                  FillLevel(s, sku, wh, resp->mutable_level());
                  return grpc::Status::OK;
@@ -161,7 +174,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::TransferInventory(grpc::CallbackSe
                                                                 const pb::TransferInventoryRequest* req,
                                                                 pb::TransferInventoryResponse* resp) {
   ledger::TransferId id(req->transfer_id());
-  return Unary(writer_, ctx, "TransferInventory", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "TransferInventory", ToCommand(*req), resp->mutable_result(),
                [resp, id](const State& s) {
                  if (const ledger::TransferState* t = s.transfer(id)) {
                    const ledger::Sku& sku = s.item(t->item).sku;
@@ -176,7 +189,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CheckAndReserveStock(grpc::Callbac
                                                                    const pb::CheckAndReserveStockRequest* req,
                                                                    pb::CheckAndReserveStockResponse* resp) {
   ledger::ReservationId id(ReservationIdFor(*req));
-  return Unary(writer_, ctx, "CheckAndReserveStock", ToCommand(*req, options_.translate), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "CheckAndReserveStock", ToCommand(*req, options_.translate), resp->mutable_result(),
                [resp, id](const State& s) {
                  if (const ledger::ReservationState* r = s.reservation(id)) {
                    FillReservation(s, *r, resp->mutable_reservation());
@@ -189,7 +202,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CommitReservation(grpc::CallbackSe
                                                                 const pb::CommitReservationRequest* req,
                                                                 pb::CommitReservationResponse* resp) {
   ledger::ReservationId id(req->reservation_id());
-  return Unary(writer_, ctx, "CommitReservation", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "CommitReservation", ToCommand(*req), resp->mutable_result(),
                [resp, id](const State& s) {
                  if (const ledger::ReservationState* r = s.reservation(id)) {
                    FillReservation(s, *r, resp->mutable_reservation());
@@ -202,7 +215,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ReleaseReservedStock(grpc::Callbac
                                                                    const pb::ReleaseReservedStockRequest* req,
                                                                    pb::ReleaseReservedStockResponse* resp) {
   ledger::ReservationId id(req->reservation_id());
-  return Unary(writer_, ctx, "ReleaseReservedStock", ToCommand(*req), resp->mutable_result(),
+  return Unary(writer_, gate_, ctx, "ReleaseReservedStock", ToCommand(*req), resp->mutable_result(),
                [resp, id](const State& s) {
                  if (const ledger::ReservationState* r = s.reservation(id)) {
                    FillReservation(s, *r, resp->mutable_reservation());
@@ -215,6 +228,11 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
                                                                const pb::BulkReserveStockRequest* req,
                                                                pb::BulkReserveStockResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auth::Admission admission = Admit(gate_, ctx, "BulkReserveStock");
+  if (!admission.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   int n = req->reservations_size();
   if (n == 0 || n > options_.bulk_entries_max) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -229,6 +247,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
     const pb::CheckAndReserveStockRequest& entry = req->reservations(i);
     pb::BulkReserveResult* out = resp->mutable_results(i);
     absl::StatusOr<ledger::Command> command = ToCommand(entry, options_.translate);
+    if (command.ok()) command->meta.actor = auth::ActorOf(admission, command->meta.actor);
     if (!command.ok()) {
       out->set_code(static_cast<int>(command.status().code()));
       out->set_error(std::string(command.status().message()));
@@ -278,11 +297,17 @@ namespace {
 
 // Shared by the two bulk item calls.
 template <typename Request, typename Response, typename ToCmd, typename SkuOf>
-grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::CallbackServerContext* ctx,
-                                    std::string_view method, std::string_view entries_field, const Request& entries,
+grpc::ServerUnaryReactor* BulkItems(Writer* writer, const auth::GrpcGate& gate, int entries_max,
+                                    grpc::CallbackServerContext* ctx, std::string_view method,
+                                    std::string_view entries_field, const Request& entries,
                                     const std::string& command_id,
                                     Response* resp, ToCmd to_command, SkuOf sku_of) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auth::Admission admission = Admit(gate, ctx, absl::StrCat("Bulk", base::AsAbsl(method), "s"));
+  if (!admission.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   int n = entries.size();
   if (command_id.empty()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "context.command_id: is required"));
@@ -301,7 +326,10 @@ grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::Callb
     pb::BulkItemResult* out = resp->mutable_results(i);
     out->set_sku(sku_of(entries.Get(i)));
     absl::StatusOr<ledger::Command> command = to_command(entries.Get(i));
-    if (command.ok()) command->meta.command_id = ledger::CommandId(absl::StrCat(command_id, "/", i));
+    if (command.ok()) {
+      command->meta.command_id = ledger::CommandId(absl::StrCat(command_id, "/", i));
+      command->meta.actor = auth::ActorOf(admission, command->meta.actor);
+    }
     if (!command.ok()) {
       out->set_code(static_cast<int>(command.status().code()));
       out->set_error(std::string(command.status().message()));
@@ -340,7 +368,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkCreateItems(grpc::CallbackServ
                                                               pb::BulkCreateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "CreateItem", "items", req->items(), context.command_id(), resp,
+      writer_, gate_, options_.bulk_entries_max, ctx, "CreateItem", "items", req->items(), context.command_id(), resp,
       [&context](const pb::Item& item) {
         pb::CreateItemRequest one;
         *one.mutable_context() = context;
@@ -355,7 +383,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkUpdateItems(grpc::CallbackServ
                                                               pb::BulkUpdateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "UpdateItem", "updates", req->updates(), context.command_id(), resp,
+      writer_, gate_, options_.bulk_entries_max, ctx, "UpdateItem", "updates", req->updates(), context.command_id(), resp,
       [&context](const pb::UpdateItemRequest& update) {
         pb::UpdateItemRequest one = update;
         *one.mutable_context() = context;

@@ -15,6 +15,7 @@
 #ifndef COMMAND_API_COMMAND_SERVICE_H_
 #define COMMAND_API_COMMAND_SERVICE_H_
 
+#include "auth/grpc_gate.h"
 #include "command-api/translate.h"
 #include "command-api/writer.h"
 #include "proto/command_service.grpc.pb.h"
@@ -25,6 +26,10 @@ struct CommandServiceOptions {
   TranslateOptions translate;
   // Most entries in one bulk call. Default 1000.
   int bulk_entries_max = 1000;
+  // Authenticates and authorises every call (auth/grpc_gate.h); the actor
+  // recorded in events is then the principal, not context.actor. Null: no
+  // authentication, context.actor is recorded. Default null. REQUIRES: outlives the service.
+  auth::Authenticator* authenticator = nullptr;
 };
 
 class CommandServiceImpl final : public pb::CommandService::CallbackService {
@@ -66,6 +71,7 @@ class CommandServiceImpl final : public pb::CommandService::CallbackService {
  private:
   Writer* const writer_;
   const CommandServiceOptions options_;
+  const auth::GrpcGate gate_;
 };
 
 }  // namespace command_api

@@ -132,6 +132,7 @@ absl::StatusOr<std::unique_ptr<QueryServiceImpl>> QueryServiceImpl::Create(ViewS
 QueryServiceImpl::QueryServiceImpl(ViewSource* source, QueryServiceOptions options)
     : source_(source),
       options_(options),
+      gate_(options.authenticator),
       waiter_(source, options.waiting_reads_max, options.waiter_recheck_ms),
       catch_up_pool_(options.catch_up_threads, options.catch_up_queue_max) {}
 
@@ -179,6 +180,14 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Read(grpc::CallbackServerContext* ct
   return reactor;
 }
 
+grpc::ServerUnaryReactor* QueryServiceImpl::Refused(grpc::CallbackServerContext* ctx, std::string_view method) {
+  auth::Admission admission = gate_.Admit(ctx, absl::StrCat(base::AsAbsl(auth::kQueryServicePrefix), base::AsAbsl(method)));
+  if (admission.ok()) return nullptr;
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(admission.status);
+  return reactor;
+}
+
 namespace {
 // Finishes at once with a validation error.
 grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::Status& status) {
@@ -190,6 +199,7 @@ grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::S
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetItem(grpc::CallbackServerContext* ctx, const pb::GetItemRequest* req,
                                                     pb::GetItemResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetItem")) return refused;
   if (absl::Status v = Required(req->sku(), "sku"); !v.ok()) return Refuse(ctx, v);
   return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::GetItemResponse* out) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<pb::Item> item, s.Item(req->sku()));
@@ -201,6 +211,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetItem(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListItems(grpc::CallbackServerContext* ctx,
                                                       const pb::ListItemsRequest* req, pb::ListItemsResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "ListItems")) return refused;
   absl::StatusOr<int> page_size = PageSize(req->page_size(), options_);
   if (!page_size.ok()) return Refuse(ctx, page_size.status());
   if (!pb::ItemStatus_IsValid(req->status())) return Refuse(ctx, base::InvalidField("status", "unknown value"));
@@ -236,6 +247,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListItems(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryLevels(grpc::CallbackServerContext* ctx,
                                                                const pb::GetInventoryLevelsRequest* req,
                                                                pb::GetInventoryLevelsResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetInventoryLevels")) return refused;
   if (req->skus_size() < 1 || req->skus_size() > options_.skus_max) {
     return Refuse(ctx, base::InvalidField("skus", absl::StrCat("give 1..", options_.skus_max, " SKUs, got ",
                                                                req->skus_size())));
@@ -269,6 +281,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryLevels(grpc::CallbackSer
 grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServerContext* ctx,
                                                               const pb::CheckAvailabilityRequest* req,
                                                               pb::CheckAvailabilityResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "CheckAvailability")) return refused;
   if (req->lines_size() < 1 || req->lines_size() > options_.skus_max) {
     return Refuse(ctx, base::InvalidField("lines", absl::StrCat("give 1..", options_.skus_max, " lines, got ",
                                                                 req->lines_size())));
@@ -282,6 +295,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServ
 grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::CallbackServerContext* ctx,
                                                                   const pb::BulkCheckAvailabilityRequest* req,
                                                                   pb::BulkCheckAvailabilityResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "BulkCheckAvailability")) return refused;
   if (req->checks_size() < 1 || req->checks_size() > options_.skus_max) {
     return Refuse(ctx, base::InvalidField("checks", absl::StrCat("give 1..", options_.skus_max, " checks, got ",
                                                                  req->checks_size())));
@@ -311,6 +325,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::Callback
 grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerContext* ctx,
                                                          const pb::GetWarehouseRequest* req,
                                                          pb::GetWarehouseResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetWarehouse")) return refused;
   if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
   return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::GetWarehouseResponse* out) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<pb::Warehouse> w, s.Warehouse(req->warehouse()));
@@ -323,6 +338,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* QueryServiceImpl::ListWarehouses(grpc::CallbackServerContext* ctx,
                                                            const pb::ListWarehousesRequest* req,
                                                            pb::ListWarehousesResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "ListWarehouses")) return refused;
   return Read(ctx, req->read(), resp, [](const Snapshot& s, pb::ListWarehousesResponse* out) {
     return s.ForEachWarehouse([out](const pb::Warehouse& w) {
       *out->add_warehouses() = w;
@@ -334,6 +350,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListWarehouses(grpc::CallbackServerC
 grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouseInventory(grpc::CallbackServerContext* ctx,
                                                                   const pb::GetWarehouseInventoryRequest* req,
                                                                   pb::GetWarehouseInventoryResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetWarehouseInventory")) return refused;
   if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
   absl::StatusOr<int> page_size = PageSize(req->page_size(), options_);
   if (!page_size.ok()) return Refuse(ctx, page_size.status());
@@ -368,6 +385,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouseInventory(grpc::Callback
 grpc::ServerUnaryReactor* QueryServiceImpl::GetReservation(grpc::CallbackServerContext* ctx,
                                                            const pb::GetReservationRequest* req,
                                                            pb::GetReservationResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetReservation")) return refused;
   if (absl::Status v = Required(req->reservation_id(), "reservation_id"); !v.ok()) return Refuse(ctx, v);
   return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::GetReservationResponse* out) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<pb::Reservation> r, s.Reservation(req->reservation_id()));
@@ -380,6 +398,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetReservation(grpc::CallbackServerC
 grpc::ServerUnaryReactor* QueryServiceImpl::ListReservations(grpc::CallbackServerContext* ctx,
                                                              const pb::ListReservationsRequest* req,
                                                              pb::ListReservationsResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "ListReservations")) return refused;
   absl::StatusOr<int> page_size = PageSize(req->page_size(), options_);
   if (!page_size.ok()) return Refuse(ctx, page_size.status());
   if (!pb::ReservationStatus_IsValid(req->status())) return Refuse(ctx, base::InvalidField("status", "unknown value"));
@@ -410,6 +429,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListReservations(grpc::CallbackServe
 grpc::ServerUnaryReactor* QueryServiceImpl::ListMovements(grpc::CallbackServerContext* ctx,
                                                           const pb::ListMovementsRequest* req,
                                                           pb::ListMovementsResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "ListMovements")) return refused;
   if (absl::Status v = Required(req->sku(), "sku"); !v.ok()) return Refuse(ctx, v);
   if (req->since_ms() < 0) return Refuse(ctx, base::InvalidField("since_ms", "must be >= 0"));
   if (req->until_ms() < 0 || (req->until_ms() != 0 && req->until_ms() <= req->since_ms())) {
@@ -442,6 +462,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListMovements(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryReport(grpc::CallbackServerContext* ctx,
                                                                const pb::GetInventoryReportRequest* req,
                                                                pb::GetInventoryReportResponse* resp) {
+  if (grpc::ServerUnaryReactor* refused = Refused(ctx, "GetInventoryReport")) return refused;
   int lists_max = options_.report_skus_max;
   return Read(ctx, req->read(), resp,
               [lists_max](const Snapshot& s, pb::GetInventoryReportResponse* out) -> absl::Status {
@@ -472,7 +493,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryReport(grpc::CallbackSer
 }
 
 grpc::ServerWriteReactor<pb::InventoryUpdate>* QueryServiceImpl::StreamInventoryUpdates(
-    grpc::CallbackServerContext* /*ctx*/, const pb::StreamInventoryUpdatesRequest* req) {
+    grpc::CallbackServerContext* ctx, const pb::StreamInventoryUpdatesRequest* req) {
+  auth::Admission admission =
+      gate_.Admit(ctx, absl::StrCat(base::AsAbsl(auth::kQueryServicePrefix), "StreamInventoryUpdates"));
+  if (!admission.ok()) return new auth::RefusedWriter<pb::InventoryUpdate>(admission.status);
   StreamContext context{source_, hub_.get(), &catch_up_pool_, options_.stream};
   return StartUpdateStream(context, *req);
 }

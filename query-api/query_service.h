@@ -22,6 +22,7 @@
 #include <chrono>
 #include <memory>
 
+#include "auth/grpc_gate.h"
 #include "proto/query_service.grpc.pb.h"
 #include "query-api/read_waiter.h"
 #include "query-api/stream_updates.h"
@@ -54,6 +55,9 @@ struct QueryServiceOptions {
   std::chrono::milliseconds waiter_recheck_ms{100};
   // Stream subscribers (RESOURCE_EXHAUSTED past it) and hub queue.
   HubOptions hub;
+  // Authenticates and authorises every call (auth/grpc_gate.h). Null: every
+  // call is admitted. Default null. REQUIRES: outlives the service.
+  auth::Authenticator* authenticator = nullptr;
   StreamOptions stream;
   // Threads and queued tasks for stream catch-up reads. Defaults 2 and 8192.
   size_t catch_up_threads = 2;
@@ -118,8 +122,12 @@ class QueryServiceImpl final : public pb::QueryService::CallbackService {
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const pb::ReadOptions& read, Resp* resp,
                                  Fill fill);
 
+  // The call's refusal by the gate (auth/grpc_gate.h), or null to proceed.
+  grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* ctx, std::string_view method);
+
   ViewSource* const source_;
   const QueryServiceOptions options_;
+  const auth::GrpcGate gate_;
   ReadWaiter waiter_;
   WorkerPool catch_up_pool_;
   std::unique_ptr<UpdateHub> hub_;

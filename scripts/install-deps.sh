@@ -16,7 +16,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   librocksdb-dev libsimdjson-dev librdkafka-dev
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev
+  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev libssl-dev openssl
   kcat python3-grpcio python3-protobuf bc curl
   # bench/compare.sh only (tests never start these): the client libraries the
   # load generator links, the peers it compares against, and the chart.

@@ -57,6 +57,7 @@
 #include "query-api/query_role.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "tools/security_flags.h"
 
 namespace {
 
@@ -291,9 +292,11 @@ absl::Status WithContext(absl::string_view what, const absl::Status& status) {
 
 // Starts the roles in `which`; on an error the ones already started stop.
 absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersFlags& o, eventlog::EventLog* log,
-                        base::Clock* clock, Roles& roles) {
+                        base::Clock* clock, auth::Authenticator* authenticator, Roles& roles) {
   if (which.command) {
-    auto command = command_api::CommandRole::Start(log, clock, CommandOptions(f));
+    command_api::CommandRoleOptions command_options = CommandOptions(f);
+    command_options.service.authenticator = authenticator;
+    auto command = command_api::CommandRole::Start(log, clock, command_options);
     if (!command.ok()) return WithContext("cannot rebuild the ledger state", command.status());
     roles.command = std::move(*command);
     auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f));
@@ -308,7 +311,7 @@ absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersF
                  roles.projector->lag().events);
   }
   if (which.query) {
-    auto query = query_api::QueryRole::Start(roles.projector.get());
+    auto query = query_api::QueryRole::Start(roles.projector.get(), {.authenticator = authenticator});
     if (!query.ok()) return WithContext("cannot start the query service", query.status());
     roles.query = std::move(*query);
   }
@@ -323,12 +326,14 @@ struct GrpcFrontDoor {
   std::string address;  // host:port, with the port actually bound
 };
 
-absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const Roles& roles) {
+absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
+                                        const std::shared_ptr<grpc::ServerCredentials>& credentials,
+                                        const Roles& roles) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, credentials, &port);
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
@@ -400,8 +405,16 @@ int Fail(int exit_code, const absl::Status& status) {
   return exit_code;
 }
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags) {
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags,
+          const tools::SecurityFlags& security_flags) {
   sigset_t stop_signals = BlockStopSignals();
+  // ---- security (tools/security_flags.h, docs/security.md) ----
+  tools::BlockReloadSignal();
+  base::SystemClock security_clock;
+  absl::StatusOr<std::unique_ptr<tools::Security>> security =
+      tools::Security::Create(security_flags, f.listen, &security_clock);
+  if (!security.ok()) return Fail(kExitBadFlags, security.status());
+  // ---- end security ----
   absl::StatusOr<RoleSet> which = ParseRoles(f.roles);
   if (!which.ok()) return Fail(kExitBadFlags, which.status());
   if (!which->command && !orders_flags.brokers.empty()) {
@@ -417,9 +430,9 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
   Roles roles;
-  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, roles);
+  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(), roles);
   if (!started.ok()) return Fail(kExitError, started);
-  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, roles);
+  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, (*security)->credentials(), roles);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
@@ -461,8 +474,10 @@ int main(int argc, char** argv) {
   AddOrdersFlags(serve, orders_flags);
   HttpFlags http_flags;
   AddHttpFlags(serve, http_flags);
+  tools::SecurityFlags security_flags;
+  tools::AddSecurityFlags(serve, security_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags, http_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags);
   return 0;
 }

@@ -1,0 +1,130 @@
+#include "tools/security_flags.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/durable_file.h"
+#include "base/status.h"
+#include "spdlog/spdlog.h"
+
+namespace tools {
+
+void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
+  auth::AuthOptions& a = f.auth;
+  serve->add_option("--auth-jwt-key", a.jwt_public_key_files,
+                    "PEM public key verifying JWTs (RSA: RS256, EC P-256: ES256); repeatable")
+      ->envname("INVENTORY_AUTH_JWT_KEY");
+  serve->add_option("--auth-jwt-hmac-secret", a.jwt_hmac_secret_file, "File holding the HS256 secret (>= 32 bytes)")
+      ->envname("INVENTORY_AUTH_JWT_HMAC_SECRET");
+  serve->add_option("--auth-jwks", a.jwks_file, "JWKS file of JWT keys (RSA and EC P-256)")->envname("INVENTORY_AUTH_JWKS");
+  serve->add_option("--auth-api-keys", a.api_keys_file,
+                    "API key file: lines `sha256:<hex> <principal> [role,...]` (docs/security.md)")
+      ->envname("INVENTORY_AUTH_API_KEYS");
+  serve->add_option("--auth-policy", a.policy_file, "Policy file: `role` and `grant` lines (docs/security.md)")
+      ->envname("INVENTORY_AUTH_POLICY");
+  serve->add_option("--auth-issuer", a.jwt.issuer, "Required JWT iss")->envname("INVENTORY_AUTH_ISSUER");
+  serve->add_option("--auth-audience", a.jwt.audience, "Required member of JWT aud")->envname("INVENTORY_AUTH_AUDIENCE");
+  serve->add_option("--auth-clock-skew-ms", a.jwt.clock_skew_ms, "Tolerance on JWT exp/nbf, ms")
+      ->envname("INVENTORY_AUTH_CLOCK_SKEW_MS")->check(CLI::Range(std::int64_t{0}, auth::kClockSkewMsMax))->capture_default_str();
+  serve->add_option("--rate-write-per-s", a.rate.writes.per_second, "Writes per second per principal (0: no limit)")
+      ->envname("INVENTORY_RATE_WRITE_PER_S")->check(CLI::NonNegativeNumber)->capture_default_str();
+  serve->add_option("--rate-write-burst", a.rate.writes.burst, "Write bucket size per principal")
+      ->envname("INVENTORY_RATE_WRITE_BURST")->check(CLI::PositiveNumber)->capture_default_str();
+  serve->add_option("--rate-read-per-s", a.rate.reads.per_second, "Reads per second per principal (0: no limit)")
+      ->envname("INVENTORY_RATE_READ_PER_S")->check(CLI::NonNegativeNumber)->capture_default_str();
+  serve->add_option("--rate-read-burst", a.rate.reads.burst, "Read bucket size per principal")
+      ->envname("INVENTORY_RATE_READ_BURST")->check(CLI::PositiveNumber)->capture_default_str();
+  serve->add_option("--tls-cert", f.tls_cert_file, "PEM certificate chain: serve gRPC over TLS")
+      ->envname("INVENTORY_TLS_CERT");
+  serve->add_option("--tls-key", f.tls_key_file, "PEM private key of --tls-cert")->envname("INVENTORY_TLS_KEY");
+  serve->add_option("--tls-client-ca", f.tls_client_ca_file,
+                    "PEM CA bundle: require client certificates (mTLS); the subject becomes the principal")
+      ->envname("INVENTORY_TLS_CLIENT_CA");
+  serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
+                  "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
+      ->envname("INVENTORY_INSECURE_NO_AUTH");
+}
+
+bool IsLoopbackListen(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void BlockReloadSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const SecurityFlags& f) {
+  if (f.tls_cert_file.empty() != f.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (f.tls_cert_file.empty()) {
+    if (!f.tls_client_ca_file.empty()) return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, base::ReadWholeFile(f.tls_cert_file));
+  ASSIGN_OR_RETURN(pair.private_key, base::ReadWholeFile(f.tls_key_file));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!f.tls_client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(options.pem_root_certs, base::ReadWholeFile(f.tls_client_ca_file));
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& f, const std::string& listen,
+                                                           const base::Clock* clock) {
+  std::unique_ptr<Security> s(new Security());
+  auth::AuthOptions options = f.auth;
+  options.accept_client_certificates = !f.tls_client_ca_file.empty();
+  ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
+  if (!options.Enabled()) {
+    if (!IsLoopbackListen(listen) && !f.insecure_no_auth) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to listen on ", listen, " without authentication: configure --auth-jwt-key, "
+          "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys or --tls-client-ca (docs/security.md), "
+          "listen on 127.0.0.1, or pass --insecure-no-auth"));
+    }
+    spdlog::warn("authentication is off: every caller may read and write");
+    return s;
+  }
+  ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
+  auth::Authenticator* a = s->authenticator_.get();
+  std::atomic<bool>* stopping = &s->stopping_;
+  s->reload_thread_ = std::thread([a, stopping] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    int signal_number = 0;
+    while (sigwait(&set, &signal_number) == 0 && !stopping->load()) {
+      absl::Status reloaded = a->Reload();
+      if (reloaded.ok()) {
+        spdlog::info("SIGHUP: authentication files reloaded");
+      } else {
+        spdlog::error("SIGHUP: reload failed, the previous configuration stays in force: {}", reloaded.ToString());
+      }
+    }
+  });
+  return s;
+}
+
+Security::~Security() {
+  if (!reload_thread_.joinable()) return;
+  stopping_.store(true);
+  pthread_kill(reload_thread_.native_handle(), SIGHUP);
+  reload_thread_.join();
+}
+
+}  // namespace tools

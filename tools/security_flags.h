@@ -1,0 +1,67 @@
+// inventoryd's security flags and their wiring: the Authenticator (JWT keys,
+// API keys, policy, rate limits), the gRPC server credentials (TLS, mTLS),
+// the SIGHUP reload of the key and policy files, and the safe default: with
+// no authentication configured the service listens on loopback only, and a
+// non-loopback --listen without authentication refuses to start unless
+// --insecure-no-auth. Every flag has an INVENTORY_* environment variable.
+//
+// Thread-safety: Security is built and destroyed on the main thread; its
+// reload thread only calls Authenticator::Reload.
+#ifndef TOOLS_SECURITY_FLAGS_H_
+#define TOOLS_SECURITY_FLAGS_H_
+
+#include <grpcpp/security/server_credentials.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "auth/authenticator.h"
+
+namespace tools {
+
+struct SecurityFlags {
+  auth::AuthOptions auth;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  bool insecure_no_auth = false;
+};
+
+void AddSecurityFlags(CLI::App* serve, SecurityFlags& f);
+
+// True for 127.0.0.0/8, ::1 and localhost (`listen` is host:port).
+bool IsLoopbackListen(const std::string& listen);
+
+class Security {
+ public:
+  // Validates the flags against `listen`, loads every key file, builds the
+  // credentials and starts the SIGHUP reload thread.
+  // REQUIRES: SIGHUP is blocked in every thread (BlockReloadSignal, before any
+  // thread starts); clock outlives the result.
+  static absl::StatusOr<std::unique_ptr<Security>> Create(const SecurityFlags& f, const std::string& listen,
+                                                          const base::Clock* clock);
+  ~Security();
+
+  // Null when authentication is off.
+  auth::Authenticator* authenticator() const { return authenticator_.get(); }
+  std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
+
+ private:
+  Security() = default;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
+  std::atomic<bool> stopping_{false};
+  std::thread reload_thread_;
+};
+
+// Adds SIGHUP to the calling thread's blocked set (inherited by threads it starts).
+void BlockReloadSignal();
+
+}  // namespace tools
+
+#endif  // TOOLS_SECURITY_FLAGS_H_
