@@ -1,6 +1,7 @@
 #include "command-api/writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -192,6 +193,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    if (options_.metrics != nullptr) options_.metrics->OnQueueDepth(queue_.size());
     if (!batch.empty() || stopping_) return batch;
   }
 }
@@ -226,11 +228,20 @@ void Writer::Process(std::vector<Pending>& batch) {
       ++i;
     }
     absl::StatusOr<std::vector<LogPosition>> positions = std::vector<LogPosition>();
+    auto append_started = std::chrono::steady_clock::now();
     if (!records.empty()) positions = log_->Append(records);
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnAppend(i - begin, records.size(),
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - append_started).count(),
+                                 positions.ok());
+    }
     if (!positions.ok()) {
       spdlog::error("append of {} events failed: {}", records.size(), positions.status().ToString());
       healthy_ = false;  // the state folded events the log may not hold
-      for (std::size_t j = begin; j < i; ++j) Complete(batch[j], Unavailable(positions.status()));
+      for (std::size_t j = begin; j < i; ++j) {
+        if (options_.metrics != nullptr) options_.metrics->OnCommandUnavailable(batch[j].command);
+        Complete(batch[j], Unavailable(positions.status()));
+      }
       continue;
     }
     for (const LogPosition& p : *positions) {
@@ -250,6 +261,9 @@ void Writer::Process(std::vector<Pending>& batch) {
       } else {
         auto from = positions->begin() + static_cast<std::ptrdiff_t>(first_record[j - begin]);
         result.positions.assign(from, from + static_cast<std::ptrdiff_t>(d.events.size()));
+      }
+      if (options_.metrics != nullptr) {
+        options_.metrics->OnCommand(batch[j].command, d.rejection ? &*d.rejection : nullptr, d.duplicate);
       }
       Complete(batch[j], result);
     }
@@ -298,8 +312,14 @@ void Writer::MaybeSnapshot(bool force) {
   auto offsets = std::make_shared<std::vector<std::uint64_t>>(next_offsets_);
   snapshot_done_.store(false, std::memory_order_release);
   auto save = [this, copy, offsets] {
+    auto started = std::chrono::steady_clock::now();
     absl::Status saved = snapshots_->Save(*copy, *offsets);
     if (!saved.ok()) spdlog::warn("snapshot not saved: {}", saved.ToString());
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnSnapshot(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                                   saved.ok(),
+                                   std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (saved.ok()) stats_.snapshots += 1;

@@ -273,6 +273,7 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   Touch(levels_dirty_, LevelKey(sku, warehouse), level);
   Touch(totals_dirty_, sku, total);
   if (l.on_hand < 0 || l.reserved < 0 || l.incoming < 0 || l.reserved > l.on_hand) {
+    ++oversells_;
     Anomaly(ctx, absl::StrCat("leaves ", warehouse, " with on_hand=", l.on_hand, " reserved=", l.reserved,
                               " incoming=", l.incoming));
   }
