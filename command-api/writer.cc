@@ -94,6 +94,8 @@ absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
         }
         absl::Status applied = ledger::Evolve(state_, *event);
         if (!applied.ok()) {
+          // Evolve refuses only events that break an invariant (ledger/evolve.h).
+          if (options_.metrics != nullptr) options_.metrics->OnOversell(metrics::Check::kWriter);
           return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
                                                   applied.message()));
         }

@@ -112,6 +112,15 @@ void AddOrdersCollectors(Registry* r, const orders::OrderConsumer* c, const orde
     }
     return out;
   });
+  r->AddCallback("inventory_orders_consumer_lag_messages",
+                 "Order events past the consumer's position, per assigned partition", Type::kGauge, [c] {
+                   std::vector<Sample> out;
+                   if (c == nullptr) return out;
+                   for (auto [partition, lag] : c->PartitionLag()) {
+                     out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+                   }
+                   return out;
+                 });
   r->AddCallback("inventory_orders_dead_letters_total", "Order events sent to the dead-letter topic", Type::kCounter,
                  [c] { return c ? One(static_cast<double>(c->stats().dead_letters)) : std::vector<Sample>{}; });
   r->AddCallback("inventory_orders_offset_commit_errors_total", "Consumer offsets not stored (partition revoked)",
@@ -143,6 +152,13 @@ void AddBuildInfo(Registry* r, const std::string& roles) {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   r->AddCallback("inventory_process_start_time_seconds", "Unix time the process started", Type::kGauge,
                  [start] { return One(start); });
+}
+
+void AddAllCollectors(Registry* r, const Components& c) {
+  AddBuildInfo(r, c.roles);
+  AddProjectorCollectors(r, c.projector, c.stock);
+  AddQueryCollectors(r, c.query);
+  AddOrdersCollectors(r, c.consumer, c.publisher, c.log);
 }
 
 }  // namespace metrics

@@ -46,6 +46,21 @@ void AddOrdersCollectors(Registry* registry, const orders::OrderConsumer* consum
 // inventory_build_info{version,roles} 1, inventory_process_start_time_seconds.
 void AddBuildInfo(Registry* registry, const std::string& roles);
 
+// What one inventoryd process runs; any may be null.
+struct Components {
+  std::string roles;
+  eventlog::EventLog* log = nullptr;
+  const projector::Projector* projector = nullptr;
+  const query_api::QueryServiceImpl* query = nullptr;
+  const orders::OrderConsumer* consumer = nullptr;
+  const orders::Publisher* publisher = nullptr;
+  StockCollectorOptions stock;
+};
+
+// Every collector above: the one list inventoryd registers (and the
+// exposition test checks).
+void AddAllCollectors(Registry* registry, const Components& components);
+
 }  // namespace metrics
 
 #endif  // METRICS_COLLECTORS_H_

@@ -21,7 +21,7 @@ static_assert(std::is_same_v<std::variant_alternative_t<10, ledger::CommandBody>
               "ledger::CommandBody changed: update kKindNames");
 
 constexpr std::array<std::string_view, 4> kOutcomeNames = {"accepted", "rejected", "duplicate", "unavailable"};
-constexpr std::array<std::string_view, kCheckCount> kCheckNames = {"writer", "projector", "audit"};
+constexpr std::array<std::string_view, kCheckCount> kCheckNames = {"writer", "projector"};
 constexpr std::array<std::string_view, kGrpcCodeCount> kCodeNames = {
     "OK",        "CANCELLED",          "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
     "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",

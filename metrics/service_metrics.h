@@ -30,9 +30,11 @@
 
 namespace metrics {
 
-// Where an invariant check ran (label `check` of inventory_oversell_events_total).
-enum class Check : uint8_t { kWriter, kProjector, kAudit };
-inline constexpr size_t kCheckCount = 3;
+// Where an invariant check ran (label `check` of inventory_oversell_events_total):
+// the writer's replay of the log (at start and when it rebuilds its state
+// after a failed append), or the projector's fold.
+enum class Check : uint8_t { kWriter, kProjector };
+inline constexpr size_t kCheckCount = 2;
 
 inline constexpr size_t kCommandKindCount = std::variant_size_v<ledger::CommandBody>;
 inline constexpr size_t kRejectionReasonCount = 14;  // ledger::RejectionReason, static_assert in the .cc
@@ -62,7 +64,7 @@ class ServiceMetrics {
   // A snapshot written (ok) or not, taking `seconds`; `unix_seconds` when done.
   void OnSnapshot(double seconds, bool ok, double unix_seconds);
 
-  // ---- invariant checks (writer replay, projector fold, audit) ----
+  // ---- invariant checks (writer replay, projector fold) ----
   // A level left with reserved above on_hand or a negative figure.
   void OnOversell(Check where, uint64_t n = 1) { oversell_[static_cast<size_t>(where)]->Inc(n); }
 

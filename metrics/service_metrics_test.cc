@@ -18,6 +18,7 @@
 #include "ledger/evolve.h"
 #include "metrics/collectors.h"
 #include "metrics/grpc_interceptor.h"
+#include "base/check.h"
 
 namespace metrics {
 namespace {
@@ -111,11 +112,11 @@ std::string TempDir(std::string_view name) {
   return dir.string();
 }
 
-// An event no writer would emit, appended to the log directly: it takes 5
-// from a level that holds 2. The projector's fold must count it.
-TEST(OversellCheckTest, ProjectorCountsAForgedEventThatDrivesStockNegative) {
+// A log holding SKU-1 with 2 on hand at WH, then an event no writer would
+// emit, appended directly: it takes 5 from that level.
+std::unique_ptr<eventlog::MemoryLog> ForgedLog() {
   auto log = eventlog::MemoryLog::Open(eventlog::MemoryLogOptions{});
-  ASSERT_TRUE(log.ok());
+  INV_CHECK(log.ok());
   ledger::State state{ledger::LedgerOptions{}};
   std::vector<ledger::Event> events;
   for (ledger::CommandBody body : std::vector<ledger::CommandBody>{
@@ -123,7 +124,7 @@ TEST(OversellCheckTest, ProjectorCountsAForgedEventThatDrivesStockNegative) {
            ledger::RegisterWarehouse{ledger::WarehouseCode("WH"), "W", "eu"},
            ledger::ReceiveStock{ledger::Sku("SKU-1"), ledger::WarehouseCode("WH"), 2, ""}}) {
     ledger::Decision d = ledger::DecideAndApply(state, Cmd(absl::StrCat("c", events.size()), body));
-    ASSERT_TRUE(d.accepted());
+    INV_CHECK(d.accepted());
     events.insert(events.end(), d.events.begin(), d.events.end());
   }
   ledger::Event forged;
@@ -137,8 +138,27 @@ TEST(OversellCheckTest, ProjectorCountsAForgedEventThatDrivesStockNegative) {
   events.push_back(forged);
   std::vector<eventlog::LogRecord> records;
   for (const ledger::Event& e : events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
-  ASSERT_TRUE((*log)->Append(records).ok());
+  INV_CHECK((*log)->Append(records).ok());
+  return std::move(*log);
+}
 
+TEST(OversellCheckTest, WriterReplayCountsAForgedEventAndRefusesToStart) {
+  std::unique_ptr<eventlog::MemoryLog> log = ForgedLog();
+  Registry registry;
+  ServiceMetrics metrics(&registry);
+  base::ManualClock clock(1'700'000'200'000);
+  command_api::WriterOptions options;
+  options.metrics = &metrics;
+  auto writer = command_api::Writer::Open(log.get(), nullptr, &clock, options);
+  EXPECT_EQ(writer.status().code(), absl::StatusCode::kDataLoss) << writer.status();
+  std::string text = registry.Expose();
+  EXPECT_EQ(ValueOf(text, "inventory_oversell_events_total{check=\"writer\"}"), 1) << text;
+  EXPECT_EQ(ValueOf(text, "inventory_oversell_events_total{check=\"projector\"}"), 0);
+}
+
+TEST(OversellCheckTest, ProjectorCountsAForgedEventThatDrivesStockNegative) {
+  std::unique_ptr<eventlog::MemoryLog> forged_log = ForgedLog();
+  auto* log = &forged_log;
   Registry registry;
   ServiceMetrics metrics(&registry);
   projector::ProjectorOptions options;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "logging/log_format.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/codec.h"
@@ -180,6 +181,9 @@ absl::Status Fold::Apply(const eventlog::LogPosition& position, const ledger::Ev
 
 void Fold::Anomaly(const Context& ctx, std::string_view what) {
   ++anomalies_;
+  logging::ScopedLogFields fields({{"sku", ctx.envelope.sku.value()},
+                                   {"command_id", ctx.envelope.command_id.value()},
+                                   {"correlation_id", ctx.envelope.correlation_id}});
   spdlog::error("projector: event {} at {}:{} ({}): {}; applied as far as it makes sense",
                 ctx.envelope.event_id.ToHex(), ctx.position.partition, ctx.position.offset,
                 ctx.envelope.sku.value(), what);

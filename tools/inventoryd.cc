@@ -46,6 +46,12 @@
 #include "eventlog/rocksdb_log.h"
 #include "command-api/snapshot_store.h"
 #include "orders/orders_role.h"
+#include "logging/log_format.h"
+#include "metrics/collectors.h"
+#include "metrics/grpc_interceptor.h"
+#include "metrics/registry.h"
+#include "metrics/service_metrics.h"
+#include "google/protobuf/descriptor.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -215,7 +221,49 @@ orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
   return r;
 }
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
+// ---- observability (metrics/, logging/, docs/metrics.md) ----
+struct ObsFlags {
+  std::string log_format = "text";
+  bool access_log = false;
+  size_t stock_level_series_max = 1000;
+};
+
+void AddObsFlags(CLI::App* serve, ObsFlags& f) {
+  serve->add_option("--log-format", f.log_format, "Log lines on stderr: text, or json (one object per line)")
+      ->envname("INVENTORY_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  serve->add_flag("--access-log", f.access_log, "Log every gRPC call (method, code, duration, peer, trace id)")
+      ->envname("INVENTORY_ACCESS_LOG");
+  serve->add_option("--metrics-stock-series-max", f.stock_level_series_max,
+                    "Most inventory_stock_level{sku,warehouse} series a scrape returns")
+      ->envname("INVENTORY_METRICS_STOCK_SERIES_MAX")->check(CLI::Range(0, 100'000))->capture_default_str();
+}
+
+// Every method of our services, so each gets its own `method` label.
+std::vector<std::string> OurGrpcMethods() {
+  std::vector<std::string> out;
+  for (const char* name : {"inventory.v1.CommandService", "inventory.v1.QueryService"}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      out.push_back("/" + service->full_name() + "/" + service->method(i)->name());
+    }
+  }
+  return out;
+}
+
+// The process's metrics: recorded by the components (ServiceMetrics, passed
+// in their options) and read from them at scrape time (collectors).
+// Expose() is the /metrics body: the HTTP server's route serves it.
+struct Observability {
+  metrics::Registry registry;
+  metrics::ServiceMetrics service{&registry};
+};
+
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const ObsFlags& obs_flags) {
+  logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
+  Observability obs;
+  obs.service.AddGrpcMethods(OurGrpcMethods());
   sigset_t stop_signals = BlockStopSignals();
   absl::StatusOr<Roles> roles = ParseRoles(f.roles);
   if (!roles.ok()) {
@@ -248,6 +296,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
     command_api::WriterOptions writer_options;
     writer_options.snapshot_every_events = f.snapshot_every_events;
     writer_options.snapshot_every_ms = f.snapshot_every_seconds * 1000;
+    writer_options.metrics = &obs.service;
     auto opened = command_api::Writer::Open(log->get(), &snapshots, &clock, writer_options);
     if (!opened.ok()) {
       spdlog::error("cannot rebuild the ledger state: {}", opened.status().ToString());
@@ -277,6 +326,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
     options.path = (std::filesystem::path(f.data_dir) / "views").string();
     options.rebuild = f.rebuild_views;
     options.batch_events_max = f.projector_batch_events;
+    options.metrics = &obs.service;
     auto opened = projector::Projector::Start(log->get(), options, &clock);
     if (!opened.ok()) {
       spdlog::error("cannot start the projector: {}", opened.status().ToString());
@@ -291,7 +341,9 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   std::unique_ptr<query_api::QueryServiceImpl> query_service;
   if (roles->query) {
     view_source = query_api::ProjectorSource(views.get());
-    auto created = query_api::QueryServiceImpl::Create(view_source.get());
+    query_api::QueryServiceOptions query_options;
+    query_options.stream.metrics = &obs.service;
+    auto created = query_api::QueryServiceImpl::Create(view_source.get(), query_options);
     if (!created.ok()) {
       spdlog::error("cannot start the query service: {}", created.status().ToString());
       return 1;
@@ -306,6 +358,16 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags) {
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
   if (command_service) builder.RegisterService(command_service.get());
   if (query_service) builder.RegisterService(query_service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(&obs.service));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
+                                            .log = log->get(),
+                                            .projector = views.get(),
+                                            .query = query_service.get(),
+                                            .consumer = orders_role ? orders_role->consumer() : nullptr,
+                                            .publisher = orders_role ? orders_role->publisher() : nullptr,
+                                            .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     spdlog::error("cannot listen on {}", f.listen);
@@ -344,8 +406,10 @@ int main(int argc, char** argv) {
   AddServeFlags(serve, flags);
   OrdersFlags orders_flags;
   AddOrdersFlags(serve, orders_flags);
+  ObsFlags obs_flags;
+  AddObsFlags(serve, obs_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, obs_flags);
   return 0;
 }
