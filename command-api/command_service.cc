@@ -6,11 +6,13 @@
 #include "metrics/grpc_interceptor.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "rpc/grpc_status.h"
 
 namespace command_api {
 namespace {
 
 using ledger::State;
+using rpc::ToGrpc;
 
 // Finishes `reactor` with a failed result: status plus rejection details.
 // Renames a rejection's ledger field path to the request's, in field and message.
@@ -138,6 +140,17 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CreateWarehouse(grpc::CallbackServ
                                                               pb::CreateWarehouseResponse* resp) {
   ledger::WarehouseCode code(req->warehouse().warehouse());
   return Unary(writer_, ctx, "CreateWarehouse", ToCommand(*req), resp->mutable_result(),
+               [resp, code](const State& s) {
+                 if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::UpdateWarehouse(grpc::CallbackServerContext* ctx,
+                                                              const pb::UpdateWarehouseRequest* req,
+                                                              pb::UpdateWarehouseResponse* resp) {
+  ledger::WarehouseCode code(req->warehouse());
+  return Unary(writer_, ctx, "UpdateWarehouse", ToCommand(*req), resp->mutable_result(),
                [resp, code](const State& s) {
                  if (const ledger::WarehouseState* w = s.warehouse(code)) FillWarehouse(*w, resp->mutable_warehouse());
                  return grpc::Status::OK;
@@ -278,7 +291,8 @@ namespace {
 // Shared by the two bulk item calls.
 template <typename Request, typename Response, typename ToCmd, typename SkuOf>
 grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::CallbackServerContext* ctx,
-                                    std::string_view method, const Request& entries, const std::string& command_id,
+                                    std::string_view method, std::string_view entries_field, const Request& entries,
+                                    const std::string& command_id,
                                     Response* resp, ToCmd to_command, SkuOf sku_of) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   int n = entries.size();
@@ -288,7 +302,8 @@ grpc::ServerUnaryReactor* BulkItems(Writer* writer, int entries_max, grpc::Callb
   }
   if (n == 0 || n > entries_max) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 absl::StrCat("must hold 1..", entries_max, " entries, got ", n)));
+                                 absl::StrCat(base::AsAbsl(entries_field), ": must hold 1..", entries_max,
+                                              " entries, got ", n)));
     return reactor;
   }
   for (int i = 0; i < n; ++i) resp->add_results();
@@ -337,7 +352,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkCreateItems(grpc::CallbackServ
                                                               pb::BulkCreateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "CreateItem", req->items(), context.command_id(), resp,
+      writer_, options_.bulk_entries_max, ctx, "CreateItem", "items", req->items(), context.command_id(), resp,
       [&context](const pb::Item& item) {
         pb::CreateItemRequest one;
         *one.mutable_context() = context;
@@ -352,7 +367,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkUpdateItems(grpc::CallbackServ
                                                               pb::BulkUpdateItemsResponse* resp) {
   const pb::CommandContext& context = req->context();
   return BulkItems(
-      writer_, options_.bulk_entries_max, ctx, "UpdateItem", req->updates(), context.command_id(), resp,
+      writer_, options_.bulk_entries_max, ctx, "UpdateItem", "updates", req->updates(), context.command_id(), resp,
       [&context](const pb::UpdateItemRequest& update) {
         pb::UpdateItemRequest one = update;
         *one.mutable_context() = context;

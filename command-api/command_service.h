@@ -44,6 +44,8 @@ class CommandServiceImpl final : public pb::CommandService::CallbackService {
                                             pb::BulkUpdateItemsResponse* resp) override;
   grpc::ServerUnaryReactor* CreateWarehouse(grpc::CallbackServerContext* ctx, const pb::CreateWarehouseRequest* req,
                                             pb::CreateWarehouseResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateWarehouse(grpc::CallbackServerContext* ctx, const pb::UpdateWarehouseRequest* req,
+                                            pb::UpdateWarehouseResponse* resp) override;
   grpc::ServerUnaryReactor* AdjustInventory(grpc::CallbackServerContext* ctx, const pb::AdjustInventoryRequest* req,
                                             pb::AdjustInventoryResponse* resp) override;
   grpc::ServerUnaryReactor* TransferInventory(grpc::CallbackServerContext* ctx,

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/codec.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 #include "ledger/validate.h"
 
 namespace command_api {
@@ -95,6 +95,16 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r) {
                                                                       w.region(), w.priority(), w.active()}};
 }
 
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r) {
+  ledger::UpdateWarehouse u;
+  u.warehouse = ledger::WarehouseCode(r.warehouse());
+  if (r.has_name()) u.name = r.name();
+  if (r.has_region()) u.region = r.region();
+  if (r.has_priority()) u.priority = r.priority();
+  if (r.has_active()) u.active = r.active();
+  return ledger::Command{Meta(r.context()), std::move(u)};
+}
+
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r) {
   ledger::Sku sku(r.sku());
   ledger::WarehouseCode wh(r.warehouse());
@@ -129,11 +139,7 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r)
 
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r) {
   if (!r.reservation_id().empty()) return r.reservation_id();
-  std::string derived = "r-" + r.context().command_id();
-  if (derived.size() <= ledger::kIdLengthMax) return derived;
-  // A long command id: name the reservation by a stable hash of it instead.
-  auto [hi, lo] = ledger::StableHash128(r.context().command_id(), 3, 4);
-  return "r-h:" + ledger::EventId{hi, lo}.ToHex();
+  return ledger::ReservationIdForCommand(ledger::CommandId(r.context().command_id())).value();
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o) {
@@ -147,7 +153,12 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
   reserve.split = r.allow_split() ? ledger::SplitPolicy::kAllowSplit : ledger::SplitPolicy::kSingleWarehouse;
   reserve.preferred_region = r.preferred_region();
   ledger::Command command{Meta(r.context()), std::move(reserve)};
-  if (command.meta.correlation_id.empty()) command.meta.correlation_id = r.order_id();
+  // The order id correlates the reservation's events when the caller gave no
+  // correlation id; one too long for that is left to the order_id check,
+  // which names the field the client sent.
+  if (command.meta.correlation_id.empty() && r.order_id().size() <= ledger::kIdLengthMax) {
+    command.meta.correlation_id = r.order_id();
+  }
   return command;
 }
 
@@ -174,10 +185,6 @@ std::string RequestFieldPath(std::string_view method, std::string_view field) {
     if (field == "counted") return "counted_quantity";
   }
   return std::string(field);
-}
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 pb::Rejection ToProto(const ledger::Rejection& rejection) {

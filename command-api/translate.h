@@ -18,6 +18,7 @@
 #include "ledger/rejection.h"
 #include "ledger/state.h"
 #include "proto/command_service.pb.h"
+#include "proto/rejection_metadata.h"
 
 namespace command_api {
 
@@ -32,25 +33,25 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CreateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::DeleteItemRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CreateWarehouseRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r);
 
-// The reservation id a reserve request uses: its own, or "r-" + command_id
-// (or "r-h:" + a hash of a command id too long for that).
+// The reservation id a reserve request uses: its own, or the one derived from
+// its command id (ledger::ReservationIdForCommand: "r-" + command_id, or
+// "r-h:" + a hash of a command id too long for that).
 std::string ReservationIdFor(const pb::CheckAndReserveStockRequest& r);
 
 // Maps a ledger field path to the request's field path for `method`
 // ("AdjustInventory": "delta" -> "adjust_delta"; "CreateItem": "sku" -> "item.sku").
 std::string RequestFieldPath(std::string_view method, std::string_view ledger_field);
 
-// The gRPC status for an absl::Status (same code numbers).
-grpc::Status ToGrpc(const absl::Status& status);
 // A rejection as its proto (trailing metadata "inventory-rejection-bin").
 pb::Rejection ToProto(const ledger::Rejection& rejection);
-inline constexpr char kRejectionMetadataKey[] = "inventory-rejection-bin";
+using inventory::v1::kRejectionMetadataKey;
 
 void FillToken(const std::vector<eventlog::LogPosition>& positions, pb::ConsistencyToken* token);
 void FillItem(const ledger::ItemState& item, pb::Item* out);

@@ -452,27 +452,6 @@ TEST(TranslateTest, RejectionReasonsMapOneToOne) {
   }
 }
 
-TEST(TranslateTest, ToGrpcKeepsCodeAndMessage) {
-  const absl::Status kStatuses[] = {
-      absl::OkStatus(),
-      absl::InvalidArgumentError("lines[0].quantity: must be > 0"),
-      absl::NotFoundError("unknown item SKU-1"),
-      absl::AlreadyExistsError("exists"),
-      absl::FailedPreconditionError("insufficient stock"),
-      absl::ResourceExhaustedError("the command queue is full"),
-      absl::OutOfRangeError("too big"),
-      absl::UnavailableError("log down"),
-      absl::DeadlineExceededError("late"),
-      absl::DataLossError("corrupt"),
-  };
-  for (const absl::Status& s : kStatuses) {
-    grpc::Status g = ToGrpc(s);
-    EXPECT_EQ(static_cast<int>(g.error_code()), static_cast<int>(s.code())) << s;
-    EXPECT_EQ(g.error_message(), std::string(s.message())) << s;
-    EXPECT_EQ(g.ok(), s.ok());
-  }
-}
-
 TEST(TranslateTest, FillTokenAndLevel) {
   pb::ConsistencyToken token;
   FillToken({{2, 17}, {5, 0}}, &token);

@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
-#include "ledger/hash.h"
-#include "ledger/validate.h"
+#include "ledger/derived_ids.h"
 #include "spdlog/spdlog.h"
 
 namespace command_api {
@@ -20,14 +20,6 @@ using ledger::Decision;
 using ledger::Event;
 using eventlog::LogPosition;
 using eventlog::LogRecord;
-
-ledger::CommandId ExpireCommandId(const ledger::ReservationId& id) {
-  std::string plain = "expire/" + id.value();
-  if (plain.size() <= ledger::kIdLengthMax) return ledger::CommandId(plain);
-  // Too long to be a command id: name it by a stable 128-bit hash instead.
-  auto [hi, lo] = ledger::StableHash128(id.value(), 1, 2);
-  return ledger::CommandId("expire/h:" + ledger::EventId{hi, lo}.ToHex());
-}
 
 absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(eventlog::EventLog* log, command_api::SnapshotStore* snapshots,
                                                      const base::Clock* clock, WriterOptions options) {
@@ -79,32 +71,33 @@ absl::Status Writer::Recover() {
   return absl::OkStatus();
 }
 
+// Every record after the snapshot must decode and fold: the writer decides
+// from this state, so a bad record aborts the start (ErrorPolicy::kAbort).
 absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
-  ASSIGN_OR_RETURN(std::vector<std::uint64_t> end, log_->EndOffsets());
-  for (std::uint32_t p = 0; p < end.size(); ++p) {
-    std::uint64_t offset = from[p];
-    while (offset < end[p]) {
-      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, offset, options_.replay_read_records));
-      if (records.empty()) break;
-      for (const eventlog::StoredRecord& record : records) {
-        absl::StatusOr<Event> event = ledger::Decode(record.payload);
-        if (!event.ok()) {
-          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
-                                                  event.status().message()));
-        }
-        absl::Status applied = ledger::Evolve(state_, *event);
-        if (!applied.ok()) {
-          // Evolve refuses only events that break an invariant (ledger/evolve.h).
-          if (options_.metrics != nullptr) options_.metrics->OnOversell(metrics::Check::kWriter);
-          return absl::DataLossError(absl::StrCat("log record ", p, ":", record.position.offset, ": ",
-                                                  applied.message()));
-        }
-        offset = record.position.offset + 1;
-        last_event_offsets_seen_[p] = offset;
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = options_.replay_read_records,
+                         .background = true,
+                         .on_unreadable = ledger_io::ErrorPolicy::kAbort};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kAbort;
+  ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
+                   ledger_io::EventReader::Open(log_, {.start_offsets = from}, reader_options));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
+    if (!batch) break;
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      const LogPosition& at = batch->positions[i];
+      absl::Status applied = ledger::Evolve(state_, *batch->events[i]);
+      if (!applied.ok()) {
+        // Evolve refuses only events that break an invariant (ledger/evolve.h).
+        if (options_.metrics != nullptr) options_.metrics->OnOversell(metrics::Check::kWriter);
+        return absl::DataLossError(absl::StrCat("log record ", at.partition, ":", at.offset, ": ", applied.message()));
       }
+      from[at.partition] = at.offset + 1;
+      last_event_offsets_seen_[at.partition] = at.offset + 1;
     }
-    from[p] = std::max(offset, end[p]);
   }
+  const std::vector<std::uint64_t>& end = reader->end_offsets();
+  for (std::uint32_t p = 0; p < end.size(); ++p) from[p] = std::max(from[p], end[p]);
   next_offsets_ = std::move(from);
   last_event_offset_ = last_event_offsets_seen_;
   return absl::OkStatus();
@@ -171,9 +164,9 @@ void Writer::Run() {
     if (batch.empty()) break;  // stopping and drained
     Process(batch);
     PublishExpiry();
-    MaybeSnapshot(/*force=*/false);
+    MaybeSnapshot(SnapshotWhen::kIfDue);
   }
-  MaybeSnapshot(/*force=*/true);
+  MaybeSnapshot(SnapshotWhen::kNow);
 }
 
 // Waits for work; returns queued commands (plus due expiries), or nothing
@@ -187,7 +180,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       expire_requested_ = false;
       ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
       for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
-        Command expire{{ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
+        Command expire{{ledger::ExpireCommandId(id), 0, "expiry", ""}, ledger::ExpireReservation{id}};
         batch.push_back({std::move(expire), nullptr});
       }
     }
@@ -200,80 +193,123 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
   }
 }
 
+// Decides and appends the batch one chunk (at most batch_events_max events)
+// at a time, answering each chunk's commands once its append is durable.
 void Writer::Process(std::vector<Pending>& batch) {
-  // Room for the largest single command, so a chunk never passes the limit.
-  constexpr std::size_t kEventsPerCommandMax = ledger::kReservationAllocationsMax;
-  INV_CHECK(options_.batch_events_max > kEventsPerCommandMax);
   std::size_t i = 0;
   while (i < batch.size()) {
-    if (!healthy_) {
-      if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the store is single-user
-      absl::Status recovered = Recover();
-      if (!recovered.ok()) {
-        spdlog::error("the command writer cannot rebuild its state: {}", recovered.ToString());
-        for (; i < batch.size(); ++i) Complete(batch[i], Unavailable(recovered));
-        return;
-      }
-      healthy_ = true;
-    }
-    std::size_t begin = i;
-    std::vector<Decision> decisions;
-    std::vector<LogRecord> records;
-    std::vector<std::size_t> first_record;
-    while (i < batch.size() && records.size() + kEventsPerCommandMax <= options_.batch_events_max) {
-      Command& command = batch[i].command;
-      command.meta.now_ms = std::max(clock_->NowMs(), state_.time_high_water_ms());
-      Decision d = ledger::DecideAndApply(state_, command);
-      first_record.push_back(records.size());
-      for (const Event& e : d.events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
-      decisions.push_back(std::move(d));
-      ++i;
-    }
-    absl::StatusOr<std::vector<LogPosition>> positions = std::vector<LogPosition>();
+    if (!healthy_ && !RecoverForBatch(batch, i)) return;
+    Chunk chunk = Decide(batch, i);
+    i = chunk.end;
     auto append_started = std::chrono::steady_clock::now();
-    if (!records.empty()) positions = log_->Append(records);
+    absl::StatusOr<std::vector<LogPosition>> positions = Append(chunk);
     if (options_.metrics != nullptr) {
-      options_.metrics->OnAppend(i - begin, records.size(),
+      options_.metrics->OnAppend(chunk.end - chunk.begin, chunk.records.size(),
                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - append_started).count(),
                                  positions.ok());
     }
     if (!positions.ok()) {
-      spdlog::error("append of {} events failed: {}", records.size(), positions.status().ToString());
+      spdlog::error("append of {} events failed: {}", chunk.records.size(), positions.status().ToString());
       healthy_ = false;  // the state folded events the log may not hold
-      for (std::size_t j = begin; j < i; ++j) {
+      for (std::size_t j = chunk.begin; j < chunk.end; ++j) {
         if (options_.metrics != nullptr) options_.metrics->OnCommandUnavailable(batch[j].command);
         Complete(batch[j], Unavailable(positions.status()));
       }
       continue;
     }
-    for (const LogPosition& p : *positions) {
-      next_offsets_[p.partition] = std::max(next_offsets_[p.partition], p.offset + 1);
-      last_event_offset_[p.partition] = std::max(last_event_offset_[p.partition], p.offset + 1);
-    }
     PublishExpiry();  // before answering, so a caller's next step sees its reservation's expiry
-    for (std::size_t j = begin; j < i; ++j) {
-      const Decision& d = decisions[j - begin];
-      WriteResult result;
-      if (d.rejection) {
-        result.status = d.rejection->ToStatus();
-        result.rejection = d.rejection;
-      } else if (d.duplicate) {
-        result.duplicate = true;
-        result.positions = LastEventPositions();
-      } else {
-        auto from = positions->begin() + static_cast<std::ptrdiff_t>(first_record[j - begin]);
-        result.positions.assign(from, from + static_cast<std::ptrdiff_t>(d.events.size()));
-      }
-      if (options_.metrics != nullptr) {
-        options_.metrics->OnCommand(batch[j].command, d.rejection ? &*d.rejection : nullptr, d.duplicate);
-      }
-      Complete(batch[j], result);
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.commands += i - begin;
-    stats_.batches += 1;
-    stats_.events += records.size();
+    Answer(batch, chunk, *positions);
   }
+}
+
+// After a failed append the state may hold events the log does not: rebuild
+// it from the newest snapshot and the log. If that fails too, answers
+// batch[from, end) UNAVAILABLE and returns false.
+bool Writer::RecoverForBatch(std::vector<Pending>& batch, std::size_t from) {
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the store is single-user
+  absl::Status recovered = Recover();
+  if (!recovered.ok()) {
+    spdlog::error("the command writer cannot rebuild its state: {}", recovered.ToString());
+    for (std::size_t j = from; j < batch.size(); ++j) Complete(batch[j], Unavailable(recovered));
+    return false;
+  }
+  healthy_ = true;
+  return true;
+}
+
+// Decides batch[from, ...) into the state, stamping each command with the
+// time, until the next command might pass batch_events_max.
+Writer::Chunk Writer::Decide(std::vector<Pending>& batch, std::size_t from) {
+  // Room for the largest single command, so a chunk never passes the limit.
+  constexpr std::size_t kEventsPerCommandMax = ledger::kReservationAllocationsMax;
+  INV_CHECK(options_.batch_events_max > kEventsPerCommandMax);
+  Chunk chunk;
+  chunk.begin = chunk.end = from;
+  while (chunk.end < batch.size() && chunk.records.size() + kEventsPerCommandMax <= options_.batch_events_max) {
+    Command& command = batch[chunk.end].command;
+    command.meta.now_ms = std::max(clock_->NowMs(), state_.time_high_water_ms());
+    Decision d = ledger::DecideAndApply(state_, command);
+    chunk.first_record.push_back(chunk.records.size());
+    for (const Event& e : d.events) chunk.records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
+    chunk.decisions.push_back(std::move(d));
+    ++chunk.end;
+  }
+  INV_CHECK(chunk.end > chunk.begin);
+  return chunk;
+}
+
+// Appends the chunk's records (durable once this returns) and advances the
+// writer's offsets. INTERNAL when the log's answer does not match the request
+// (not one position per record in its key's partition, or an offset below
+// one already written): the writer then treats the append as failed.
+absl::StatusOr<std::vector<LogPosition>> Writer::Append(const Chunk& chunk) {
+  if (chunk.records.empty()) return std::vector<LogPosition>();
+  ASSIGN_OR_RETURN(std::vector<LogPosition> positions, log_->Append(chunk.records));
+  if (positions.size() != chunk.records.size()) {
+    return absl::InternalError(absl::StrCat("the event log returned ", positions.size(), " positions for ",
+                                            chunk.records.size(), " records"));
+  }
+  for (std::size_t k = 0; k < positions.size(); ++k) {
+    const LogPosition& p = positions[k];
+    const std::uint32_t expected = eventlog::PartitionFor(chunk.records[k].key, log_->partition_count());
+    if (p.partition != expected || p.offset < next_offsets_[p.partition]) {
+      return absl::InternalError(absl::StrCat("the event log put record ", k, " at ", p.partition, ":", p.offset,
+                                              "; expected partition ", expected, " at or after offset ",
+                                              next_offsets_[expected]));
+    }
+  }
+  for (const LogPosition& p : positions) {
+    next_offsets_[p.partition] = std::max(next_offsets_[p.partition], p.offset + 1);
+    last_event_offset_[p.partition] = std::max(last_event_offset_[p.partition], p.offset + 1);
+  }
+  return positions;
+}
+
+// Answers the chunk's commands in order: rejection, duplicate (with the
+// current end of every partition) or the positions of its events.
+void Writer::Answer(std::vector<Pending>& batch, const Chunk& chunk, const std::vector<LogPosition>& positions) {
+  for (std::size_t j = chunk.begin; j < chunk.end; ++j) {
+    const Decision& d = chunk.decisions[j - chunk.begin];
+    WriteResult result;
+    if (d.rejection) {
+      result.status = d.rejection->ToStatus();
+      result.rejection = d.rejection;
+    } else if (d.duplicate) {
+      result.duplicate = true;
+      result.positions = LastEventPositions();
+    } else {
+      auto from = positions.begin() + static_cast<std::ptrdiff_t>(chunk.first_record[j - chunk.begin]);
+      result.positions.assign(from, from + static_cast<std::ptrdiff_t>(d.events.size()));
+    }
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnCommand(batch[j].command, d.rejection ? &*d.rejection : nullptr, d.duplicate);
+    }
+    Complete(batch[j], result);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.commands += chunk.end - chunk.begin;
+  stats_.batches += 1;
+  stats_.events += chunk.records.size();
 }
 
 WriteResult Writer::Unavailable(const absl::Status& cause) {
@@ -295,7 +331,8 @@ std::vector<LogPosition> Writer::LastEventPositions() const {
   return out;
 }
 
-void Writer::MaybeSnapshot(bool force) {
+void Writer::MaybeSnapshot(SnapshotWhen when) {
+  const bool force = when == SnapshotWhen::kNow;
   if (snapshots_ == nullptr) return;
   std::uint64_t since = state_.events_applied() - events_at_last_snapshot_;
   if (since == 0) return;

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "ledger/command.h"
+#include "ledger/decide.h"
 #include "eventlog/event_log.h"
 #include "ledger/rejection.h"
 #include "command-api/snapshot_store.h"
@@ -80,10 +81,6 @@ struct WriteResult {
   // writer's current end of every partition (which covers the original).
   std::vector<eventlog::LogPosition> positions;
 };
-
-// The command id of the expiry of reservation `id`: "expire/<id>", or
-// "expire/h:<128-bit hash>" when that would pass the id length limit.
-ledger::CommandId ExpireCommandId(const ledger::ReservationId& id);
 
 using Completion = std::function<void(const WriteResult& result, const ledger::State& state)>;
 
@@ -136,8 +133,25 @@ class Writer {
   absl::Status Replay(std::vector<std::uint64_t> from);
   void Run();
   std::vector<Pending> TakeBatch();
+  // Consecutive commands of a batch decided into one append.
+  struct Chunk {
+    std::size_t begin = 0;  // the batch's commands [begin, end)
+    std::size_t end = 0;
+    std::vector<ledger::Decision> decisions;   // one per command
+    std::vector<eventlog::LogRecord> records;  // their events, encoded, in order
+    std::vector<std::size_t> first_record;     // per command: index of its first record
+  };
+  enum class SnapshotWhen {
+    kIfDue,  // when snapshot_every_events / snapshot_every_ms say so, on the snapshot thread
+    kNow,    // now, on this thread (at Stop)
+  };
+
   void Process(std::vector<Pending>& batch);
-  void MaybeSnapshot(bool force);
+  bool RecoverForBatch(std::vector<Pending>& batch, std::size_t from);
+  Chunk Decide(std::vector<Pending>& batch, std::size_t from);
+  absl::StatusOr<std::vector<eventlog::LogPosition>> Append(const Chunk& chunk);
+  void Answer(std::vector<Pending>& batch, const Chunk& chunk, const std::vector<eventlog::LogPosition>& positions);
+  void MaybeSnapshot(SnapshotWhen when);
   std::vector<eventlog::LogPosition> LastEventPositions() const;
   void PublishExpiry();
   void Complete(Pending& pending, const WriteResult& result);

@@ -742,6 +742,28 @@ TEST_F(WriterTest, FailAfterDurableRetryIsDuplicateAndAppliedOnce) {
   EXPECT_EQ(EventsOf("fd-2").size(), 1u);
 }
 
+TEST_F(WriterTest, AppendWithTooFewPositionsIsAFailedAppendAndTheRetryADuplicate) {
+  OpenWriter();
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 10));
+
+  fault_->DropPositionNext(1);
+  Outcome short_answer = Run(Cmd("dp-1", Receive("SKU-1", "WH-A", 5)));
+  EXPECT_EQ(short_answer.result.status.code(), absl::StatusCode::kUnavailable) << short_answer.result.status;
+  EXPECT_NE(short_answer.result.status.message().find("1 records"), std::string::npos) << short_answer.result.status;
+  EXPECT_TRUE(short_answer.result.positions.empty()) << "no answer built from a mismatched position list";
+  std::vector<LoggedEvent> in_log = EventsOf("dp-1");
+  ASSERT_EQ(in_log.size(), 1u) << "the log took the record";
+
+  // The state was rebuilt from the log: the retry is a duplicate, applied once.
+  Outcome retry = Run(Cmd("dp-1", Receive("SKU-1", "WH-A", 5)));
+  EXPECT_TRUE(retry.result.status.ok()) << retry.result.status;
+  EXPECT_TRUE(retry.result.duplicate);
+  ExpectCovers(retry.result.positions, {in_log[0].position});
+  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(EventsOf("dp-1").size(), 1u);
+}
+
 // ---- restart ----
 
 TEST_F(WriterTest, RestartFromTheLogRebuildsTheSameState) {

@@ -35,6 +35,7 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/status.h"
 #include "log_limits.h"
 #include "rocksdb/cache.h"
@@ -53,22 +54,10 @@ constexpr char kMetaKey[] = {'\x00', 'm', 'e', 't', 'a'};
 constexpr char kChunkTag = '\x01';
 constexpr size_t kChunkKeySize = 13;
 
-void PutFixed32Be(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-void PutFixed64Be(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-uint32_t GetFixed32Be(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetFixed64Be(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
+using base::DecodeFixed32Be;
+using base::DecodeFixed64Be;
+using base::PutFixed32Be;
+using base::PutFixed64Be;
 
 std::string PartitionPrefix(uint32_t partition) {
   std::string key(1, kChunkTag);
@@ -97,7 +86,7 @@ absl::StatusOr<LogPosition> DecodeChunkKey(std::string_view key) {
   if (key.size() != kChunkKeySize || key[0] != kChunkTag) {
     return absl::DataLossError("event log: malformed chunk key of " + std::to_string(key.size()) + " bytes");
   }
-  return LogPosition{GetFixed32Be(key.data() + 1), GetFixed64Be(key.data() + 5)};
+  return LogPosition{DecodeFixed32Be(key.data() + 1), DecodeFixed64Be(key.data() + 5)};
 }
 
 // Appends the records of one chunk with offset >= from_offset to `out`, up
@@ -109,13 +98,13 @@ absl::StatusOr<uint64_t> DecodeChunk(LogPosition first, std::string_view value, 
                                std::to_string(first.offset) + ": " + std::string(what));
   };
   if (value.size() < 4) return corrupt("shorter than its header");
-  const uint32_t count = GetFixed32Be(value.data());
+  const uint32_t count = DecodeFixed32Be(value.data());
   if (count == 0) return corrupt("empty");
   size_t pos = 4;
   for (uint32_t i = 0; i < count; ++i) {
     if (value.size() - pos < 8) return corrupt("record header truncated");
-    const size_t key_size = GetFixed32Be(value.data() + pos);
-    const size_t payload_size = GetFixed32Be(value.data() + pos + 4);
+    const size_t key_size = DecodeFixed32Be(value.data() + pos);
+    const size_t payload_size = DecodeFixed32Be(value.data() + pos + 4);
     pos += 8;
     if (value.size() - pos < key_size || value.size() - pos - key_size < payload_size) {
       return corrupt("record truncated");
@@ -258,8 +247,8 @@ const rocksdb::Slice kMetaSlice(kMetaKey, sizeof(kMetaKey));
 // the stored count (read-only followers).
 absl::Status CheckMeta(const std::string& value, uint32_t* partition_count) {
   if (value.size() != 8) return absl::DataLossError("event log: meta value has " + std::to_string(value.size()) + " bytes, want 8");
-  const uint32_t version = GetFixed32Be(value.data());
-  const uint32_t stored_count = GetFixed32Be(value.data() + 4);
+  const uint32_t version = DecodeFixed32Be(value.data());
+  const uint32_t stored_count = DecodeFixed32Be(value.data() + 4);
   if (version != kFormatVersion) {
     return absl::FailedPreconditionError("event log: format version " + std::to_string(version) +
                                          " is not the supported version " + std::to_string(kFormatVersion));

@@ -3,18 +3,13 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "ledger/decide.h"
 
 namespace ledger {
 namespace {
 
 namespace pb = inventory::v1;
-
-std::uint64_t ReadBig64(std::string_view bytes, std::size_t at) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
-  return v;
-}
 
 void AttributesToProto(const Attributes& in, google::protobuf::RepeatedPtrField<pb::Attribute>* out) {
   for (const Attribute& a : in) {
@@ -271,6 +266,16 @@ pb::ReservationStatus ToProto(ReservationStatus status) {
   return pb::RESERVATION_STATUS_UNSPECIFIED;
 }
 
+std::optional<ReservationStatus> FromProto(pb::ReservationStatus status) {
+  switch (status) {
+    case pb::RESERVATION_STATUS_ACTIVE: return ReservationStatus::kActive;
+    case pb::RESERVATION_STATUS_COMMITTED: return ReservationStatus::kCommitted;
+    case pb::RESERVATION_STATUS_RELEASED: return ReservationStatus::kReleased;
+    case pb::RESERVATION_STATUS_EXPIRED: return ReservationStatus::kExpired;
+    default: return std::nullopt;
+  }
+}
+
 pb::ReleaseReason ToProto(ReleaseReason reason) {
   switch (reason) {
     case ReleaseReason::kCancelled: return pb::RELEASE_REASON_CANCELLED;
@@ -315,7 +320,8 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
   if (!payload.ok()) return payload.status();
   Event out;
   Envelope& env = out.envelope;
-  env.event_id = {ReadBig64(proto.event_id(), 0), ReadBig64(proto.event_id(), 8)};
+  const char* id = proto.event_id().data();
+  env.event_id = {base::DecodeFixed64Be(id), base::DecodeFixed64Be(id + 8)};
   env.schema_version = proto.schema_version();
   env.occurred_at_ms = proto.occurred_at_ms();
   env.command_id = CommandId(proto.command_id());
@@ -331,12 +337,13 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
 
 std::string Encode(const Event& event) { return ToProto(event).SerializeAsString(); }
 
-absl::StatusOr<Event> Decode(std::string_view bytes) {
-  pb::Event proto;
-  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+absl::StatusOr<Event> Decode(std::string_view bytes) { return EventDecoder().Decode(bytes); }
+
+absl::StatusOr<Event> EventDecoder::Decode(std::string_view bytes) {
+  if (!proto_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Corrupt(absl::StrCat("does not parse as inventory.v1.Event (", bytes.size(), " bytes)"));
   }
-  return FromProto(proto);
+  return FromProto(proto_);
 }
 
 }  // namespace ledger

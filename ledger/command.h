@@ -117,9 +117,18 @@ struct CommitReservation {
   ReservationId reservation_id;
 };
 
+// What a release does to a reservation already committed: refuse
+// (ALREADY_RESOLVED, the default), or return the committed stock to on hand,
+// one StockAdjusted (reason return, +quantity) per committed allocation, as
+// an order cancelled after payment needs. Deciding the return in the same
+// command keeps it in command order: a reservation after the cancellation
+// sees the returned stock (docs/orders.md).
+enum class IfCommitted : std::uint8_t { kRefuse, kReturnStock };
+
 struct ReleaseReservation {
   ReservationId reservation_id;
   ReleaseReason reason = ReleaseReason::kCancelled;
+  IfCommitted if_committed = IfCommitted::kRefuse;
 };
 
 // Issued by the expiry timer; valid once meta.now_ms >= expires_at_ms.

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/allocation.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 #include "ledger/validate.h"
 
 namespace ledger {
@@ -39,13 +39,7 @@ class EventBuilder {
 
  private:
   void Stamp(Envelope& env, std::uint32_t index, std::uint32_t count) const {
-    StableHasher hi(1), lo(2);
-    for (StableHasher* h : {&hi, &lo}) {
-      h->AddString(meta_.command_id.value());
-      h->AddInt(meta_.now_ms);
-      h->AddInt(index);
-    }
-    env.event_id = {hi.Finish(), lo.Finish()};
+    env.event_id = EventIdFor(meta_.command_id, meta_.now_ms, index);
     env.schema_version = kSchemaVersion;
     env.occurred_at_ms = meta_.now_ms;
     env.command_id = meta_.command_id;
@@ -255,6 +249,11 @@ class Decider {
   }
 
   Result operator()(const ReleaseReservation& c) {
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    if (c.if_committed == IfCommitted::kReturnStock && r != nullptr && r->complete() &&
+        r->status() == ReservationStatus::kCommitted) {
+      return ReturnCommitted(*r);
+    }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationReleased{c.reservation_id, state_.warehouse(a.warehouse).code, a.quantity, i, c.reason};
     });
@@ -329,6 +328,22 @@ class Decider {
     for (std::uint32_t i = 0; i < r->allocations.size(); ++i) {
       const ReservationAllocation& a = r->allocations[i];
       builder_.Add(state_.item(a.item).sku, make(a, i));
+    }
+    return Done();
+  }
+
+  // The committed stock of `r` back on hand: one StockAdjusted (return) per
+  // committed allocation. The reservation itself stays committed.
+  Result ReturnCommitted(const ReservationState& r) {
+    std::string reference = absl::StrCat("order ", r.order_id.value(), " cancelled after commit");
+    if (reference.size() > kTextLengthMax) reference = "order cancelled after commit";
+    for (const ReservationAllocation& a : r.allocations) {
+      if (!a.present || a.status != ReservationStatus::kCommitted) continue;
+      if (auto rejection = AboveMax("on_hand", state_.Level(a.item, a.warehouse).on_hand, a.quantity)) {
+        return std::move(*rejection);
+      }
+      builder_.Add(state_.item(a.item).sku,
+                   StockAdjusted{state_.warehouse(a.warehouse).code, a.quantity, AdjustmentReason::kReturn, reference});
     }
     return Done();
   }

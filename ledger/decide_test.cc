@@ -1279,6 +1279,38 @@ TEST_F(ResolveTest, CommitTwiceAndReleaseAfterCommitAreAlreadyResolved) {
   Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
 
+// An order cancelled after payment: the release returns the committed stock
+// in the same command, so a reservation decided next sees it on hand.
+TEST_F(ResolveTest, ReleaseWithReturnStockPutsCommittedStockBackOnHand) {
+  Accept(CommitReservation{.reservation_id = ReservationId("R1")});
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{0, 0, 0}));
+  EXPECT_EQ(Level("A", "W2"), (StockLevel{3, 0, 0}));
+  EXPECT_EQ(Level("B", "W1"), (StockLevel{4, 0, 0}));
+  std::vector<Event> events = Accept(ReleaseReservation{.reservation_id = ReservationId("R1"),
+                                                        .reason = ReleaseReason::kOrderCancelled,
+                                                        .if_committed = IfCommitted::kReturnStock});
+  ASSERT_EQ(events.size(), 3u);
+  const auto returned = PayloadAs<StockAdjusted>(events[0]);
+  EXPECT_EQ(returned.reason, AdjustmentReason::kReturn);
+  EXPECT_EQ(returned.delta, 5);
+  EXPECT_NE(returned.reference.find("order O1 cancelled after commit"), std::string::npos) << returned.reference;
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(Level("A", "W2"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(Level("B", "W1"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kCommitted);
+  // Without the policy a release after commit is refused, as before.
+  Refuse(ReleaseReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
+}
+
+TEST_F(ResolveTest, ReleaseWithReturnStockOfAnActiveReservationJustReleases) {
+  std::vector<Event> events = Accept(ReleaseReservation{.reservation_id = ReservationId("R1"),
+                                                        .if_committed = IfCommitted::kReturnStock});
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<ReservationReleased>(events[0].payload));
+  ExpectAllResolved(ReservationStatus::kReleased);
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+}
+
 TEST_F(ResolveTest, CommitAfterExpiryIsAlreadyResolved) {
   now_ = expires_at_ + 5;
   Accept(ExpireReservation{.reservation_id = ReservationId("R1")});

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger/stock_rules.h"
 
 namespace ledger {
 
@@ -69,14 +70,14 @@ class StateMutator {
 
   absl::Status operator()(const StockReceived& e) {
     if (e.quantity <= 0 || e.quantity > kMovementQuantityMax) return Broken("received quantity out of range");
-    return ChangeLevel(e.warehouse, e.quantity, 0, 0);
+    return ChangeLevel(LevelChangesOf(e)[0]);
   }
 
   absl::Status operator()(const StockAdjusted& e) {
     if (e.delta == 0 || e.delta < -kMovementQuantityMax || e.delta > kMovementQuantityMax) {
       return Broken("adjustment delta out of range");
     }
-    return ChangeLevel(e.warehouse, e.delta, 0, 0);
+    return ChangeLevel(LevelChangesOf(e)[0]);
   }
 
   absl::Status operator()(const StockCounted& e) {
@@ -85,7 +86,7 @@ class StateMutator {
       return Broken(absl::StrCat("count of ", e.counted, " with delta ", e.delta, " disagrees with on_hand ",
                                  level.on_hand));
     }
-    return ChangeLevel(e.warehouse, e.delta, 0, 0);
+    return ChangeLevel(LevelChangesOf(e)[0]);
   }
 
   absl::Status operator()(const TransferShipped& e) {
@@ -95,8 +96,7 @@ class StateMutator {
     StockLevel to = PeekLevel(e.to);
     if (from.on_hand - e.quantity < from.reserved) return Broken("transfer takes reserved stock");
     if (to.incoming + e.quantity > kStockMax) return Broken("incoming above kStockMax");
-    INV_CHECK(ChangeLevel(e.from, -e.quantity, 0, 0).ok());
-    INV_CHECK(ChangeLevel(e.to, 0, 0, e.quantity).ok());
+    for (const LevelChange& change : LevelChangesOf(e)) INV_CHECK(ChangeLevel(change).ok());
     TransferState& t = s_.transfers_[e.transfer_id.value()];
     t.id = e.transfer_id;
     t.item = InternItem(env_.sku);
@@ -118,7 +118,7 @@ class StateMutator {
     }
     StockLevel to = PeekLevel(e.to);
     if (to.incoming < e.quantity || to.on_hand + e.quantity > kStockMax) return Broken("receipt exceeds incoming");
-    INV_CHECK(ChangeLevel(e.to, e.quantity, 0, -e.quantity).ok());
+    INV_CHECK(ChangeLevel(LevelChangesOf(e)[0]).ok());
     t.received = true;
     Remember(State::Resolved::Kind::kTransfer, t.id.value());
     return absl::OkStatus();
@@ -139,7 +139,7 @@ class StateMutator {
       }
     }
     std::pair<ItemIndex, WarehouseIndex> where;
-    RETURN_IF_ERROR(ChangeLevel(e.warehouse, 0, e.quantity, 0, &where));
+    RETURN_IF_ERROR(ChangeLevel(LevelChangesOf(e)[0], &where));
     if (it == s_.reservations_.end()) it = s_.reservations_.try_emplace(e.reservation_id.value()).first;
     ReservationState& r = it->second;
     if (r.allocations.empty()) {
@@ -157,15 +157,15 @@ class StateMutator {
 
   absl::Status operator()(const ReservationCommitted& e) {
     return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                             ReservationStatus::kCommitted);
+                             ReservationStatus::kCommitted, LevelChangesOf(e)[0]);
   }
   absl::Status operator()(const ReservationReleased& e) {
     return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                             ReservationStatus::kReleased);
+                             ReservationStatus::kReleased, LevelChangesOf(e)[0]);
   }
   absl::Status operator()(const ReservationExpired& e) {
     return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                             ReservationStatus::kExpired);
+                             ReservationStatus::kExpired, LevelChangesOf(e)[0]);
   }
 
   // After the payload applied: bookkeeping every event shares.
@@ -216,10 +216,11 @@ class StateMutator {
     return s_.Level(*item, *wh);
   }
 
-  // Applies deltas to (env_.sku, warehouse) if the result keeps the
-  // invariants; on success stores the level's indexes in `where` when given.
-  absl::Status ChangeLevel(const WarehouseCode& warehouse, Quantity d_on_hand, Quantity d_reserved,
-                           Quantity d_incoming, std::pair<ItemIndex, WarehouseIndex>* where = nullptr) {
+  // Applies `change` (ledger/stock_rules.h) to (env_.sku, its warehouse) if
+  // the result keeps the invariants; on success stores the level's indexes in
+  // `where` when given.
+  absl::Status ChangeLevel(const LevelChange& change, std::pair<ItemIndex, WarehouseIndex>* where = nullptr) {
+    const WarehouseCode& warehouse = *change.warehouse;
     std::optional<ItemIndex> item = s_.FindItem(env_.sku);
     std::optional<WarehouseIndex> wh = s_.FindWarehouse(warehouse);
     LevelEntry* entry = nullptr;
@@ -228,12 +229,8 @@ class StateMutator {
         if (e.warehouse == *wh) entry = &e;
       }
     }
-    StockLevel next = entry != nullptr ? entry->level : StockLevel{};
-    next.on_hand += d_on_hand;
-    next.reserved += d_reserved;
-    next.incoming += d_incoming;
-    if (next.on_hand < 0 || next.reserved < 0 || next.incoming < 0 || next.reserved > next.on_hand ||
-        next.on_hand > kStockMax || next.incoming > kStockMax) {
+    const StockLevel next = Changed(entry != nullptr ? entry->level : StockLevel{}, change);
+    if (!KeepsLevelInvariants(next) || next.on_hand > kStockMax || next.incoming > kStockMax) {
       return Broken(absl::StrCat(env_.sku.value(), "@", warehouse.value(), " would hold on_hand=", next.on_hand,
                                  " reserved=", next.reserved, " incoming=", next.incoming));
     }
@@ -249,7 +246,7 @@ class StateMutator {
   }
 
   absl::Status ResolveAllocation(const ReservationId& id, std::uint32_t index, const WarehouseCode& warehouse,
-                                 Quantity quantity, ReservationStatus to) {
+                                 Quantity quantity, ReservationStatus to, const LevelChange& change) {
     auto it = s_.reservations_.find(id.value());
     if (it == s_.reservations_.end() || index >= it->second.allocations.size()) {
       return Broken(absl::StrCat("resolution of unknown reservation allocation ", id.value(), "#", index));
@@ -263,8 +260,7 @@ class StateMutator {
     if (a.quantity != quantity || !wh || a.warehouse != *wh || s_.items_[a.item].sku != env_.sku) {
       return Broken(absl::StrCat("resolution of ", id.value(), "#", index, " disagrees with its reservation"));
     }
-    Quantity d_on_hand = to == ReservationStatus::kCommitted ? -quantity : 0;
-    RETURN_IF_ERROR(ChangeLevel(warehouse, d_on_hand, -quantity, 0));
+    RETURN_IF_ERROR(ChangeLevel(change));
     bool was_active = r.status() == ReservationStatus::kActive;
     a.status = to;
     if (was_active && r.status() != ReservationStatus::kActive) {

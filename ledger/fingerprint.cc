@@ -84,6 +84,9 @@ class FingerprintVisitor {
     Str(c.preferred_region);
   }
   void operator()(const CommitReservation& c) { Str(c.reservation_id.value()); }
+  // if_committed is left out on purpose: it says how to treat a state, not
+  // what is asked, and commands remembered before it existed (order
+  // cancellations redelivered across an upgrade) must still match.
   void operator()(const ReleaseReservation& c) {
     Str(c.reservation_id.value());
     Int(static_cast<std::int64_t>(c.reason));

@@ -49,6 +49,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/log_position.h"
 #include "base/status.h"
 #include "ledger/hash.h"
@@ -64,23 +65,6 @@ constexpr std::string_view kMagic = "INVLSNAP";
 constexpr std::size_t kHeaderBytes = 32;
 constexpr std::uint64_t kChecksumSeed = 0x736e617073686f74ULL;  // "snapshot"
 
-void PutFixed32(char* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutFixed64(char* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-std::uint32_t GetFixed32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-std::uint64_t GetFixed64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-
 std::uint64_t Checksum(std::uint32_t version, std::uint64_t body_bytes, std::string_view body) {
   StableHasher hasher(kChecksumSeed);
   hasher.AddInt(version);
@@ -93,10 +77,10 @@ std::uint64_t Checksum(std::uint32_t version, std::uint64_t body_bytes, std::str
 void WriteHeader(std::string& file, std::uint32_t version) {
   const std::uint64_t body_bytes = file.size() - kHeaderBytes;
   std::memcpy(file.data(), kMagic.data(), kMagic.size());
-  PutFixed32(file.data() + 8, version);
-  PutFixed32(file.data() + 12, ~version);
-  PutFixed64(file.data() + 16, body_bytes);
-  PutFixed64(file.data() + 24, Checksum(version, body_bytes, std::string_view(file).substr(kHeaderBytes)));
+  base::EncodeFixed32(file.data() + 8, version);
+  base::EncodeFixed32(file.data() + 12, ~version);
+  base::EncodeFixed64(file.data() + 16, body_bytes);
+  base::EncodeFixed64(file.data() + 24, Checksum(version, body_bytes, std::string_view(file).substr(kHeaderBytes)));
 }
 
 template <typename... Parts>
@@ -662,22 +646,22 @@ namespace {
 absl::StatusOr<std::string_view> VerifiedBody(std::string_view bytes) {
   if (bytes.size() < kHeaderBytes) return Corrupt("truncated: ", bytes.size(), " bytes, header needs ", kHeaderBytes);
   if (bytes.substr(0, kMagic.size()) != kMagic) return Corrupt("bad magic, not a snapshot file");
-  const std::uint32_t version = GetFixed32(bytes.data() + 8);
-  if ((version ^ GetFixed32(bytes.data() + 12)) != 0xffffffffu) return Corrupt("damaged header: version check");
+  const std::uint32_t version = base::DecodeFixed32(bytes.data() + 8);
+  if ((version ^ base::DecodeFixed32(bytes.data() + 12)) != 0xffffffffu) return Corrupt("damaged header: version check");
   if (version > kSnapshotFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot: format version ", version,
                                                       " is newer than this build reads (", kSnapshotFormatVersion,
                                                       ")"));
   }
   if (version == 0) return Corrupt("format version 0 was never written");
-  const std::uint64_t body_bytes = GetFixed64(bytes.data() + 16);
+  const std::uint64_t body_bytes = base::DecodeFixed64(bytes.data() + 16);
   const std::uint64_t present = bytes.size() - kHeaderBytes;
   if (body_bytes != present) {
     return Corrupt(present < body_bytes ? "truncated" : "trailing bytes", ": header says ", body_bytes,
                    " body bytes, file holds ", present);
   }
   std::string_view body = bytes.substr(kHeaderBytes);
-  if (Checksum(version, body_bytes, body) != GetFixed64(bytes.data() + 24)) return Corrupt("checksum mismatch");
+  if (Checksum(version, body_bytes, body) != base::DecodeFixed64(bytes.data() + 24)) return Corrupt("checksum mismatch");
   if (body_bytes > static_cast<std::uint64_t>(INT_MAX)) return Corrupt("body exceeds 2 GiB");
   return body;
 }

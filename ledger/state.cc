@@ -2,15 +2,15 @@
 
 #include <algorithm>
 
+#include "ledger/stock_rules.h"
+
 namespace ledger {
 
 ReservationStatus ReservationState::status() const {
-  ReservationStatus resolution = ReservationStatus::kActive;
-  for (const ReservationAllocation& a : allocations) {
-    if (!a.present || a.status == ReservationStatus::kActive) return ReservationStatus::kActive;
-    resolution = a.status;
-  }
-  return resolution;
+  return ReservationStatusOf(allocations, [](const ReservationAllocation& a) -> std::optional<ReservationStatus> {
+    if (!a.present) return std::nullopt;
+    return a.status;
+  });
 }
 
 bool ReservationState::complete() const {

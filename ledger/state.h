@@ -98,7 +98,8 @@ struct ReservationState {
   TimeMs resolved_at_ms = 0;
   // Indexed by allocation_index; sized allocation_count on the first event.
   absl::InlinedVector<ReservationAllocation, 1> allocations;
-  // ACTIVE while any allocation is active, else the resolution.
+  // ACTIVE while any allocation is active, else the resolution
+  // (ledger/stock_rules.h ReservationStatusOf).
   ReservationStatus status() const;
   bool complete() const;  // every allocation's Reserved event folded
   friend bool operator==(const ReservationState&, const ReservationState&) = default;

@@ -5,6 +5,7 @@
 #include "ledger/event.h"
 #include "ledger/rejection.h"
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/status.h"
 
 namespace ledger {
@@ -32,10 +33,8 @@ std::string_view ToString(ReservationStatus status) {
 
 std::string EventId::ToBytes() const {
   std::string out(16, '\0');
-  for (int i = 0; i < 8; ++i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>((hi >> (56 - 8 * i)) & 0xff);
-    out[static_cast<std::size_t>(8 + i)] = static_cast<char>((lo >> (56 - 8 * i)) & 0xff);
-  }
+  base::EncodeFixed64Be(out.data(), hi);
+  base::EncodeFixed64Be(out.data() + 8, lo);
   return out;
 }
 

@@ -32,6 +32,7 @@ void KafkaProducer::OnDelivery(rd_kafka_s* /*handle*/, const void* message, void
   const auto* m = static_cast<const rd_kafka_message_t*>(message);
   auto* self = static_cast<KafkaProducer*>(opaque);
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (IsPermanent(m->err)) self->failed_permanently_ += 1;
   if (self->failed_++ == 0) {
     self->first_error_ = absl::StrCat(rd_kafka_topic_name(m->rkt), ": ", rd_kafka_err2str(m->err));
   }
@@ -49,7 +50,8 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(KafkaProducer
            {"acks", "all"},
            {"linger.ms", "5"},
            {"queue.buffering.max.messages", std::to_string(o.queue_messages_max)},
-           {"message.timeout.ms", std::to_string(o.flush_timeout_ms)}}) {
+           {"message.timeout.ms", std::to_string(o.flush_timeout_ms)},
+           {"message.max.bytes", std::to_string(o.message_bytes_max)}}) {
     absl::Status s = SetConf(conf, name, value);
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
@@ -99,6 +101,9 @@ absl::Status KafkaProducer::Produce(std::string_view topic, std::string_view key
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;  // the message owns the headers now
     rd_kafka_headers_destroy(h);
+    if (IsPermanent(err)) {
+      return absl::InvalidArgumentError(absl::StrCat("producing to ", topic_name, ": ", rd_kafka_err2str(err)));
+    }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() > deadline) {
       return absl::UnavailableError(absl::StrCat("producing to ", topic_name, ": ", rd_kafka_err2str(err)));
     }
@@ -108,15 +113,31 @@ absl::Status KafkaProducer::Produce(std::string_view topic, std::string_view key
   return absl::OkStatus();
 }
 
+bool KafkaProducer::IsPermanent(int kafka_error) {
+  switch (static_cast<rd_kafka_resp_err_t>(kafka_error)) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::Status KafkaProducer::Flush() {
   const rd_kafka_resp_err_t err = rd_kafka_flush(handle_, static_cast<int>(options_.flush_timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("kafka flush: ", rd_kafka_err2str(err)));
   }
   if (failed_ == 0) return absl::OkStatus();
-  absl::Status s =
-      absl::UnavailableError(absl::StrCat(failed_, " message(s) not delivered; first: ", first_error_));
+  const std::string message = absl::StrCat(failed_, " message(s) not delivered; first: ", first_error_);
+  absl::Status s = failed_permanently_ == failed_ ? absl::InvalidArgumentError(message)
+                                                  : absl::UnavailableError(message);
   failed_ = 0;
+  failed_permanently_ = 0;
   first_error_.clear();
   return s;
 }

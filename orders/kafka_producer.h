@@ -35,6 +35,10 @@ struct KafkaProducerOptions {
   std::int64_t flush_timeout_ms = 30'000;
   // How long Produce waits for room in a full queue, ms. Default 30 s.
   std::int64_t queue_full_wait_ms = 30'000;
+  // Largest message (key, value, headers and framing), bytes: librdkafka's
+  // message.max.bytes, refused locally before it reaches a broker. Default
+  // 1,000,000 (librdkafka's and Kafka's default).
+  std::size_t message_bytes_max = 1'000'000;
 };
 
 using KafkaHeaders = std::vector<std::pair<std::string, std::string>>;
@@ -46,14 +50,20 @@ class KafkaProducer {
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
-  // Queues one message (bytes copied). UNAVAILABLE when the queue stays full.
+  // Queues one message (bytes copied). UNAVAILABLE when the queue stays full
+  // (worth retrying); INVALID_ARGUMENT when librdkafka refuses the message
+  // itself (too large, invalid): permanent, retrying cannot help.
   absl::Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                        const KafkaHeaders& headers);
 
   // Waits until every queued message is delivered or failed. OK when all
-  // produced since the last Flush were delivered; else UNAVAILABLE naming the
-  // first failure.
+  // produced since the last Flush were delivered. When some failed:
+  // INVALID_ARGUMENT if every failure was permanent (the broker refused the
+  // message itself), else UNAVAILABLE; either names the first failure.
   absl::Status Flush();
+
+  // True for errors that no retry can cure: the message itself is refused.
+  static bool IsPermanent(int kafka_error);
 
  private:
   explicit KafkaProducer(KafkaProducerOptions options);
@@ -62,6 +72,7 @@ class KafkaProducer {
   KafkaProducerOptions options_;
   rd_kafka_s* handle_ = nullptr;
   std::uint64_t failed_ = 0;  // written by the delivery callback, on the thread in Flush/Produce
+  std::uint64_t failed_permanently_ = 0;  // of failed_, those IsPermanent
   std::string first_error_;
 };
 

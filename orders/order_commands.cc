@@ -1,28 +1,15 @@
 #include "orders/order_commands.h"
 
 #include "absl/strings/str_cat.h"
-#include "base/status.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
 #include "ledger/validate.h"
 
 namespace orders {
 namespace {
 
-using base::AsAbsl;
-
-// prefix + id + suffix, or, when that is too long for an id, the hashed form.
-// The hash seeds are those of command-api's ReservationIdFor for the "r-"
-// prefix, so both name an order's reservation the same.
-std::string Derived(std::string_view prefix, std::string_view id, std::string_view suffix) {
-  std::string out = absl::StrCat(AsAbsl(prefix), AsAbsl(id), AsAbsl(suffix));
-  if (out.size() <= ledger::kIdLengthMax) return out;
-  auto [hi, lo] = ledger::StableHash128(id, 3, 4);
-  return absl::StrCat(AsAbsl(prefix), "h:", ledger::EventId{hi, lo}.ToHex(), AsAbsl(suffix));
-}
-
 ledger::CommandMeta Meta(const ledger::OrderId& order, std::string_view suffix, const OrderCommandOptions& o) {
   ledger::CommandMeta meta;
-  meta.command_id = ledger::CommandId(suffix.empty() ? order.value() : Derived("", order.value(), suffix));
+  meta.command_id = ledger::OrderStepCommandId(order, suffix);
   meta.actor = o.actor;
   meta.correlation_id = order.value();
   return meta;
@@ -30,12 +17,8 @@ ledger::CommandMeta Meta(const ledger::OrderId& order, std::string_view suffix, 
 
 }  // namespace
 
-ledger::ReservationId ReservationIdForOrder(const ledger::OrderId& order_id) {
-  return ledger::ReservationId(Derived("r-", order_id.value(), ""));
-}
-
 ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& options) {
-  const ledger::ReservationId reservation = ReservationIdForOrder(event.order_id);
+  const ledger::ReservationId reservation = ledger::ReservationIdForOrder(event.order_id);
   switch (event.type) {
     case OrderEventType::kOrderCreated: {
       ledger::Reserve reserve;
@@ -54,27 +37,10 @@ ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& op
               ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kPaymentFailed}};
     case OrderEventType::kOrderCancelled:
       return {Meta(event.order_id, "/cancel", options),
-              ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kOrderCancelled}};
+              ledger::ReleaseReservation{reservation, ledger::ReleaseReason::kOrderCancelled,
+                                         ledger::IfCommitted::kReturnStock}};
   }
   return {};
-}
-
-std::vector<ledger::Command> ReturnCommands(const ledger::OrderId& order_id, const ledger::ReservationState& r,
-                                            const ledger::State& state, const OrderCommandOptions& options) {
-  std::vector<ledger::Command> out;
-  for (std::size_t i = 0; i < r.allocations.size(); ++i) {
-    const ledger::ReservationAllocation& a = r.allocations[i];
-    if (!a.present || a.status != ledger::ReservationStatus::kCommitted) continue;
-    ledger::AdjustStock adjust;
-    adjust.sku = state.item(a.item).sku;
-    adjust.warehouse = state.warehouse(a.warehouse).code;
-    adjust.delta = a.quantity;
-    adjust.reason = ledger::AdjustmentReason::kReturn;
-    adjust.reference = absl::StrCat("order ", order_id.value(), " cancelled after commit");
-    if (adjust.reference.size() > ledger::kTextLengthMax) adjust.reference = "order cancelled after commit";
-    out.push_back({Meta(order_id, absl::StrCat("/return/", i), options), std::move(adjust)});
-  }
-  return out;
 }
 
 }  // namespace orders

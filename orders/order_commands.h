@@ -6,16 +6,17 @@
 //                                           reservation id = "r-" + orderId
 //   payment.confirmed  -> CommitReservation command id = orderId + "/commit"
 //   payment.failed     -> ReleaseReservation (payment failed)   orderId + "/payment-failed"
-//   order.cancelled    -> ReleaseReservation (order cancelled)  orderId + "/cancel"
-//                         and, when the reservation was already committed,
-//                         one AdjustStock (reason return) per committed
-//                         allocation: orderId + "/return/<allocation index>"
+//   order.cancelled    -> ReleaseReservation (order cancelled,  orderId + "/cancel"
+//                         IfCommitted::kReturnStock): when the reservation
+//                         was already committed, the same command returns
+//                         the stock (one StockAdjusted, reason return, per
+//                         committed allocation), in message order
 //
 // The reservation id is the one CheckAndReserveStock derives for command id
-// = orderId (command-api/translate.h ReservationIdFor), so a gRPC client can
-// commit or release an order's reservation by the same name. A derived id
-// longer than ledger::kIdLengthMax is replaced by "h:<32 hex digits>" of a
-// stable hash plus the suffix.
+// = orderId, so a gRPC client can commit or release an order's reservation by
+// the same name: both call ledger/derived_ids.h, which also gives the hashed
+// form ("h:<32 hex digits>" plus the suffix) of an id longer than
+// ledger::kIdLengthMax.
 //
 // Because the ids depend only on the order id and the step, a redelivered
 // message, or a second message of the same meaning (payment.successful after
@@ -43,15 +44,8 @@ struct OrderCommandOptions {
   std::string actor = "order-events";
 };
 
-ledger::ReservationId ReservationIdForOrder(const ledger::OrderId& order_id);
-
 // The command an order event asks for (now_ms is left 0: the writer stamps it).
 ledger::Command ToCommand(const OrderEvent& event, const OrderCommandOptions& options);
-
-// The stock returns for an order cancelled after its reservation was
-// committed: one AdjustStock(+quantity, return) per committed allocation.
-std::vector<ledger::Command> ReturnCommands(const ledger::OrderId& order_id, const ledger::ReservationState& r,
-                                            const ledger::State& state, const OrderCommandOptions& options);
 
 }  // namespace orders
 

@@ -5,7 +5,9 @@
 
 #include "command-api/translate.h"
 #include "gtest/gtest.h"
+#include "ledger/derived_ids.h"
 #include "ledger/evolve.h"
+#include "ledger/validate.h"
 
 namespace orders {
 namespace {
@@ -44,19 +46,41 @@ TEST(OrderCommands, EachTypeMapsToItsCommandWithDerivedIds) {
   EXPECT_EQ(std::get<ledger::ReleaseReservation>(cancel.body).reason, ledger::ReleaseReason::kOrderCancelled);
 }
 
+// The gRPC path (CheckAndReserveStock with command id = order id, an order id
+// and no reservation id, through command-api's translation) and the
+// order-event path (order.created through ToCommand) reserve under the same
+// id, plain and hashed (a "r-" + id longer than kIdLengthMax).
 TEST(OrderCommands, ReservationIdAgreesWithTheGrpcDerivation) {
-  for (std::string order : {std::string("o-1"), std::string(127, 'x'), std::string(128, 'y')}) {
+  int hashed = 0;
+  for (std::string order : {std::string("o-1"), std::string(126, 'w'), std::string(127, 'x'), std::string(128, 'y')}) {
+    SCOPED_TRACE(order.size());
     inventory::v1::CheckAndReserveStockRequest request;
     request.mutable_context()->set_command_id(order);
-    EXPECT_EQ(ReservationIdForOrder(ledger::OrderId(order)).value(), command_api::ReservationIdFor(request));
+    request.set_order_id(order);
+    inventory::v1::OrderLine* line = request.add_lines();
+    line->set_sku("MUG");
+    line->set_quantity(2);
+    line->set_warehouse("BER-1");
+    absl::StatusOr<ledger::Command> grpc = command_api::ToCommand(request, command_api::TranslateOptions{});
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    ledger::Command from_event = ToCommand(Event(OrderEventType::kOrderCreated, order), {});
+    const ledger::ReservationId& via_grpc = std::get<ledger::Reserve>(grpc->body).reservation_id;
+    EXPECT_EQ(via_grpc, std::get<ledger::Reserve>(from_event.body).reservation_id);
+    EXPECT_EQ(via_grpc.value(), command_api::ReservationIdFor(request));
+    EXPECT_EQ(via_grpc, ledger::ReservationIdForOrder(ledger::OrderId(order)));
+    EXPECT_LE(via_grpc.value().size(), ledger::kIdLengthMax);
+    if (via_grpc.value().rfind("r-h:", 0) == 0) ++hashed;
   }
+  EXPECT_EQ(hashed, 2);  // the 127- and 128-character ids
   // Long ids stay within the id limit.
   ledger::Command commit = ToCommand(Event(OrderEventType::kPaymentConfirmed, std::string(128, 'z')), {});
   EXPECT_LE(commit.meta.command_id.value().size(), 128u);
   EXPECT_EQ(commit.meta.command_id.value().rfind("h:", 0), 0u);
 }
 
-TEST(OrderCommands, ReturnsOnlyCommittedAllocations) {
+// An order cancelled after payment returns its committed stock in the
+// cancellation's own command: decided in order, and once.
+TEST(OrderCommands, CancelAfterCommitReturnsTheStockInItsOwnCommand) {
   ledger::State state;
   auto apply = [&](ledger::CommandBody body, std::string id) {
     ledger::Decision d = ledger::DecideAndApply(state, {{ledger::CommandId(id), 1000, "t", ""}, std::move(body)});
@@ -66,23 +90,21 @@ TEST(OrderCommands, ReturnsOnlyCommittedAllocations) {
   apply(ledger::CreateItem{ledger::Sku("MUG"), "Mug", "", {}, 0, 0}, "i");
   apply(ledger::ReceiveStock{ledger::Sku("MUG"), ledger::WarehouseCode("BER-1"), 10, ""}, "s");
   apply(std::get<ledger::Reserve>(ToCommand(Event(OrderEventType::kOrderCreated, "o-1"), {}).body), "o-1");
-  const ledger::ReservationState* r = state.reservation(ledger::ReservationId("r-o-1"));
-  ASSERT_NE(r, nullptr);
-  EXPECT_TRUE(ReturnCommands(ledger::OrderId("o-1"), *r, state, {}).empty());  // still active
   apply(ledger::CommitReservation{ledger::ReservationId("r-o-1")}, "o-1/commit");
-  std::vector<ledger::Command> returns = ReturnCommands(ledger::OrderId("o-1"), *r, state, {});
-  ASSERT_EQ(returns.size(), 1u);
-  EXPECT_EQ(returns[0].meta.command_id.value(), "o-1/return/0");
-  const auto& adjust = std::get<ledger::AdjustStock>(returns[0].body);
-  EXPECT_EQ(adjust.sku.value(), "MUG");
+  EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 8);
+  const ledger::Command cancel = ToCommand(Event(OrderEventType::kOrderCancelled, "o-1"), {});
+  EXPECT_EQ(cancel.meta.command_id.value(), "o-1/cancel");
+  ledger::Decision d = ledger::DecideAndApply(state, cancel);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 1u);
+  const auto& adjust = std::get<ledger::StockAdjusted>(d.events[0].payload);
   EXPECT_EQ(adjust.warehouse.value(), "BER-1");
   EXPECT_EQ(adjust.delta, 2);
   EXPECT_EQ(adjust.reason, ledger::AdjustmentReason::kReturn);
-  ledger::Decision d = ledger::DecideAndApply(state, returns[0]);
-  ASSERT_TRUE(d.accepted()) << d.rejection->message;
   EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 10);
-  // The same return again is a duplicate, not a second return.
-  EXPECT_TRUE(ledger::DecideAndApply(state, returns[0]).duplicate);
+  // The same cancellation again is a duplicate, not a second return.
+  EXPECT_TRUE(ledger::DecideAndApply(state, cancel).duplicate);
+  EXPECT_EQ(state.Level(ledger::Sku("MUG"), ledger::WarehouseCode("BER-1")).on_hand, 10);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
+#include "ledger/derived_ids.h"
 #include "orders/public_event.h"
 #include "spdlog/spdlog.h"
 
@@ -72,7 +73,7 @@ std::string HeaderValue(rd_kafka_message_t* m, const char* name) {
 
 struct OrderConsumer::Counters {
   std::atomic<std::uint64_t> messages{0}, batches{0}, reserved{0}, reservation_failed{0}, committed{0}, released{0},
-      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, offset_commit_errors{0};
+      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, dead_letters_lost{0}, offset_commit_errors{0};
 };
 
 // One command in flight and its answer.
@@ -84,10 +85,11 @@ struct OrderConsumer::Job {
   ledger::ReservationId reservation_id;  // commit/release jobs
   ledger::Command command;
   command_api::WriteResult result;
-  // Filled on the writer thread for a refused commit/release: the
-  // reservation's status then, and for a cancel after commit, the returns.
+  // Filled on the writer thread: for a refused commit/release, the
+  // reservation's status then; for an accepted cancellation, whether it
+  // returned committed stock (the order was cancelled after payment).
   std::optional<ledger::ReservationStatus> reservation_status;
-  std::vector<ledger::Command> returns;
+  bool returned_stock = false;
 };
 
 // One consumed message.
@@ -96,23 +98,25 @@ struct MessageDeleter {
 };
 
 struct OrderConsumer::Item {
+  std::string topic;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::unique_ptr<rd_kafka_message_t, MessageDeleter> message;  // kept until the batch is done
   std::string_view key;   // into message
   std::string_view body;  // into message
-  std::string type_header;
+  std::string type_header;  // the type from outside the body, reconciled (TypeFromOutside)
+  std::string event_id_header;  // ce_id, with cloudevents
+  absl::Status type_conflict;   // not OK: the outside sources disagree
   std::optional<OrderEvent> event;
   absl::Status dead;       // not OK: a dead letter with this reason
   std::optional<Job> job;  // the command the event asks for
-  std::vector<Job> returns;
   std::optional<PublicEvent> failed;  // reservation_failed
 };
 
 struct OrderConsumer::Batch {
   std::unique_ptr<AnswerLatch> latch;  // set while submitted jobs await their answers
   std::vector<Item> items;
-  std::map<std::int32_t, std::int64_t> next_offsets;  // partition -> 1 + last offset consumed
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets;  // (topic, partition) -> 1 + last offset
 };
 
 OrderConsumer::OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options)
@@ -157,12 +161,21 @@ absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::
     return absl::InvalidArgumentError(absl::StrCat("order consumer: ", errstr));
   }
   rd_kafka_poll_set_consumer(self->consumer_);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(1 + o.typed_topics.size()));
   rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  for (const auto& [topic, type] : o.typed_topics) {
+    if (!self->parser_.TypeOf(type)) {
+      rd_kafka_topic_partition_list_destroy(topics);
+      return absl::InvalidArgumentError(absl::StrCat("order consumer: topic ", topic, " is typed \"", type,
+                                                     "\", which is not an order event type"));
+    }
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
   const rd_kafka_resp_err_t err = rd_kafka_subscribe(self->consumer_, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("subscribing to ", o.topic, ": ", rd_kafka_err2str(err)));
+    return absl::UnavailableError(absl::StrCat("subscribing to ", o.topic, " (and typed topics): ", rd_kafka_err2str(err)));
   }
   return self;
 }
@@ -212,14 +225,14 @@ OrderConsumerStats OrderConsumer::stats() const {
   const Counters& c = *counters_;
   return {c.messages.load(), c.batches.load(), c.reserved.load(), c.reservation_failed.load(), c.committed.load(),
           c.released.load(), c.returned.load(), c.duplicates.load(), c.ignored.load(), c.dead_letters.load(),
-          c.offset_commit_errors.load()};
+          c.dead_letters_lost.load(), c.offset_commit_errors.load()};
 }
 
 // Two batches overlap: while the writer decides batch N, this thread polls
 // and parses batch N+1. N+1 is submitted only once every command of N has a
 // durable answer (UNAVAILABLE ones retried first), so commands reach the
-// writer in message order and each partition's order is kept. N's stock
-// returns go in just before N+1.
+// writer in message order and each partition's order is kept. A stock return
+// is decided inside its cancellation's command, so it keeps that order too.
 void OrderConsumer::Run() {
   auto current = std::make_unique<Batch>();
   while (true) {
@@ -229,11 +242,8 @@ void OrderConsumer::Run() {
       Poll(*next, current->items.empty() ? options_.poll_timeout_ms : 0);
       Prepare(*next);
     }
-    if (!current->items.empty()) {
-      if (!Wait(*current, Phase::kOrders)) break;  // stopping while the log is down: nothing stored
-      SubmitReturns(*current);
-    }
-    if (!stopping_ && !next->items.empty()) Submit(*next, Phase::kOrders);
+    if (!current->items.empty() && !Wait(*current)) break;  // stopping while the log is down: nothing stored
+    if (!stopping_ && !next->items.empty()) Submit(*next);
     const bool finished = current->items.empty() || Finish(*current);
     if (finished && !current->items.empty()) {
       counters_->messages += current->items.size();
@@ -263,23 +273,56 @@ void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
       continue;
     }
     Item& item = batch.items.emplace_back();
+    item.topic = rd_kafka_topic_name(m->rkt);
     item.partition = m->partition;
     item.offset = m->offset;
     if (m->key != nullptr) item.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
     if (m->payload != nullptr) item.body = std::string_view(static_cast<const char*>(m->payload), m->len);
     bytes += m->len;
-    item.type_header = HeaderValue(m, "type");
-    if (item.type_header.empty()) item.type_header = HeaderValue(m, "eventType");
-    std::int64_t& next = batch.next_offsets[m->partition];
+    TypeFromOutside(m, item);
+    std::int64_t& next = batch.next_offsets[{item.topic, m->partition}];
     next = std::max(next, m->offset + 1);
     item.message.reset(m);
   }
 }
 
+// The message's type from outside its body: the type (or eventType) header,
+// with cloudevents ce_type, and a typed topic's type. Sources that name
+// different types make the message a dead letter: which one is meant is
+// ambiguous.
+void OrderConsumer::TypeFromOutside(rd_kafka_message_t* m, Item& item) const {
+  std::vector<std::pair<std::string, std::string>> sources;
+  std::string header = HeaderValue(m, "type");
+  if (header.empty()) header = HeaderValue(m, "eventType");
+  if (!header.empty()) sources.emplace_back("the type header", std::move(header));
+  if (options_.cloudevents) {
+    if (std::string ce = HeaderValue(m, "ce_type"); !ce.empty()) sources.emplace_back("ce_type", std::move(ce));
+    item.event_id_header = HeaderValue(m, "ce_id");
+  }
+  for (const auto& [topic, type] : options_.typed_topics) {
+    if (topic == item.topic) sources.emplace_back(absl::StrCat("topic ", topic), type);
+  }
+  for (std::size_t i = 1; i < sources.size(); ++i) {
+    if (parser_.TypeOf(sources[i].second) != parser_.TypeOf(sources[0].second) ||
+        !parser_.TypeOf(sources[0].second)) {
+      item.type_conflict = base::InvalidField(
+          "message", absl::StrCat(base::AsAbsl(sources[0].first), " says \"", sources[0].second, "\" but ",
+                                  base::AsAbsl(sources[i].first), " says \"", sources[i].second, "\""));
+      return;
+    }
+  }
+  if (!sources.empty()) item.type_header = sources[0].second;
+}
+
 // Parses every message; a good one gets its command (not yet submitted).
 void OrderConsumer::Prepare(Batch& batch) {
   for (Item& item : batch.items) {
-    absl::StatusOr<OrderEvent> event = parser_.Parse(item.body, item.type_header);
+    if (!item.type_conflict.ok()) {
+      item.dead = item.type_conflict;
+      continue;
+    }
+    absl::StatusOr<OrderEvent> event =
+        parser_.Parse(item.body, MessageContext{.type = item.type_header, .event_id = item.event_id_header});
     if (!event.ok()) {
       item.dead = event.status();
       continue;
@@ -290,31 +333,25 @@ void OrderConsumer::Prepare(Batch& batch) {
     job.command = ToCommand(*item.event, options_.commands);
     job.result.status = absl::UnavailableError("not submitted yet");
     if (item.event->type != OrderEventType::kOrderCreated) {
-      job.reservation_id = ReservationIdForOrder(item.event->order_id);
+      job.reservation_id = ledger::ReservationIdForOrder(item.event->order_id);
     }
   }
 }
 
-std::vector<OrderConsumer::Job*> OrderConsumer::Unanswered(Batch& batch, Phase phase) {
+std::vector<OrderConsumer::Job*> OrderConsumer::Unanswered(Batch& batch) {
   std::vector<Job*> out;
   for (Item& item : batch.items) {
-    if (phase == Phase::kReturns) {
-      for (Job& job : item.returns) {
-        if (job.result.status.code() == absl::StatusCode::kUnavailable) out.push_back(&job);
-      }
-    } else if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) {
-      out.push_back(&*item.job);
-    }
+    if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) out.push_back(&*item.job);
   }
   return out;
 }
 
-// Queues every job of `phase` without a durable answer; their completions
+// Queues every job without a durable answer; their completions
 // count down batch.latch. False when the writer's queue refused them (they
 // stay unanswered; Wait retries).
-bool OrderConsumer::Submit(Batch& batch, Phase phase) {
+bool OrderConsumer::Submit(Batch& batch) {
   INV_CHECK(batch.latch == nullptr);
-  std::vector<Job*> todo = Unanswered(batch, phase);
+  std::vector<Job*> todo = Unanswered(batch);
   if (todo.empty()) return true;
   auto latch = std::make_unique<AnswerLatch>(todo.size());
   std::vector<std::pair<ledger::Command, command_api::Completion>> commands;
@@ -324,13 +361,9 @@ bool OrderConsumer::Submit(Batch& batch, Phase phase) {
       Answer(job, r, state);
       l->CountDown();
     };
-    if (job->source == nullptr) {
-      commands.emplace_back(job->command, std::move(done));  // a return: kept for a retry
-    } else {
-      if (job->sent) job->command = ToCommand(*job->source, options_.commands);  // a retry
-      job->sent = true;
-      commands.emplace_back(std::move(job->command), std::move(done));
-    }
+    if (job->sent) job->command = ToCommand(*job->source, options_.commands);  // a retry
+    job->sent = true;
+    commands.emplace_back(std::move(job->command), std::move(done));
   }
   absl::Status queued = writer_->SubmitMany(std::move(commands));
   if (!queued.ok()) {
@@ -342,54 +375,40 @@ bool OrderConsumer::Submit(Batch& batch, Phase phase) {
 }
 
 // On the writer thread: records the answer and, for a refused commit or
-// release, the reservation's status (and the returns an order cancelled
-// after its commit needs).
+// release, the reservation's status; for an accepted cancellation, whether
+// it returned stock (the reservation stays committed when it did).
 void OrderConsumer::Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state) {
   job->result = r;
-  if (!r.rejection || r.rejection->reason != RejectionReason::kAlreadyResolved) return;
-  if (job->source == nullptr || job->source->type == OrderEventType::kOrderCreated) return;
+  if (job->source->type == OrderEventType::kOrderCreated) return;
+  const bool refused_as_resolved = r.rejection && r.rejection->reason == RejectionReason::kAlreadyResolved;
+  const bool cancelled = r.status.ok() && !r.duplicate && job->source->type == OrderEventType::kOrderCancelled;
+  if (!refused_as_resolved && !cancelled) return;
   const ledger::ReservationState* res = state.reservation(job->reservation_id);
   if (res == nullptr) return;
   job->reservation_status = res->status();
-  if (job->source->type == OrderEventType::kOrderCancelled && res->status() == ledger::ReservationStatus::kCommitted) {
-    job->returns = ReturnCommands(res->order_id, *res, state, options_.commands);
-  }
+  job->returned_stock = cancelled && res->status() == ledger::ReservationStatus::kCommitted;
 }
 
-// Waits for the submitted jobs of `phase`, then resubmits the ones the log
-// could not take, with backoff, until all have durable answers. False:
-// stopping before they did.
-bool OrderConsumer::Wait(Batch& batch, Phase phase) {
+// Waits for the submitted jobs, then resubmits the ones the log could not
+// take, with backoff, until all have durable answers. False: stopping before
+// they did.
+bool OrderConsumer::Wait(Batch& batch) {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (true) {
     if (batch.latch != nullptr) {
       batch.latch->Wait();
       batch.latch.reset();
     }
-    if (Unanswered(batch, phase).empty()) return true;
+    if (Unanswered(batch).empty()) return true;
     if (stopping_) return false;
     Backoff(wait_ms);
-    Submit(batch, phase);
+    Submit(batch);
   }
 }
 
-void OrderConsumer::SubmitReturns(Batch& batch) {
-  for (Item& item : batch.items) {
-    if (!item.job) continue;
-    for (ledger::Command& c : item.job->returns) {
-      Job& job = item.returns.emplace_back();
-      job.command = std::move(c);
-      job.result.status = absl::UnavailableError("not submitted yet");
-    }
-    item.job->returns.clear();
-  }
-  Submit(batch, Phase::kReturns);
-}
-
-// After the batch's orders are answered: waits for its returns, sorts the
-// outcomes, delivers dead letters and reservation_failed, stores offsets.
+// After the batch's orders are answered: sorts the outcomes, delivers dead
+// letters and reservation_failed, stores offsets.
 bool OrderConsumer::Finish(Batch& batch) {
-  if (!Wait(batch, Phase::kReturns)) return false;
   Classify(batch);
   if (!Deliver(batch)) return false;
   StoreOffsets(batch);
@@ -410,6 +429,8 @@ void OrderConsumer::Classify(Batch& batch) {
         c.reserved += 1;
       } else if (type == OrderEventType::kPaymentConfirmed) {
         c.committed += 1;
+      } else if (item.job->returned_stock) {
+        c.returned += r.positions.size();  // one stock return per committed allocation
       } else {
         c.released += 1;
       }
@@ -420,7 +441,7 @@ void OrderConsumer::Classify(Batch& batch) {
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
-                                      ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+                                      ledger::ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
       continue;
     }
     const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||
@@ -428,17 +449,6 @@ void OrderConsumer::Classify(Batch& batch) {
     const bool committed_already = item.job->reservation_status == ledger::ReservationStatus::kCommitted;
     if (type == OrderEventType::kPaymentConfirmed && !committed_already) {
       item.dead = absl::FailedPreconditionError(absl::StrCat("cannot commit: ", rejection.ToStatus().message()));
-    } else if (type == OrderEventType::kOrderCancelled && !item.returns.empty()) {
-      for (const Job& job : item.returns) {
-        if (!job.result.status.ok()) {
-          item.dead = absl::FailedPreconditionError(
-              absl::StrCat("stock return refused: ", job.result.status.message()));
-        } else if (job.result.duplicate) {
-          c.duplicates += 1;
-        } else {
-          c.returned += 1;
-        }
-      }
     } else if (unknown_or_resolved || type == OrderEventType::kPaymentConfirmed) {
       c.ignored += 1;
     } else {
@@ -447,24 +457,70 @@ void OrderConsumer::Classify(Batch& batch) {
   }
 }
 
+// `text` cut to `max` bytes; `cut` says whether it was.
+static std::string_view Cut(std::string_view text, std::size_t max, bool* cut) {
+  *cut = *cut || text.size() > max;
+  return text.substr(0, max);
+}
+
+// The dead letter of a refused message: its body and key (cut to the
+// options' bounds, saying so in headers) and where it came from.
+OrderConsumer::DeadLetter OrderConsumer::MakeDeadLetter(const Item& item) const {
+  DeadLetter d;
+  bool key_cut = false, body_cut = false;
+  d.key = Cut(item.key, options_.dlq_key_bytes_max, &key_cut);
+  d.body = Cut(item.body, options_.dlq_body_bytes_max, &body_cut);
+  bool header_cut = false;
+  d.headers = {{"error", std::string(Cut(base::AsStd(item.dead.message()), options_.dlq_key_bytes_max, &header_cut))},
+               {"source.topic", item.topic},
+               {"source.partition", std::to_string(item.partition)},
+               {"source.offset", std::to_string(item.offset)},
+               {"source.key", std::string(d.key)}};
+  if (std::optional<std::string> field = base::FieldOf(item.dead)) {
+    d.headers.emplace_back("error.field", std::string(Cut(*field, options_.dlq_key_bytes_max, &header_cut)));
+  }
+  if (!item.type_header.empty()) {
+    d.headers.emplace_back("type", std::string(Cut(item.type_header, options_.dlq_key_bytes_max, &header_cut)));
+  }
+  if (body_cut) {
+    d.headers.emplace_back("body.truncated", "true");
+    d.headers.emplace_back("body.bytes", std::to_string(item.body.size()));
+  }
+  if (key_cut) {
+    d.headers.emplace_back("key.truncated", "true");
+    d.headers.emplace_back("key.bytes", std::to_string(item.key.size()));
+  }
+  if (header_cut) d.headers.emplace_back("headers.truncated", "true");
+  return d;
+}
+
+// Produces the batch's dead letters and reservation_failed events, retrying
+// what Kafka could not take for now. A message Kafka refuses for good (even
+// cut to the bounds) is final: logged and counted, never retried, so one
+// message cannot stop the partitions behind it. False: stopping first.
 bool OrderConsumer::Deliver(Batch& batch) {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   std::uint64_t dead = 0;
+  std::uint64_t lost = 0;
+  auto final_refusal = [&](const Item& item, const absl::Status& status) {
+    lost += 1;
+    spdlog::error("order consumer: dead letter for {}:{} refused by Kafka for good, passed over: {}",
+                  item.partition, item.offset, status.ToString());
+  };
   while (true) {
     absl::Status status;
     dead = 0;
+    lost = 0;
     for (const Item& item : batch.items) {
       if (!status.ok()) break;
       if (!item.dead.ok()) {
         dead += 1;
-        KafkaHeaders headers = {{"error", std::string(item.dead.message())},
-                                {"source.topic", options_.topic},
-                                {"source.partition", std::to_string(item.partition)},
-                                {"source.offset", std::to_string(item.offset)},
-                                {"source.key", std::string(item.key)}};
-        if (std::optional<std::string> field = base::FieldOf(item.dead)) headers.emplace_back("error.field", *field);
-        if (!item.type_header.empty()) headers.emplace_back("type", item.type_header);
-        status = producer_->Produce(options_.dlq_topic, item.key, item.body, headers);
+        const DeadLetter d = MakeDeadLetter(item);
+        status = producer_->Produce(options_.dlq_topic, d.key, d.body, d.headers);
+        if (absl::IsInvalidArgument(status)) {
+          final_refusal(item, status);
+          status = absl::OkStatus();
+        }
       }
       if (item.failed && status.ok()) {
         status = producer_->Produce(options_.public_topic, item.failed->key, item.failed->json,
@@ -472,11 +528,18 @@ bool OrderConsumer::Deliver(Batch& batch) {
       }
     }
     if (status.ok()) status = producer_->Flush();
+    if (absl::IsInvalidArgument(status)) {
+      // Every failed delivery was refused for good by the broker: final.
+      spdlog::error("order consumer: Kafka refused messages for good, passed over: {}", status.ToString());
+      lost += 1;
+      status = absl::OkStatus();
+    }
     if (status.ok()) break;
     if (stopping_) return false;
     spdlog::warn("order consumer: producing dead letters / public events: {}; retrying", status.ToString());
     Backoff(wait_ms);
   }
+  counters_->dead_letters_lost += lost;
   for (const Item& item : batch.items) {
     if (!item.dead.ok()) {
       spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset,
@@ -490,8 +553,8 @@ bool OrderConsumer::Deliver(Batch& batch) {
 void OrderConsumer::StoreOffsets(const Batch& batch) {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
-  for (const auto& [partition, next] : batch.next_offsets) {
-    rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition)->offset = next;
+  for (const auto& [where, next] : batch.next_offsets) {
+    rd_kafka_topic_partition_list_add(list, where.first.c_str(), where.second)->offset = next;
   }
   const rd_kafka_resp_err_t err = rd_kafka_offsets_store(consumer_, list);
   rd_kafka_topic_partition_list_destroy(list);

@@ -8,8 +8,9 @@
 // current one is answered, so commands keep message order):
 //  1. parse each (orders/order_event.h); a bad message becomes a dead letter;
 //  2. submit every command with SubmitMany and wait for the answers (durable
-//     before they are answered); an order cancelled after its commit then
-//     submits its stock returns;
+//     before they are answered); an order cancelled after its commit returns
+//     its stock within its own command (ReleaseReservation with
+//     IfCommitted::kReturnStock), so it is decided in message order;
 //  3. produce the dead letters to the DLQ topic and the reservation_failed
 //     events to the public topic, and wait for their delivery;
 //  4. only then store the batch's offsets (next offset per partition) for
@@ -60,12 +61,21 @@
 
 struct rd_kafka_s;
 
+struct rd_kafka_message_s;
+
 namespace orders {
 
 struct OrderConsumerOptions {
   std::string bootstrap_servers;                 // required
   std::string topic = "order.events";            // order events in
   std::string group_id = "inventory-orders";     // consumer group
+  // Topics whose messages all have one type, topic -> type name (one topic
+  // per event type, as some upstreams publish): consumed beside `topic`,
+  // each message typed by its topic. Default none.
+  std::vector<std::pair<std::string, std::string>> typed_topics;
+  // CloudEvents binary mode: the type may come from the ce_type header and
+  // the eventId from ce_id (when the body has none). Default off.
+  bool cloudevents = false;
   std::string dlq_topic = "order.events.dlq";    // dead letters out
   std::string public_topic = "inventory.public"; // reservation_failed out
   // Most messages processed (and committed) as one batch; at most the
@@ -84,6 +94,14 @@ struct OrderConsumerOptions {
   std::int64_t commit_interval_ms = 1'000;
   // Consumer group session timeout, ms. Default 10 s.
   std::int64_t session_timeout_ms = 10'000;
+  // Largest body a dead letter carries, bytes: a longer message's body is
+  // cut to this many bytes, with headers body.truncated=true and
+  // body.bytes=<original length>, so a message too large to be produced again
+  // (Kafka lets in what its producers may not send) still leaves a dead
+  // letter. Keys and header values are cut to dlq_key_bytes_max likewise.
+  // Defaults 512 KiB and 1 KiB; REQUIRES: well below producer.message_bytes_max.
+  std::size_t dlq_body_bytes_max = 512 * 1024;
+  std::size_t dlq_key_bytes_max = 1024;
   OrderEventParserOptions parser;
   OrderCommandOptions commands;
   KafkaProducerOptions producer;  // bootstrap_servers defaults to ours
@@ -100,6 +118,7 @@ struct OrderConsumerStats {
   std::uint64_t duplicates = 0;          // already applied (redelivery)
   std::uint64_t ignored = 0;             // nothing to do (release of an unknown or resolved reservation)
   std::uint64_t dead_letters = 0;
+  std::uint64_t dead_letters_lost = 0;   // refused permanently by Kafka even when cut: logged, then passed
   std::uint64_t offset_commit_errors = 0;  // offsets not stored (partition revoked)
 };
 
@@ -131,18 +150,23 @@ class OrderConsumer {
   struct Counters;
   struct Item;
   struct Job;
-  enum class Phase : std::uint8_t { kOrders, kReturns };
   OrderConsumer(command_api::Writer* writer, OrderConsumerOptions options);
   void Run();
   void Poll(Batch& batch, std::int64_t first_timeout_ms);
   void Prepare(Batch& batch);
-  static std::vector<Job*> Unanswered(Batch& batch, Phase phase);
-  bool Submit(Batch& batch, Phase phase);
+  static std::vector<Job*> Unanswered(Batch& batch);
+  bool Submit(Batch& batch);
   void Answer(Job* job, const command_api::WriteResult& r, const ledger::State& state);
-  bool Wait(Batch& batch, Phase phase);
-  void SubmitReturns(Batch& batch);
+  bool Wait(Batch& batch);
   bool Finish(Batch& batch);
   void Classify(Batch& batch);
+  struct DeadLetter {
+    std::string_view key;   // into the message
+    std::string_view body;  // into the message
+    KafkaHeaders headers;
+  };
+  DeadLetter MakeDeadLetter(const Item& item) const;
+  void TypeFromOutside(rd_kafka_message_s* m, Item& item) const;
   bool Deliver(Batch& batch);
   void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);

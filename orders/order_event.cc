@@ -103,6 +103,90 @@ absl::Status ReadTimestamp(od::value value, ledger::TimeMs* out) {
 
 bool IsTypeKey(std::string_view key) { return key == "type" || key == "eventType"; }
 
+// RFC 8259's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+// simdjson's number parsers also refuse valid numbers they cannot represent
+// (a 30-digit integer), so validity is checked on the token itself and range
+// is left to the field that reads it.
+bool IsJsonNumber(std::string_view t) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
+}
+
+// Walks every value of the document, so what the field readers skip is
+// checked too (On-Demand validates only what is read: `"note":tru` beside
+// valid items would otherwise pass). UTF-8 is checked by iterate() for the
+// whole input; this checks literals, numbers, strings and structure.
+simdjson::error_code ValidateValue(od::value value) {
+  od::json_type type;
+  if (simdjson::error_code e = value.type().get(type)) return e;
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (simdjson::error_code e = value.get_object().get(object)) return e;
+      for (auto field_result : object) {
+        od::field field;
+        if (simdjson::error_code e = std::move(field_result).get(field)) return e;
+        std::string_view key;
+        if (simdjson::error_code e = field.unescaped_key().get(key)) return e;
+        if (simdjson::error_code e = ValidateValue(field.value())) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (simdjson::error_code e = value.get_array().get(array)) return e;
+      for (auto element : array) {
+        od::value item;
+        if (simdjson::error_code e = std::move(element).get(item)) return e;
+        if (simdjson::error_code e = ValidateValue(item)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      return value.get_string().get(text);
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      return value.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (simdjson::error_code e = value.is_null().get(is_null)) return e;
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+    case od::json_type::number: {
+      std::string_view token = value.raw_json_token();
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                                token.back() == '\r')) {
+        token.remove_suffix(1);
+      }
+      return IsJsonNumber(token) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
 }  // namespace
 
 std::string_view ToString(OrderEventType type) {
@@ -131,9 +215,17 @@ struct OrderEventParser::Impl {
   od::document doc;
 
   absl::StatusOr<std::string> FindType();
+  // `key` as its canonical name (through options.field_aliases).
+  static std::string_view Canonical(std::string_view key, const OrderEventParserOptions& options) {
+    for (const auto& [alias, canonical] : options.field_aliases) {
+      if (key == alias) return canonical;
+    }
+    return key;
+  }
   absl::Status ReadItems(od::value value, const OrderEventParserOptions& options, std::vector<OrderItem>* out);
-  absl::Status ReadItem(od::value value, OrderItem* out);
-  absl::Status ReadFields(const OrderEventParserOptions& options, OrderEvent* out);
+  absl::Status ReadItem(od::value value, const OrderEventParserOptions& options, OrderItem* out);
+  absl::Status ReadFields(const OrderEventParserOptions& options, std::string_view event_id_fallback,
+                          OrderEvent* out);
 };
 
 OrderEventParser::OrderEventParser(OrderEventParserOptions options)
@@ -161,7 +253,8 @@ absl::StatusOr<std::string> OrderEventParser::Impl::FindType() {
   return type;
 }
 
-absl::Status OrderEventParser::Impl::ReadItem(od::value value, OrderItem* out) {
+absl::Status OrderEventParser::Impl::ReadItem(od::value value, const OrderEventParserOptions& options,
+                                              OrderItem* out) {
   od::object object;
   if (simdjson::error_code e = value.get_object().get(object)) {
     return e == simdjson::INCORRECT_TYPE ? InvalidField("", "must be an object") : JsonError("", e);
@@ -171,8 +264,9 @@ absl::Status OrderEventParser::Impl::ReadItem(od::value value, OrderItem* out) {
   for (auto field_result : object) {
     od::field field;
     if (simdjson::error_code e = std::move(field_result).get(field)) return JsonError("", e);
-    std::string_view key;
-    if (simdjson::error_code e = field.unescaped_key().get(key)) return JsonError("", e);
+    std::string_view raw_key;
+    if (simdjson::error_code e = field.unescaped_key().get(raw_key)) return JsonError("", e);
+    const std::string_view key = Canonical(raw_key, options);
     if (key == "sku") {
       if (have_sku) return InvalidField(".sku", "is given twice");
       have_sku = true;
@@ -212,7 +306,7 @@ absl::Status OrderEventParser::Impl::ReadItems(od::value value, const OrderEvent
     if (out->size() == options.items_max) {
       return InvalidField("items", absl::StrCat("has more than ", options.items_max, " entries"));
     }
-    absl::Status status = ReadItem(item, &out->emplace_back());
+    absl::Status status = ReadItem(item, options, &out->emplace_back());
     if (!status.ok()) {
       const std::string field = absl::StrCat("items[", out->size() - 1, "]", base::FieldOf(status).value_or(""));
       std::string_view message = base::AsStd(status.message());
@@ -225,7 +319,8 @@ absl::Status OrderEventParser::Impl::ReadItems(od::value value, const OrderEvent
 }
 
 // Pass two: every field, knowing the type.
-absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& options, OrderEvent* out) {
+absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& options,
+                                                std::string_view event_id_fallback, OrderEvent* out) {
   od::object object;
   if (simdjson::error_code e = doc.get_object().get(object)) return JsonError("message", e);
   bool have_event_id = false, have_order_id = false, have_items = false, have_timestamp = false;
@@ -233,8 +328,9 @@ absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& o
   for (auto field_result : object) {
     od::field field;
     if (simdjson::error_code e = std::move(field_result).get(field)) return JsonError("message", e);
-    std::string_view key;
-    if (simdjson::error_code e = field.unescaped_key().get(key)) return JsonError("message", e);
+    std::string_view raw_key;
+    if (simdjson::error_code e = field.unescaped_key().get(raw_key)) return JsonError("message", e);
+    const std::string_view key = Canonical(raw_key, options);
     if (key == "eventId") {
       if (have_event_id) return InvalidField("eventId", "is given twice");
       have_event_id = true;
@@ -257,6 +353,11 @@ absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& o
       RETURN_IF_ERROR(ReadTimestamp(field.value(), &out->timestamp_ms));
     }
   }
+  if (!have_event_id && !event_id_fallback.empty()) {
+    out->event_id.assign(event_id_fallback);
+    RETURN_IF_ERROR(FromRejection(ledger::CheckText("eventId", out->event_id, options.event_id_length_max)));
+    have_event_id = true;
+  }
   if (!have_event_id) return InvalidField("eventId", "is required");
   if (!have_order_id) return InvalidField("orderId", "is required");
   if (out->type == OrderEventType::kOrderCreated) {
@@ -266,7 +367,15 @@ absl::Status OrderEventParser::Impl::ReadFields(const OrderEventParserOptions& o
   return absl::OkStatus();
 }
 
-absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, std::string_view type_header) {
+std::optional<OrderEventType> OrderEventParser::TypeOf(std::string_view name) const {
+  for (const auto& [alias, canonical] : options_.type_aliases) {
+    if (name == alias) return ParseOrderEventType(canonical);
+  }
+  return ParseOrderEventType(name);
+}
+
+absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, const MessageContext& context) {
+  const std::string_view type_header = context.type;
   if (body.size() > options_.message_bytes_max) {
     return Message(absl::StrCat("is ", body.size(), " bytes; at most ", options_.message_bytes_max, " allowed"));
   }
@@ -276,6 +385,13 @@ absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, std::s
   if (simdjson::error_code e = m.parser.iterate(m.buffer.get(), body.size(), m.capacity).get(m.doc)) {
     return JsonError("message", e);
   }
+  {
+    od::value root;
+    simdjson::error_code e = m.doc.get_value().get(root);
+    if (!e) e = ValidateValue(root);
+    if (e) return JsonError("message", e);
+    m.doc.rewind();
+  }
   absl::StatusOr<std::string> type_field = m.FindType();
   if (!type_field.ok()) return type_field.status();
   const char* rest = nullptr;
@@ -283,17 +399,17 @@ absl::StatusOr<OrderEvent> OrderEventParser::Parse(std::string_view body, std::s
     return Message("invalid JSON (content after the object)");
   }
   std::string_view type_name = type_field->empty() ? type_header : std::string_view(*type_field);
-  if (!type_field->empty() && !type_header.empty() && type_header != *type_field) {
+  if (!type_field->empty() && !type_header.empty() && TypeOf(type_header) != TypeOf(*type_field)) {
     return Message(absl::StrCat("the type header says \"", AsAbsl(type_header), "\" but the body says \"",
                                 *type_field, "\""));
   }
   if (type_name.empty()) return Message("has no type: set the field \"type\" or the header \"type\"");
-  std::optional<OrderEventType> type = ParseOrderEventType(type_name);
+  std::optional<OrderEventType> type = TypeOf(type_name);
   if (!type) return Message(absl::StrCat("unknown type \"", AsAbsl(type_name), "\""));
   OrderEvent event;
   event.type = *type;
   m.doc.rewind();
-  RETURN_IF_ERROR(m.ReadFields(options_, &event));
+  RETURN_IF_ERROR(m.ReadFields(options_, context.event_id, &event));
   return event;
 }
 

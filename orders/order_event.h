@@ -11,8 +11,10 @@
 // none, from the Kafka header "type" (or "eventType"); when both are given
 // they must agree. Unknown fields are ignored, so producers may add fields.
 //
-// Parsing uses simdjson's On-Demand API with error codes only (no
-// exceptions): the message is copied into a padded buffer owned by the parser
+// A message must be valid JSON as a whole (RFC 8259), including fields this
+// parser does not read: it is validated by simdjson's DOM parser before the
+// fields are read. Parsing then uses simdjson's On-Demand API with error
+// codes only (no exceptions): the message is copied into a padded buffer owned by the parser
 // and reused for every message, and every string is copied out of the
 // parser's buffers before Parse returns, so an OrderEvent never points into
 // them.
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -69,6 +72,24 @@ struct OrderEventParserOptions {
   std::size_t items_max = ledger::kReservationLinesMax;
   // Longest eventId, characters. Default 128.
   std::size_t event_id_length_max = 128;
+  // Other names upstream producers give fields, alias -> canonical name
+  // (eventId, orderId, items, timestamp, sku, quantity, warehouseId), e.g.
+  // {"productId", "sku"}. A message naming a field both ways is refused
+  // ("is given twice"); errors name the canonical field. Default none.
+  std::vector<std::pair<std::string, std::string>> field_aliases;
+  // Other spellings of event types, alias -> canonical type name, e.g.
+  // {"OrderCreated", "order.created"}. Default none.
+  std::vector<std::pair<std::string, std::string>> type_aliases;
+};
+
+// What the message carries beside its body. Empty views: absent.
+struct MessageContext {
+  // The type from outside the body: the message's type header, CloudEvents'
+  // ce_type, or the topic's configured type (the consumer reconciles them,
+  // refusing disagreement). When the body has a type too, they must agree.
+  std::string_view type;
+  // The eventId when the body has none (CloudEvents' ce_id).
+  std::string_view event_id;
 };
 
 class OrderEventParser {
@@ -80,7 +101,14 @@ class OrderEventParser {
 
   // Parses one message body. `type_header` is the value of the message's type
   // header, empty when it has none.
-  absl::StatusOr<OrderEvent> Parse(std::string_view body, std::string_view type_header);
+  absl::StatusOr<OrderEvent> Parse(std::string_view body, std::string_view type_header) {
+    return Parse(body, MessageContext{.type = type_header});
+  }
+  absl::StatusOr<OrderEvent> Parse(std::string_view body, const MessageContext& context);
+
+  // The type a name means: a canonical name, "payment.successful", or a
+  // configured alias; nullopt otherwise.
+  std::optional<OrderEventType> TypeOf(std::string_view name) const;
 
   const OrderEventParserOptions& options() const { return options_; }
 

@@ -42,6 +42,42 @@ TEST(OrderEventParser, FieldsInAnyOrderAndUnknownFieldsIgnored) {
   EXPECT_EQ(e->timestamp_ms, 1772366400000);
 }
 
+// Upstream shapes accepted through configuration: items keyed productId,
+// the type spelled OrderCreated, the eventId from CloudEvents' ce_id.
+TEST(OrderEventParser, ConfiguredAliasesAcceptUpstreamShapes) {
+  OrderEventParserOptions options;
+  options.field_aliases = {{"productId", "sku"}, {"id", "eventId"}};
+  options.type_aliases = {{"OrderCreated", "order.created"}};
+  OrderEventParser parser(options);
+  absl::StatusOr<OrderEvent> e = parser.Parse(
+      R"({"type":"OrderCreated","id":"e-9","orderId":"o-9","timestamp":1,"items":[{"productId":"MUG","quantity":2}]})",
+      "");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->type, OrderEventType::kOrderCreated);
+  EXPECT_EQ(e->event_id, "e-9");
+  ASSERT_EQ(e->items.size(), 1u);
+  EXPECT_EQ(e->items[0].sku.value(), "MUG");
+  // The header and the body may spell the type differently if both mean it.
+  EXPECT_TRUE(parser.Parse(R"({"type":"OrderCreated","eventId":"e","orderId":"o","timestamp":1,)"
+                           R"("items":[{"sku":"A","quantity":1}]})", "order.created").ok());
+  // Ambiguous: the field named both ways.
+  e = parser.Parse(R"({"type":"order.created","eventId":"e","orderId":"o","timestamp":1,)"
+                   R"("items":[{"sku":"A","productId":"B","quantity":1}]})", "");
+  EXPECT_EQ(FieldOf(e.status()), "items[0].sku") << e.status();
+  // CloudEvents binary mode: type and id from headers.
+  e = parser.Parse(R"({"orderId":"o-7"})", MessageContext{.type = "payment.failed", .event_id = "ce-1"});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->event_id, "ce-1");
+  EXPECT_EQ(e->type, OrderEventType::kPaymentFailed);
+  // Without the alias configured the same shapes are refused, naming the field.
+  OrderEventParser plain;
+  e = plain.Parse(R"({"type":"OrderCreated","eventId":"e","orderId":"o"})", "");
+  EXPECT_NE(e.status().message().find("unknown type \"OrderCreated\""), std::string::npos) << e.status();
+  e = plain.Parse(R"({"type":"order.created","eventId":"e","orderId":"o","timestamp":1,)"
+                  R"("items":[{"productId":"MUG","quantity":2}]})", "");
+  EXPECT_EQ(FieldOf(e.status()), "items[0].sku") << e.status();
+}
+
 TEST(OrderEventParser, TypeFromHeaderAndSynonyms) {
   OrderEventParser parser;
   absl::StatusOr<OrderEvent> e = parser.Parse(R"({"eventId":"e-3","orderId":"o-1"})", "payment.successful");
@@ -70,6 +106,14 @@ TEST(OrderEventParser, RefusesWithTheFieldNamed) {
       {R"({"type":"order.created"} trailing)", "", "message", "invalid JSON"},
       {R"({"type":"payment.failed","eventId":"e","orderId":"o"} {"a":1})", "", "message", "invalid JSON"},
       {R"({"type":"payment.failed","eventId":"e","orderId":"o"}})", "", "message", "invalid JSON"},
+      // Invalid JSON in fields the parser never reads is refused too.
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","note":tru})", "", "message", "invalid JSON"},
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","extra":[1,]})", "", "message", "invalid JSON"},
+      {R"({"type":"payment.failed","eventId":"e","orderId":"o","n":01})", "", "message", "invalid JSON"},
+      {"{\"type\":\"payment.failed\",\"eventId\":\"e\",\"orderId\":\"o\",\"s\":\"\xff\"}", "", "message",
+       "invalid JSON"},
+      {R"({"type":"order.created","eventId":"e","orderId":"o","timestamp":"2026-01-01T00:00:00Z",)"
+       R"("items":[{"sku":"A","quantity":1,"note":nul}]})", "", "message", "invalid JSON"},
       {R"({"eventId":"e","orderId":"o"})", "", "message", "has no type"},
       {R"({"type":"order.shipped","eventId":"e","orderId":"o"})", "", "message", "unknown type \"order.shipped\""},
       {R"({"type":"order.created","eventId":"e","orderId":"o"})", "payment.failed", "message", "header says"},

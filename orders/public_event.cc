@@ -4,20 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/json_text.h"
 #include "base/status.h"
-#include "ledger/hash.h"
+#include "ledger/derived_ids.h"
+#include "ledger/evolve.h"
 
 namespace orders {
 namespace {
-
-using base::AsAbsl;
 
 // A flat JSON object built field by field.
 class JsonObject {
  public:
   JsonObject& Str(std::string_view key, std::string_view value) {
     Key(key);
-    AppendJsonString(&out_, value);
+    base::AppendJsonString(&out_, value);
     return *this;
   }
   JsonObject& Int(std::string_view key, std::int64_t value) {
@@ -39,25 +39,17 @@ class JsonObject {
  private:
   void Key(std::string_view key) {
     out_ += out_.empty() ? '{' : ',';
-    AppendJsonString(&out_, key);
+    base::AppendJsonString(&out_, key);
     out_ += ':';
   }
   std::string out_;
 };
 
-std::string Rfc3339(ledger::TimeMs ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
-
-std::string HashId(std::string_view seed_text) {
-  auto [hi, lo] = ledger::StableHash128(seed_text, 11, 12);
-  return ledger::EventId{hi, lo}.ToHex();
-}
-
 // The fields every log-derived event starts with.
 JsonObject Start(std::string_view type, const std::string& event_id, const ledger::Event& e) {
   JsonObject o;
-  o.Str("eventId", event_id).Str("type", type).Str("occurredAt", Rfc3339(e.envelope.occurred_at_ms));
+  o.Str("eventId", event_id).Str("type", type);
+  o.Str("occurredAt", base::FormatRfc3339Ms(e.envelope.occurred_at_ms));
   o.Str("sku", e.envelope.sku.value());
   return o;
 }
@@ -81,7 +73,8 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
   if (const auto* r = std::get_if<ledger::ReservationLineReserved>(&e.payload)) {
     JsonObject o = Start("inventory.reserved", id, e);
     o.Str("reservationId", r->reservation_id.value()).Str("orderId", r->order_id.value());
-    o.Str("warehouseId", r->warehouse.value()).Int("quantity", r->quantity).Str("expiresAt", Rfc3339(r->expires_at_ms));
+    o.Str("warehouseId", r->warehouse.value()).Int("quantity", r->quantity);
+    o.Str("expiresAt", base::FormatRfc3339Ms(r->expires_at_ms));
     o.Int("line", r->request_line).Int("allocationIndex", r->allocation_index);
     o.Int("allocationCount", r->allocation_count);
     return make("inventory.reserved", std::move(o));
@@ -114,69 +107,25 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
   return make("inventory.stock_updated", std::move(o));
 }
 
-// An alert when the SKU's available total crosses down to a threshold.
-std::optional<PublicEvent> Alert(const ledger::Event& e, const LevelView& before, const LevelView& after) {
-  std::string_view type;
-  if (after.sku_available <= 0 && before.sku_available > 0) {
-    type = "inventory.out_of_stock";
-  } else if (after.reorder_point > 0 && after.sku_available <= after.reorder_point &&
-             before.sku_available > after.reorder_point) {
-    type = "inventory.low_stock";
-  } else {
-    return std::nullopt;
+// The alerts of the SKU's change of stock state (ledger/stock_rules.h).
+void AppendAlerts(const ledger::Event& e, const LevelView& before, const LevelView& after,
+                  std::vector<PublicEvent>* out) {
+  for (ledger::StockAlert alert : ledger::AlertsOf(before.stock_state, after.stock_state)) {
+    const std::string type = absl::StrCat("inventory.", AsAbsl(ledger::ToString(alert)));
+    const std::string source = e.envelope.event_id.ToHex();
+    const std::string id = ledger::AlertEventId(e.envelope.event_id, type);
+    JsonObject o = Start(type, id, e);
+    o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
+    out->push_back(PublicEvent{e.envelope.sku.value(), type, id, o.Done()});
   }
-  const std::string source = e.envelope.event_id.ToHex();
-  const std::string id = HashId(absl::StrCat(source, "/", AsAbsl(type)));
-  JsonObject o = Start(type, id, e);
-  o.Int("available", after.sku_available).Int("reorderPoint", after.reorder_point).Str("causedBy", source);
-  return PublicEvent{e.envelope.sku.value(), std::string(type), id, o.Done()};
 }
 
 }  // namespace
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out->append("\\u00");
-          out->push_back(kHex[(c >> 4) & 0xf]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 std::optional<ledger::WarehouseCode> TouchedWarehouse(const ledger::EventPayload& payload) {
-  return std::visit(
-      [](const auto& p) -> std::optional<ledger::WarehouseCode> {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, ledger::TransferShipped>) {
-          return p.from;
-        } else if constexpr (std::is_same_v<T, ledger::TransferReceived>) {
-          return p.to;
-        } else if constexpr (std::is_same_v<T, ledger::StockReceived> || std::is_same_v<T, ledger::StockAdjusted> ||
-                             std::is_same_v<T, ledger::StockCounted> ||
-                             std::is_same_v<T, ledger::ReservationLineReserved> ||
-                             std::is_same_v<T, ledger::ReservationCommitted> ||
-                             std::is_same_v<T, ledger::ReservationReleased> ||
-                             std::is_same_v<T, ledger::ReservationExpired>) {
-          return p.warehouse;
-        } else {
-          return std::nullopt;
-        }
-      },
-      payload);
+  const ledger::LevelChanges changes = ledger::LevelChangesOf(payload);
+  if (changes.empty()) return std::nullopt;
+  return *changes.front().warehouse;  // a shipment's source: where on_hand moves
 }
 
 LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse) {
@@ -188,6 +137,7 @@ LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledge
   v.available = at.available();
   v.sku_available = state.TotalLevel(sku).available();
   v.reorder_point = item->reorder_point;
+  v.stock_state = ledger::StockStateOf(*item, v.sku_available);
   return v;
 }
 
@@ -196,14 +146,31 @@ std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelV
   std::vector<PublicEvent> out;
   if (event.envelope.sku.empty()) return out;  // warehouse events
   if (std::optional<PublicEvent> p = Primary(event, before, after, order_id)) out.push_back(std::move(*p));
-  if (std::optional<PublicEvent> a = Alert(event, before, after)) out.push_back(std::move(*a));
+  AppendAlerts(event, before, after, &out);
   return out;
+}
+
+absl::Status FoldToPublicEvents(ledger::State& state, const ledger::Event& event, std::vector<PublicEvent>* out) {
+  const ledger::WarehouseCode warehouse = TouchedWarehouse(event.payload).value_or(ledger::WarehouseCode());
+  const LevelView before = ViewOf(state, event.envelope.sku, warehouse);
+  RETURN_IF_ERROR(ledger::Evolve(state, event));
+  const LevelView after = ViewOf(state, event.envelope.sku, warehouse);
+  std::string order_id;
+  std::visit(
+      [&](const auto& p) {
+        if constexpr (requires { p.reservation_id; }) {
+          if (const ledger::ReservationState* r = state.reservation(p.reservation_id)) order_id = r->order_id.value();
+        }
+      },
+      event.payload);
+  for (PublicEvent& e : ToPublicEvents(event, before, after, order_id)) out->push_back(std::move(e));
+  return absl::OkStatus();
 }
 
 PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view order_id,
                               std::string_view reservation_id, const ledger::Rejection& rejection,
                               ledger::TimeMs at_ms) {
-  const std::string id = HashId(absl::StrCat("reservation_failed/", AsAbsl(source_event_id)));
+  const std::string id = ledger::ReservationFailedEventId(source_event_id);
   std::string lines = "[";
   for (const ledger::LineAvailability& l : rejection.lines) {
     if (l.available >= l.requested) continue;  // only the short lines
@@ -217,7 +184,8 @@ PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view
   }
   lines += ']';
   JsonObject o;
-  o.Str("eventId", id).Str("type", "inventory.reservation_failed").Str("occurredAt", Rfc3339(at_ms));
+  o.Str("eventId", id).Str("type", "inventory.reservation_failed");
+  o.Str("occurredAt", base::FormatRfc3339Ms(at_ms));
   o.Str("orderId", order_id).Str("reservationId", reservation_id).Str("sourceEventId", source_event_id);
   o.Str("reason", ledger::ToString(rejection.reason)).Str("message", rejection.message).Raw("shortLines", lines);
   return PublicEvent{std::string(order_id), "inventory.reservation_failed", id, o.Done()};

@@ -6,8 +6,9 @@
 //   inventory.released            one per released allocation
 //   inventory.expired             one per expired allocation
 //   inventory.stock_updated       a movement changed on_hand at a (SKU, warehouse)
-//   inventory.low_stock           the SKU's available total fell to its reorder point or below
-//   inventory.out_of_stock        the SKU's available total fell to zero
+//   inventory.low_stock           the SKU became low: 0 < available total <= reorder point
+//   inventory.out_of_stock        the SKU became out of stock: available total <= 0
+//   inventory.back_in_stock       the SKU was out of stock and has some available again
 //   inventory.reservation_failed  an order could not be reserved (made by the consumer,
 //                                 not from the log: a refused command appends nothing)
 //
@@ -18,6 +19,10 @@
 // is the SKU (the order id for reservation_failed), so one SKU's events keep
 // their order.
 //
+// The three alerts are ledger::AlertsOf (ledger/stock_rules.h) over the SKU's
+// stock state before and after the event, the same state the projector's
+// low/out-of-stock sets hold; discontinued items raise none.
+//
 // Thread-safety: pure functions.
 #ifndef ORDERS_PUBLIC_EVENT_H_
 #define ORDERS_PUBLIC_EVENT_H_
@@ -27,9 +32,11 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "ledger/event.h"
 #include "ledger/rejection.h"
 #include "ledger/state.h"
+#include "ledger/stock_rules.h"
 
 namespace orders {
 
@@ -47,6 +54,7 @@ struct LevelView {
   ledger::Quantity available = 0;      // at that (SKU, warehouse)
   ledger::Quantity sku_available = 0;  // the SKU's total over warehouses
   ledger::Quantity reorder_point = 0;
+  ledger::StockState stock_state = ledger::StockState::kUntracked;  // the SKU's (ledger/stock_rules.h)
 };
 
 // The warehouse whose level `payload` changes (the source for a transfer
@@ -62,15 +70,18 @@ LevelView ViewOf(const ledger::State& state, const ledger::Sku& sku, const ledge
 std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelView& before, const LevelView& after,
                                         std::string_view order_id);
 
+// The publisher's step for one ledger event: folds it into `state` (the
+// publisher's own) and appends its public events, mapped from the views
+// before and after, to `out`. An event Evolve refuses is returned as its
+// error, with `state` and `out` unchanged.
+absl::Status FoldToPublicEvents(ledger::State& state, const ledger::Event& event, std::vector<PublicEvent>* out);
+
 // inventory.reservation_failed for a refused order.created. `source_event_id`
 // is the order event's eventId; `rejection` names the reason and, for
 // insufficient stock, the lines (only the short ones are listed).
 PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view order_id,
                               std::string_view reservation_id, const ledger::Rejection& rejection,
                               ledger::TimeMs at_ms);
-
-// JSON string escaping (quotes, backslash, control characters).
-void AppendJsonString(std::string* out, std::string_view s);
 
 }  // namespace orders
 

@@ -4,9 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/durable_file.h"
 #include "base/status.h"
-#include "ledger/codec.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/evolve.h"
 #include "ledger/hash.h"
 #include "orders/public_event.h"
@@ -17,16 +18,6 @@ namespace {
 
 constexpr std::string_view kMagic = "INVPUB01";
 constexpr std::uint64_t kCheckSeed = 0x5055;
-
-void PutFixed(std::string* out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-std::uint64_t GetFixed(std::string_view in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)]);
-  return v;
-}
 
 std::uint64_t Check(std::string_view bytes) {
   ledger::StableHasher h(kCheckSeed);
@@ -46,24 +37,24 @@ absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::p
   if (bytes.size() < kMagic.size() + 4 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": not a position file"));
   }
-  const std::uint64_t count = GetFixed(bytes, kMagic.size(), 4);
+  const std::uint64_t count = base::DecodeFixed32Be(bytes.data() + kMagic.size());
   if (count != partition_count) {
     return absl::FailedPreconditionError(absl::StrCat("publisher position ", path.string(), " has ", count,
                                                       " partitions; the log has ", partition_count));
   }
-  if (bytes.size() != expected || GetFixed(bytes, expected - 8, 8) != Check(std::string_view(bytes).substr(0, expected - 8))) {
+  if (bytes.size() != expected || base::DecodeFixed64Be(bytes.data() + expected - 8) != Check(std::string_view(bytes).substr(0, expected - 8))) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": checksum mismatch"));
   }
   std::vector<std::uint64_t> out(partition_count);
-  for (std::size_t p = 0; p < partition_count; ++p) out[p] = GetFixed(bytes, kMagic.size() + 4 + 8 * p, 8);
+  for (std::size_t p = 0; p < partition_count; ++p) out[p] = base::DecodeFixed64Be(bytes.data() + kMagic.size() + 4 + 8 * p);
   return out;
 }
 
 absl::Status SavePosition(const std::filesystem::path& path, const std::vector<std::uint64_t>& next_offsets) {
   std::string bytes(kMagic);
-  PutFixed(&bytes, next_offsets.size(), 4);
-  for (std::uint64_t offset : next_offsets) PutFixed(&bytes, offset, 8);
-  PutFixed(&bytes, Check(bytes), 8);
+  base::PutFixed32Be(&bytes, static_cast<std::uint32_t>(next_offsets.size()));
+  for (std::uint64_t offset : next_offsets) base::PutFixed64Be(&bytes, offset);
+  base::PutFixed64Be(&bytes, Check(bytes));
   absl::Status saved = base::WriteFileDurably(path, bytes);
   if (!saved.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", saved.message()));
   return absl::OkStatus();
@@ -87,30 +78,36 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(eventlog::EventLog* l
   self->position_ = std::move(*position);
   self->saved_ = self->position_;
   RETURN_IF_ERROR(self->CatchUp());
-  eventlog::TailOptions tail;
-  tail.buffer_records_max = self->options_.batch_records_max;
-  tail.poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms);
-  self->tail_ = log->Tail(self->position_, tail);
+  // Live: a record that will not decode stops the publisher there (kStop).
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = self->options_.batch_records_max,
+                         .poll_interval_ms = std::chrono::milliseconds(self->options_.poll_timeout_ms)};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kStop;
+  ASSIGN_OR_RETURN(self->reader_,
+                   ledger_io::EventReader::Open(
+                       log, {.mode = eventlog::ReadMode::kFollow, .start_offsets = self->position_}, reader_options));
   return self;
 }
 
-// Folds every record before the saved position, publishing nothing.
+// Folds every record before the saved position, publishing nothing; a record
+// that does not read, decode or fold ends Open (kAbort).
 absl::Status Publisher::CatchUp() {
-  for (std::uint32_t p = 0; p < position_.size(); ++p) {
-    std::uint64_t from = 0;
-    while (from < position_[p]) {
-      ASSIGN_OR_RETURN(std::vector<eventlog::StoredRecord> records, log_->Read(p, from, options_.replay_read_records));
-      if (records.empty()) break;
-      for (const eventlog::StoredRecord& record : records) {
-        if (record.position.offset >= position_[p]) break;  // published after the save: the tail has it
-        ASSIGN_OR_RETURN(ledger::Event event, ledger::Decode(record.payload));
-        RETURN_IF_ERROR(ledger::Evolve(state_, event));
-        records_ += 1;
-      }
-      from = records.back().position.offset + 1;
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = options_.replay_read_records, .background = true};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kAbort;
+  ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
+                   ledger_io::EventReader::Open(
+                       log_,
+                       {.start_offsets = std::vector<std::uint64_t>(position_.size(), 0), .end_offsets = position_},
+                       reader_options));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
+    if (!batch) return absl::OkStatus();
+    for (const absl::StatusOr<ledger::Event>& event : batch->events) {
+      RETURN_IF_ERROR(ledger::Evolve(state_, *event));
+      records_ += 1;
     }
   }
-  return absl::OkStatus();
 }
 
 void Publisher::Start() {
@@ -130,27 +127,9 @@ std::vector<std::uint64_t> Publisher::position() const {
   return saved_;
 }
 
-absl::Status Publisher::Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out) {
-  for (const eventlog::StoredRecord& record : records) {
-    absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
-    if (!event.ok()) {
-      return absl::Status(event.status().code(),
-                          absl::StrCat("record ", record.position.partition, ":", record.position.offset, ": ",
-                                       event.status().message()));
-    }
-    const ledger::WarehouseCode warehouse = TouchedWarehouse(event->payload).value_or(ledger::WarehouseCode());
-    const LevelView before = ViewOf(state_, event->envelope.sku, warehouse);
-    RETURN_IF_ERROR(ledger::Evolve(state_, *event));
-    const LevelView after = ViewOf(state_, event->envelope.sku, warehouse);
-    std::string order_id;
-    std::visit(
-        [&](const auto& p) {
-          if constexpr (requires { p.reservation_id; }) {
-            if (const ledger::ReservationState* r = state_.reservation(p.reservation_id)) order_id = r->order_id.value();
-          }
-        },
-        event->payload);
-    for (PublicEvent& e : ToPublicEvents(*event, before, after, order_id)) out->push_back(std::move(e));
+absl::Status Publisher::Fold(const ledger_io::EventBatch& batch, std::vector<PublicEvent>* out) {
+  for (const absl::StatusOr<ledger::Event>& event : batch.events) {  // all decoded (kStop)
+    RETURN_IF_ERROR(FoldToPublicEvents(state_, *event, out));
     records_ += 1;
   }
   return absl::OkStatus();
@@ -181,24 +160,25 @@ bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const std
 void Publisher::Run() {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (!stopping_) {
-    absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
-        tail_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
-    if (!records.ok()) {
-      spdlog::warn("publisher: reading the log: {}", records.status().ToString());
+    absl::StatusOr<std::optional<ledger_io::EventBatch>> batch =
+        reader_->Next(std::chrono::milliseconds(options_.poll_timeout_ms));
+    if (!batch.ok()) {  // a followed read retries from the same position
+      spdlog::warn("publisher: reading the log: {}", batch.status().ToString());
       Backoff(wait_ms);
       continue;
     }
     wait_ms = options_.retry_backoff_ms;
-    if (records->empty()) continue;
+    INV_CHECK(batch->has_value()) << "a followed read ends only after a bad record";
     std::vector<PublicEvent> events;
-    absl::Status folded = Fold(*records, &events);
+    absl::Status folded = (*batch)->bad.ok() ? Fold(**batch, &events) : (*batch)->bad;
     if (!folded.ok()) {
       // The log is the source of truth; a record that will not fold needs a person.
       spdlog::error("publisher stopped: {}", folded.ToString());
       failed_ = true;
       return;
     }
-    position_ = tail_->next_offsets();
+    if ((*batch)->events.empty()) continue;
+    position_ = (*batch)->next_offsets;
     if (!PublishAndSave(events, position_)) return;
   }
 }

@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "eventlog/event_log.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/state.h"
 #include "orders/kafka_producer.h"
 
@@ -93,7 +94,7 @@ class Publisher {
   Publisher(eventlog::EventLog* log, PublisherOptions options);
   absl::Status CatchUp();
   void Run();
-  absl::Status Fold(const std::vector<eventlog::StoredRecord>& records, std::vector<PublicEvent>* out);
+  absl::Status Fold(const ledger_io::EventBatch& batch, std::vector<PublicEvent>* out);
   bool PublishAndSave(const std::vector<PublicEvent>& events, const std::vector<std::uint64_t>& next);
   void Backoff(std::int64_t& wait_ms);
 
@@ -102,7 +103,7 @@ class Publisher {
   std::unique_ptr<KafkaProducer> producer_;
   ledger::State state_;                  // publisher thread only
   std::vector<std::uint64_t> position_;  // publisher thread only (Open before Start)
-  std::unique_ptr<eventlog::LogTail> tail_;
+  std::unique_ptr<ledger_io::EventReader> reader_;  // follows the log from position_
   std::atomic<std::uint64_t> records_{0}, published_{0}, batches_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopping_{false};

@@ -5,8 +5,10 @@
 
 #include "logging/log_format.h"
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/status.h"
 #include "ledger/codec.h"
+#include "ledger/stock_rules.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -18,17 +20,11 @@ namespace v1 = inventory::v1;
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// As ledger::ReservationState::status(): active while any allocation is
-// unfolded or active, else the last allocation's resolution.
+// ledger::ReservationStatusOf over the row's allocations; an UNSPECIFIED
+// allocation is one not folded yet.
 v1::ReservationStatus StatusOf(const v1::Reservation& r) {
-  v1::ReservationStatus resolution = v1::RESERVATION_STATUS_ACTIVE;
-  for (const v1::Allocation& a : r.allocations()) {
-    if (a.status() == v1::RESERVATION_STATUS_UNSPECIFIED || a.status() == v1::RESERVATION_STATUS_ACTIVE) {
-      return v1::RESERVATION_STATUS_ACTIVE;
-    }
-    resolution = a.status();
-  }
-  return resolution;
+  return ledger::ToProto(
+      ledger::ReservationStatusOf(r.allocations(), [](const v1::Allocation& a) { return ledger::FromProto(a.status()); }));
 }
 
 void AddTo(Totals& totals, ledger::Quantity on_hand, ledger::Quantity reserved, ledger::Quantity incoming) {
@@ -123,42 +119,47 @@ struct Fold::Visitor {
     return PutWarehouse(e.warehouse, e.name, e.region, e.priority, e.active);
   }
 
-  absl::Status operator()(const ledger::StockReceived& e) {
-    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.quantity, .kind = "received",
-                                  .reference = e.reference});
-  }
-  absl::Status operator()(const ledger::StockAdjusted& e) {
-    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.delta, .kind = "adjusted",
-                                  .reference = e.reference, .reason = e.reason});
-  }
+  absl::Status operator()(const ledger::StockReceived& e) { return Moves(e, "received", e.reference); }
+  absl::Status operator()(const ledger::StockAdjusted& e) { return Moves(e, "adjusted", e.reference, e.reason); }
   absl::Status operator()(const ledger::StockCounted& e) {
     ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* level, fold.LevelRow(LevelKey(sku, e.warehouse.value())));
     ledger::Quantity before = level->value ? level->value->on_hand : 0;
     if (before + e.delta != e.counted) fold.Anomaly(ctx, "count disagrees with on_hand");
-    return fold.ChangeLevel(ctx, {.warehouse = e.warehouse, .on_hand = e.delta, .kind = "counted"});
+    return Moves(e, "counted");
   }
   absl::Status operator()(const ledger::TransferShipped& e) {
-    RETURN_IF_ERROR(fold.ChangeLevel(ctx, {.warehouse = e.from, .on_hand = -e.quantity, .kind = "transfer_shipped",
-                                           .reference = e.transfer_id.value(), .index = 0}));
-    return fold.ChangeLevel(ctx, {.warehouse = e.to, .incoming = e.quantity, .kind = "transfer_shipped",
-                                  .reference = e.transfer_id.value(), .index = 1});
+    return Moves(e, "transfer_shipped", e.transfer_id.value());
   }
   absl::Status operator()(const ledger::TransferReceived& e) {
-    return fold.ChangeLevel(ctx, {.warehouse = e.to, .on_hand = e.quantity, .incoming = -e.quantity,
-                                  .kind = "transfer_received", .reference = e.transfer_id.value()});
+    return Moves(e, "transfer_received", e.transfer_id.value());
   }
-  absl::Status operator()(const ledger::ReservationLineReserved& e) { return fold.ReserveLine(ctx, e); }
+  absl::Status operator()(const ledger::ReservationLineReserved& e) {
+    RETURN_IF_ERROR(fold.ReserveLine(ctx, e));
+    return Moves(e, "reserved", e.reservation_id.value());
+  }
   absl::Status operator()(const ledger::ReservationCommitted& e) {
-    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                        ledger::ReservationStatus::kCommitted);
+    RETURN_IF_ERROR(fold.Resolve(ctx, e.reservation_id, e.allocation_index, ledger::ReservationStatus::kCommitted));
+    return Moves(e, "committed", e.reservation_id.value());
   }
   absl::Status operator()(const ledger::ReservationReleased& e) {
-    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                        ledger::ReservationStatus::kReleased);
+    RETURN_IF_ERROR(fold.Resolve(ctx, e.reservation_id, e.allocation_index, ledger::ReservationStatus::kReleased));
+    return Moves(e, "released", e.reservation_id.value());
   }
   absl::Status operator()(const ledger::ReservationExpired& e) {
-    return fold.Resolve(ctx, e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                        ledger::ReservationStatus::kExpired);
+    RETURN_IF_ERROR(fold.Resolve(ctx, e.reservation_id, e.allocation_index, ledger::ReservationStatus::kExpired));
+    return Moves(e, "expired", e.reservation_id.value());
+  }
+
+  // One movement per level `e` changes (ledger/stock_rules.h), indexed in order.
+  template <typename Payload>
+  absl::Status Moves(const Payload& e, std::string_view kind, std::string_view reference = {},
+                     std::optional<ledger::AdjustmentReason> reason = std::nullopt) {
+    uint32_t index = 0;
+    for (const ledger::LevelChange& change : ledger::LevelChangesOf(e)) {
+      RETURN_IF_ERROR(fold.ChangeLevel(
+          ctx, {.change = change, .kind = kind, .reference = reference, .reason = reason, .index = index++}));
+    }
+    return absl::OkStatus();
   }
 };
 
@@ -233,7 +234,7 @@ absl::StatusOr<Fold::Cached<ledger::StockLevel>*> Fold::TotalRow(const std::stri
   return Row(totals_, Cf::kTotals, sku, [](const std::string& bytes) { return DecodeLevel(bytes); });
 }
 
-absl::StatusOr<Fold::StockFlags*> Fold::StoredFlags(const std::string& sku) {
+absl::StatusOr<ledger::StockFlags*> Fold::StoredFlags(const std::string& sku) {
   auto [it, inserted] = stored_flags_.try_emplace(sku);
   if (inserted) {
     ASSIGN_OR_RETURN(std::optional<std::string> low, store_->Get(Cf::kReports, LowStockKey(sku)));
@@ -241,11 +242,6 @@ absl::StatusOr<Fold::StockFlags*> Fold::StoredFlags(const std::string& sku) {
     it->second = {.low = low.has_value(), .out = out.has_value()};
   }
   return &it->second;
-}
-
-Fold::StockFlags Fold::FlagsOf(const v1::Item* item, const ledger::StockLevel& total) const {
-  if (item == nullptr || item->status() != v1::ITEM_STATUS_ACTIVE) return {};
-  return {.low = total.available() <= item->reorder_point(), .out = total.available() <= 0};
 }
 
 absl::Status Fold::ChangeCategory(const std::string& sku, const std::string& from, const std::string& to) {
@@ -262,29 +258,26 @@ absl::Status Fold::ChangeCategory(const std::string& sku, const std::string& fro
 
 absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   const std::string& sku = ctx.envelope.sku.value();
-  const std::string& warehouse = move.warehouse.value();
+  const ledger::LevelChange& change = move.change;
+  const std::string& warehouse = change.warehouse->value();
   ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* level, LevelRow(LevelKey(sku, warehouse)));
   ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
   ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));
   ledger::StockLevel& l = level->value ? *level->value : level->value.emplace();
   ledger::StockLevel& t = total->value ? *total->value : total->value.emplace();
-  l.on_hand += move.on_hand;
-  l.reserved += move.reserved;
-  l.incoming += move.incoming;
-  t.on_hand += move.on_hand;
-  t.reserved += move.reserved;
-  t.incoming += move.incoming;
+  l = ledger::Changed(l, change);
+  t = ledger::Changed(t, change);
   Touch(levels_dirty_, LevelKey(sku, warehouse), level);
   Touch(totals_dirty_, sku, total);
-  if (l.on_hand < 0 || l.reserved < 0 || l.incoming < 0 || l.reserved > l.on_hand) {
+  if (!ledger::KeepsLevelInvariants(l)) {
     ++oversells_;
     Anomaly(ctx, absl::StrCat("leaves ", warehouse, " with on_hand=", l.on_hand, " reserved=", l.reserved,
                               " incoming=", l.incoming));
   }
-  AddTo(warehouse_totals_[warehouse], move.on_hand, move.reserved, move.incoming);
+  AddTo(warehouse_totals_[warehouse], change.on_hand, change.reserved, change.incoming);
   warehouse_totals_dirty_.insert(warehouse);
   const std::string category = item->value ? item->value->category() : "";
-  AddTo(category_totals_[category], move.on_hand, move.reserved, move.incoming);
+  AddTo(category_totals_[category], change.on_hand, change.reserved, change.incoming);
   category_totals_dirty_.insert(category);
   flags_dirty_.insert(sku);
 
@@ -299,9 +292,9 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   m->set_sku(sku);
   m->set_warehouse(warehouse);
   m->set_kind(std::string(move.kind));
-  m->set_delta_on_hand(move.on_hand);
-  m->set_delta_reserved(move.reserved);
-  m->set_delta_incoming(move.incoming);
+  m->set_delta_on_hand(change.on_hand);
+  m->set_delta_reserved(change.reserved);
+  m->set_delta_incoming(change.incoming);
   if (move.reason) m->set_reason(ledger::ToProto(*move.reason));
   m->set_actor(ctx.envelope.actor);
   m->set_reference(std::string(move.reference));
@@ -312,7 +305,8 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   resulting->set_reserved(l.reserved);
   resulting->set_available(l.available());
   resulting->set_incoming(l.incoming);
-  StockFlags flags = FlagsOf(item->value ? &*item->value : nullptr, t);
+  const ledger::StockFlags flags =
+      ledger::FlagsOf(StockStateOf(item->value ? &*item->value : nullptr, t.available()));
   update.set_low_stock(flags.low);
   update.set_out_of_stock(flags.out);
 
@@ -376,12 +370,10 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
   r.set_status(StatusOf(r));
   Touch(reservations_dirty_, e.reservation_id.value(), row);
   CountTransition(before, r.status());
-  return ChangeLevel(ctx, {.warehouse = e.warehouse, .reserved = e.quantity, .kind = "reserved",
-                           .reference = e.reservation_id.value()});
+  return absl::OkStatus();
 }
 
 absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
-                           const ledger::WarehouseCode& warehouse, ledger::Quantity quantity,
                            ledger::ReservationStatus to) {
   ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, ReservationRow(id.value()));
   if (!row->value || index >= static_cast<uint32_t>(row->value->allocations_size()) ||
@@ -399,10 +391,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
     Touch(reservations_dirty_, id.value(), row);
     CountTransition(before, after);
   }
-  bool committed = to == ledger::ReservationStatus::kCommitted;
-  std::string_view kind = committed ? "committed" : to == ledger::ReservationStatus::kReleased ? "released" : "expired";
-  return ChangeLevel(ctx, {.warehouse = warehouse, .on_hand = committed ? -quantity : 0, .reserved = -quantity,
-                           .kind = kind, .reference = id.value()});
+  return absl::OkStatus();
 }
 
 absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied) {
@@ -440,10 +429,11 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>
   put_sorted(Cf::kBySku);
 
   for (const std::string& sku : flags_dirty_) {
-    ASSIGN_OR_RETURN(StockFlags* stored, StoredFlags(sku));
+    ASSIGN_OR_RETURN(ledger::StockFlags* stored, StoredFlags(sku));
     ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));
     ASSIGN_OR_RETURN(Cached<ledger::StockLevel>* total, TotalRow(sku));
-    StockFlags now = FlagsOf(item->value ? &*item->value : nullptr, total->value.value_or(ledger::StockLevel{}));
+    const ledger::StockFlags now = ledger::FlagsOf(
+        StockStateOf(item->value ? &*item->value : nullptr, total->value.value_or(ledger::StockLevel{}).available()));
     if (now.low != stored->low) {
       if (now.low) batch.Put(store_->handle(Cf::kReports), LowStockKey(sku), "");
       else batch.Delete(store_->handle(Cf::kReports), LowStockKey(sku));
@@ -467,7 +457,7 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>
   counts_dirty_ = false;
   for (uint32_t p = 0; p < applied.size(); ++p) {
     std::string value;
-    for (int shift = 56; shift >= 0; shift -= 8) value.push_back(static_cast<char>((applied[p] >> shift) & 0xff));
+    base::PutFixed64Be(&value, applied[p]);
     batch.Put(store_->handle(Cf::kMeta), AppliedKey(p), value);
   }
   return absl::OkStatus();

@@ -27,6 +27,7 @@
 #include "ledger/event.h"
 #include "eventlog/event_log.h"
 #include "ledger/state.h"
+#include "ledger/stock_rules.h"
 #include "projector/store.h"
 #include "proto/common.pb.h"
 #include "proto/query_service.pb.h"
@@ -68,21 +69,13 @@ class Fold {
     std::optional<T> value;
     bool dirty = false;
   };
-  struct StockFlags {
-    bool low = false;
-    bool out = false;
-    friend bool operator==(const StockFlags&, const StockFlags&) = default;
-  };
   struct Context {
     const eventlog::LogPosition& position;
     const ledger::Envelope& envelope;
     std::vector<inventory::v1::InventoryUpdate>* updates;
   };
   struct Move {
-    const ledger::WarehouseCode& warehouse;
-    ledger::Quantity on_hand = 0;
-    ledger::Quantity reserved = 0;
-    ledger::Quantity incoming = 0;
+    const ledger::LevelChange& change;  // ledger/stock_rules.h
     std::string_view kind;
     std::string_view reference;
     std::optional<ledger::AdjustmentReason> reason;
@@ -99,16 +92,16 @@ class Fold {
   absl::StatusOr<Cached<ledger::StockLevel>*> LevelRow(const std::string& key);
   absl::StatusOr<Cached<ledger::StockLevel>*> TotalRow(const std::string& sku);
   absl::StatusOr<Cached<inventory::v1::Reservation>*> ReservationRow(const std::string& id);
-  absl::StatusOr<StockFlags*> StoredFlags(const std::string& sku);
+  absl::StatusOr<ledger::StockFlags*> StoredFlags(const std::string& sku);
 
   // Changes one level and everything summed from it; records the movement.
   absl::Status ChangeLevel(const Context& ctx, const Move& move);
+  // The reservation row's side of a reserved or resolved allocation (the
+  // level's side is ChangeLevel).
   absl::Status ReserveLine(const Context& ctx, const ledger::ReservationLineReserved& e);
   absl::Status Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
-                       const ledger::WarehouseCode& warehouse, ledger::Quantity quantity,
                        ledger::ReservationStatus to);
   absl::Status ChangeCategory(const std::string& sku, const std::string& from, const std::string& to);
-  StockFlags FlagsOf(const inventory::v1::Item* item, const ledger::StockLevel& total) const;
   void CountTransition(std::optional<inventory::v1::ReservationStatus> from, inventory::v1::ReservationStatus to);
   void Anomaly(const Context& ctx, std::string_view what);
 
@@ -118,7 +111,7 @@ class Fold {
   absl::node_hash_map<std::string, Cached<ledger::StockLevel>> levels_;
   absl::node_hash_map<std::string, Cached<ledger::StockLevel>> totals_;
   absl::node_hash_map<std::string, Cached<inventory::v1::Reservation>> reservations_;
-  absl::node_hash_map<std::string, StockFlags> stored_flags_;
+  absl::node_hash_map<std::string, ledger::StockFlags> stored_flags_;
   // Rows changed since the last Flush, so Flush never scans the caches.
   template <typename T>
   using DirtyList = std::vector<std::pair<std::string, Cached<T>*>>;

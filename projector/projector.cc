@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status.h"
-#include "ledger/codec.h"
+#include "ledger-io/event_reader.h"
 #include "projector/fold.h"
 #include "projector/store.h"
 #include "rocksdb/write_batch.h"
@@ -17,12 +17,8 @@
 namespace projector {
 namespace {
 
-// One tail read, decoded; `next_offsets` is the tail's position after it.
-struct DecodedBatch {
-  std::vector<eventlog::LogPosition> positions;
-  std::vector<absl::StatusOr<ledger::Event>> events;
-  std::vector<uint64_t> next_offsets;
-};
+// One tail read, decoded; `next_offsets` is the reader's position after it.
+using DecodedBatch = ledger_io::EventBatch;
 
 }  // namespace
 
@@ -171,36 +167,40 @@ class Projector::Impl {
     return stopping_;
   }
 
+  // Follows the log; a record that does not decode is kept in its batch as
+  // an error, counted and skipped by the applier (kRecordAndContinue); a read
+  // error stops the projector.
   void ReadLoop() {
-    std::unique_ptr<eventlog::LogTail> tail =
-        log_->Tail(applied(), {.buffer_records_max = options_.batch_events_max, .poll_interval_ms = options_.poll_ms});
+    ledger_io::EventReaderOptions reader_options;
+    reader_options.read = {.read_batch_records = options_.batch_events_max, .poll_interval_ms = options_.poll_ms};
+    reader_options.on_undecodable = ledger_io::ErrorPolicy::kRecordAndContinue;
+    absl::StatusOr<std::unique_ptr<ledger_io::EventReader>> reader = ledger_io::EventReader::Open(
+        log_, {.mode = eventlog::ReadMode::kFollow, .start_offsets = applied()}, reader_options);
+    if (!reader.ok()) {
+      Fail(reader.status());
+      return;
+    }
     auto last_end_check = std::chrono::steady_clock::now();
     while (!stopping()) {
-      absl::StatusOr<std::vector<eventlog::StoredRecord>> records = tail->Next(options_.poll_ms);
-      if (!records.ok()) {
-        Fail(records.status());
+      absl::StatusOr<std::optional<DecodedBatch>> read = (*reader)->Next(options_.poll_ms);
+      if (!read.ok()) {
+        Fail(read.status());
         return;
       }
+      INV_CHECK(read->has_value()) << "a followed read without kStop never ends";
+      DecodedBatch& batch = **read;
       auto now = std::chrono::steady_clock::now();
-      if (now - last_end_check > std::chrono::milliseconds(100) || !records->empty()) {
+      if (now - last_end_check > std::chrono::milliseconds(100) || !batch.events.empty()) {
         RefreshEndOffsets();
         last_end_check = now;
       }
-      if (records->empty()) {
+      if (batch.events.empty()) {
         // The tail found nothing more: its position is the effective end
         // (Kafka's end offset counts transaction markers no reader sees).
         std::lock_guard lock(mu_);
-        end_offsets_ = tail->next_offsets();
+        end_offsets_ = batch.next_offsets;
         continue;
       }
-      DecodedBatch batch;
-      batch.positions.reserve(records->size());
-      batch.events.reserve(records->size());
-      for (eventlog::StoredRecord& r : *records) {
-        batch.positions.push_back(r.position);
-        batch.events.push_back(ledger::Decode(r.payload));
-      }
-      batch.next_offsets = tail->next_offsets();
       std::unique_lock lock(mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || queue_.size() < options_.pipeline_batches_max; });
       if (stopping_) return;

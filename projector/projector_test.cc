@@ -351,12 +351,14 @@ TEST_F(ProjectorViewsTest, ReservationsCountsAndStockSets) {
   // SKU-2: 4 received, 1 committed, 3 reserved by R-4 -> available 0.
   EXPECT_EQ(LevelOf(*s, "SKU-2", "WH-B").on_hand(), 3);
   EXPECT_EQ(LevelOf(*s, "SKU-2", "WH-B").reserved(), 3);
-  // SKU-1 (reorder point 5, available 7) is fine; SKU-2 (point 0, available 0) is low and out.
-  EXPECT_EQ(SetOf(*s, /*low=*/true), (std::vector<std::string>{"SKU-2"}));
+  // SKU-1 (reorder point 5, available 7) is fine; SKU-2 (point 0, available 0) is out, not low
+  // (ledger/stock_rules.h: out of stock is its own state).
+  EXPECT_TRUE(SetOf(*s, /*low=*/true).empty());
   EXPECT_EQ(SetOf(*s, /*low=*/false), (std::vector<std::string>{"SKU-2"}));
   std::vector<v1::InventoryUpdate> moves = MovementsOf(*s, "SKU-2");
   ASSERT_FALSE(moves.empty());
   EXPECT_TRUE(moves.back().out_of_stock());
+  EXPECT_FALSE(moves.back().low_stock());
 
   // Releasing R-4 puts SKU-2 back in stock; discontinuing SKU-1 takes it off the lists.
   ASSERT_TRUE(history_->Run(ledger::ReleaseReservation{ReservationId("R-4"), ledger::ReleaseReason::kCancelled})

@@ -31,6 +31,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/status.h"
 #include "projector/store.h"
 #include "rocksdb/cache.h"
@@ -50,23 +51,6 @@ constexpr std::array<const char*, kCfCount> kCfNames = {"default",      "items",
 constexpr std::string_view kSchemaKey = "schema";
 constexpr std::string_view kPartitionsKey = "partitions";
 constexpr std::string_view kAppliedPrefix = "applied/";
-
-void PutBe32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-void PutBe64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-uint64_t GetBe64(std::string_view in) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-uint32_t GetBe32(std::string_view in) {
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
@@ -127,8 +111,8 @@ class SnapshotImpl final : public Snapshot {
       if (!key.starts_with(kAppliedPrefix) || key.size() != kAppliedPrefix.size() + 4 || it->value().size() != 8) {
         break;
       }
-      uint32_t p = GetBe32(key.substr(kAppliedPrefix.size()));
-      if (p < applied_.size()) applied_[p] = GetBe64(AsView(it->value()));
+      uint32_t p = base::DecodeFixed32Be(key.data() + kAppliedPrefix.size());
+      if (p < applied_.size()) applied_[p] = base::DecodeFixed64Be(it->value().data());
     }
   }
   ~SnapshotImpl() override {
@@ -204,7 +188,8 @@ class SnapshotImpl final : public Snapshot {
       if (key >= end) return false;
       if (key.size() != prefix.size() + 8 + 4 + 8 + 4) return absl::DataLossError("read models: bad by_sku key");
       std::string_view tail = key.substr(prefix.size() + 8);
-      std::string mkey = MovementKey(GetBe32(tail), GetBe64(tail.substr(4)), GetBe32(tail.substr(12)));
+      std::string mkey = MovementKey(base::DecodeFixed32Be(tail.data()), base::DecodeFixed64Be(tail.data() + 4),
+                                     base::DecodeFixed32Be(tail.data() + 12));
       ASSIGN_OR_RETURN(std::optional<inventory::v1::InventoryUpdate> update,
                        GetProto<inventory::v1::InventoryUpdate>(Cf::kMovements, mkey, "movement"));
       if (!update) return absl::DataLossError("read models: by_sku names a missing movement");
@@ -215,7 +200,7 @@ class SnapshotImpl final : public Snapshot {
   absl::Status ForEachUpdateFrom(uint32_t partition, uint64_t from_offset,
                                  const Visitor<inventory::v1::InventoryUpdate>& visit) const override {
     std::string prefix;
-    PutBe32(prefix, partition);
+    base::PutFixed32Be(&prefix, partition);
     return Scan(Cf::kMovements, prefix, MovementKey(partition, from_offset, 0),
                 [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
                   ASSIGN_OR_RETURN(auto update, ParseValue<inventory::v1::InventoryUpdate>(value, "movement"));
@@ -319,7 +304,7 @@ class SnapshotImpl final : public Snapshot {
 
 std::string AppliedKey(uint32_t partition) {
   std::string key(kAppliedPrefix);
-  PutBe32(key, partition);
+  base::PutFixed32Be(&key, partition);
   return key;
 }
 std::string LevelKey(std::string_view sku, std::string_view warehouse) {
@@ -335,9 +320,9 @@ std::string OrderKey(std::string_view order_id, std::string_view reservation_id)
 std::string MovementKey(uint32_t partition, uint64_t offset, uint32_t index) {
   std::string key;
   key.reserve(16);
-  PutBe32(key, partition);
-  PutBe64(key, offset);
-  PutBe32(key, index);
+  base::PutFixed32Be(&key, partition);
+  base::PutFixed64Be(&key, offset);
+  base::PutFixed32Be(&key, index);
   return key;
 }
 std::string BySkuKey(std::string_view sku, int64_t occurred_at_ms, uint32_t partition, uint64_t offset,
@@ -345,10 +330,10 @@ std::string BySkuKey(std::string_view sku, int64_t occurred_at_ms, uint32_t part
   std::string key;
   key.reserve(sku.size() + 25);
   key.append(sku).push_back('\0');
-  PutBe64(key, static_cast<uint64_t>(occurred_at_ms) ^ (uint64_t{1} << 63));
-  PutBe32(key, partition);
-  PutBe64(key, offset);
-  PutBe32(key, index);
+  base::PutFixed64Be(&key, static_cast<uint64_t>(occurred_at_ms) ^ (uint64_t{1} << 63));
+  base::PutFixed32Be(&key, partition);
+  base::PutFixed64Be(&key, offset);
+  base::PutFixed32Be(&key, index);
   return key;
 }
 std::string WarehouseTotalsKey(std::string_view code) { return absl::StrCat("w/", base::AsAbsl(code)); }
@@ -359,17 +344,17 @@ std::string OutOfStockKey(std::string_view sku) { return absl::StrCat("o/", base
 std::string EncodeLevel(const ledger::StockLevel& level) {
   std::string out;
   out.reserve(24);
-  PutBe64(out, static_cast<uint64_t>(level.on_hand));
-  PutBe64(out, static_cast<uint64_t>(level.reserved));
-  PutBe64(out, static_cast<uint64_t>(level.incoming));
+  base::PutFixed64Be(&out, static_cast<uint64_t>(level.on_hand));
+  base::PutFixed64Be(&out, static_cast<uint64_t>(level.reserved));
+  base::PutFixed64Be(&out, static_cast<uint64_t>(level.incoming));
   return out;
 }
 absl::StatusOr<ledger::StockLevel> DecodeLevel(std::string_view bytes) {
   if (bytes.size() != 24) return absl::DataLossError("read models: level value is not 24 bytes");
   ledger::StockLevel level;
-  level.on_hand = static_cast<int64_t>(GetBe64(bytes));
-  level.reserved = static_cast<int64_t>(GetBe64(bytes.substr(8)));
-  level.incoming = static_cast<int64_t>(GetBe64(bytes.substr(16)));
+  level.on_hand = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data()));
+  level.reserved = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 8));
+  level.incoming = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 16));
   return level;
 }
 std::string EncodeTotals(const Totals& totals) {
@@ -382,15 +367,15 @@ absl::StatusOr<Totals> DecodeTotals(std::string_view bytes) {
 std::string EncodeCounts(const ReservationCounts& c) {
   std::string out;
   out.reserve(32);
-  for (int64_t v : {c.active, c.committed, c.released, c.expired}) PutBe64(out, static_cast<uint64_t>(v));
+  for (int64_t v : {c.active, c.committed, c.released, c.expired}) base::PutFixed64Be(&out, static_cast<uint64_t>(v));
   return out;
 }
 absl::StatusOr<ReservationCounts> DecodeCounts(std::string_view bytes) {
   if (bytes.size() != 32) return absl::DataLossError("read models: counts value is not 32 bytes");
-  return ReservationCounts{.active = static_cast<int64_t>(GetBe64(bytes)),
-                           .committed = static_cast<int64_t>(GetBe64(bytes.substr(8))),
-                           .released = static_cast<int64_t>(GetBe64(bytes.substr(16))),
-                           .expired = static_cast<int64_t>(GetBe64(bytes.substr(24)))};
+  return ReservationCounts{.active = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data())),
+                           .committed = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 8)),
+                           .released = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 16)),
+                           .expired = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 24))};
 }
 
 std::string MovementCursor(const inventory::v1::InventoryUpdate& update) {
@@ -481,19 +466,19 @@ absl::Status Store::CheckMeta() {
   if (!partitions && mode_ == OpenMode::kReadWrite) {
     rocksdb::WriteBatch batch;
     std::string count, version;
-    PutBe32(count, options_.partition_count);
-    PutBe32(version, kViewSchemaVersion);
+    base::PutFixed32Be(&count, options_.partition_count);
+    base::PutFixed32Be(&version, kViewSchemaVersion);
     batch.Put(handle(Cf::kMeta), AsSlice(kPartitionsKey), count);
     batch.Put(handle(Cf::kMeta), AsSlice(kSchemaKey), version);
     return Write(batch, /*sync=*/true, /*disable_wal=*/false);
   }
   if (!partitions) return absl::FailedPreconditionError("read models: no views at " + options_.path);
-  if (partitions->size() != 4 || GetBe32(*partitions) != options_.partition_count) {
+  if (partitions->size() != 4 || base::DecodeFixed32Be(partitions->data()) != options_.partition_count) {
     return absl::FailedPreconditionError(absl::StrCat("read models at ", options_.path,
                                                       " follow a log with another partition count than ",
                                                       options_.partition_count));
   }
-  needs_rebuild_ = !schema || schema->size() != 4 || GetBe32(*schema) != kViewSchemaVersion;
+  needs_rebuild_ = !schema || schema->size() != 4 || base::DecodeFixed32Be(schema->data()) != kViewSchemaVersion;
   return absl::OkStatus();
 }
 
@@ -518,7 +503,7 @@ absl::Status Store::DropViews() {
   rocksdb::WriteBatch batch;
   for (uint32_t p = 0; p < options_.partition_count; ++p) batch.Delete(handle(Cf::kMeta), AppliedKey(p));
   std::string version;
-  PutBe32(version, kViewSchemaVersion);
+  base::PutFixed32Be(&version, kViewSchemaVersion);
   batch.Put(handle(Cf::kMeta), AsSlice(kSchemaKey), version);
   RETURN_IF_ERROR(Write(batch, /*sync=*/true, /*disable_wal=*/false));
   needs_rebuild_ = false;
@@ -531,7 +516,7 @@ absl::StatusOr<std::vector<uint64_t>> Store::LoadApplied() const {
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(Cf::kMeta, AppliedKey(p)));
     if (!bytes) continue;
     if (bytes->size() != 8) return absl::DataLossError("read models: applied offset is not 8 bytes");
-    applied[p] = GetBe64(*bytes);
+    applied[p] = base::DecodeFixed64Be(bytes->data());
   }
   return applied;
 }
@@ -569,6 +554,13 @@ absl::Status Store::Flush() {
   flush.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.end());
   return FromRocks(db_->Flush(flush, all), "flushing");
+}
+
+ledger::StockState StockStateOf(const inventory::v1::Item* item, ledger::Quantity available) {
+  if (item == nullptr) return ledger::StockState::kUntracked;
+  const bool active = item->status() == inventory::v1::ITEM_STATUS_ACTIVE;
+  const ledger::ItemStatus status = active ? ledger::ItemStatus::kActive : ledger::ItemStatus::kDiscontinued;
+  return ledger::StockStateOf(status, item->reorder_point(), available);
 }
 
 }  // namespace projector

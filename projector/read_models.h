@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "eventlog/event_log.h"
+#include "ledger/stock_rules.h"
 #include "proto/common.pb.h"
 #include "proto/query_service.pb.h"
 
@@ -85,6 +86,11 @@ struct ReservationCounts {
   int64_t expired = 0;
   friend bool operator==(const ReservationCounts&, const ReservationCounts&) = default;
 };
+
+// The stock state (ledger/stock_rules.h) of an item row whose SKU has
+// `available` in total; nullptr: no such item. The low-stock and out-of-stock
+// sets hold exactly the SKUs whose state is kLow and kOut.
+ledger::StockState StockStateOf(const inventory::v1::Item* item, ledger::Quantity available);
 
 // Callbacks return false to stop a scan early.
 template <typename T>

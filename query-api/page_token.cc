@@ -3,6 +3,7 @@
 #include "query-api/page_token.h"
 
 #include "absl/strings/escaping.h"
+#include "base/coding.h"
 #include "base/status.h"
 
 namespace query_api {
@@ -38,7 +39,7 @@ std::string EncodePageToken(PageKind kind, uint64_t filter_hash, std::string_vie
   raw.push_back(kMagic);
   raw.push_back(kVersion);
   raw.push_back(static_cast<char>(kind));
-  for (int i = 7; i >= 0; --i) raw.push_back(static_cast<char>(static_cast<uint8_t>(filter_hash >> (8 * i))));
+  base::PutFixed64Be(&raw, filter_hash);
   raw.append(last_key);
   std::string out;
   absl::WebSafeBase64Escape(base::AsAbsl(raw), &out);
@@ -55,9 +56,7 @@ absl::StatusOr<std::string> DecodePageToken(std::string_view token, PageKind kin
   if (raw[2] != static_cast<char>(kind)) {
     return base::InvalidField("page_token", "was issued by another method");
   }
-  uint64_t hash = 0;
-  for (size_t i = 3; i < kHeaderBytes; ++i) hash = (hash << 8) | static_cast<uint8_t>(raw[i]);
-  if (hash != filter_hash) {
+  if (base::DecodeFixed64Be(raw.data() + 3) != filter_hash) {
     return base::InvalidField("page_token", "was issued for different filters; keep the filters while paging");
   }
   return raw.substr(kHeaderBytes);

@@ -22,6 +22,7 @@ enum class PageKind : uint8_t {
   kItems = 1,
   kReservations = 2,
   kMovements = 3,
+  kWarehouseLevels = 4,
 };
 
 // A fingerprint of the request's filters (not its page size or token).

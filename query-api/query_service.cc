@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "ledger/stock_rules.h"
+#include "rpc/grpc_status.h"
 #include "query-api/availability.h"
 #include "query-api/page_token.h"
 
@@ -15,9 +17,7 @@ namespace {
 
 using projector::Snapshot;
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())), std::string(s.message()));
-}
+using rpc::ToGrpc;
 
 void FillPosition(const std::vector<uint64_t>& applied, pb::ReadPosition* out) {
   for (size_t p = 0; p < applied.size(); ++p) {
@@ -51,6 +51,16 @@ absl::StatusOr<int> PageSize(int requested, const QueryServiceOptions& o) {
 
 absl::Status Required(std::string_view value, std::string_view field) {
   if (value.empty()) return base::InvalidField(field, "is required");
+  return absl::OkStatus();
+}
+
+// The order lines of an availability check; `prefix` names the check in a bulk call.
+absl::Status ValidateLines(const pb::CheckAvailabilityRequest& req, const std::string& prefix) {
+  for (int i = 0; i < req.lines_size(); ++i) {
+    const pb::OrderLine& l = req.lines(i);
+    if (l.sku().empty()) return base::InvalidField(absl::StrCat(prefix, "lines[", i, "].sku"), "is required");
+    if (l.quantity() <= 0) return base::InvalidField(absl::StrCat(prefix, "lines[", i, "].quantity"), "must be > 0");
+  }
   return absl::OkStatus();
 }
 
@@ -88,11 +98,11 @@ absl::StatusOr<bool> ItemMatches(const Snapshot& s, const pb::ListItemsRequest& 
     ASSIGN_OR_RETURN(std::optional<pb::StockLevel> level, s.Level(item.sku(), req.warehouse()));
     if (!level || level->on_hand() <= 0) return false;
   }
-  if (req.low_stock_only()) {
-    if (item.status() == pb::ITEM_STATUS_DISCONTINUED) return false;
+  if (req.low_stock_only()) {  // low or out of stock, as the stream's filter
     ASSIGN_OR_RETURN(std::optional<pb::StockLevel> total, s.Total(item.sku()));
     int64_t available = total ? total->on_hand() - total->reserved() : 0;
-    if (available > item.reorder_point()) return false;
+    const ledger::StockFlags flags = ledger::FlagsOf(projector::StockStateOf(&item, available));
+    if (!flags.low && !flags.out) return false;
   }
   return true;
 }
@@ -263,16 +273,96 @@ grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServ
     return Refuse(ctx, base::InvalidField("lines", absl::StrCat("give 1..", options_.skus_max, " lines, got ",
                                                                 req->lines_size())));
   }
-  for (int i = 0; i < req->lines_size(); ++i) {
-    const pb::OrderLine& l = req->lines(i);
-    if (l.sku().empty()) return Refuse(ctx, base::InvalidField(absl::StrCat("lines[", i, "].sku"), "is required"));
-    if (l.quantity() <= 0) {
-      return Refuse(ctx, base::InvalidField(absl::StrCat("lines[", i, "].quantity"), "must be > 0"));
-    }
-  }
+  if (absl::Status v = ValidateLines(*req, ""); !v.ok()) return Refuse(ctx, v);
   return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::CheckAvailabilityResponse* out) {
     return FillAvailability(s, *req, out);
   });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::CallbackServerContext* ctx,
+                                                                  const pb::BulkCheckAvailabilityRequest* req,
+                                                                  pb::BulkCheckAvailabilityResponse* resp) {
+  if (req->checks_size() < 1 || req->checks_size() > options_.skus_max) {
+    return Refuse(ctx, base::InvalidField("checks", absl::StrCat("give 1..", options_.skus_max, " checks, got ",
+                                                                 req->checks_size())));
+  }
+  int lines = 0;
+  for (int i = 0; i < req->checks_size(); ++i) {
+    const pb::CheckAvailabilityRequest& check = req->checks(i);
+    lines += check.lines_size();
+    std::string prefix = absl::StrCat("checks[", i, "].");
+    if (check.lines_size() < 1) return Refuse(ctx, base::InvalidField(prefix + "lines", "give at least 1 line"));
+    if (absl::Status v = ValidateLines(check, prefix); !v.ok()) return Refuse(ctx, v);
+  }
+  if (lines > options_.skus_max) {
+    return Refuse(ctx, base::InvalidField("checks", absl::StrCat("at most ", options_.skus_max,
+                                                                 " lines over all checks, got ", lines)));
+  }
+  return Read(ctx, req->read(), resp,
+              [req](const Snapshot& s, pb::BulkCheckAvailabilityResponse* out) -> absl::Status {
+                for (const pb::CheckAvailabilityRequest& check : req->checks()) {
+                  pb::CheckAvailabilityResponse* result = out->add_results();
+                  RETURN_IF_ERROR(FillAvailability(s, check, result));
+                }
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerContext* ctx,
+                                                         const pb::GetWarehouseRequest* req,
+                                                         pb::GetWarehouseResponse* resp) {
+  if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
+  return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::GetWarehouseResponse* out) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<pb::Warehouse> w, s.Warehouse(req->warehouse()));
+    if (!w) return absl::NotFoundError(absl::StrCat("warehouse: unknown warehouse ", req->warehouse()));
+    *out->mutable_warehouse() = std::move(*w);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListWarehouses(grpc::CallbackServerContext* ctx,
+                                                           const pb::ListWarehousesRequest* req,
+                                                           pb::ListWarehousesResponse* resp) {
+  return Read(ctx, req->read(), resp, [](const Snapshot& s, pb::ListWarehousesResponse* out) {
+    return s.ForEachWarehouse([out](const pb::Warehouse& w) {
+      *out->add_warehouses() = w;
+      return true;
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouseInventory(grpc::CallbackServerContext* ctx,
+                                                                  const pb::GetWarehouseInventoryRequest* req,
+                                                                  pb::GetWarehouseInventoryResponse* resp) {
+  if (absl::Status v = Required(req->warehouse(), "warehouse"); !v.ok()) return Refuse(ctx, v);
+  absl::StatusOr<int> page_size = PageSize(req->page_size(), options_);
+  if (!page_size.ok()) return Refuse(ctx, page_size.status());
+  uint64_t filter = FilterHash().Add(req->warehouse()).value();
+  absl::StatusOr<std::string> after = DecodePageToken(req->page_token(), PageKind::kWarehouseLevels, filter);
+  if (!after.ok()) return Refuse(ctx, after.status());
+  int scan_max = options_.scan_rows_max;
+  return Read(ctx, req->read(), resp,
+              [req, filter, after = *after, size = *page_size, scan_max](
+                  const Snapshot& s, pb::GetWarehouseInventoryResponse* out) -> absl::Status {
+                ASSIGN_OR_RETURN(std::optional<pb::Warehouse> w, s.Warehouse(req->warehouse()));
+                if (!w) return absl::NotFoundError(absl::StrCat("warehouse: unknown warehouse ", req->warehouse()));
+                // Items in SKU order, one point read each: the levels key
+                // space is (SKU, warehouse), so this is the order it pages in.
+                Pager pager(size, scan_max);
+                absl::Status failed;
+                RETURN_IF_ERROR(s.ForEachItem(after, [&](const pb::Item& item) {
+                  absl::StatusOr<std::optional<pb::StockLevel>> level = s.Level(item.sku(), req->warehouse());
+                  if (!level.ok()) {
+                    failed = level.status();
+                    return false;
+                  }
+                  if (level->has_value()) *out->add_levels() = std::move(**level);
+                  return pager.Next(item.sku(), level->has_value());
+                }));
+                RETURN_IF_ERROR(failed);
+                out->set_next_page_token(pager.NextToken(PageKind::kWarehouseLevels, filter));
+                return absl::OkStatus();
+              });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetReservation(grpc::CallbackServerContext* ctx,

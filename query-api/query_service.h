@@ -86,6 +86,16 @@ class QueryServiceImpl final : public pb::QueryService::CallbackService {
   grpc::ServerUnaryReactor* CheckAvailability(grpc::CallbackServerContext* ctx,
                                               const pb::CheckAvailabilityRequest* req,
                                               pb::CheckAvailabilityResponse* resp) override;
+  grpc::ServerUnaryReactor* BulkCheckAvailability(grpc::CallbackServerContext* ctx,
+                                                  const pb::BulkCheckAvailabilityRequest* req,
+                                                  pb::BulkCheckAvailabilityResponse* resp) override;
+  grpc::ServerUnaryReactor* GetWarehouse(grpc::CallbackServerContext* ctx, const pb::GetWarehouseRequest* req,
+                                         pb::GetWarehouseResponse* resp) override;
+  grpc::ServerUnaryReactor* ListWarehouses(grpc::CallbackServerContext* ctx, const pb::ListWarehousesRequest* req,
+                                           pb::ListWarehousesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetWarehouseInventory(grpc::CallbackServerContext* ctx,
+                                                  const pb::GetWarehouseInventoryRequest* req,
+                                                  pb::GetWarehouseInventoryResponse* resp) override;
   grpc::ServerUnaryReactor* GetReservation(grpc::CallbackServerContext* ctx, const pb::GetReservationRequest* req,
                                            pb::GetReservationResponse* resp) override;
   grpc::ServerUnaryReactor* ListReservations(grpc::CallbackServerContext* ctx,

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "rpc/grpc_status.h"
 
 namespace query_api {
 namespace {
@@ -37,9 +38,7 @@ struct Filter {
   }
 };
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())), std::string(s.message()));
-}
+using rpc::ToGrpc;
 
 bool SameEvent(const pb::InventoryUpdate& a, const pb::InventoryUpdate& b) {
   return a.position().partition() == b.position().partition() && a.position().offset() == b.position().offset();

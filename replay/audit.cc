@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "ledger/codec.h"
+#include "ledger/stock_rules.h"
 #include "replay/format.h"
 
 namespace replay {
@@ -263,10 +264,9 @@ absl::Status CompareAggregates(const ledger::State& state, const projector::Snap
       total.incoming += e.level.incoming;
     }
     AddTo(by_category[item.category], total);
-    if (item.created && item.status == ledger::ItemStatus::kActive) {
-      if (total.available() <= item.reorder_point) low.push_back(item.sku.value());
-      if (total.available() <= 0) out.push_back(item.sku.value());
-    }
+    const ledger::StockFlags flags = ledger::FlagsOf(ledger::StockStateOf(item, total.available()));
+    if (flags.low) low.push_back(item.sku.value());
+    if (flags.out) out.push_back(item.sku.value());
   }
   ASSIGN_OR_RETURN(auto view_by_warehouse, views.WarehouseTotals());
   CompareTotals("warehouse_totals", by_warehouse, view_by_warehouse, sink);

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
+#include "ledger/stock_rules.h"
 #include "eventlog/rocksdb_log.h"
 #include "replay/test_history.h"
 
@@ -50,10 +51,9 @@ class FakeSnapshot final : public projector::Snapshot {
       }
       totals[i.sku.value()] = Level(i.sku.value(), "", total);
       Add(by_category[i.category], total);
-      if (i.created && i.status == ledger::ItemStatus::kActive) {
-        if (total.available() <= i.reorder_point) low.push_back(i.sku.value());
-        if (total.available() <= 0) out.push_back(i.sku.value());
-      }
+      const ledger::StockFlags flags = ledger::FlagsOf(ledger::StockStateOf(i, total.available()));
+      if (flags.low) low.push_back(i.sku.value());
+      if (flags.out) out.push_back(i.sku.value());
     }
     for (const ledger::WarehouseState& w : s.warehouses()) {
       if (!w.registered) continue;

@@ -1,19 +1,14 @@
 #include "replay/fold.h"
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <limits>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
-#include "ledger/codec.h"
 #include "ledger/evolve.h"
+#include "ledger/stock_rules.h"
 
 namespace replay {
 
@@ -35,82 +30,6 @@ std::string_view ToString(ViolationKind kind) {
   }
   return "unknown";
 }
-
-// One read batch of one partition, decoded by the reader thread.
-struct Folder::Batch {
-  uint32_t partition = 0;
-  uint64_t from_offset = 0;
-  absl::Status read_status;  // DATA_LOSS: the stretch from from_offset is unreadable
-  std::vector<eventlog::LogPosition> positions;
-  std::vector<absl::StatusOr<ledger::Event>> events;
-};
-
-namespace {
-
-// A bounded single-producer single-consumer queue of batches.
-template <typename T>
-class BoundedQueue {
- public:
-  explicit BoundedQueue(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
-
-  // False when the consumer has gone away.
-  bool Push(T item) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return items_.size() < capacity_ || cancelled_; });
-    if (cancelled_) return false;
-    items_.push_back(std::move(item));
-    not_empty_.notify_one();
-    return true;
-  }
-  // nullopt after Close and once drained.
-  std::optional<T> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
-    if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    not_full_.notify_one();
-    return item;
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    not_empty_.notify_all();
-  }
-  void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    not_full_.notify_all();
-  }
-
- private:
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable not_full_;
-  std::condition_variable not_empty_;
-  std::deque<T> items_;
-  bool closed_ = false;
-  bool cancelled_ = false;
-};
-
-// ledger::Decode with one protobuf message reused across records, so its
-// strings keep their capacity (the same checks: parse, then FromProto).
-class Decoder {
- public:
-  absl::StatusOr<ledger::Event> Decode(const std::string& bytes) {
-    proto_.Clear();
-    if (!proto_.ParseFromString(bytes)) {
-      return absl::DataLossError(
-          absl::StrCat("event record: does not parse as inventory.v1.Event (", bytes.size(), " bytes)"));
-    }
-    return ledger::FromProto(proto_);
-  }
-
- private:
-  inventory::v1::Event proto_;
-};
-
-}  // namespace
 
 Folder::Folder(FoldOptions options) : options_(std::move(options)), state_(ReplayLedgerOptions()) {
   options_.read_batch_records = std::max<size_t>(options_.read_batch_records, 1);
@@ -143,75 +62,43 @@ absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   FoldProgress progress;
   for (uint32_t p : partitions) progress.records_total += until[p];
 
-  BoundedQueue<std::unique_ptr<Batch>> queue(options_.read_ahead_batches_max);
-  std::unique_ptr<std::atomic<bool>[]> stop_partition(new std::atomic<bool>[partition_count]);
-  for (uint32_t p = 0; p < partition_count; ++p) stop_partition[p] = false;
-  absl::Status reader_status;
-  std::thread reader([&] {
-    Decoder decoder;
-    for (uint32_t p : partitions) {
-      uint64_t from = 0;
-      while (from < until[p] && !stop_partition[p].load(std::memory_order_relaxed)) {
-        auto batch = std::make_unique<Batch>();
-        batch->partition = p;
-        batch->from_offset = from;
-        absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
-            log.Read(p, from, std::min<uint64_t>(options_.read_batch_records, until[p] - from));
-        if (!records.ok() && records.status().code() != absl::StatusCode::kDataLoss) {
-          reader_status = records.status();
-          queue.Close();
-          return;
-        }
-        bool partition_done = !records.ok() || records->empty();
-        if (!records.ok()) {
-          batch->read_status = records.status();
-        } else {
-          batch->positions.reserve(records->size());
-          batch->events.reserve(records->size());
-          for (const eventlog::StoredRecord& record : *records) {
-            if (record.position.offset >= until[p]) {
-              partition_done = true;
-              break;
-            }
-            batch->positions.push_back(record.position);
-            batch->events.push_back(decoder.Decode(record.payload));
-          }
-          if (!records->empty()) from = std::max(from, records->back().position.offset + 1);
-        }
-        if (!queue.Push(std::move(batch))) return;
-        if (partition_done) break;
-      }
-    }
-    queue.Close();
-  });
-
+  // Every data problem is a violation: unreadable stretches and undecodable
+  // records are reported in place and the read goes on.
+  ledger_io::EventReaderOptions reader_options;
+  reader_options.read = {.read_batch_records = options_.read_batch_records,
+                         .read_ahead_batches_max = options_.read_ahead_batches_max,
+                         .background = true,
+                         .on_unreadable = ledger_io::ErrorPolicy::kRecordAndContinue};
+  reader_options.on_undecodable = ledger_io::ErrorPolicy::kRecordAndContinue;
+  ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
+                   ledger_io::EventReader::Open(&log,
+                                                {.start_offsets = std::vector<uint64_t>(partition_count, 0),
+                                                 .end_offsets = until,
+                                                 .partitions = partitions},
+                                                reader_options));
   std::vector<uint64_t> next_min(partition_count, 0);
   std::vector<bool> stopped(partition_count, false);
-  while (std::optional<std::unique_ptr<Batch>> batch = queue.Pop()) {
-    Fold(**batch, next_min, stopped);
-    if (stopped[(*batch)->partition]) stop_partition[(*batch)->partition] = true;
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
+    if (!batch) break;
+    Fold(*batch, next_min, stopped);
+    for (uint32_t p : partitions) {
+      if (stopped[p]) reader->StopPartition(p);
+    }
     if (options_.progress) {
       progress.records_done = result_.records_read;
       options_.progress(progress);
     }
   }
-  queue.Cancel();
-  reader.join();
   result_.folded_until = next_min;
-  return reader_status;
+  return absl::OkStatus();
 }
 
-void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<bool>& stopped) {
-  const uint32_t p = batch.partition;
-  if (stopped[p]) return;
-  if (!batch.read_status.ok()) {
-    AddViolation(ViolationKind::kUnreadable, {p, batch.from_offset}, "",
-                 std::string(batch.read_status.message()) + " (the rest of the partition is skipped)");
-    stopped[p] = true;
-    return;
-  }
+void Folder::Fold(ledger_io::EventBatch& batch, std::vector<uint64_t>& next_min, std::vector<bool>& stopped) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const eventlog::LogPosition& position = batch.positions[i];
+    const uint32_t p = position.partition;
+    if (stopped[p]) return;  // a bounded batch holds one partition
     ++result_.records_read;
     if (position.offset < next_min[p]) {
       AddViolation(ViolationKind::kOffsetOrder, position, "",
@@ -249,6 +136,11 @@ void Folder::Fold(Batch& batch, std::vector<uint64_t>& next_min, std::vector<boo
     }
     if (options_.on_event) options_.on_event(position, event, state_, applied);
   }
+  if (batch.bad_kind == ledger_io::BadKind::kUnreadable && !stopped[batch.bad_at.partition]) {
+    AddViolation(ViolationKind::kUnreadable, batch.bad_at, "",
+                 std::string(batch.bad.message()) + " (the rest of the partition is skipped)");
+    stopped[batch.bad_at.partition] = true;
+  }
 }
 
 // Evolve refuses invariant-breaking events; this checks the result as well,
@@ -259,7 +151,7 @@ void Folder::CheckLevelsOf(const eventlog::LogPosition& position, const ledger::
   if (item == nullptr) return;
   for (const ledger::LevelEntry& entry : item->levels) {
     const ledger::StockLevel& l = entry.level;
-    if (l.on_hand >= 0 && l.reserved >= 0 && l.incoming >= 0 && l.reserved <= l.on_hand) continue;
+    if (ledger::KeepsLevelInvariants(l)) continue;
     AddViolation(ViolationKind::kBrokenAfterEvent, position, event.envelope.event_id.ToHex(),
                  absl::StrCat(item->sku.value(), "@", state_.warehouse(entry.warehouse).code.value(),
                               " holds on_hand=", l.on_hand, " reserved=", l.reserved, " incoming=", l.incoming));

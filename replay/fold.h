@@ -17,8 +17,10 @@
 //  * Nothing resolved is forgotten (ReplayLedgerOptions), so the state can be
 //    compared with the read models in full.
 //
-// Pipeline: a reader thread reads and decodes up to read_ahead_batches_max
-// batches ahead of the folding (calling) thread.
+// Pipeline: ledger_io::EventReader (ledger-io/event_reader.h) reads and
+// decodes on its thread up to read_ahead_batches_max batches ahead of the
+// folding (calling) thread, with ErrorPolicy::kRecordAndContinue for
+// unreadable stretches and undecodable records.
 //
 // Thread-safety: a Folder is used by one thread at a time; callbacks run on
 // the calling thread.
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "ledger-io/event_reader.h"
 #include "ledger/event.h"
 #include "eventlog/event_log.h"
 #include "ledger/state.h"
@@ -122,8 +125,7 @@ class Folder {
   const FoldResult& result() const { return result_; }
 
  private:
-  struct Batch;
-  void Fold(Batch& batch, std::vector<uint64_t>& last_offset_plus_one, std::vector<bool>& stopped);
+  void Fold(ledger_io::EventBatch& batch, std::vector<uint64_t>& last_offset_plus_one, std::vector<bool>& stopped);
   void AddViolation(ViolationKind kind, const eventlog::LogPosition& position, std::string event_id,
                     std::string what);
   void CheckLevelsOf(const eventlog::LogPosition& position, const ledger::Event& event);

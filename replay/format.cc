@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/check.h"
+#include "base/json_text.h"
 #include "base/status.h"
 
 namespace replay {
@@ -44,9 +45,7 @@ absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text) {
       "2026-03-01T12:00:00.250+01:00)"));
 }
 
-std::string FormatTime(ledger::TimeMs ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
+std::string FormatTime(ledger::TimeMs ms) { return base::FormatRfc3339Ms(ms); }
 
 absl::StatusOr<std::vector<uint64_t>> ParsePositions(std::string_view text, uint32_t partition_count) {
   std::vector<uint64_t> bounds(partition_count, 0);
@@ -95,31 +94,7 @@ std::string CsvField(std::string_view value) {
   return out;
 }
 
-std::string JsonString(std::string_view value) {
-  std::string out = "\"";
-  out.reserve(value.size() + 2);
-  for (char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
+std::string JsonString(std::string_view value) { return base::JsonString(value); }
 
 absl::StatusOr<TableFormat> ParseTableFormat(std::string_view name) {
   if (name == "text") return TableFormat::kText;

@@ -11,8 +11,8 @@
 //   position  := partition ":" offset         (that record included)
 // CSV follows RFC 4180: a field holding a comma, quote, CR or LF (or leading
 // or trailing spaces) is quoted, quotes doubled; lines end in "\n".
-// JSON strings escape quote, backslash and every control character; other
-// bytes pass through unchanged.
+// JSON strings and times are base/json_text.h's: quote, backslash and every
+// control character escaped, other bytes unchanged.
 //
 // Thread-safety: pure functions; a RowWriter is used by one thread.
 #ifndef REPLAY_FORMAT_H_
@@ -32,7 +32,7 @@ namespace replay {
 
 // INVALID_ARGUMENT naming the accepted forms when `text` is neither.
 absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text);
-// "2026-03-01T12:00:00.000Z".
+// "2026-03-01T12:00:00.000Z" (base::FormatRfc3339Ms).
 std::string FormatTime(ledger::TimeMs ms);
 
 // Exclusive per-partition bounds ("next offset") of a position list: each
@@ -43,7 +43,7 @@ absl::StatusOr<std::vector<uint64_t>> ParsePositions(std::string_view text, uint
 std::string FormatBounds(const std::vector<uint64_t>& bounds);
 
 std::string CsvField(std::string_view value);
-// A quoted JSON string.
+// A quoted JSON string (base::JsonString).
 std::string JsonString(std::string_view value);
 
 enum class TableFormat : uint8_t { kText, kCsv, kJsonl };

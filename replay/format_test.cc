@@ -61,6 +61,7 @@ TEST(JsonStringTest, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(JsonString("\n\t\x01"), "\"\\n\\t\\u0001\"");
   EXPECT_EQ(JsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(JsonString("\b\f"), "\"\\b\\f\"");  // base/json_text.h, as the public events
 }
 
 TEST(RowWriterTest, WritesCsvJsonlAndText) {

@@ -1,9 +1,11 @@
 #include "replay/verify.h"
 
-#include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "eventlog/log_reader.h"
 #include "ledger/codec.h"
 #include "replay/format.h"
 
@@ -15,35 +17,38 @@ class Verifier {
   Verifier(eventlog::EventLog& log, const VerifyOptions& options, VerifyReport& report)
       : log_(log), options_(options), report_(report) {}
 
+  // Reads partition p up to `end`; an unreadable record is reported and ends
+  // the partition (kRecordAndContinue), I/O trouble ends the run.
   absl::Status Partition(uint32_t p, uint64_t end, uint64_t& done, uint64_t total) {
-    uint64_t from = 0;
+    std::vector<uint64_t> ends(log_.partition_count(), 0);
+    ends[p] = end;
+    ASSIGN_OR_RETURN(std::unique_ptr<eventlog::LogReader> reader,
+                     eventlog::LogReader::Open(&log_,
+                                               {.start_offsets = std::vector<uint64_t>(ends.size(), 0),
+                                                .end_offsets = ends,
+                                                .partitions = {p}},
+                                               {.read_batch_records = options_.read_batch_records,
+                                                .on_unreadable = eventlog::ErrorPolicy::kRecordAndContinue},
+                                               eventlog::KeepRecords));
     uint64_t expected = 0;  // the next offset a contiguous log must hold
     bool any = false;
     uint64_t last = 0;
-    size_t batch = std::max<size_t>(options_.read_batch_records, 1);
-    while (from < end) {
-      absl::StatusOr<std::vector<eventlog::StoredRecord>> records =
-          log_.Read(p, from, std::min<uint64_t>(batch, end - from));
-      if (!records.ok()) {
-        if (records.status().code() != absl::StatusCode::kDataLoss) return records.status();
-        if (batch > 1) {  // narrow down to the first unreadable record
-          batch = 1;
-          continue;
-        }
-        Bad({p, from}, absl::StrCat("unreadable (the rest of the partition is skipped): ", records.status().message()));
-        return absl::OkStatus();
-      }
-      if (records->empty()) break;
-      for (const eventlog::StoredRecord& record : *records) {
-        if (record.position.offset >= end) break;
+    while (true) {
+      ASSIGN_OR_RETURN(std::optional<eventlog::RecordBatch> batch, reader->Next());
+      if (!batch) break;
+      for (const eventlog::StoredRecord& record : batch->records) {
         Check(p, record, any, last, expected);
         any = true;
         last = record.position.offset;
         expected = last + 1;
         ++report_.records;
       }
-      from = records->back().position.offset + 1;
-      done += records->size();
+      if (!batch->unreadable.ok()) {
+        Bad(batch->unreadable_at,
+            absl::StrCat("unreadable (the rest of the partition is skipped): ", batch->unreadable.message()));
+        return absl::OkStatus();
+      }
+      done += batch->records.size();
       if (options_.progress) options_.progress(done, total);
     }
     if (options_.continuity == Continuity::kContiguous && expected < end) {
@@ -65,7 +70,7 @@ class Verifier {
     } else if (options_.continuity == Continuity::kContiguous && at.offset != expected) {
       Bad(at, absl::StrCat("gap: offsets ", expected, "..", at.offset - 1, " are missing"));
     }
-    absl::StatusOr<ledger::Event> event = ledger::Decode(record.payload);
+    absl::StatusOr<ledger::Event> event = decoder_.Decode(record.payload);
     if (!event.ok()) {
       Bad(at, absl::StrCat("undecodable (", absl::StatusCodeToString(event.status().code()),
                            "): ", event.status().message()));
@@ -88,6 +93,7 @@ class Verifier {
   eventlog::EventLog& log_;
   const VerifyOptions& options_;
   VerifyReport& report_;
+  ledger::EventDecoder decoder_;
 };
 
 }  // namespace

@@ -466,7 +466,7 @@ TEST_F(CommandServiceTest, BulkCreateAndUpdateItems) {
   ExpectRejected(&Stub::BulkCreateItems, no_command, grpc::StatusCode::INVALID_ARGUMENT, "context.command_id");
   pb::BulkCreateItemsRequest empty;
   *empty.mutable_context() = Context("bulk-empty");
-  ExpectRejected(&Stub::BulkCreateItems, empty, grpc::StatusCode::INVALID_ARGUMENT, "entries");
+  ExpectRejected(&Stub::BulkCreateItems, empty, grpc::StatusCode::INVALID_ARGUMENT, "items: must hold 1..");
 
   // BulkUpdateItems.
   pb::BulkUpdateItemsRequest updates;
@@ -498,6 +498,9 @@ TEST_F(CommandServiceTest, BulkCreateAndUpdateItems) {
   pb::BulkUpdateItemsRequest no_cmd_update = updates;
   no_cmd_update.mutable_context()->clear_command_id();
   ExpectRejected(&Stub::BulkUpdateItems, no_cmd_update, grpc::StatusCode::INVALID_ARGUMENT, "context.command_id");
+  pb::BulkUpdateItemsRequest no_updates;
+  *no_updates.mutable_context() = Context("bulk-update-empty");
+  ExpectRejected(&Stub::BulkUpdateItems, no_updates, grpc::StatusCode::INVALID_ARGUMENT, "updates: must hold 1..");
 }
 
 TEST_F(CommandServiceTest, CreateWarehouse) {
@@ -810,6 +813,12 @@ TEST_F(CommandServiceTest, ReserveCommitRelease) {
                  "lines[1].sku");
   ExpectRejected(&Stub::CheckAndReserveStock, ReserveRequest("res-3", {}), grpc::StatusCode::INVALID_ARGUMENT,
                  "lines", pb::Rejection::REASON_INVALID_ARGUMENT, "lines");
+  // An over-long order id is reported as order_id, the field the client sent
+  // (not as context.correlation_id, which the order id would have filled).
+  pb::CheckAndReserveStockRequest long_order = ReserveRequest("res-3", {{"SKU-R1", 1}});
+  long_order.set_order_id(std::string(200, 'o'));
+  ExpectRejected(&Stub::CheckAndReserveStock, long_order, grpc::StatusCode::INVALID_ARGUMENT, "order_id",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "order_id");
   ExpectRejected(&Stub::CheckAndReserveStock, ReserveRequest("res-3", {{"SKU-R1", 1}}, 10),
                  grpc::StatusCode::INVALID_ARGUMENT, "ttl_ms", pb::Rejection::REASON_INVALID_ARGUMENT, "ttl_ms");
   pb::CheckAndReserveStockRequest no_cmd = ReserveRequest("", {{"SKU-R1", 1}});

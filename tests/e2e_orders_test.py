@@ -43,18 +43,6 @@ def check(cond, msg):
         fail(msg)
 
 
-def first_line(path, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                line = f.readline()
-            if line.endswith("\n"):
-                return line.strip()
-        time.sleep(0.05)
-    fail("timed out waiting for " + path)
-
-
 def load_stubs():
     out = os.path.join(WORK, "stubs")
     os.makedirs(out)
@@ -70,7 +58,7 @@ broker_out = os.path.join(WORK, "broker.out")
 procs.append(subprocess.Popen([BROKER, "--topic", "order.events:2", "--topic", "order.events.dlq:1",
                                "--topic", "inventory.public:2"],
                               stdout=open(broker_out, "w"), stderr=open(os.path.join(WORK, "broker.err"), "w")))
-BROKERS = first_line(broker_out)
+BROKERS = inventoryd_harness.first_line(broker_out)
 server = None
 stub = None
 
@@ -85,7 +73,7 @@ def start(group="inventory-orders", batch=8192):
                                "--orders-batch-messages", str(batch)],
                               stdout=open(out, "w"), stderr=open(os.path.join(WORK, "serve.err"), "a"))
     procs.append(server)
-    target = first_line(out).replace("listening on ", "")
+    target = inventoryd_harness.first_line(out).replace("listening on ", "")
     stub = cmd_grpc.CommandServiceStub(grpc.insecure_channel(target))
 
 
@@ -133,16 +121,6 @@ def consume(topic):
         m["hdr"] = dict(zip(h[0::2], h[1::2]))
         out.append(m)
     return out
-
-
-def wait_for(what, predicate, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    fail("timed out waiting for " + what)
 
 
 def public_events():
@@ -197,7 +175,7 @@ try:
     expected_dlq = {"bad-1": "message", "bad-2": "orderId", "bad-3": "items[0].quantity",
                     "bad-4": "items[0].quantity", "bad-5": "message", "bad-6": "items[0].quantity",
                     "bad-7": "message", "o-404": None}
-    dlq = wait_for("dead letters", lambda: (lambda d: d if len(d) >= len(expected_dlq) else None)(
+    dlq = inventoryd_harness.wait_for("dead letters", lambda: (lambda d: d if len(d) >= len(expected_dlq) else None)(
         consume("order.events.dlq")))
     check(len(dlq) == len(expected_dlq), "dead letters: %d" % len(dlq))
     for m in dlq:
@@ -221,7 +199,7 @@ try:
         kinds = [e["type"] for e in ev]
         return ev if kinds.count("inventory.reserved") >= 6 and kinds.count("inventory.released") >= 3 and \
             "inventory.reservation_failed" in kinds else None
-    events = wait_for("public events", settled)
+    events = inventoryd_harness.wait_for("public events", settled)
     time.sleep(1.0)  # anything late would show up as an extra event below
     events = public_events()
     by = {}
@@ -252,7 +230,7 @@ try:
     stop()
     ids_before = {e["eventId"] for e in public_events()}
     start(group="inventory-orders-replay")
-    wait_for("redelivered dead letters", lambda: len(consume("order.events.dlq")) >= 2 * len(expected_dlq))
+    inventoryd_harness.wait_for("redelivered dead letters", lambda: len(consume("order.events.dlq")) >= 2 * len(expected_dlq))
     time.sleep(1.0)
     events = public_events()
     new_ids = {e["eventId"] for e in events} - ids_before
@@ -271,7 +249,7 @@ try:
 
     def check_once(orders, base, clean):
         n = len(orders)
-        wait_for("all reserved", lambda: len({e["orderId"] for e in reserved_events(orders)}) == n)
+        inventoryd_harness.wait_for("all reserved", lambda: len({e["orderId"] for e in reserved_events(orders)}) == n)
         time.sleep(1.0)
         got = reserved_events(orders)
         check(len({e["eventId"] for e in got}) == n, "distinct reserved events %d of %d" %
@@ -286,7 +264,7 @@ try:
     first = ["a-%d" % i for i in range(1000)]
     second = ["a-%d" % i for i in range(1000, 2000)]
     produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in first])
-    wait_for("first half reserved", lambda: len({e["orderId"] for e in reserved_events(first)}) == len(first))
+    inventoryd_harness.wait_for("first half reserved", lambda: len({e["orderId"] for e in reserved_events(first)}) == len(first))
     stop()
     produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in second])
     start(group="inventory-orders-replay")
@@ -299,7 +277,7 @@ try:
     base = available("MUG")
     orders = ["b-%d" % i for i in range(5000)]
     produce([order(o, [{"sku": "MUG", "quantity": 1}]) for o in orders])
-    wait_for("the first reservations", lambda: reserved_events(orders), timeout=60)
+    inventoryd_harness.wait_for("the first reservations", lambda: reserved_events(orders), timeout=60)
     stop(signal.SIGKILL)
     before = len({e["orderId"] for e in reserved_events(orders)})
     start(group="inventory-orders-replay")

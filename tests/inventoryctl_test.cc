@@ -23,6 +23,7 @@
 #include "eventlog/kafka_log.h"
 #include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
+#include "projector/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "replay/format.h"
@@ -233,13 +234,10 @@ void CorruptLevel(const std::string& views, const std::string& sku, const std::s
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(options, views, descriptors, &handles, &db).ok());
-  std::string value;
-  for (int64_t v : {level.on_hand, level.reserved, level.incoming}) {
-    for (int shift = 56; shift >= 0; shift -= 8) value.push_back(static_cast<char>((static_cast<uint64_t>(v) >> shift) & 0xff));
-  }
+  const std::string value = projector::EncodeLevel(level);
   const size_t levels = static_cast<size_t>(std::find(names.begin(), names.end(), "levels") - names.begin());
   ASSERT_LT(levels, names.size());
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[levels], sku + std::string(1, '\0') + warehouse, value).ok());
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[levels], projector::LevelKey(sku, warehouse), value).ok());
   for (rocksdb::ColumnFamilyHandle* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
   ASSERT_TRUE(db->Close().ok());
   delete db;

@@ -20,6 +20,33 @@ def compile_protos(proto_dir, out_dir):
     sys.path.insert(0, out_dir)
 
 
+def first_line(path, timeout=30):
+    """The first complete line of the file at `path` (stripped), waiting for
+    it up to `timeout` s: how the tests read the address a child process
+    (inventory-dev-kafka, inventoryd) prints first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                line = f.readline()
+            if line.endswith('\n'):
+                return line.strip()
+        time.sleep(0.05)
+    raise AssertionError('timed out waiting for the first line of ' + path)
+
+
+def wait_for(what, predicate, timeout=90, interval=0.3):
+    """Calls `predicate` every `interval` s until it returns something true,
+    and returns that; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError('timed out waiting for ' + what)
+
+
 class Inventoryd:
     """One `inventoryd serve` child on <work>/data, listening on a free port;
     its stderr goes to <work>/inventoryd.stderr."""

@@ -360,6 +360,88 @@ TEST_F(QueryMethodsTest, ItemsLevelsReservationsAndReportReflectTheCommands) {
   }
 }
 
+TEST_F(QueryMethodsTest, WarehousesUpdateListAndHoldTheirLevels) {
+  {
+    pb::UpdateWarehouseRequest req;
+    *req.mutable_context() = Ctx();
+    req.set_warehouse("W2");
+    req.set_name("West 2");
+    req.set_active(false);
+    grpc::ClientContext ctx;
+    pb::UpdateWarehouseResponse resp;
+    grpc::Status st = cmd_->UpdateWarehouse(&ctx, req, &resp);
+    Keep(st, resp.result());
+    EXPECT_EQ(resp.warehouse().name(), "West 2");
+    EXPECT_EQ(resp.warehouse().region(), "us") << "unset fields keep their value";
+    EXPECT_EQ(resp.warehouse().priority(), 2);
+    EXPECT_FALSE(resp.warehouse().active());
+  }
+  {
+    pb::GetWarehouseRequest req;
+    *req.mutable_read() = After();
+    req.set_warehouse("W2");
+    grpc::ClientContext ctx;
+    pb::GetWarehouseResponse resp;
+    ASSERT_TRUE(q_->GetWarehouse(&ctx, req, &resp).ok());
+    ExpectReflects(resp.position());
+    EXPECT_EQ(resp.warehouse().name(), "West 2");
+    grpc::ClientContext ctx2;
+    req.set_warehouse("NOPE");
+    EXPECT_EQ(q_->GetWarehouse(&ctx2, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    pb::ListWarehousesRequest req;
+    grpc::ClientContext ctx;
+    pb::ListWarehousesResponse resp;
+    ASSERT_TRUE(q_->ListWarehouses(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.warehouses_size(), 2);
+    EXPECT_EQ(resp.warehouses(0).warehouse(), "W1");
+    EXPECT_EQ(resp.warehouses(1).warehouse(), "W2");
+  }
+  {
+    // W2 holds A (4) and B (3, one reserved then released); page by one.
+    pb::GetWarehouseInventoryRequest req;
+    req.set_warehouse("W2");
+    req.set_page_size(1);
+    std::vector<std::pair<std::string, int64_t>> seen;
+    for (int page = 0; page < 5; ++page) {
+      grpc::ClientContext ctx;
+      pb::GetWarehouseInventoryResponse resp;
+      ASSERT_TRUE(q_->GetWarehouseInventory(&ctx, req, &resp).ok());
+      for (const pb::StockLevel& l : resp.levels()) seen.emplace_back(l.sku(), l.on_hand());
+      if (resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    EXPECT_EQ(seen, (std::vector<std::pair<std::string, int64_t>>{{"A", 4}, {"B", 3}}));
+  }
+}
+
+TEST_F(QueryMethodsTest, BulkCheckAvailabilityAnswersEachCheck) {
+  pb::BulkCheckAvailabilityRequest req;
+  *req.mutable_read() = After();
+  auto add = [&](const std::string& sku, int64_t quantity) {
+    pb::OrderLine* l = req.add_checks()->add_lines();
+    l->set_sku(sku);
+    l->set_quantity(quantity);
+  };
+  add("A", 7);   // 11 available over W1 and W2, 7 in W1 alone
+  add("A", 9);   // more than any one warehouse
+  add("B", 3);
+  grpc::ClientContext ctx;
+  pb::BulkCheckAvailabilityResponse resp;
+  ASSERT_TRUE(q_->BulkCheckAvailability(&ctx, req, &resp).ok());
+  ExpectReflects(resp.position());
+  ASSERT_EQ(resp.results_size(), 3);
+  EXPECT_TRUE(resp.results(0).can_fulfil());
+  EXPECT_FALSE(resp.results(1).can_fulfil());
+  EXPECT_TRUE(resp.results(2).can_fulfil());
+  req.mutable_checks(1)->mutable_lines(0)->set_quantity(0);
+  grpc::ClientContext ctx2;
+  grpc::Status bad = q_->BulkCheckAvailability(&ctx2, req, &resp);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message().rfind("checks[1].lines[0].quantity:", 0), 0u) << bad.error_message();
+}
+
 TEST_F(QueryMethodsTest, UnknownThingsAreNotFoundAndBadFieldsAreNamed) {
   grpc::ClientContext c1;
   pb::GetReservationRequest gr;

@@ -25,8 +25,7 @@
 #include "CLI/CLI.hpp"
 #include "base/status.h"
 #include "eventlog/event_log.h"
-#include "eventlog/kafka_log.h"
-#include "eventlog/rocksdb_log.h"
+#include "eventlog/open_log.h"
 #include "replay/audit.h"
 #include "replay/fold.h"
 #include "replay/format.h"
@@ -41,24 +40,29 @@ constexpr int kExitFindings = 1;
 constexpr int kExitError = 2;
 
 struct LogFlags {
-  std::string data_dir = "./data";
-  std::string log_backend = "embedded";
-  std::string kafka_brokers;
-  std::string kafka_topic = "inventory.events";
-  uint32_t partitions = 0;
+  eventlog::LogConfig log = ReadOnly();  // --data-dir, --kafka-brokers, --kafka-topic, --partitions
+  std::string log_backend{eventlog::ToString(eventlog::LogConfig{}.backend)};
   std::string progress = "auto";
+
+  // Read-only beside a live inventoryd; partitions 0: the embedded log's recorded count.
+  static eventlog::LogConfig ReadOnly() {
+    eventlog::LogConfig config;
+    config.access = eventlog::LogAccess::kReadOnly;
+    config.partitions = 0;
+    return config;
+  }
 };
 
 void AddLogFlags(CLI::App& app, LogFlags& f) {
-  app.add_option("--data-dir", f.data_dir, "Data dir of inventoryd: the log in <dir>/log, read models in <dir>/views")
+  app.add_option("--data-dir", f.log.data_dir, "Data dir of inventoryd: the log in <dir>/log, read models in <dir>/views")
       ->envname("INVENTORY_DATA_DIR")->capture_default_str();
   app.add_option("--log-backend", f.log_backend, "Event log: embedded (RocksDB in --data-dir) or kafka")
-      ->envname("INVENTORY_LOG_BACKEND")->check(CLI::IsMember({"embedded", "kafka"}))->capture_default_str();
-  app.add_option("--kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers, host:port[,...] (kafka backend)")
+      ->envname("INVENTORY_LOG_BACKEND")->check(CLI::IsMember(eventlog::LogBackendNames()))->capture_default_str();
+  app.add_option("--kafka-brokers", f.log.kafka_brokers, "Kafka bootstrap servers, host:port[,...] (kafka backend)")
       ->envname("INVENTORY_KAFKA_BROKERS");
-  app.add_option("--kafka-topic", f.kafka_topic, "Kafka topic of the event log")
+  app.add_option("--kafka-topic", f.log.kafka_topic, "Kafka topic of the event log")
       ->envname("INVENTORY_KAFKA_TOPIC")->capture_default_str();
-  app.add_option("--partitions", f.partitions,
+  app.add_option("--partitions", f.log.partitions,
                  "Partitions of the log (0: the embedded log's recorded count; 8 for kafka)")
       ->envname("INVENTORY_PARTITIONS")->check(CLI::Range(0, 1024))->capture_default_str();
   app.add_option("--progress", f.progress, "Progress bar on stderr: auto (when stderr is a terminal), always, never")
@@ -70,24 +74,7 @@ int Fail(const absl::Status& status) {
   return kExitError;
 }
 
-absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog(const LogFlags& f) {
-  if (f.log_backend == "kafka") {
-    if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
-    eventlog::KafkaLogOptions o;
-    o.bootstrap_servers = f.kafka_brokers;
-    o.topic = f.kafka_topic;
-    o.partition_count = f.partitions == 0 ? 8 : f.partitions;
-    o.role = eventlog::KafkaLogRole::kReadOnly;
-    ASSIGN_OR_RETURN(std::unique_ptr<eventlog::KafkaLog> log, eventlog::KafkaLog::Open(o));
-    return std::unique_ptr<eventlog::EventLog>(std::move(log));
-  }
-  eventlog::RocksDbLogOptions o;
-  o.path = (std::filesystem::path(f.data_dir) / "log").string();
-  o.partition_count = f.partitions;
-  o.mode = eventlog::RocksDbLogMode::kSecondary;
-  ASSIGN_OR_RETURN(std::unique_ptr<eventlog::RocksDbLog> log, eventlog::RocksDbLog::Open(o));
-  return std::unique_ptr<eventlog::EventLog>(std::move(log));
-}
+absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog(const LogFlags& f) { return eventlog::OpenLog(f.log); }
 
 replay::ProgressMode ProgressModeOf(const LogFlags& f) {
   if (f.progress == "always") return replay::ProgressMode::kOn;
@@ -126,7 +113,7 @@ int RunAudit(const LogFlags& f, const AuditFlags& a) {
   if (!log.ok()) return Fail(log.status());
   std::unique_ptr<ctl::ViewsHandle> views;
   if (!a.no_views) {
-    auto opened = ctl::OpenViews((std::filesystem::path(f.data_dir) / "views").string(), (*log)->partition_count());
+    auto opened = ctl::OpenViews((std::filesystem::path(f.log.data_dir) / "views").string(), (*log)->partition_count());
     if (!opened.ok()) return Fail(opened.status());
     views = std::move(*opened);
   }
@@ -310,7 +297,7 @@ int RunVerify(const LogFlags& f, bool json) {
   replay::ProgressBar bar(stderr, ProgressModeOf(f), "verify-log");
   replay::VerifyOptions options;
   options.continuity =
-      f.log_backend == "kafka" ? replay::Continuity::kStrictlyIncreasing : replay::Continuity::kContiguous;
+      f.log.backend == eventlog::LogBackend::kKafka ? replay::Continuity::kStrictlyIncreasing : replay::Continuity::kContiguous;
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   absl::StatusOr<replay::VerifyReport> report = replay::VerifyLog(**log, options);
   bar.Finish();
@@ -374,6 +361,9 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitError;
   }
+  absl::StatusOr<eventlog::LogBackend> backend = eventlog::ParseLogBackend(log_flags.log_backend);
+  if (!backend.ok()) return Fail(backend.status());
+  log_flags.log.backend = *backend;
   if (audit->parsed()) return RunAudit(log_flags, audit_flags);
   if (as_of->parsed()) return RunAsOf(log_flags, as_of_flags);
   if (history->parsed()) return RunHistory(log_flags, history_flags);

@@ -8,19 +8,28 @@
 //                    [--rebuild-views] [--projector-batch-events N]
 //                    [--orders-brokers H:P] [--orders-topic order.events]
 //                    [--orders-group G] [--orders-dlq-topic order.events.dlq]
+//                    [--orders-batch-messages N] [--orders-typed-topic T=TYPE]
+//                    [--orders-field-alias A=F] [--orders-type-alias A=TYPE]
+//                    [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
+//                    [--http-listen H:P] [--ready-lag-events-max N]
 //
-// Every flag also reads an INVENTORY_* environment variable (see --help).
+// Every flag also reads an INVENTORY_* environment variable (see --help), and
+// every default is the default of the options struct the flag sets.
 // Roles: command (CommandService, the single writer, expiry, and with
 // --orders-brokers the order-event consumer and integration-event publisher),
 // projector (folds the log into the read models in <data-dir>/views) and query
 // (QueryService over those views; needs projector in the same process).
 // --roles all (the default) runs all three.
 //
-// On start it loads the newest valid snapshot, replays the log after it, then
-// serves; the first line on stdout is "listening on <host:port>" (with the
-// real port when --listen asks for port 0). SIGTERM or SIGINT: stop accepting,
-// finish the calls in flight, drain the writer, save a snapshot, exit 0.
+// Serve, in order: open the log (eventlog/open_log.h); start the roles
+// (command-api/command_role.h loads the newest valid snapshot and replays the
+// log after it; orders/orders_role.h; projector/projector.h;
+// query-api/query_role.h); start the front doors (gRPC); print "listening on
+// <host:port>" as the first line on stdout (with the real port when --listen
+// asks for port 0). SIGTERM or SIGINT: stop the front doors (the calls in
+// flight finish), stop the roles in reverse order (the writer drains and saves
+// a snapshot), close the log, exit 0.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -31,59 +40,60 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
-#include "base/clock.h"
-#include "command-api/command_service.h"
-#include "command-api/expiry.h"
-#include "command-api/writer.h"
-#include "projector/projector.h"
-#include "query-api/query_service.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "eventlog/kafka_log.h"
-#include "eventlog/rocksdb_log.h"
-#include "command-api/snapshot_store.h"
+#include "absl/strings/str_split.h"
+#include "base/clock.h"
+#include "command-api/command_role.h"
+#include "eventlog/open_log.h"
+#include "http-api/api_routes.h"
+#include "http-api/http_server.h"
 #include "orders/orders_role.h"
+#include "projector/projector.h"
+#include "query-api/query_role.h"
+#include "google/protobuf/descriptor.h"
 #include "logging/log_format.h"
 #include "metrics/collectors.h"
 #include "metrics/grpc_interceptor.h"
 #include "metrics/registry.h"
 #include "metrics/service_metrics.h"
-#include "google/protobuf/descriptor.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
 
+constexpr int kExitError = 1;
+constexpr int kExitBadFlags = 2;
+
+// Flags of `serve`. Defaults come from the options structs they set.
 struct ServeFlags {
-  std::string data_dir = "./data";
+  eventlog::LogConfig log;  // --data-dir, --kafka-brokers, --kafka-topic, --partitions
+  std::string log_backend{eventlog::ToString(eventlog::LogConfig{}.backend)};
   std::string listen = "127.0.0.1:50051";
-  std::string log_backend = "embedded";
-  std::string kafka_brokers;
-  std::string kafka_topic = "inventory.events";
-  std::uint32_t partitions = 8;
-  std::int64_t default_ttl_ms = 15 * 60 * 1000;
-  std::uint64_t snapshot_every_events = 1'000'000;
-  std::int64_t snapshot_every_seconds = 300;
   std::string roles = "all";
-  bool rebuild_views = false;
-  size_t projector_batch_events = 10'000;
+  std::int64_t default_ttl_ms = command_api::TranslateOptions{}.default_ttl_ms;
+  std::uint64_t snapshot_every_events = command_api::WriterOptions{}.snapshot_every_events;
+  std::int64_t snapshot_every_seconds = command_api::WriterOptions{}.snapshot_every_ms / 1000;
+  bool rebuild_views = projector::ProjectorOptions{}.rebuild;
+  std::size_t projector_batch_events = projector::ProjectorOptions{}.batch_events_max;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags& f) {
-  serve->add_option("--data-dir", f.data_dir, "Directory for the embedded log and snapshots")
+  serve->add_option("--data-dir", f.log.data_dir, "Directory for the embedded log and snapshots")
       ->envname("INVENTORY_DATA_DIR")->capture_default_str();
   serve->add_option("--listen", f.listen, "gRPC listen address (port 0 picks a free port)")
       ->envname("INVENTORY_LISTEN")->capture_default_str();
   serve->add_option("--log-backend", f.log_backend, "Event log: embedded (RocksDB in --data-dir) or kafka")
-      ->envname("INVENTORY_LOG_BACKEND")->check(CLI::IsMember({"embedded", "kafka"}))->capture_default_str();
-  serve->add_option("--kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers, host:port[,...] (kafka backend)")
+      ->envname("INVENTORY_LOG_BACKEND")->check(CLI::IsMember(eventlog::LogBackendNames()))->capture_default_str();
+  serve->add_option("--kafka-brokers", f.log.kafka_brokers, "Kafka bootstrap servers, host:port[,...] (kafka backend)")
       ->envname("INVENTORY_KAFKA_BROKERS");
-  serve->add_option("--kafka-topic", f.kafka_topic, "Kafka topic of the event log")
+  serve->add_option("--kafka-topic", f.log.kafka_topic, "Kafka topic of the event log")
       ->envname("INVENTORY_KAFKA_TOPIC")->capture_default_str();
-  serve->add_option("--partitions", f.partitions, "Partitions of the log; fixed when the log is created")
+  serve->add_option("--partitions", f.log.partitions, "Partitions of the log; fixed when the log is created")
       ->envname("INVENTORY_PARTITIONS")->check(CLI::Range(1, 1024))->capture_default_str();
   serve->add_option("--default-ttl-ms", f.default_ttl_ms, "Reservation TTL when a request gives none, ms")
       ->envname("INVENTORY_DEFAULT_TTL_MS")->check(CLI::Range(1'000LL, 7LL * 24 * 3600 * 1000))
@@ -106,14 +116,84 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
       ->envname("INVENTORY_PROJECTOR_BATCH_EVENTS")->check(CLI::Range(1, 100'000))->capture_default_str();
 }
 
-struct Roles {
+// Order events in, dead letters and integration events out (orders/, docs/orders.md).
+struct OrdersFlags {
+  std::string brokers;
+  std::string topic = orders::OrderConsumerOptions{}.topic;
+  std::string group = orders::OrderConsumerOptions{}.group_id;
+  std::string dlq_topic = orders::OrderConsumerOptions{}.dlq_topic;
+  std::string public_brokers;
+  std::string public_topic = orders::PublisherOptions{}.topic;
+  std::size_t batch_messages = orders::OrderConsumerOptions{}.batch_messages_max;
+  // Upstream shapes (docs/orders.md, "Other upstream shapes"): NAME=VALUE each.
+  std::vector<std::string> typed_topics;   // TOPIC=TYPE
+  std::vector<std::string> field_aliases;  // ALIAS=FIELD
+  std::vector<std::string> type_aliases;   // ALIAS=TYPE
+  bool cloudevents = orders::OrderConsumerOptions{}.cloudevents;
+};
+
+// "A=B" as {A, B}; false when there is no '=' or a side is empty.
+bool SplitPair(const std::string& text, std::pair<std::string, std::string>* out) {
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return false;
+  *out = {text.substr(0, eq), text.substr(eq + 1)};
+  return true;
+}
+
+// CLI11 check for NAME=VALUE options.
+const CLI::Validator kPair(
+    [](std::string& value) {
+      std::pair<std::string, std::string> pair;
+      return SplitPair(value, &pair) ? std::string() : "expected NAME=VALUE, got \"" + value + "\"";
+    },
+    "NAME=VALUE");
+
+std::vector<std::pair<std::string, std::string>> Pairs(const std::vector<std::string>& texts) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& text : texts) SplitPair(text, &out.emplace_back());
+  return out;
+}
+
+void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
+  serve->add_option("--orders-brokers", f.brokers, "Kafka for order events, host:port[,...]; empty: no consumer")
+      ->envname("INVENTORY_ORDERS_BROKERS");
+  serve->add_option("--orders-topic", f.topic, "Topic of order events (JSON)")
+      ->envname("INVENTORY_ORDERS_TOPIC")->capture_default_str();
+  serve->add_option("--orders-group", f.group, "Consumer group of the order-event consumer")
+      ->envname("INVENTORY_ORDERS_GROUP")->capture_default_str();
+  serve->add_option("--orders-dlq-topic", f.dlq_topic, "Topic for order events that cannot be applied")
+      ->envname("INVENTORY_ORDERS_DLQ_TOPIC")->capture_default_str();
+  serve->add_option("--orders-batch-messages", f.batch_messages,
+                    "Most order events applied and committed as one batch")
+      ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
+  serve->add_option("--orders-typed-topic", f.typed_topics,
+                    "TOPIC=TYPE: also consume TOPIC, every message of type TYPE (repeatable)")
+      ->envname("INVENTORY_ORDERS_TYPED_TOPICS")->delimiter(',')->check(kPair);
+  serve->add_option("--orders-field-alias", f.field_aliases,
+                    "ALIAS=FIELD: accept ALIAS for an order-event field, e.g. productId=sku (repeatable)")
+      ->envname("INVENTORY_ORDERS_FIELD_ALIASES")->delimiter(',')->check(kPair);
+  serve->add_option("--orders-type-alias", f.type_aliases,
+                    "ALIAS=TYPE: accept ALIAS as an event type, e.g. OrderCreated=order.created (repeatable)")
+      ->envname("INVENTORY_ORDERS_TYPE_ALIASES")->delimiter(',')->check(kPair);
+  serve->add_flag("--orders-cloudevents", f.cloudevents,
+                  "Read the type from ce_type and the eventId from ce_id headers (CloudEvents binary mode)")
+      ->envname("INVENTORY_ORDERS_CLOUDEVENTS");
+  serve->add_option("--public-brokers", f.public_brokers,
+                    "Kafka for integration events (default: --orders-brokers; neither: no publisher)")
+      ->envname("INVENTORY_PUBLIC_BROKERS");
+  serve->add_option("--public-topic", f.public_topic, "Topic of integration events (inventory.*, JSON)")
+      ->envname("INVENTORY_PUBLIC_TOPIC")->capture_default_str();
+}
+
+// Which roles --roles asks for.
+struct RoleSet {
   bool command = false;
   bool projector = false;
   bool query = false;
 };
 
-absl::StatusOr<Roles> ParseRoles(const std::string& list) {
-  Roles roles;
+absl::StatusOr<RoleSet> ParseRoles(const std::string& list) {
+  RoleSet roles;
   for (absl::string_view piece : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     std::string role(absl::StripAsciiWhitespace(piece));
     if (role == "all") {
@@ -136,74 +216,29 @@ absl::StatusOr<Roles> ParseRoles(const std::string& list) {
   return roles;
 }
 
-uint64_t Sum(const std::vector<uint64_t>& v) {
-  uint64_t sum = 0;
-  for (uint64_t x : v) sum += x;
-  return sum;
+// The log as the roles need it: the embedded log belongs to this process
+// whatever its roles; Kafka is opened read-only (fencing no writer) without
+// the command role.
+absl::StatusOr<eventlog::LogConfig> LogConfigFor(const ServeFlags& f, const RoleSet& which) {
+  eventlog::LogConfig config = f.log;
+  absl::StatusOr<eventlog::LogBackend> backend = eventlog::ParseLogBackend(f.log_backend);
+  if (!backend.ok()) return backend.status();
+  config.backend = *backend;
+  const bool writer = which.command || config.backend == eventlog::LogBackend::kEmbedded;
+  config.access = writer ? eventlog::LogAccess::kReadWrite : eventlog::LogAccess::kReadOnly;
+  return config;
 }
 
-absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog(const ServeFlags& f, const Roles& roles) {
-  if (f.log_backend == "kafka") {
-    if (f.kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required with --log-backend kafka");
-    eventlog::KafkaLogOptions o;
-    o.bootstrap_servers = f.kafka_brokers;
-    o.topic = f.kafka_topic;
-    o.partition_count = f.partitions;
-    if (!roles.command) o.role = eventlog::KafkaLogRole::kReadOnly;  // never a writer: fences no one
-    auto log = eventlog::KafkaLog::Open(o);
-    if (!log.ok()) return log.status();
-    return std::unique_ptr<eventlog::EventLog>(std::move(*log));
-  }
-  eventlog::RocksDbLogOptions o;
-  o.path = (std::filesystem::path(f.data_dir) / "log").string();
-  o.partition_count = f.partitions;
-  auto log = eventlog::RocksDbLog::Open(o);
-  if (!log.ok()) return log.status();
-  return std::unique_ptr<eventlog::EventLog>(std::move(*log));
+command_api::CommandRoleOptions CommandOptions(const ServeFlags& f) {
+  command_api::CommandRoleOptions r;
+  r.snapshot_dir = std::filesystem::path(f.log.data_dir) / "snapshots";
+  r.writer.snapshot_every_events = f.snapshot_every_events;
+  r.writer.snapshot_every_ms = f.snapshot_every_seconds * 1000;
+  r.service.translate.default_ttl_ms = f.default_ttl_ms;
+  return r;
 }
 
-// Blocks SIGINT/SIGTERM in every thread (call before starting any), so
-// WaitForSignal receives them synchronously.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-// Order events in, dead letters and integration events out (orders/, docs/orders.md).
-struct OrdersFlags {
-  std::string brokers;
-  std::string topic = "order.events";
-  std::string group = "inventory-orders";
-  std::string dlq_topic = "order.events.dlq";
-  std::string public_brokers;
-  std::string public_topic = "inventory.public";
-  std::size_t batch_messages = 8'192;
-};
-
-void AddOrdersFlags(CLI::App* serve, OrdersFlags& f) {
-  serve->add_option("--orders-brokers", f.brokers, "Kafka for order events, host:port[,...]; empty: no consumer")
-      ->envname("INVENTORY_ORDERS_BROKERS");
-  serve->add_option("--orders-topic", f.topic, "Topic of order events (JSON)")
-      ->envname("INVENTORY_ORDERS_TOPIC")->capture_default_str();
-  serve->add_option("--orders-group", f.group, "Consumer group of the order-event consumer")
-      ->envname("INVENTORY_ORDERS_GROUP")->capture_default_str();
-  serve->add_option("--orders-dlq-topic", f.dlq_topic, "Topic for order events that cannot be applied")
-      ->envname("INVENTORY_ORDERS_DLQ_TOPIC")->capture_default_str();
-  serve->add_option("--orders-batch-messages", f.batch_messages,
-                    "Most order events applied and committed as one batch")
-      ->envname("INVENTORY_ORDERS_BATCH_MESSAGES")->check(CLI::Range(1, 65'536))->capture_default_str();
-  serve->add_option("--public-brokers", f.public_brokers,
-                    "Kafka for integration events (default: --orders-brokers; neither: no publisher)")
-      ->envname("INVENTORY_PUBLIC_BROKERS");
-  serve->add_option("--public-topic", f.public_topic, "Topic of integration events (inventory.*, JSON)")
-      ->envname("INVENTORY_PUBLIC_TOPIC")->capture_default_str();
-}
-
-orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
+orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& f) {
   orders::OrdersRoleOptions r;
   r.consume = !o.brokers.empty();
   r.consumer.bootstrap_servers = o.brokers;
@@ -213,12 +248,179 @@ orders::OrdersRoleOptions ToOptions(const OrdersFlags& o, const ServeFlags& f) {
   r.consumer.public_topic = o.public_topic;
   r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
   r.consumer.batch_messages_max = o.batch_messages;
+  r.consumer.typed_topics = Pairs(o.typed_topics);
+  r.consumer.parser.field_aliases = Pairs(o.field_aliases);
+  r.consumer.parser.type_aliases = Pairs(o.type_aliases);
+  r.consumer.cloudevents = o.cloudevents;
   const std::string& public_brokers = o.public_brokers.empty() ? o.brokers : o.public_brokers;
   r.publish = !public_brokers.empty();
   r.publisher.producer.bootstrap_servers = public_brokers;
   r.publisher.topic = o.public_topic;
-  r.publisher.position_path = std::filesystem::path(f.data_dir) / "publisher.position";
+  r.publisher.position_path = std::filesystem::path(f.log.data_dir) / "publisher.position";
   return r;
+}
+
+projector::ProjectorOptions ProjectorOptionsFor(const ServeFlags& f) {
+  projector::ProjectorOptions r;
+  r.path = (std::filesystem::path(f.log.data_dir) / "views").string();
+  r.rebuild = f.rebuild_views;
+  r.batch_events_max = f.projector_batch_events;
+  return r;
+}
+
+uint64_t Sum(const std::vector<uint64_t>& v) {
+  uint64_t sum = 0;
+  for (uint64_t x : v) sum += x;
+  return sum;
+}
+
+// The running roles. Started in declaration order, stopped in reverse (so
+// also on destruction when a later one fails to start).
+struct Roles {
+  std::unique_ptr<command_api::CommandRole> command;
+  std::unique_ptr<orders::OrdersRole> orders;  // with command: runs on its writer
+  std::unique_ptr<projector::Projector> projector;
+  std::unique_ptr<query_api::QueryRole> query;  // with projector: reads its views
+
+  // REQUIRES: the front doors are stopped.
+  void Stop() {
+    if (query) query->Stop();
+    if (projector) projector->Stop();
+    if (orders) orders->Stop();
+    if (command) command->Stop();
+  }
+};
+
+absl::Status WithContext(absl::string_view what, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+}
+
+// Starts the roles in `which`; on an error the ones already started stop.
+absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersFlags& o, eventlog::EventLog* log,
+                        base::Clock* clock, metrics::ServiceMetrics* metrics, Roles& roles) {
+  if (which.command) {
+    command_api::CommandRoleOptions command_options = CommandOptions(f);
+    command_options.writer.metrics = metrics;
+    auto command = command_api::CommandRole::Start(log, clock, command_options);
+    if (!command.ok()) return WithContext("cannot rebuild the ledger state", command.status());
+    roles.command = std::move(*command);
+    auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f));
+    if (!orders.ok()) return WithContext("cannot start the order-event consumer / publisher", orders.status());
+    roles.orders = std::move(*orders);
+  }
+  if (which.projector) {
+    projector::ProjectorOptions projector_options = ProjectorOptionsFor(f);
+    projector_options.metrics = metrics;
+    auto projector = projector::Projector::Start(log, projector_options, clock);
+    if (!projector.ok()) return WithContext("cannot start the projector", projector.status());
+    roles.projector = std::move(*projector);
+    spdlog::info("projector following the log from {} applied events; {} behind", Sum(roles.projector->applied()),
+                 roles.projector->lag().events);
+  }
+  if (which.query) {
+    query_api::QueryServiceOptions query_options;
+    query_options.stream.metrics = metrics;
+    auto query = query_api::QueryRole::Start(roles.projector.get(), query_options);
+    if (!query.ok()) return WithContext("cannot start the query service", query.status());
+    roles.query = std::move(*query);
+  }
+  return absl::OkStatus();
+}
+
+// The gRPC front door: the roles' services, health checking and reflection.
+// Other front doors (an HTTP gateway, say) start after it, reach the services
+// through server->InProcessChannel(), and stop before it.
+struct GrpcFrontDoor {
+  std::unique_ptr<grpc::Server> server;
+  std::string address;  // host:port, with the port actually bound
+};
+
+absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const Roles& roles,
+                                        metrics::ServiceMetrics* metrics) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  if (roles.command) builder.RegisterService(roles.command->service());
+  if (roles.query) builder.RegisterService(roles.query->service());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  GrpcFrontDoor door{builder.BuildAndStart(), ""};
+  if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
+  door.server->GetHealthCheckService()->SetServingStatus(true);
+  door.address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
+  return door;
+}
+
+// ---- HTTP/JSON front door (http-api/, docs/http.md) ----
+struct HttpFlags {
+  std::string listen;  // empty: no HTTP server
+  std::uint64_t ready_lag_events_max = 1000;
+};
+
+void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
+  serve->add_option("--http-listen", f.listen,
+                    "HTTP/JSON + SSE listen address host:port (port 0 picks a free port); empty: no HTTP server")
+      ->envname("INVENTORY_HTTP_LISTEN");
+  serve->add_option("--ready-lag-events-max", f.ready_lag_events_max,
+                    "GET /ready answers 503 while the projector is more than this many events behind")
+      ->envname("INVENTORY_READY_LAG_EVENTS_MAX")->capture_default_str();
+}
+
+// Starts the HTTP server over the gRPC server's in-process channel, so both
+// front doors run the same service code. Prints "http listening on
+// <host:port>" (the second stdout line). Null when not asked for.
+absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
+                                                                 const projector::Projector* views,
+                                                                 const metrics::Registry* registry) {
+  if (f.listen.empty()) return nullptr;
+  http_api::HttpServerOptions options;
+  options.listen = f.listen;
+  auto http = std::make_unique<http_api::HttpServer>(options);
+  http_api::ApiOptions api;
+  std::uint64_t lag_max = f.ready_lag_events_max;
+  api.ready = [views, lag_max]() -> absl::Status {
+    if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
+    if (absl::Status h = views->health(); !h.ok()) return absl::UnavailableError("projector stopped: " + h.ToString());
+    projector::Lag lag = views->lag();
+    if (lag.events > lag_max) {
+      return absl::UnavailableError(absl::StrCat("views are ", lag.events, " events behind the log (bound ", lag_max,
+                                                 ")"));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = http_api::RegisterApiRoutes(http.get(), server->InProcessChannel(grpc::ChannelArguments()), api);
+  // GET /metrics: the registry's exposition (docs/metrics.md).
+  if (s.ok()) {
+    s = http->Register("GET", "/metrics", [registry](const http_api::HttpRequest&, std::shared_ptr<http_api::Exchange> x) {
+      x->Respond({.status = 200, .content_type = "text/plain; version=0.0.4; charset=utf-8", .body = registry->Expose()});
+    });
+  }
+  if (s.ok()) s = http->Start();
+  if (!s.ok()) return WithContext("cannot start the HTTP server", s);
+  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::printf("http listening on %s:%d\n", host.c_str(), http->port());
+  std::fflush(stdout);
+  return http;
+}
+// ---- end HTTP ----
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any), so
+// sigwait receives them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Fail(int exit_code, const absl::Status& status) {
+  spdlog::error("{}", status.ToString());
+  return exit_code;
 }
 
 // ---- observability (metrics/, logging/, docs/metrics.md) ----
@@ -253,143 +455,67 @@ std::vector<std::string> OurGrpcMethods() {
 }
 
 // The process's metrics: recorded by the components (ServiceMetrics, passed
-// in their options) and read from them at scrape time (collectors).
-// Expose() is the /metrics body: the HTTP server's route serves it.
+// in their options) and read from them at scrape time (collectors); the
+// HTTP server's GET /metrics serves registry.Expose().
 struct Observability {
   metrics::Registry registry;
   metrics::ServiceMetrics service{&registry};
 };
+// ---- end observability ----
 
-int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const ObsFlags& obs_flags) {
+int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags, const ObsFlags& obs_flags) {
   logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
   Observability obs;
   obs.service.AddGrpcMethods(OurGrpcMethods());
   sigset_t stop_signals = BlockStopSignals();
-  absl::StatusOr<Roles> roles = ParseRoles(f.roles);
-  if (!roles.ok()) {
-    spdlog::error("{}", roles.status().ToString());
-    return 2;
+  absl::StatusOr<RoleSet> which = ParseRoles(f.roles);
+  if (!which.ok()) return Fail(kExitBadFlags, which.status());
+  if (!which->command && !orders_flags.brokers.empty()) {
+    return Fail(kExitBadFlags, absl::InvalidArgumentError("--orders-brokers needs the command role: order events "
+                                                          "become commands"));
   }
-  if (!roles->command && !orders_flags.brokers.empty()) {
-    spdlog::error("--orders-brokers needs the command role: order events become commands");
-    return 2;
-  }
+  absl::StatusOr<eventlog::LogConfig> log_config = LogConfigFor(f, *which);
+  if (!log_config.ok()) return Fail(kExitBadFlags, log_config.status());
   std::error_code ec;
-  std::filesystem::create_directories(f.data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data dir {}: {}", f.data_dir, ec.message());
-    return 1;
-  }
-  auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = OpenLog(f, *roles);
-  if (!log.ok()) {
-    spdlog::error("cannot open the event log: {}", log.status().ToString());
-    return 1;
-  }
+  std::filesystem::create_directories(f.log.data_dir, ec);
+  if (ec) return Fail(kExitError, absl::UnavailableError("cannot create data dir " + f.log.data_dir + ": " + ec.message()));
+  absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = eventlog::OpenLog(*log_config);
+  if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
-  command_api::SnapshotStore snapshots(std::filesystem::path(f.data_dir) / "snapshots", {});
-  std::unique_ptr<command_api::Writer> writer;
-  std::unique_ptr<command_api::ExpiryScheduler> expiry;
-  std::unique_ptr<command_api::CommandServiceImpl> command_service;
-  std::unique_ptr<orders::OrdersRole> orders_role;
-  if (roles->command) {
-    command_api::WriterOptions writer_options;
-    writer_options.snapshot_every_events = f.snapshot_every_events;
-    writer_options.snapshot_every_ms = f.snapshot_every_seconds * 1000;
-    writer_options.metrics = &obs.service;
-    auto opened = command_api::Writer::Open(log->get(), &snapshots, &clock, writer_options);
-    if (!opened.ok()) {
-      spdlog::error("cannot rebuild the ledger state: {}", opened.status().ToString());
-      return 1;
-    }
-    writer = std::move(*opened);
-    command_api::WriterStats stats = writer->stats();
-    auto ready_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("state rebuilt in {} ms: snapshot {}, {} events replayed", ready_ms,
-                 stats.loaded_snapshot ? "loaded" : "none", stats.replayed_events);
-    expiry = std::make_unique<command_api::ExpiryScheduler>(writer.get(), &clock);
-    expiry->Start();
-    auto started_orders = orders::OrdersRole::Start(writer.get(), log->get(), ToOptions(orders_flags, f));
-    if (!started_orders.ok()) {
-      spdlog::error("cannot start the order-event consumer / publisher: {}", started_orders.status().ToString());
-      return 1;
-    }
-    orders_role = std::move(*started_orders);
-    command_api::CommandServiceOptions service_options;
-    service_options.translate.default_ttl_ms = f.default_ttl_ms;
-    command_service = std::make_unique<command_api::CommandServiceImpl>(writer.get(), service_options);
-  }
-  std::unique_ptr<projector::Projector> views;
-  if (roles->projector) {
-    projector::ProjectorOptions options;
-    options.path = (std::filesystem::path(f.data_dir) / "views").string();
-    options.rebuild = f.rebuild_views;
-    options.batch_events_max = f.projector_batch_events;
-    options.metrics = &obs.service;
-    auto opened = projector::Projector::Start(log->get(), options, &clock);
-    if (!opened.ok()) {
-      spdlog::error("cannot start the projector: {}", opened.status().ToString());
-      return 1;
-    }
-    views = std::move(*opened);
-    spdlog::info("projector following the log from {} applied events; {} behind", Sum(views->applied()),
-                 views->lag().events);
-  }
-
-  std::unique_ptr<query_api::ViewSource> view_source;
-  std::unique_ptr<query_api::QueryServiceImpl> query_service;
-  if (roles->query) {
-    view_source = query_api::ProjectorSource(views.get());
-    query_api::QueryServiceOptions query_options;
-    query_options.stream.metrics = &obs.service;
-    auto created = query_api::QueryServiceImpl::Create(view_source.get(), query_options);
-    if (!created.ok()) {
-      spdlog::error("cannot start the query service: {}", created.status().ToString());
-      return 1;
-    }
-    query_service = std::move(*created);
-  }
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
-  if (command_service) builder.RegisterService(command_service.get());
-  if (query_service) builder.RegisterService(query_service.get());
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(&obs.service));
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  Roles roles;
+  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, &obs.service, roles);
+  if (!started.ok()) return Fail(kExitError, started);
   metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
                                             .log = log->get(),
-                                            .projector = views.get(),
-                                            .query = query_service.get(),
-                                            .consumer = orders_role ? orders_role->consumer() : nullptr,
-                                            .publisher = orders_role ? orders_role->publisher() : nullptr,
+                                            .projector = roles.projector.get(),
+                                            .query = roles.query ? roles.query->service() : nullptr,
+                                            .consumer = roles.orders ? roles.orders->consumer() : nullptr,
+                                            .publisher = roles.orders ? roles.orders->publisher() : nullptr,
                                             .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    spdlog::error("cannot listen on {}", f.listen);
-    return 1;
-  }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  std::string host = f.listen.substr(0, f.listen.rfind(':'));
-  std::printf("listening on %s:%d\n", host.c_str(), port);
+  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, roles, &obs.service);
+  if (!grpc.ok()) return Fail(kExitError, grpc.status());
+  std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
-  spdlog::info("serving roles [{}] on {}:{} ({} log)", f.roles, host, port, f.log_backend);
+  spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
+  // Further front doors start here, beside gRPC.
+  absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), &obs.registry);
+  if (!http.ok()) {
+    if (roles.query) roles.query->Drain();
+    grpc->server->Shutdown(std::chrono::system_clock::now());
+    roles.Stop();
+    return Fail(kExitError, http.status());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: draining", signal_number);
-  server->GetHealthCheckService()->SetServingStatus(false);
-  if (query_service) query_service->Drain();  // streams end UNAVAILABLE (resumable), parked reads answered
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  query_service.reset();
-  if (orders_role) orders_role->Stop();
-  if (expiry) expiry->Stop();
-  if (writer) writer->Stop();
-  if (views) views->Stop();
+  grpc->server->GetHealthCheckService()->SetServingStatus(false);
+  if (roles.query) roles.query->Drain();  // streams end UNAVAILABLE (resumable), so Shutdown need not wait for them
+  // Further front doors stop here, before gRPC (their calls ride it).
+  if (*http) (*http)->Stop();
+  grpc->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  roles.Stop();
   absl::Status closed = (*log)->Close();
   if (!closed.ok()) spdlog::warn("closing the log: {}", closed.ToString());
   spdlog::info("stopped");
@@ -406,10 +532,12 @@ int main(int argc, char** argv) {
   AddServeFlags(serve, flags);
   OrdersFlags orders_flags;
   AddOrdersFlags(serve, orders_flags);
+  HttpFlags http_flags;
+  AddHttpFlags(serve, http_flags);
   ObsFlags obs_flags;
   AddObsFlags(serve, obs_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags, obs_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, obs_flags);
   return 0;
 }

@@ -6,6 +6,8 @@
 //  * FailAfterDurableNext(k): the next k Appends reach the inner log (the
 //    records are durable) and then report UNAVAILABLE, as a broker whose
 //    acknowledgement was lost.
+//  * DropPositionNext(k): the next k Appends reach the inner log and return
+//    one position fewer than records, as a backend breaking its contract.
 //  * Block() / Release(): Appends wait on a latch until released;
 //    WaitForBlocked(n) waits until n Appends are waiting.
 // Read, EndOffsets, Tail and Close go straight to the inner log.
@@ -51,6 +53,11 @@ class FaultLog final : public eventlog::EventLog {
     fail_after_durable_next_ = count;
   }
 
+  void DropPositionNext(int count = 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    drop_position_next_ = count;
+  }
+
   void Block() {
     std::lock_guard<std::mutex> lock(mu_);
     blocked_ = true;
@@ -87,7 +94,7 @@ class FaultLog final : public eventlog::EventLog {
   std::uint32_t partition_count() const override { return inner_->partition_count(); }
 
   absl::StatusOr<std::vector<eventlog::LogPosition>> Append(std::span<const eventlog::LogRecord> records) override {
-    enum class Fault { kNone, kBefore, kAfterDurable };
+    enum class Fault { kNone, kBefore, kAfterDurable, kDropPosition };
     Fault fault = Fault::kNone;
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -104,10 +111,13 @@ class FaultLog final : public eventlog::EventLog {
       } else if (fail_after_durable_next_ > 0) {
         --fail_after_durable_next_;
         fault = Fault::kAfterDurable;
+      } else if (drop_position_next_ > 0) {
+        --drop_position_next_;
+        fault = Fault::kDropPosition;
       } else if (fail_every_ > 0 && ++since_fail_every_ % fail_every_ == 0) {
         fault = Fault::kBefore;
       }
-      if (fault != Fault::kNone) ++failed_appends_;
+      if (fault == Fault::kBefore || fault == Fault::kAfterDurable) ++failed_appends_;
       if (fault != Fault::kBefore) ++inner_appends_;
     }
     if (fault == Fault::kBefore) return absl::UnavailableError("fault_log: injected append failure");
@@ -115,6 +125,7 @@ class FaultLog final : public eventlog::EventLog {
     if (fault == Fault::kAfterDurable && positions.ok()) {
       return absl::UnavailableError("fault_log: injected failure after the append was durable");
     }
+    if (fault == Fault::kDropPosition && positions.ok() && !positions->empty()) positions->pop_back();
     return positions;
   }
 
@@ -137,6 +148,7 @@ class FaultLog final : public eventlog::EventLog {
   std::size_t waiting_ = 0;
   int fail_next_ = 0;
   int fail_after_durable_next_ = 0;
+  int drop_position_next_ = 0;
   std::uint64_t fail_every_ = 0;
   std::uint64_t since_fail_every_ = 0;
   std::uint64_t append_calls_ = 0;

@@ -1,0 +1,148 @@
+// Offline checks of the inventory-ledger chart, run by helm/test.sh.
+//
+//   node check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...]
+//     Parses the `helm template` stream (the `yaml` package) and validates
+//     every object against the Kubernetes API schema of its apiVersion/kind
+//     (`kubernetes-models`; ServiceMonitor and PrometheusRule with
+//     `@kubernetes-models/prometheus-operator`). An object of a kind neither
+//     package knows is an error. --expect: exactly N objects of that kind
+//     (0 = none). Note: these schemas check types, enums and required fields;
+//     they do not reject unknown fields.
+//
+//   node check_chart.mjs values <chart dir>
+//     Every key of values.yaml is read by a template and listed in the chart
+//     README's table, and every .Values reference of a template exists in
+//     values.yaml. A "key" is a path down to a leaf, stopping at maps the
+//     schema declares free-form (type object without properties, such as
+//     resources): those are handed to Kubernetes whole.
+//
+// Exit status 0 when every check passes, 1 otherwise (each failure printed).
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+
+const failures = [];
+const fail = (msg) => failures.push(msg);
+
+function moduleFor(apiVersion, kind) {
+  if (apiVersion === "monitoring.coreos.com/v1") {
+    return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${kind}`;
+  }
+  return `kubernetes-models/${apiVersion}/${kind}`;  // "v1" or "group/version"
+}
+
+async function validate(file, expectations) {
+  const docs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8"));
+  const counts = {};
+  let objects = 0;
+  for (const doc of docs) {
+    if (doc.errors.length) {
+      fail(`${file}: YAML error: ${doc.errors[0].message}`);
+      continue;
+    }
+    const obj = doc.toJS();
+    if (obj == null) continue;  // an empty document between separators
+    objects++;
+    const where = `${file}: ${obj.kind ?? "?"} ${obj.metadata?.name ?? "?"}`;
+    if (!obj.apiVersion || !obj.kind) {
+      fail(`${where}: no apiVersion/kind`);
+      continue;
+    }
+    counts[obj.kind] = (counts[obj.kind] ?? 0) + 1;
+    let Model;
+    try {
+      Model = (await import(moduleFor(obj.apiVersion, obj.kind)))[obj.kind];
+    } catch (e) {
+      fail(`${where}: no schema for ${obj.apiVersion} ${obj.kind} (${e.code ?? e.message})`);
+      continue;
+    }
+    try {
+      new Model(obj).validate();
+    } catch (e) {
+      fail(`${where}: ${e.message.split("\n").slice(0, 5).join("; ")}`);
+    }
+  }
+  if (objects === 0) fail(`${file}: no objects rendered`);
+  for (const e of expectations) {
+    const [kind, n] = e.split("=");
+    if ((counts[kind] ?? 0) !== Number(n)) fail(`${file}: expected ${n} ${kind}, rendered ${counts[kind] ?? 0}`);
+  }
+  if (!failures.length) console.log(`${file}: ${objects} objects validated (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")})`);
+}
+
+// The schema node at `keys` (following properties), or undefined.
+function schemaAt(schema, keys) {
+  let node = schema;
+  for (const k of keys) {
+    node = node?.properties?.[k];
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+function valueKeys(values, schema, prefix = []) {
+  const out = [];
+  for (const [k, v] of Object.entries(values)) {
+    const keys = [...prefix, k];
+    const s = schemaAt(schema, keys);
+    if (!s) fail(`values.yaml: ${keys.join(".")} is not in values.schema.json`);
+    const freeForm = s && s.type === "object" && !s.properties;
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && !freeForm) {
+      out.push(...valueKeys(v, schema, keys));
+    } else {
+      out.push(keys.join("."));
+    }
+  }
+  return out;
+}
+
+function templateRefs(dir) {
+  const refs = new Set();
+  for (const f of fs.readdirSync(dir)) {
+    const text = fs.readFileSync(path.join(dir, f), "utf8");
+    for (const m of text.matchAll(/\.Values\.([A-Za-z0-9_.]+)/g)) refs.add(m[1].replace(/\.$/, ""));
+  }
+  return refs;
+}
+
+function checkValues(chart) {
+  const values = YAML.parse(fs.readFileSync(path.join(chart, "values.yaml"), "utf8"));
+  const schema = JSON.parse(fs.readFileSync(path.join(chart, "values.schema.json"), "utf8"));
+  const readme = fs.readFileSync(path.join(chart, "README.md"), "utf8");
+  const tableKeys = new Set();
+  for (const line of readme.split("\n")) {
+    const m = line.match(/^\|\s*`([A-Za-z0-9_.]+)`\s*\|/);
+    if (m) tableKeys.add(m[1]);
+  }
+  const keys = valueKeys(values, schema);
+  const refs = templateRefs(path.join(chart, "templates"));
+  for (const key of keys) {
+    const used = [...refs].some((r) => r === key || r.startsWith(key + "."));
+    if (!used) fail(`values.yaml: ${key} is never read by a template`);
+    if (!tableKeys.has(key)) fail(`README.md: ${key} is missing from the values table`);
+  }
+  for (const t of tableKeys) {
+    if (!keys.includes(t)) fail(`README.md: the values table lists ${t}, which values.yaml does not have`);
+  }
+  for (const r of refs) {
+    const known = keys.some((k) => r === k || r.startsWith(k + ".") || k.startsWith(r + "."));
+    if (!known) fail(`templates: .Values.${r} is not a key of values.yaml`);
+  }
+  if (!failures.length) console.log(`${chart}: ${keys.length} value keys, each read by a template and listed in README.md`);
+}
+
+const [cmd, target, ...rest] = process.argv.slice(2);
+if (cmd === "validate" && target) {
+  const expect = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === "--expect" && rest[i + 1]) expect.push(rest[++i]);
+    else fail(`unknown argument ${rest[i]}`);
+  }
+  await validate(target, expect);
+} else if (cmd === "values" && target) {
+  checkValues(target);
+} else {
+  fail("usage: check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...] | values <chart dir>");
+}
+for (const f of failures) console.error("FAIL: " + f);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Checks of the inventory-ledger chart, offline once the tools are installed:
+#   * helm lint --strict and helm template for the defaults and every
+#     ci/*-values.yaml, each rendered object validated against the Kubernetes
+#     API schema (check_chart.mjs validate) with the kinds each set must have;
+#   * every INVENTORY_* variable the chart sets is one `inventoryd serve
+#     --help` lists (INVENTORY_HTTP_LISTEN excepted: behind http.enabled,
+#     for the HTTP API being built);
+#   * values the chart must refuse are refused, with a message naming them;
+#   * every values.yaml key is read by a template and listed in README.md,
+#     and the check itself fails on a chart with an unused key.
+#
+#   helm/test.sh <inventoryd binary>
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+inventoryd=${1:?usage: helm/test.sh <inventoryd binary>}
+chart=$here/inventory-ledger
+"$here/install-tools.sh"
+helm=$here/node_modules/.bin/helm
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+"$inventoryd" serve --help >"$work/help.txt"
+accepted=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/help.txt" | sort -u)
+[ -n "$accepted" ] || { echo "FAIL: inventoryd serve --help lists no INVENTORY_* variable"; exit 1; }
+
+# name|values file|kinds that must be rendered exactly so
+sets=(
+  "defaults||StatefulSet=1 Deployment=0 HorizontalPodAutoscaler=0 NetworkPolicy=1 ServiceMonitor=0"
+  "embedded|ci/embedded-values.yaml|StatefulSet=1 Deployment=0 ConfigMap=2 Service=2 PodDisruptionBudget=0"
+  "distributed|ci/distributed-values.yaml|StatefulSet=1 Deployment=1 HorizontalPodAutoscaler=0 PodDisruptionBudget=1 Service=3"
+  "distributed-tls-auth|ci/distributed-tls-auth-values.yaml|StatefulSet=1 Deployment=1 HorizontalPodAutoscaler=1 PodDisruptionBudget=1"
+  "monitoring|ci/monitoring-values.yaml|ServiceMonitor=1 PrometheusRule=1 Deployment=1 StatefulSet=1"
+)
+for s in "${sets[@]}"; do
+  IFS='|' read -r name file kinds <<<"$s"
+  args=()
+  [ -n "$file" ] && args=(-f "$chart/$file")
+  if "$helm" lint --strict "$chart" "${args[@]}" >"$work/$name.lint" 2>&1; then
+    ok "$name: helm lint --strict"
+  else
+    bad "$name: helm lint --strict"; cat "$work/$name.lint"
+  fi
+  if ! "$helm" template inv "$chart" --namespace shop "${args[@]}" >"$work/$name.yaml" 2>"$work/$name.err"; then
+    bad "$name: helm template"; cat "$work/$name.err"; continue
+  fi
+  expect=()
+  for k in $kinds; do expect+=(--expect "$k"); done
+  if (cd "$here" && node check_chart.mjs validate "$work/$name.yaml" "${expect[@]}"); then
+    ok "$name: every object valid, kinds as expected"
+  else
+    bad "$name: validation"
+  fi
+  unknown=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/$name.yaml" | sort -u | grep -vx INVENTORY_HTTP_LISTEN \
+    | comm -23 - <(echo "$accepted") || true)
+  if [ -z "$unknown" ]; then
+    ok "$name: every INVENTORY_* variable is one inventoryd accepts"
+  else
+    bad "$name: variables inventoryd does not accept: $unknown"
+  fi
+done
+
+# The distributed set runs the roles the binary knows, on the Kafka backend.
+grep -q 'value: "command"' "$work/distributed.yaml" && grep -q 'value: "projector,query"' "$work/distributed.yaml" \
+  && grep -q 'INVENTORY_LOG_BACKEND: kafka' "$work/distributed.yaml" \
+  && ok "distributed: command and projector,query pods on the kafka backend" \
+  || bad "distributed: roles or backend not as expected"
+grep -q 'INVENTORY_HTTP_LISTEN' "$work/distributed.yaml" \
+  && bad "distributed: INVENTORY_HTTP_LISTEN set without http.enabled" \
+  || ok "distributed: INVENTORY_HTTP_LISTEN only behind http.enabled"
+# Order settings reach only the writer: on a query pod inventoryd refuses to
+# start ("--orders-brokers needs the command role").
+if (cd "$here" && node --input-type=module -e '
+  import fs from "node:fs"; import YAML from "yaml";
+  const objs = YAML.parseAllDocuments(fs.readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const refs = (kind) => objs.filter((o) => o.kind === kind)
+    .flatMap((o) => o.spec.template.spec.containers[0].envFrom.map((e) => e.configMapRef.name));
+  const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-command"));
+  const ok = cm.data.INVENTORY_ORDERS_BROKERS && refs("StatefulSet").includes(cm.metadata.name)
+    && !refs("Deployment").includes(cm.metadata.name);
+  process.exit(ok ? 0 : 1);' "$work/distributed-tls-auth.yaml"); then
+  ok "distributed-tls-auth: order settings on the writer only"
+else
+  bad "distributed-tls-auth: order settings missing from the writer or present on query pods"
+fi
+grep -q 'InventoryOversell' "$work/monitoring.yaml" && ok "monitoring: the PrometheusRule carries the rules file" \
+  || bad "monitoring: no InventoryOversell rule rendered"
+
+# name|--set arguments|text the error must contain
+refusals=(
+  "distributed without brokers|--set topology=distributed|kafka.brokers is required"
+  "unknown topology|--set topology=sharded|topology"
+  "unknown key|--set query.replica=3|replica"
+  "partitions out of range|--set ledger.partitions=0|partitions"
+  "http probes without http|--set probes.type=http|probes.type=http needs http.enabled"
+  "ServiceMonitor without http|--set metrics.serviceMonitor.enabled=true|needs http.enabled"
+  "SASL without mechanism|--set kafka.security.protocol=SASL_SSL|saslMechanism"
+  "rules file outside the chart|--set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.rulesFile=../monitoring/x.yaml|rulesFile"
+)
+for r in "${refusals[@]}"; do
+  IFS='|' read -r name sets_ text <<<"$r"
+  # shellcheck disable=SC2086
+  if "$helm" template inv "$chart" $sets_ >"$work/refused.out" 2>&1; then
+    bad "refuses $name: helm template succeeded"
+  elif grep -q -- "$text" "$work/refused.out"; then
+    ok "refuses $name"
+  else
+    bad "refuses $name: the error does not say '$text'"; cat "$work/refused.out"
+  fi
+done
+
+if (cd "$here" && node check_chart.mjs values "$chart"); then
+  ok "values.yaml keys all used and documented"
+else
+  bad "values.yaml keys"
+fi
+# The keys check fails when it should: a copy with an unused key.
+cp -r "$chart" "$work/chart-copy"
+printf '\nunusedSetting: 1\n' >>"$work/chart-copy/values.yaml"
+if (cd "$here" && node check_chart.mjs values "$work/chart-copy") >"$work/copy.out" 2>&1; then
+  bad "the keys check passed a chart with an unused key"
+elif grep -q 'unusedSetting is never read' "$work/copy.out" && grep -q 'unusedSetting is missing from the values table' "$work/copy.out"; then
+  ok "the keys check names an unused, undocumented key"
+else
+  bad "the keys check failed without naming the key"; cat "$work/copy.out"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
