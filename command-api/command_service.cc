@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 
+#include "metrics/grpc_interceptor.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "auth/policy.h"
@@ -48,6 +49,16 @@ void FinishInvalid(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r
   reactor->Finish(ToGrpc(status));
 }
 
+// A request that names no correlation id is correlated by its W3C
+// traceparent's trace id ("trace-<32 hex>"), so its events can be found from
+// the caller's trace; "" without a (valid) traceparent.
+std::string TraceCorrelation(const grpc::CallbackServerContext& ctx) {
+  auto it = ctx.client_metadata().find("traceparent");
+  if (it == ctx.client_metadata().end()) return "";
+  std::optional<std::string> trace = metrics::TraceIdOf(std::string_view(it->second.data(), it->second.size()));
+  return trace ? "trace-" + *trace : "";
+}
+
 // Asks the gate about the RPC `method` of CommandService (short name).
 auth::Admission Admit(const auth::GrpcGate& gate, grpc::CallbackServerContext* ctx, std::string_view method) {
   return gate.Admit(ctx, absl::StrCat(base::AsAbsl(auth::kCommandServicePrefix), base::AsAbsl(method)));
@@ -69,6 +80,7 @@ grpc::ServerUnaryReactor* Unary(Writer* writer, const auth::GrpcGate& gate, grpc
     FinishInvalid(ctx, reactor, command.status());
     return reactor;
   }
+  if (command->meta.correlation_id.empty()) command->meta.correlation_id = TraceCorrelation(*ctx);
   absl::Status submitted = writer->Submit(
       std::move(*command), [ctx, reactor, method, result_out, fill](const WriteResult& r, const State& state) {
         if (!r.status.ok()) return FinishFailed(ctx, reactor, method, r);

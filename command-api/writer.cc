@@ -1,6 +1,7 @@
 #include "command-api/writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -87,6 +88,8 @@ absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
       const LogPosition& at = batch->positions[i];
       absl::Status applied = ledger::Evolve(state_, *batch->events[i]);
       if (!applied.ok()) {
+        // Evolve refuses only events that break an invariant (ledger/evolve.h).
+        if (options_.metrics != nullptr) options_.metrics->OnOversell(metrics::Check::kWriter);
         return absl::DataLossError(absl::StrCat("log record ", at.partition, ":", at.offset, ": ", applied.message()));
       }
       from[at.partition] = at.offset + 1;
@@ -185,6 +188,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    if (options_.metrics != nullptr) options_.metrics->OnQueueDepth(queue_.size());
     if (!batch.empty() || stopping_) return batch;
   }
 }
@@ -197,11 +201,20 @@ void Writer::Process(std::vector<Pending>& batch) {
     if (!healthy_ && !RecoverForBatch(batch, i)) return;
     Chunk chunk = Decide(batch, i);
     i = chunk.end;
+    auto append_started = std::chrono::steady_clock::now();
     absl::StatusOr<std::vector<LogPosition>> positions = Append(chunk);
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnAppend(chunk.end - chunk.begin, chunk.records.size(),
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - append_started).count(),
+                                 positions.ok());
+    }
     if (!positions.ok()) {
       spdlog::error("append of {} events failed: {}", chunk.records.size(), positions.status().ToString());
       healthy_ = false;  // the state folded events the log may not hold
-      for (std::size_t j = chunk.begin; j < chunk.end; ++j) Complete(batch[j], Unavailable(positions.status()));
+      for (std::size_t j = chunk.begin; j < chunk.end; ++j) {
+        if (options_.metrics != nullptr) options_.metrics->OnCommandUnavailable(batch[j].command);
+        Complete(batch[j], Unavailable(positions.status()));
+      }
       continue;
     }
     PublishExpiry();  // before answering, so a caller's next step sees its reservation's expiry
@@ -288,6 +301,9 @@ void Writer::Answer(std::vector<Pending>& batch, const Chunk& chunk, const std::
       auto from = positions.begin() + static_cast<std::ptrdiff_t>(chunk.first_record[j - chunk.begin]);
       result.positions.assign(from, from + static_cast<std::ptrdiff_t>(d.events.size()));
     }
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnCommand(batch[j].command, d.rejection ? &*d.rejection : nullptr, d.duplicate);
+    }
     Complete(batch[j], result);
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -335,8 +351,14 @@ void Writer::MaybeSnapshot(SnapshotWhen when) {
   auto offsets = std::make_shared<std::vector<std::uint64_t>>(next_offsets_);
   snapshot_done_.store(false, std::memory_order_release);
   auto save = [this, copy, offsets] {
+    auto started = std::chrono::steady_clock::now();
     absl::Status saved = snapshots_->Save(*copy, *offsets);
     if (!saved.ok()) spdlog::warn("snapshot not saved: {}", saved.ToString());
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnSnapshot(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                                   saved.ok(),
+                                   std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (saved.ok()) stats_.snapshots += 1;

@@ -48,6 +48,7 @@
 #include "ledger/rejection.h"
 #include "command-api/snapshot_store.h"
 #include "ledger/state.h"
+#include "metrics/service_metrics.h"
 
 namespace command_api {
 
@@ -67,6 +68,8 @@ struct WriterOptions {
   // Records read per log Read during replay. Default 10000.
   std::size_t replay_read_records = 10'000;
   ledger::LedgerOptions ledger;
+  // Commands, batches, append latency, queue depth, snapshots; null = off.
+  metrics::ServiceMetrics* metrics = nullptr;
 };
 
 // The outcome of one command, once durable (or refused).

@@ -200,6 +200,27 @@ void OrderConsumer::Stop() {
   }
 }
 
+std::vector<std::pair<std::int32_t, std::int64_t>> OrderConsumer::PartitionLag() const {
+  std::vector<std::pair<std::int32_t, std::int64_t>> out;
+  if (consumer_ == nullptr) return out;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  rd_kafka_position(consumer_, assigned);
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assigned->elems[i];
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    std::int64_t position = tp.offset >= 0 ? tp.offset : low;
+    out.emplace_back(tp.partition, std::max<std::int64_t>(0, high - position));
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  return out;
+}
+
 OrderConsumerStats OrderConsumer::stats() const {
   const Counters& c = *counters_;
   return {.messages = c.messages.load(),

@@ -139,6 +139,12 @@ class OrderConsumer {
 
   OrderConsumerStats stats() const;
 
+  // Per assigned partition of the order topic: messages past the consumer's
+  // position (high watermark - position), from librdkafka's cached offsets
+  // (no broker round trip; they move with each fetch). For the metrics.
+  // REQUIRES: not concurrently with Stop.
+  std::vector<std::pair<std::int32_t, std::int64_t>> PartitionLag() const;
+
  private:
   struct Batch;
   struct Counters;

@@ -32,6 +32,10 @@ class OrdersRole {
   void Stop();
   ~OrdersRole() { Stop(); }
 
+  // What runs (null when not enabled), for the metrics collectors.
+  const OrderConsumer* consumer() const { return consumer_.get(); }
+  const Publisher* publisher() const { return publisher_.get(); }
+
  private:
   std::unique_ptr<OrderConsumer> consumer_;
   std::unique_ptr<Publisher> publisher_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "logging/log_format.h"
 #include "absl/strings/str_cat.h"
 #include "base/coding.h"
 #include "base/status.h"
@@ -181,6 +182,9 @@ absl::Status Fold::Apply(const eventlog::LogPosition& position, const ledger::Ev
 
 void Fold::Anomaly(const Context& ctx, std::string_view what) {
   ++anomalies_;
+  logging::ScopedLogFields fields({{"sku", ctx.envelope.sku.value()},
+                                   {"command_id", ctx.envelope.command_id.value()},
+                                   {"correlation_id", ctx.envelope.correlation_id}});
   spdlog::error("projector: event {} at {}:{} ({}): {}; applied as far as it makes sense",
                 ctx.envelope.event_id.ToHex(), ctx.position.partition, ctx.position.offset,
                 ctx.envelope.sku.value(), what);
@@ -266,6 +270,7 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   Touch(levels_dirty_, LevelKey(sku, warehouse), level);
   Touch(totals_dirty_, sku, total);
   if (!ledger::KeepsLevelInvariants(l)) {
+    ++oversells_;
     Anomaly(ctx, absl::StrCat("leaves ", warehouse, " with on_hand=", l.on_hand, " reserved=", l.reserved,
                               " incoming=", l.incoming));
   }

@@ -60,6 +60,8 @@ class Fold {
   void Trim(size_t entries_max);
 
   uint64_t anomalies() const { return anomalies_; }
+  // Of the anomalies, levels left with a negative figure or reserved above on_hand.
+  uint64_t oversells() const { return oversells_; }
 
  private:
   template <typename T>
@@ -136,6 +138,7 @@ class Fold {
   ReservationCounts counts_;
   bool counts_dirty_ = false;
   uint64_t anomalies_ = 0;
+  uint64_t oversells_ = 0;
 };
 
 }  // namespace projector

@@ -258,6 +258,8 @@ class Projector::Impl {
   absl::Status ApplyBatches(std::vector<DecodedBatch>& batches) {
     AppliedBatch out;
     uint64_t events = 0;
+    const auto started = std::chrono::steady_clock::now();
+    const uint64_t oversells_before = fold_.oversells();
     for (DecodedBatch& b : batches) {
       for (size_t i = 0; i < b.events.size(); ++i) {
         const eventlog::LogPosition& pos = b.positions[i];
@@ -298,7 +300,14 @@ class Projector::Impl {
       stats_.events_applied += events;
       stats_.batches_applied += 1;
       stats_.anomalies = fold_.anomalies() + undecodable_;
+      stats_.oversells = fold_.oversells();
       if (behind == 0) behind_since_ms_ = clock_->NowMs();
+    }
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnFoldBatch(events, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      if (fold_.oversells() > oversells_before) {
+        options_.metrics->OnOversell(metrics::Check::kProjector, fold_.oversells() - oversells_before);
+      }
     }
     applied_cv_.notify_all();
     // After applied() moved, and for every batch, updates or not: a listener

@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "eventlog/event_log.h"
+#include "metrics/service_metrics.h"
 #include "projector/read_models.h"
 #include "proto/query_service.pb.h"
 
@@ -73,6 +74,8 @@ struct ProjectorOptions {
   // Block cache and memtable sizes of the views, bytes.
   size_t block_cache_bytes = 64 << 20;
   size_t write_buffer_bytes = 64 << 20;
+  // Fold batch durations and oversell checks; null = off.
+  metrics::ServiceMetrics* metrics = nullptr;
 };
 
 // What listeners receive: the stock updates of one applied batch and the
@@ -91,6 +94,7 @@ struct ProjectorStats {
   uint64_t events_applied = 0;
   uint64_t batches_applied = 0;
   uint64_t anomalies = 0;
+  uint64_t oversells = 0;  // of the anomalies: levels left negative or with reserved above on_hand
 };
 
 class Projector {

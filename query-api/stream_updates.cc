@@ -107,6 +107,7 @@ class Subscription final : public HubSubscriber, public std::enable_shared_from_
       // Whole batches only, so a cut never splits an event; an empty queue
       // takes any batch so one big batch cannot cut an idle subscriber.
       if (!live_.empty() && live_.size() + matched.size() > ctx_.options.buffer_max) {
+        if (ctx_.options.metrics != nullptr) ctx_.options.metrics->OnStreamCut();
         finishing_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                   absl::StrCat("subscriber fell more than ", ctx_.options.buffer_max,
                                                " updates behind; resume with start_after set to the last position "

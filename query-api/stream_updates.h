@@ -33,6 +33,7 @@
 #include "proto/query_service.pb.h"
 #include "query-api/update_hub.h"
 #include "query-api/view_source.h"
+#include "metrics/service_metrics.h"
 #include "query-api/worker_pool.h"
 
 namespace query_api {
@@ -47,6 +48,8 @@ struct StreamOptions {
   size_t catch_up_scan_max = 8192;
   // Most entries in skus / warehouses / kinds. Default 1000.
   int filter_entries_max = 1000;
+  // Counts subscribers cut for falling behind; null = not counted.
+  metrics::ServiceMetrics* metrics = nullptr;
 };
 
 // Everything a stream needs; owned by the service, outlives every stream.

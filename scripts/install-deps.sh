@@ -18,6 +18,9 @@ packages=(
   libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libjemalloc-dev libssl-dev openssl
   kcat python3-grpcio python3-protobuf bc curl
+  # promtool (alert rule tests, exposition lint) and the Prometheus server of
+  # the scrape test; prometheus-cpp-dev is not used (docs/metrics.md says why).
+  prometheus
   # bench/compare.sh only (tests never start these): the client libraries the
   # load generator links, the peers it compares against, and the chart.
   libpq-dev libhiredis-dev postgresql redis-server gnuplot-nox

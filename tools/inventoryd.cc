@@ -55,6 +55,12 @@
 #include "orders/orders_role.h"
 #include "projector/projector.h"
 #include "query-api/query_role.h"
+#include "google/protobuf/descriptor.h"
+#include "logging/log_format.h"
+#include "metrics/collectors.h"
+#include "metrics/grpc_interceptor.h"
+#include "metrics/registry.h"
+#include "metrics/service_metrics.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "tools/security_flags.h"
@@ -292,10 +298,12 @@ absl::Status WithContext(absl::string_view what, const absl::Status& status) {
 
 // Starts the roles in `which`; on an error the ones already started stop.
 absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersFlags& o, eventlog::EventLog* log,
-                        base::Clock* clock, auth::Authenticator* authenticator, Roles& roles) {
+                        base::Clock* clock, auth::Authenticator* authenticator, metrics::ServiceMetrics* metrics,
+                        Roles& roles) {
   if (which.command) {
     command_api::CommandRoleOptions command_options = CommandOptions(f);
     command_options.service.authenticator = authenticator;
+    command_options.writer.metrics = metrics;
     auto command = command_api::CommandRole::Start(log, clock, command_options);
     if (!command.ok()) return WithContext("cannot rebuild the ledger state", command.status());
     roles.command = std::move(*command);
@@ -304,14 +312,19 @@ absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersF
     roles.orders = std::move(*orders);
   }
   if (which.projector) {
-    auto projector = projector::Projector::Start(log, ProjectorOptionsFor(f), clock);
+    projector::ProjectorOptions projector_options = ProjectorOptionsFor(f);
+    projector_options.metrics = metrics;
+    auto projector = projector::Projector::Start(log, projector_options, clock);
     if (!projector.ok()) return WithContext("cannot start the projector", projector.status());
     roles.projector = std::move(*projector);
     spdlog::info("projector following the log from {} applied events; {} behind", Sum(roles.projector->applied()),
                  roles.projector->lag().events);
   }
   if (which.query) {
-    auto query = query_api::QueryRole::Start(roles.projector.get(), {.authenticator = authenticator});
+    query_api::QueryServiceOptions query_options;
+    query_options.authenticator = authenticator;
+    query_options.stream.metrics = metrics;
+    auto query = query_api::QueryRole::Start(roles.projector.get(), query_options);
     if (!query.ok()) return WithContext("cannot start the query service", query.status());
     roles.query = std::move(*query);
   }
@@ -328,7 +341,7 @@ struct GrpcFrontDoor {
 
 absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
                                         const std::shared_ptr<grpc::ServerCredentials>& credentials,
-                                        const Roles& roles) {
+                                        const Roles& roles, metrics::ServiceMetrics* metrics) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -336,6 +349,9 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
   builder.AddListeningPort(listen, credentials, &port);
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
   if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
   door.server->GetHealthCheckService()->SetServingStatus(true);
@@ -362,7 +378,8 @@ void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
 // front doors run the same service code. Prints "http listening on
 // <host:port>" (the second stdout line). Null when not asked for.
 absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
-                                                                 const projector::Projector* views) {
+                                                                 const projector::Projector* views,
+                                                                 const metrics::Registry* registry) {
   if (f.listen.empty()) return nullptr;
   http_api::HttpServerOptions options;
   options.listen = f.listen;
@@ -380,6 +397,12 @@ absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags&
     return absl::OkStatus();
   };
   absl::Status s = http_api::RegisterApiRoutes(http.get(), server->InProcessChannel(grpc::ChannelArguments()), api);
+  // GET /metrics: the registry's exposition (docs/metrics.md).
+  if (s.ok()) {
+    s = http->Register("GET", "/metrics", [registry](const http_api::HttpRequest&, std::shared_ptr<http_api::Exchange> x) {
+      x->Respond({.status = 200, .content_type = "text/plain; version=0.0.4; charset=utf-8", .body = registry->Expose()});
+    });
+  }
   if (s.ok()) s = http->Start();
   if (!s.ok()) return WithContext("cannot start the HTTP server", s);
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
@@ -405,8 +428,51 @@ int Fail(int exit_code, const absl::Status& status) {
   return exit_code;
 }
 
+// ---- observability (metrics/, logging/, docs/metrics.md) ----
+struct ObsFlags {
+  std::string log_format = "text";
+  bool access_log = false;
+  size_t stock_level_series_max = 1000;
+};
+
+void AddObsFlags(CLI::App* serve, ObsFlags& f) {
+  serve->add_option("--log-format", f.log_format, "Log lines on stderr: text, or json (one object per line)")
+      ->envname("INVENTORY_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  serve->add_flag("--access-log", f.access_log, "Log every gRPC call (method, code, duration, peer, trace id)")
+      ->envname("INVENTORY_ACCESS_LOG");
+  serve->add_option("--metrics-stock-series-max", f.stock_level_series_max,
+                    "Most inventory_stock_level{sku,warehouse} series a scrape returns")
+      ->envname("INVENTORY_METRICS_STOCK_SERIES_MAX")->check(CLI::Range(0, 100'000))->capture_default_str();
+}
+
+// Every method of our services, so each gets its own `method` label.
+std::vector<std::string> OurGrpcMethods() {
+  std::vector<std::string> out;
+  for (const char* name : {"inventory.v1.CommandService", "inventory.v1.QueryService"}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      out.push_back("/" + service->full_name() + "/" + service->method(i)->name());
+    }
+  }
+  return out;
+}
+
+// The process's metrics: recorded by the components (ServiceMetrics, passed
+// in their options) and read from them at scrape time (collectors); the
+// HTTP server's GET /metrics serves registry.Expose().
+struct Observability {
+  metrics::Registry registry;
+  metrics::ServiceMetrics service{&registry};
+};
+// ---- end observability ----
+
 int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags,
-          const tools::SecurityFlags& security_flags) {
+          const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags) {
+  logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
+  Observability obs;
+  obs.service.AddGrpcMethods(OurGrpcMethods());
   sigset_t stop_signals = BlockStopSignals();
   // ---- security (tools/security_flags.h, docs/security.md) ----
   tools::BlockReloadSignal();
@@ -430,16 +496,24 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
   Roles roles;
-  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(), roles);
+  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(),
+                                    &obs.service, roles);
   if (!started.ok()) return Fail(kExitError, started);
-  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, (*security)->credentials(), roles);
+  metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
+                                            .log = log->get(),
+                                            .projector = roles.projector.get(),
+                                            .query = roles.query ? roles.query->service() : nullptr,
+                                            .consumer = roles.orders ? roles.orders->consumer() : nullptr,
+                                            .publisher = roles.orders ? roles.orders->publisher() : nullptr,
+                                            .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
+  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, (*security)->credentials(), roles, &obs.service);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
   // Further front doors start here, beside gRPC.
   absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
-      StartHttp(http_flags, grpc->server.get(), roles.projector.get());
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), &obs.registry);
   if (!http.ok()) {
     if (roles.query) roles.query->Drain();
     grpc->server->Shutdown(std::chrono::system_clock::now());
@@ -476,8 +550,10 @@ int main(int argc, char** argv) {
   AddHttpFlags(serve, http_flags);
   tools::SecurityFlags security_flags;
   tools::AddSecurityFlags(serve, security_flags);
+  ObsFlags obs_flags;
+  AddObsFlags(serve, obs_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags, obs_flags);
   return 0;
 }

@@ -1,0 +1,164 @@
+#include "metrics/collectors.h"
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "spdlog/spdlog.h"
+
+#ifndef INVENTORY_VERSION
+#define INVENTORY_VERSION "unknown"
+#endif
+
+namespace metrics {
+namespace {
+
+std::vector<Sample> One(double v) { return {{{}, v}}; }
+
+double Sum(const std::vector<uint64_t>& v) {
+  double s = 0;
+  for (uint64_t x : v) s += static_cast<double>(x);
+  return s;
+}
+
+// Counts the SKUs a report list holds; logs (once per scrape) a read error.
+template <typename ForEach>
+std::vector<Sample> CountSkus(const projector::Projector* p, ForEach for_each) {
+  if (p == nullptr) return {};
+  std::unique_ptr<projector::Snapshot> snapshot = p->NewSnapshot();
+  double n = 0;
+  absl::Status s = for_each(*snapshot, [&](const std::string&) {
+    ++n;
+    return true;
+  });
+  if (!s.ok()) {
+    spdlog::warn("metrics: reading the stock report: {}", s.ToString());
+    return {};
+  }
+  return One(n);
+}
+
+}  // namespace
+
+void AddProjectorCollectors(Registry* r, const projector::Projector* p, StockCollectorOptions options) {
+  r->AddCallback("inventory_projector_lag_events", "Log records the projector has not applied yet", Type::kGauge,
+                 [p] { return p ? One(static_cast<double>(p->lag().events)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_projector_lag_seconds", "How long the projector has not been caught up (0 when it is)",
+                 Type::kGauge, [p] { return p ? One(static_cast<double>(p->lag().ms) / 1000) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_projector_events_applied_total", "Events the projector applied since start",
+                 Type::kCounter,
+                 [p] { return p ? One(static_cast<double>(p->stats().events_applied)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_projector_applied_position_events",
+                 "Sum over partitions of the projector's next offset to apply", Type::kGauge,
+                 [p] { return p ? One(Sum(p->applied())) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_projector_anomalies_total",
+                 "Events the projector could not apply as written (inventoryctl audit names them)", Type::kCounter,
+                 [p] { return p ? One(static_cast<double>(p->stats().anomalies)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_projector_up", "1 while the projector runs, 0 once it stopped on an error", Type::kGauge,
+                 [p] { return p ? One(p->health().ok() ? 1 : 0) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_low_stock_items", "Active SKUs whose available total is at or below their reorder point",
+                 Type::kGauge, [p] {
+                   return CountSkus(p, [](const projector::Snapshot& s, const projector::Visitor<std::string>& v) {
+                     return s.ForEachLowStock(v);
+                   });
+                 });
+  r->AddCallback("inventory_out_of_stock_items", "Active SKUs with nothing available", Type::kGauge, [p] {
+    return CountSkus(p, [](const projector::Snapshot& s, const projector::Visitor<std::string>& v) {
+      return s.ForEachOutOfStock(v);
+    });
+  });
+  const size_t series_max = options.stock_level_series_max;
+  r->AddCallback("inventory_stock_level",
+                 "Available quantity per warehouse of SKUs at or below their reorder point (at most "
+                 "stock_level_series_max series, in SKU order)",
+                 Type::kGauge, [p, series_max] {
+                   std::vector<Sample> out;
+                   if (p == nullptr) return out;
+                   std::unique_ptr<projector::Snapshot> snapshot = p->NewSnapshot();
+                   absl::Status s = snapshot->ForEachLowStock([&](const std::string& sku) {
+                     absl::Status levels = snapshot->ForEachLevelOf(sku, [&](const inventory::v1::StockLevel& l) {
+                       if (out.size() >= series_max) return false;
+                       out.push_back({{{"sku", l.sku()}, {"warehouse", l.warehouse()}}, static_cast<double>(l.available())});
+                       return true;
+                     });
+                     return levels.ok() && out.size() < series_max;
+                   });
+                   if (!s.ok()) spdlog::warn("metrics: reading stock levels: {}", s.ToString());
+                   return out;
+                 });
+}
+
+void AddQueryCollectors(Registry* r, const query_api::QueryServiceImpl* q) {
+  r->AddCallback("inventory_stream_subscribers", "Open StreamInventoryUpdates subscriptions (live phase)",
+                 Type::kGauge, [q] { return q ? One(static_cast<double>(q->subscribers())) : std::vector<Sample>{}; });
+}
+
+void AddOrdersCollectors(Registry* r, const orders::OrderConsumer* c, const orders::Publisher* pub,
+                         eventlog::EventLog* log) {
+  r->AddCallback("inventory_orders_messages_total", "Order events consumed, by outcome", Type::kCounter, [c] {
+    std::vector<Sample> out;
+    if (c == nullptr) return out;
+    orders::OrderConsumerStats s = c->stats();
+    for (auto [outcome, n] : std::initializer_list<std::pair<const char*, uint64_t>>{
+             {"reserved", s.reserved},
+             {"reservation_failed", s.reservation_failed},
+             {"committed", s.committed},
+             {"released", s.released},
+             {"returned", s.returned},
+             {"duplicate", s.duplicates},
+             {"ignored", s.ignored},
+             {"dead_letter", s.dead_letters}}) {
+      out.push_back({{{"outcome", outcome}}, static_cast<double>(n)});
+    }
+    return out;
+  });
+  r->AddCallback("inventory_orders_consumer_lag_messages",
+                 "Order events past the consumer's position, per assigned partition", Type::kGauge, [c] {
+                   std::vector<Sample> out;
+                   if (c == nullptr) return out;
+                   for (auto [partition, lag] : c->PartitionLag()) {
+                     out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+                   }
+                   return out;
+                 });
+  r->AddCallback("inventory_orders_dead_letters_total", "Order events sent to the dead-letter topic", Type::kCounter,
+                 [c] { return c ? One(static_cast<double>(c->stats().dead_letters)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_orders_offset_commit_errors_total", "Consumer offsets not stored (partition revoked)",
+                 Type::kCounter,
+                 [c] { return c ? One(static_cast<double>(c->stats().offset_commit_errors)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_publisher_events_total", "Integration events the publisher delivered", Type::kCounter,
+                 [pub] { return pub ? One(static_cast<double>(pub->stats().published)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_publisher_lag_events",
+                 "Log records past the publisher's saved position (Kafka transaction markers count too)",
+                 Type::kGauge, [pub, log] {
+                   std::vector<Sample> out;
+                   if (pub == nullptr || log == nullptr) return out;
+                   absl::StatusOr<std::vector<uint64_t>> ends = log->EndOffsets();
+                   if (!ends.ok()) return out;
+                   std::vector<uint64_t> at = pub->position();
+                   double lag = 0;
+                   for (size_t i = 0; i < ends->size() && i < at.size(); ++i) {
+                     if ((*ends)[i] > at[i]) lag += static_cast<double>((*ends)[i] - at[i]);
+                   }
+                   return One(lag);
+                 });
+}
+
+void AddBuildInfo(Registry* r, const std::string& roles) {
+  r->AddCallback("inventory_build_info", "Always 1; the labels say what runs", Type::kGauge, [roles] {
+    return std::vector<Sample>{{{{"version", INVENTORY_VERSION}, {"roles", roles}}, 1}};
+  });
+  double start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  r->AddCallback("inventory_process_start_time_seconds", "Unix time the process started", Type::kGauge,
+                 [start] { return One(start); });
+}
+
+void AddAllCollectors(Registry* r, const Components& c) {
+  AddBuildInfo(r, c.roles);
+  AddProjectorCollectors(r, c.projector, c.stock);
+  AddQueryCollectors(r, c.query);
+  AddOrdersCollectors(r, c.consumer, c.publisher, c.log);
+}
+
+}  // namespace metrics
