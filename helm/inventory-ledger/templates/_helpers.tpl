@@ -81,9 +81,30 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
     - name: INVENTORY_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $root.Values.ports.grpc) | quote }}
     {{- if $root.Values.http.enabled }}
-    # Not accepted by the binary yet (issue 14, --http-listen); on only when http.enabled.
     - name: INVENTORY_HTTP_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $root.Values.ports.http) | quote }}
+    {{- end }}
+    {{- /* Authentication (docs/security.md): the mounted Secrets' files. */}}
+    {{- if $root.Values.auth.jwtSecret }}
+    - name: INVENTORY_AUTH_JWKS
+      value: /etc/inventory/jwt/jwks.json
+    {{- end }}
+    {{- if $root.Values.auth.apiKeysSecret }}
+    - name: INVENTORY_AUTH_API_KEYS
+      value: /etc/inventory/api-keys/api-keys
+    {{- end }}
+    {{- if not (or $root.Values.auth.jwtSecret $root.Values.auth.apiKeysSecret) }}
+    # No authentication configured: inventoryd refuses a non-loopback address
+    # without it, so the pod says so explicitly. Only the NetworkPolicy
+    # limits who reaches it; set auth.* for anything beyond a trial.
+    - name: INVENTORY_INSECURE_NO_AUTH
+      value: "true"
+    {{- end }}
+    {{- if $root.Values.tls.secret }}
+    - name: INVENTORY_TLS_CERT
+      value: /etc/inventory/tls/tls.crt
+    - name: INVENTORY_TLS_KEY
+      value: /etc/inventory/tls/tls.key
     {{- end }}
     {{- with $root.Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
