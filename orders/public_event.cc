@@ -111,7 +111,7 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
 void AppendAlerts(const ledger::Event& e, const LevelView& before, const LevelView& after,
                   std::vector<PublicEvent>* out) {
   for (ledger::StockAlert alert : ledger::AlertsOf(before.stock_state, after.stock_state)) {
-    const std::string type = absl::StrCat("inventory.", AsAbsl(ledger::ToString(alert)));
+    const std::string type = absl::StrCat("inventory.", base::AsAbsl(ledger::ToString(alert)));
     const std::string source = e.envelope.event_id.ToHex();
     const std::string id = ledger::AlertEventId(e.envelope.event_id, type);
     JsonObject o = Start(type, id, e);
