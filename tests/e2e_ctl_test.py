@@ -170,7 +170,7 @@ class CtlTest(unittest.TestCase):
                 f.write('IMP-%03d,"Imported, item %d",cat%d,%d,20\n' % (i, i, i % 3, i % 7))
             f.write('IMP-BAD,Bad row,cat,not-a-number,1\n')
         p = ctl('import', '--items', items, '--progress', 'never', check=1)
-        self.assertIn('250 applied, 0 duplicates', p.stdout)
+        self.assertIn('250 applied, 0 duplicates', p.stdout, p.stderr[:600])
         self.assertIn('row 252 refused: reorder_point and reorder_quantity must be integers', p.stderr)
         before = log_events()
         p = ctl('import', '--items', items, '--progress', 'never', check=1)
@@ -208,11 +208,12 @@ class CtlTest(unittest.TestCase):
 
     def test_watch_prints_changes(self):
         ctl('item', 'create', 'CTL-W', '--name', 'Watched', check=0)
-        watch = subprocess.Popen([CTL, 'watch', '--sku', 'CTL-W', '--max-updates', '2', '--server', SERVER],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ctl('stock', 'receive', 'CTL-W', 'wh-a', '6', check=0)
+        # --from-beginning: the first change is caught up, the second made meanwhile.
+        watch = subprocess.Popen([CTL, 'watch', '--sku', 'CTL-W', '--from-beginning', '--max-updates', '2',
+                                  '--server', SERVER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             self.assertIn('watching', watch.stderr.readline())
-            ctl('stock', 'receive', 'CTL-W', 'wh-a', '6', check=0)
             ctl('stock', 'receive', 'CTL-W', 'wh-b', '2', check=0)
             out, _ = watch.communicate(timeout=30)
         finally:
@@ -232,7 +233,7 @@ def main():
     INVENTORYD, CTL = sys.argv[1], sys.argv[2]
     WORK = tempfile.mkdtemp(prefix='e2e-ctl-')
     try:
-        result = unittest.main(argv=[sys.argv[0]], exit=False, verbosity=2).result
+        result = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], exit=False, verbosity=2).result
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     sys.exit(0 if result.wasSuccessful() else 1)

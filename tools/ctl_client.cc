@@ -295,7 +295,7 @@ int ImportItemRows(const Common& c, const std::string& path, const std::vector<C
     if (!sent.empty()) {
       // First SKU and count: the row keys of the batch.
       request.mutable_context()->set_command_id(
-          absl::StrCat("import/items/", request.items(0).sku(), "+", request.items_size()));
+          absl::StrCat("import/items/", request.items(0).sku(), ":", request.items_size()));
       request.mutable_context()->set_actor(c.actor);
       grpc::ClientContext ctx;
       SetDeadline(ctx, c);
@@ -836,9 +836,6 @@ int ClientCommands::Args::Watch() {
   std::signal(SIGINT, CancelWatch);
   std::signal(SIGTERM, CancelWatch);
   std::unique_ptr<grpc::ClientReader<pb::InventoryUpdate>> reader = stub->StreamInventoryUpdates(&ctx, r);
-  // The stream is open once the server sent its initial metadata; say so, so
-  // a script knows changes from now on are seen.
-  reader->WaitForInitialMetadata();
   std::fprintf(stderr, "inventoryctl: watching %s\n", common.server.c_str());
   pb::InventoryUpdate u;
   uint64_t seen = 0;
