@@ -1,8 +1,14 @@
-// inventoryctl: replays the event log for audits and reports. Reads only:
-// the embedded log and the read models are opened as RocksDB secondary
-// instances and Kafka as a read-only consumer, so it is safe against a live
-// inventoryd. See docs/inventoryctl.md.
+// inventoryctl: the command line of the inventory service. Two families of
+// subcommands, this file only dispatching to them (docs/inventoryctl.md):
 //
+// Client subcommands (tools/ctl_client.h): gRPC to a running inventoryd at
+// --server: item, warehouse, stock, reserve, commit, release, levels,
+// reservation get, watch, import --items|--counts, seed --demo.
+//
+// Log subcommands: replay the event log for audits and reports. Read only:
+// the embedded log and the read models are opened as RocksDB secondary
+// instances and Kafka as a read-only consumer, so they are safe against a
+// live inventoryd.
 //   inventoryctl audit [--json] [--no-views]
 //   inventoryctl as-of TIME|POSITIONS [--sku S]... [--warehouse W]... [--format text|csv|jsonl]
 //   inventoryctl history --sku S [--since T] [--until T] [--format text|csv|jsonl]
@@ -11,14 +17,15 @@
 // with the log flags of `inventoryd serve` (--data-dir, --log-backend,
 // --kafka-brokers, --kafka-topic, --partitions) before or after the command.
 //
-// Exit status: 0 clean, 1 findings (audit or verify-log failed, undecodable
-// records skipped by export), 2 bad input or the log/read models could not
-// be read.
+// Exit status: 0 ok / clean; 1 refused by the service, or findings (audit or
+// verify-log failed, undecodable records skipped by export); 2 bad usage or
+// input, or the log/read models could not be read; 3 service unreachable.
 #include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +39,7 @@
 #include "replay/progress.h"
 #include "replay/rows.h"
 #include "replay/verify.h"
+#include "tools/ctl_client.h"
 #include "tools/ctl_views.h"
 
 namespace {
@@ -310,11 +318,14 @@ int RunVerify(const LogFlags& f, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"inventoryctl: audit and report on the inventory ledger by replaying its event log (read-only)"};
+  CLI::App app{"inventoryctl: write to and read from a running inventoryd over gRPC (--server), import CSV, seed demo "
+               "data; and audit and report on the ledger by replaying its event log (read-only)"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.footer("Exit status: 0 clean, 1 findings (audit or verify-log failed, undecodable records), 2 bad input or "
-             "unreadable log / read models. Reads only: safe beside a live inventoryd. See docs/inventoryctl.md.");
+  app.footer("Exit status: 0 ok / clean; 1 refused by the service (gRPC code and Rejection printed), a refused import "
+             "row, or findings (audit, verify-log, undecodable records); 2 bad usage or input, unreadable log / read "
+             "models; 3 service unreachable. The log commands read only: safe beside a live inventoryd. "
+             "See docs/inventoryctl.md.");
   LogFlags log_flags;
   AddLogFlags(app, log_flags);
 
@@ -355,12 +366,15 @@ int main(int argc, char** argv) {
       "verify-log", "Check checksums, decodability and position continuity; name the first bad record");
   verify->add_flag("--json", verify_json, "Machine-readable report");
 
+  ctl::ClientCommands client(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitError;
   }
+  if (std::optional<int> code = client.Run()) return *code;
   absl::StatusOr<eventlog::LogBackend> backend = eventlog::ParseLogBackend(log_flags.log_backend);
   if (!backend.ok()) return Fail(backend.status());
   log_flags.log.backend = *backend;
