@@ -56,7 +56,7 @@ void AddProjectorCollectors(Registry* r, const projector::Projector* p, StockCol
                  [p] { return p ? One(static_cast<double>(p->stats().anomalies)) : std::vector<Sample>{}; });
   r->AddCallback("inventory_projector_up", "1 while the projector runs, 0 once it stopped on an error", Type::kGauge,
                  [p] { return p ? One(p->health().ok() ? 1 : 0) : std::vector<Sample>{}; });
-  r->AddCallback("inventory_low_stock_items", "Active SKUs whose available total is at or below their reorder point",
+  r->AddCallback("inventory_low_stock_items", "Active SKUs with some stock available, at or below their reorder point (out of stock is counted apart)",
                  Type::kGauge, [p] {
                    return CountSkus(p, [](const projector::Snapshot& s, const projector::Visitor<std::string>& v) {
                      return s.ForEachLowStock(v);
@@ -75,14 +75,18 @@ void AddProjectorCollectors(Registry* r, const projector::Projector* p, StockCol
                    std::vector<Sample> out;
                    if (p == nullptr) return out;
                    std::unique_ptr<projector::Snapshot> snapshot = p->NewSnapshot();
-                   absl::Status s = snapshot->ForEachLowStock([&](const std::string& sku) {
+                   auto add_levels = [&](const std::string& sku) {
                      absl::Status levels = snapshot->ForEachLevelOf(sku, [&](const inventory::v1::StockLevel& l) {
                        if (out.size() >= series_max) return false;
                        out.push_back({{{"sku", l.sku()}, {"warehouse", l.warehouse()}}, static_cast<double>(l.available())});
                        return true;
                      });
                      return levels.ok() && out.size() < series_max;
-                   });
+                   };
+                   // At or below the reorder point: out of stock first, then low
+                   // (ledger/stock_rules.h keeps the two sets apart).
+                   absl::Status s = snapshot->ForEachOutOfStock(add_levels);
+                   if (s.ok() && out.size() < series_max) s = snapshot->ForEachLowStock(add_levels);
                    if (!s.ok()) spdlog::warn("metrics: reading stock levels: {}", s.ToString());
                    return out;
                  });

@@ -81,10 +81,11 @@ class MetricsScrape(unittest.TestCase):
         stubs = os.path.join(cls.work, 'stubs')
         os.makedirs(stubs)
         inventoryd_harness.compile_protos(PROTO_DIR, stubs)
-        global pb, pb_grpc, common_pb
+        global pb, pb_grpc, common_pb, events_pb
         import command_service_pb2 as pb
         import command_service_pb2_grpc as pb_grpc
         import common_pb2 as common_pb
+        import events_pb2 as events_pb
         cls.server = inventoryd_harness.Inventoryd(
             INVENTORYD, cls.work, ['--http-listen', '127.0.0.1:0', '--log-format', 'json', '--access-log'],
             start_timeout=30).start()
@@ -194,7 +195,7 @@ class MetricsScrape(unittest.TestCase):
         # Stock goes low: its level series appears.
         self.stub.AdjustInventory(pb.AdjustInventoryRequest(
             context=self.ctx('damage'), sku='SCRAPE-SKU', warehouse='SCR-W', adjust_delta=-4,
-            reason=common_pb.ADJUSTMENT_REASON_DAMAGE), timeout=RPC_TIMEOUT)
+            reason=events_pb.ADJUSTMENT_REASON_DAMAGE), timeout=RPC_TIMEOUT)
         wait_for('low stock series', lambda: self.query('inventory_low_stock_items') == 1 and self.query(
             'inventory_stock_level{sku="SCRAPE-SKU",warehouse="SCR-W"}') == 4)
 
