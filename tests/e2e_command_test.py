@@ -133,6 +133,15 @@ class CommandServiceE2E(unittest.TestCase):
     def test_01_health_check_serving(self):
         self.assertEqual(self.health_status(), 1, 'HealthCheckResponse.status must be SERVING (1)')
 
+    def test_01b_health_check_names_each_service(self):
+        check = self.channel.unary_unary('/grpc.health.v1.Health/Check')
+        for name in (b'inventory.v1.CommandService', b'inventory.v1.QueryService'):
+            reply = check(b'\x0a' + bytes([len(name)]) + name, timeout=RPC_TIMEOUT)  # HealthCheckRequest{service}
+            self.assertEqual(reply, b'\x08\x01', '%s must be SERVING' % name)
+        with self.assertRaises(grpc.RpcError) as refused:
+            check(b'\x0a\x11inventory.v1.Nope', timeout=RPC_TIMEOUT)
+        self.assertEqual(refused.exception.code(), grpc.StatusCode.NOT_FOUND)
+
     def test_02_reflection_lists_the_service(self):
         request = b'\x3a\x00'  # ServerReflectionRequest{list_services: ""} (field 7, length 0)
         names, last_error = None, None

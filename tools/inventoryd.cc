@@ -355,6 +355,11 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
   if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
   door.server->GetHealthCheckService()->SetServingStatus(true);
+  // Each role's service by name too, so a probe that names its service (a
+  // Kubernetes gRPC probe with `service:`) finds it; SetServingStatus(false)
+  // at drain turns them all NOT_SERVING.
+  if (roles.command) door.server->GetHealthCheckService()->SetServingStatus("inventory.v1.CommandService", true);
+  if (roles.query) door.server->GetHealthCheckService()->SetServingStatus("inventory.v1.QueryService", true);
   door.address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
   return door;
 }
