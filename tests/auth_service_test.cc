@@ -135,12 +135,17 @@ class AuthServiceTest : public ::testing::Test {
   }
   std::vector<std::uint64_t> EndOffsets() { return *log_->EndOffsets(); }
   grpc::Status Run(const Call& call, const std::string& key_header, const std::string& key,
-                   std::multimap<grpc::string_ref, grpc::string_ref>* trailers = nullptr) {
+                   std::multimap<std::string, std::string>* trailers = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     if (!key_header.empty()) ctx.AddMetadata(key_header, key);
     grpc::Status s = call(stub_.get(), &ctx);
-    if (trailers) *trailers = ctx.GetServerTrailingMetadata();
+    // Copied: the string_refs point into ctx, which dies here.
+    if (trailers) {
+      for (const auto& [name, value] : ctx.GetServerTrailingMetadata()) {
+        trailers->emplace(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
+      }
+    }
     return s;
   }
 
@@ -185,12 +190,12 @@ TEST_F(AuthServiceTest, ActorIsThePrincipalAndWritesAreRateLimited) {
   ASSERT_TRUE(Run(methods[0].second, "x-api-key", "admin-key").ok());  // a duplicate
   Run(methods[2].second, "x-api-key", "admin-key");  // admitted whatever its outcome: the burst of 3 is used
   std::vector<std::uint64_t> before = EndOffsets();
-  std::multimap<grpc::string_ref, grpc::string_ref> trailers;
+  std::multimap<std::string, std::string> trailers;
   grpc::Status limited = Run(methods[0].second, "x-api-key", "admin-key", &trailers);
   EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << limited.error_message();
   auto pushback = trailers.find(auth::kRetryPushbackKey);
   ASSERT_NE(pushback, trailers.end());
-  EXPECT_EQ(std::string(pushback->second.data(), pushback->second.size()), "1000");
+  EXPECT_EQ(pushback->second, "1000");
   EXPECT_EQ(EndOffsets(), before);
   clock_.Advance(1000);
   EXPECT_EQ(Run(methods[0].second, "x-api-key", "admin-key").error_code(), grpc::StatusCode::OK);  // a token again: a duplicate
