@@ -255,6 +255,11 @@ class WriterTest : public ::testing::Test {
     return stores_.back().get();
   }
 
+  // After an append that reached the log but was answered UNAVAILABLE, the
+  // retry of `id` (receiving 5 of SKU-1 at WH-A) is a duplicate covering the
+  // logged event, and the stock moved once: on hand 15.
+  void ExpectRetryIsADuplicateAppliedOnce(const std::string& id, const LoggedEvent& logged);
+
   base::TempDir temp_{"writer_test"};
   // Not created yet: the store makes it on its first Save.
   std::filesystem::path snapshot_dir_ = temp_ / "snapshots";
@@ -275,6 +280,15 @@ void ExpectCovers(const std::vector<eventlog::LogPosition>& token, const std::ve
     });
     EXPECT_TRUE(covered) << "position " << p << " not covered by the token";
   }
+}
+
+void WriterTest::ExpectRetryIsADuplicateAppliedOnce(const std::string& id, const LoggedEvent& logged) {
+  Outcome retry = Run(Cmd(id, Receive("SKU-1", "WH-A", 5)));
+  EXPECT_TRUE(retry.result.status.ok()) << retry.result.status;
+  EXPECT_TRUE(retry.result.duplicate);
+  ExpectCovers(retry.result.positions, {logged.position});
+  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(EventsOf(id).size(), 1u);
 }
 
 // ---- durability before the answer ----
@@ -720,13 +734,7 @@ TEST_F(WriterTest, FailAfterDurableRetryIsDuplicateAndAppliedOnce) {
   EXPECT_EQ(lost.result.status.code(), absl::StatusCode::kUnavailable) << lost.result.status;
   std::vector<LoggedEvent> in_log = EventsOf("fd-1");
   ASSERT_EQ(in_log.size(), 1u) << "the append was durable";
-
-  Outcome retry = Run(Cmd("fd-1", Receive("SKU-1", "WH-A", 5)));
-  EXPECT_TRUE(retry.result.status.ok()) << retry.result.status;
-  EXPECT_TRUE(retry.result.duplicate);
-  ExpectCovers(retry.result.positions, {in_log[0].position});
-  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").on_hand, 15);
-  EXPECT_EQ(EventsOf("fd-1").size(), 1u);
+  ExpectRetryIsADuplicateAppliedOnce("fd-1", in_log[0]);
 
   // The same for a reservation: reserved exactly once.
   fault_->FailAfterDurableNext(1);
@@ -754,12 +762,7 @@ TEST_F(WriterTest, AppendWithTooFewPositionsIsAFailedAppendAndTheRetryADuplicate
   ASSERT_EQ(in_log.size(), 1u) << "the log took the record";
 
   // The state was rebuilt from the log: the retry is a duplicate, applied once.
-  Outcome retry = Run(Cmd("dp-1", Receive("SKU-1", "WH-A", 5)));
-  EXPECT_TRUE(retry.result.status.ok()) << retry.result.status;
-  EXPECT_TRUE(retry.result.duplicate);
-  ExpectCovers(retry.result.positions, {in_log[0].position});
-  EXPECT_EQ(Level(retry.state, "SKU-1", "WH-A").on_hand, 15);
-  EXPECT_EQ(EventsOf("dp-1").size(), 1u);
+  ExpectRetryIsADuplicateAppliedOnce("dp-1", in_log[0]);
 }
 
 // ---- restart ----
