@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/testing/temp_dir.h"
-#include "ledger/evolve.h"
+#include "ledger/testing/command_driver.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
@@ -22,20 +22,7 @@ namespace {
 
 using namespace ledger;  // NOLINT: the domain's vocabulary throughout
 
-// Applies commands that must be accepted, one second apart.
-class Driver {
- public:
-  void Must(State& state, CommandBody body) {
-    now_ms_ += 1000;
-    Command command{{CommandId(absl::StrCat("c-", ++seq_)), now_ms_, "test", ""}, std::move(body)};
-    Decision d = DecideAndApply(state, command);
-    ASSERT_TRUE(d.accepted()) << "command " << seq_ << ": " << d.rejection->message;
-  }
-
- private:
-  std::uint64_t seq_ = 0;
-  TimeMs now_ms_ = 1'700'000'000'000;
-};
+using Driver = test_support::CommandDriver;
 
 class SnapshotStoreTest : public ::testing::Test {
  protected:

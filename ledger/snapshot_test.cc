@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/evolve.h"
+#include "ledger/testing/command_driver.h"
 #include "proto/snapshot.pb.h"
 
 // Commands are written with C++20 designated initializers, leaving the other
@@ -31,27 +32,9 @@
 namespace ledger {
 namespace {
 
-constexpr TimeMs kStart = 1'700'000'000'000;
+constexpr TimeMs kStart = test_support::CommandDriver::kStartMs;
 
-// Drives one or two states with the same commands.
-class Driver {
- public:
-  Command Next(CommandBody body) {
-    now_ms_ += 1000;
-    return Command{{CommandId(absl::StrCat("c-", ++seq_)), now_ms_, "test", ""}, std::move(body)};
-  }
-  // Applies a command that must be accepted.
-  void Must(State& state, CommandBody body) {
-    Decision d = DecideAndApply(state, Next(std::move(body)));
-    ASSERT_TRUE(d.accepted()) << "command " << seq_ << ": " << d.rejection->message;
-  }
-  void Advance(TimeMs ms) { now_ms_ += ms; }
-  TimeMs now_ms() const { return now_ms_; }
-
- private:
-  std::uint64_t seq_ = 0;
-  TimeMs now_ms_ = kStart;
-};
+using Driver = test_support::CommandDriver;
 
 Reserve MakeReserve(const std::string& id, std::vector<ReserveLine> lines,
                     SplitPolicy split = SplitPolicy::kSingleWarehouse, TimeMs ttl_ms = 15 * 60 * 1000) {
