@@ -55,7 +55,7 @@ absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_ha
 absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir) {
   absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = OpenLog(data_dir);
   if (!log.ok()) return log.status();
-  absl::StatusOr<std::vector<std::uint64_t>> end = (*log)->EndOffsets();
+  absl::StatusOr<base::NextOffsets> end = (*log)->EndOffsets();
   if (!end.ok()) return end.status();
   std::map<std::string, Level> levels;
   for (std::uint32_t p = 0; p < end->size(); ++p) {

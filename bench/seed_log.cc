@@ -28,7 +28,7 @@ struct Seeder {
   ledger::State state;
   std::unique_ptr<eventlog::RocksDbLog> log;
   std::vector<eventlog::LogRecord> pending;
-  std::vector<std::uint64_t> next_offsets;
+  base::NextOffsets next_offsets;
   std::uint64_t seq = 0;
   ledger::TimeMs now = 1'700'000'000'000;
 
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   s.log = std::move(*log);
-  s.next_offsets.assign(partitions, 0);
+  s.next_offsets = base::NextOffsets::Zero(partitions);
   command_api::SnapshotStore snapshots(std::filesystem::path(data_dir) / "snapshots", {});
   auto start = std::chrono::steady_clock::now();
 

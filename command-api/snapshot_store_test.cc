@@ -51,7 +51,7 @@ TEST_F(SnapshotStoreTest, SaveKeepsTheNewestKeepMax) {
   std::vector<std::uint64_t> saved_at;
   for (int i = 0; i < 5; ++i) {
     d.Must(s, CreateItem{.sku = Sku(absl::StrCat("S", i)), .name = "n"});
-    std::vector<std::uint64_t> offsets = {s.events_applied(), 0};
+    base::NextOffsets offsets = {s.events_applied(), 0};
     ASSERT_TRUE(store.Save(s, offsets).ok());
     saved_at.push_back(s.events_applied());
   }
@@ -64,7 +64,7 @@ TEST_F(SnapshotStoreTest, SaveKeepsTheNewestKeepMax) {
   absl::StatusOr<Snapshot> newest = store.LoadNewest({}, &skipped);
   ASSERT_TRUE(newest.ok()) << newest.status();
   EXPECT_TRUE(newest->state == s);
-  EXPECT_EQ(newest->next_offsets, (std::vector<std::uint64_t>{saved_at[4], 0}));
+  EXPECT_EQ(newest->next_offsets, (base::NextOffsets{saved_at[4], 0}));
   EXPECT_TRUE(skipped.empty());
 }
 
@@ -74,9 +74,9 @@ TEST_F(SnapshotStoreTest, LoadNewestSkipsACorruptNewestFile) {
   State s;
   d.Must(s, CreateItem{.sku = Sku("A"), .name = "a"});
   const State older = s;
-  ASSERT_TRUE(store.Save(s, std::vector<std::uint64_t>{1}).ok());
+  ASSERT_TRUE(store.Save(s, base::NextOffsets{1}).ok());
   d.Must(s, CreateItem{.sku = Sku("B"), .name = "b"});
-  ASSERT_TRUE(store.Save(s, std::vector<std::uint64_t>{2}).ok());
+  ASSERT_TRUE(store.Save(s, base::NextOffsets{2}).ok());
   {
     const std::filesystem::path newest = dir_ / Name(s.events_applied());
     std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
@@ -91,7 +91,7 @@ TEST_F(SnapshotStoreTest, LoadNewestSkipsACorruptNewestFile) {
   absl::StatusOr<Snapshot> loaded = store.LoadNewest({}, &skipped);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_TRUE(loaded->state == older);
-  EXPECT_EQ(loaded->next_offsets, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(loaded->next_offsets, base::NextOffsets{1});
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_NE(skipped[0].find(Name(s.events_applied())), std::string::npos) << skipped[0];
   EXPECT_NE(skipped[0].find("checksum"), std::string::npos) << skipped[0];
@@ -102,7 +102,7 @@ TEST_F(SnapshotStoreTest, FileWhoseNameDisagreesWithItsContentIsSkipped) {
   Driver d;
   State s;
   d.Must(s, CreateItem{.sku = Sku("A"), .name = "a"});
-  ASSERT_TRUE(store.Save(s, std::vector<std::uint64_t>{1}).ok());
+  ASSERT_TRUE(store.Save(s, base::NextOffsets{1}).ok());
   std::filesystem::copy_file(dir_ / Name(1), dir_ / Name(99));
   std::vector<std::string> skipped;
   absl::StatusOr<Snapshot> loaded = store.LoadNewest({}, &skipped);

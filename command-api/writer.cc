@@ -40,8 +40,8 @@ Writer::~Writer() { Stop(); }
 // Loads the newest valid snapshot, then replays the log after it.
 absl::Status Writer::Recover() {
   state_ = ledger::State(options_.ledger);
-  std::vector<std::uint64_t> from(log_->partition_count(), 0);
-  last_event_offsets_seen_.assign(from.size(), 0);
+  base::NextOffsets from = base::NextOffsets::Zero(log_->partition_count());
+  last_event_offsets_seen_ = base::NextOffsets::Zero(from.size());
   bool loaded = false;
   if (snapshots_ != nullptr) {
     std::vector<std::string> skipped;
@@ -73,7 +73,7 @@ absl::Status Writer::Recover() {
 
 // Every record after the snapshot must decode and fold: the writer decides
 // from this state, so a bad record aborts the start (ErrorPolicy::kAbort).
-absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
+absl::Status Writer::Replay(base::NextOffsets from) {
   ledger_io::EventReaderOptions reader_options;
   reader_options.read = {.read_batch_records = options_.replay_read_records,
                          .background = true,
@@ -92,11 +92,11 @@ absl::Status Writer::Replay(std::vector<std::uint64_t> from) {
         if (options_.metrics != nullptr) options_.metrics->OnOversell(metrics::Check::kWriter);
         return absl::DataLossError(absl::StrCat("log record ", at.partition, ":", at.offset, ": ", applied.message()));
       }
-      from[at.partition] = at.offset + 1;
-      last_event_offsets_seen_[at.partition] = at.offset + 1;
+      from.Advance(at);
+      last_event_offsets_seen_.Advance(at);
     }
   }
-  const std::vector<std::uint64_t>& end = reader->end_offsets();
+  const base::NextOffsets& end = reader->end_offsets();
   for (std::uint32_t p = 0; p < end.size(); ++p) from[p] = std::max(from[p], end[p]);
   next_offsets_ = std::move(from);
   last_event_offset_ = last_event_offsets_seen_;
@@ -272,15 +272,15 @@ absl::StatusOr<std::vector<LogPosition>> Writer::Append(const Chunk& chunk) {
   for (std::size_t k = 0; k < positions.size(); ++k) {
     const LogPosition& p = positions[k];
     const std::uint32_t expected = eventlog::PartitionFor(chunk.records[k].key, log_->partition_count());
-    if (p.partition != expected || p.offset < next_offsets_[p.partition]) {
+    if (p.partition != expected || next_offsets_.Covers(p)) {
       return absl::InternalError(absl::StrCat("the event log put record ", k, " at ", p.partition, ":", p.offset,
                                               "; expected partition ", expected, " at or after offset ",
                                               next_offsets_[expected]));
     }
   }
   for (const LogPosition& p : positions) {
-    next_offsets_[p.partition] = std::max(next_offsets_[p.partition], p.offset + 1);
-    last_event_offset_[p.partition] = std::max(last_event_offset_[p.partition], p.offset + 1);
+    next_offsets_.Advance(p);
+    last_event_offset_.Advance(p);
   }
   return positions;
 }
@@ -348,7 +348,7 @@ void Writer::MaybeSnapshot(SnapshotWhen when) {
   events_at_last_snapshot_ = state_.events_applied();
   last_snapshot_ms_ = now;
   auto copy = std::make_shared<ledger::State>(state_);
-  auto offsets = std::make_shared<std::vector<std::uint64_t>>(next_offsets_);
+  auto offsets = std::make_shared<base::NextOffsets>(next_offsets_);
   snapshot_done_.store(false, std::memory_order_release);
   auto save = [this, copy, offsets] {
     auto started = std::chrono::steady_clock::now();

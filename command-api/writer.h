@@ -130,7 +130,7 @@ class Writer {
 
   Writer(eventlog::EventLog* log, command_api::SnapshotStore* snapshots, const base::Clock* clock, WriterOptions options);
   absl::Status Recover();
-  absl::Status Replay(std::vector<std::uint64_t> from);
+  absl::Status Replay(base::NextOffsets from);
   void Run();
   std::vector<Pending> TakeBatch();
   // Consecutive commands of a batch decided into one append.
@@ -164,11 +164,11 @@ class Writer {
 
   // Owned by the writer thread (and by Open before it starts).
   ledger::State state_;
-  std::vector<std::uint64_t> next_offsets_;
+  base::NextOffsets next_offsets_;
   // Per partition: 1 + the offset of the last event seen (0: none). Unlike
   // next_offsets_, never points past a Kafka transaction marker.
-  std::vector<std::uint64_t> last_event_offset_;
-  std::vector<std::uint64_t> last_event_offsets_seen_;  // during replay
+  base::NextOffsets last_event_offset_;
+  base::NextOffsets last_event_offsets_seen_;  // during replay
   bool healthy_ = true;
   std::atomic<bool> snapshot_done_{true};
   std::uint64_t events_at_last_snapshot_ = 0;

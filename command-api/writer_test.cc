@@ -216,7 +216,7 @@ class WriterTest : public ::testing::Test {
   // Every event in the log, partition by partition.
   std::vector<LoggedEvent> ReadLog() {
     std::vector<LoggedEvent> out;
-    absl::StatusOr<std::vector<std::uint64_t>> end = mem_->EndOffsets();
+    absl::StatusOr<base::NextOffsets> end = mem_->EndOffsets();
     EXPECT_TRUE(end.ok()) << end.status();
     if (!end.ok()) return out;
     for (std::uint32_t p = 0; p < end->size(); ++p) {

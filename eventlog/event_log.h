@@ -50,6 +50,7 @@
 namespace eventlog {
 
 using base::LogPosition;
+using base::NextOffsets;
 
 // What a writer appends. `key` is the partition key (the SKU).
 struct LogRecord {
@@ -93,7 +94,7 @@ class LogTail {
   virtual absl::StatusOr<std::vector<StoredRecord>> Next(std::chrono::milliseconds timeout) = 0;
 
   // The next offset this tail will read, per partition.
-  virtual std::vector<uint64_t> next_offsets() const = 0;
+  virtual NextOffsets next_offsets() const = 0;
 };
 
 class EventLog {
@@ -112,12 +113,12 @@ class EventLog {
                                                          size_t max_records) = 0;
 
   // The next offset per partition (see the contract above).
-  virtual absl::StatusOr<std::vector<uint64_t>> EndOffsets() = 0;
+  virtual absl::StatusOr<NextOffsets> EndOffsets() = 0;
 
   // A tail reading every partition from start_offsets (one per partition).
   // REQUIRES: start_offsets.size() == partition_count(); the tail is
   // destroyed before this log.
-  virtual std::unique_ptr<LogTail> Tail(std::vector<uint64_t> start_offsets, TailOptions options) = 0;
+  virtual std::unique_ptr<LogTail> Tail(NextOffsets start_offsets, TailOptions options) = 0;
 
   // Stops the log: later calls fail with FAILED_PRECONDITION. Idempotent.
   virtual absl::Status Close() = 0;

@@ -291,7 +291,7 @@ TEST_P(EventLogConformanceTest, ReadsFromArbitraryPositions) {
       EXPECT_TRUE(after->empty());
     }
   }
-  absl::StatusOr<std::vector<uint64_t>> end = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> end = log_->EndOffsets();
   ASSERT_TRUE(end.ok()) << end.status();
   ASSERT_EQ(end->size(), kPartitions);
   EXPECT_GT((*end)[1], positions.back().offset);
@@ -306,7 +306,7 @@ TEST_P(EventLogConformanceTest, ReadsFromArbitraryPositions) {
 }
 
 TEST_P(EventLogConformanceTest, TailWakesOnAppendAndHonoursItsBound) {
-  absl::StatusOr<std::vector<uint64_t>> start = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> start = log_->EndOffsets();
   ASSERT_TRUE(start.ok()) << start.status();
   TailOptions options;
   options.buffer_records_max = 3;
@@ -339,9 +339,9 @@ TEST_P(EventLogConformanceTest, TailWakesOnAppendAndHonoursItsBound) {
     received += next->size();
   }
   EXPECT_EQ(received, ten.size());
-  absl::StatusOr<std::vector<uint64_t>> end = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> end = log_->EndOffsets();
   ASSERT_TRUE(end.ok());
-  std::vector<uint64_t> tail_at = tail->next_offsets();
+  NextOffsets tail_at = tail->next_offsets();
   for (uint32_t p = 0; p < kPartitions; ++p) {
     EXPECT_LE(tail_at[p], (*end)[p]);
   }
@@ -351,12 +351,12 @@ TEST_P(EventLogConformanceTest, ReopenSeesEverything) {
   std::vector<LogRecord> batch;
   for (int i = 0; i < 9; ++i) batch.push_back({Sku(i), "before-" + std::to_string(i)});
   std::vector<LogPosition> before = MustAppend(batch);
-  absl::StatusOr<std::vector<uint64_t>> end_before = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> end_before = log_->EndOffsets();
   ASSERT_TRUE(end_before.ok());
   Reopen();
   std::vector<StoredRecord> all = ReadAll();
   ASSERT_EQ(all.size(), batch.size());
-  absl::StatusOr<std::vector<uint64_t>> end_after = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> end_after = log_->EndOffsets();
   ASSERT_TRUE(end_after.ok());
   for (uint32_t p = 0; p < kPartitions; ++p) {
     EXPECT_GE((*end_after)[p], (*end_before)[p]);
@@ -393,7 +393,7 @@ TEST_P(EventLogConformanceTest, OversizeRecordIsRefusedAndNothingAppended) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("record_bytes_max"));
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("records[1]"));
   EXPECT_TRUE(ReadAll().empty());
-  absl::StatusOr<std::vector<uint64_t>> end = log_->EndOffsets();
+  absl::StatusOr<NextOffsets> end = log_->EndOffsets();
   ASSERT_TRUE(end.ok());
   for (uint64_t offset : *end) {
     EXPECT_EQ(offset, 0u);
@@ -545,7 +545,7 @@ TEST(RocksDbLogTest, SecondaryFollowsALiveWriterAndNeverWrites) {
   EXPECT_EQ((*follower)->partition_count(), kPartitions);
   const uint32_t pa = PartitionFor("a", kPartitions);
   ASSERT_TRUE((*writer)->Append(std::vector<LogRecord>{{"a", "2"}}).ok());
-  absl::StatusOr<std::vector<uint64_t>> end = (*follower)->EndOffsets();
+  absl::StatusOr<NextOffsets> end = (*follower)->EndOffsets();
   ASSERT_TRUE(end.ok()) << end.status();
   EXPECT_EQ((*end)[pa], 2u) << "EndOffsets catches up with the writer";
   absl::StatusOr<std::vector<StoredRecord>> read = (*follower)->Read(pa, 0, 10);

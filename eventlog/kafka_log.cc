@@ -156,7 +156,7 @@ absl::Status WithRetries(const KafkaLogOptions& options, std::string_view what, 
 }
 
 // The end (high watermark) of each partition in one ListOffsets round trip.
-absl::StatusOr<std::vector<uint64_t>> QueryEndOffsets(rd_kafka_t* handle, const std::string& topic,
+absl::StatusOr<NextOffsets> QueryEndOffsets(rd_kafka_t* handle, const std::string& topic,
                                                       std::span<const uint32_t> partitions,
                                                       std::chrono::milliseconds timeout) {
   std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> list(
@@ -175,7 +175,7 @@ absl::StatusOr<std::vector<uint64_t>> QueryEndOffsets(rd_kafka_t* handle, const 
     if (entry.offset < 0) return Unavailable("querying end offsets", "broker returned no offset");
     ends.push_back(static_cast<uint64_t>(entry.offset));
   }
-  return ends;
+  return NextOffsets(std::move(ends));
 }
 
 }  // namespace
@@ -368,9 +368,9 @@ absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uin
   if (max_records == 0) return out;
   std::lock_guard lock(read_mu_);
   const uint32_t partitions[] = {partition};
-  ASSIGN_OR_RETURN(std::vector<uint64_t> ends,
+  ASSIGN_OR_RETURN(NextOffsets ends,
                    QueryEndOffsets(offsets_.get(), options_.topic, partitions, options_.request_timeout_ms));
-  const uint64_t high = ends.at(0);
+  const uint64_t high = ends.values().at(0);
   if (from_offset >= high) return out;
 
   std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter> assignment(rd_kafka_topic_partition_list_new(1));
@@ -423,7 +423,7 @@ absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uin
   return out;
 }
 
-absl::StatusOr<std::vector<uint64_t>> KafkaLog::EndOffsets() {
+absl::StatusOr<NextOffsets> KafkaLog::EndOffsets() {
   if (closed_.load()) return absl::FailedPreconditionError("kafka log is closed");
   // Hold the transaction lock so no transaction of ours is half done: every
   // offset below the high watermark then belongs to a finished transaction.
@@ -433,7 +433,7 @@ absl::StatusOr<std::vector<uint64_t>> KafkaLog::EndOffsets() {
   return QueryEndOffsets(offsets_.get(), options_.topic, partitions, options_.request_timeout_ms);
 }
 
-std::unique_ptr<LogTail> KafkaLog::Tail(std::vector<uint64_t> start_offsets, TailOptions options) {
+std::unique_ptr<LogTail> KafkaLog::Tail(NextOffsets start_offsets, TailOptions options) {
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 

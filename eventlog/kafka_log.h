@@ -83,8 +83,8 @@ class KafkaLog final : public EventLog {
   absl::StatusOr<std::vector<LogPosition>> Append(std::span<const LogRecord> records) override;
   absl::StatusOr<std::vector<StoredRecord>> Read(uint32_t partition, uint64_t from_offset,
                                                  size_t max_records) override;
-  absl::StatusOr<std::vector<uint64_t>> EndOffsets() override;
-  std::unique_ptr<LogTail> Tail(std::vector<uint64_t> start_offsets, TailOptions options) override;
+  absl::StatusOr<NextOffsets> EndOffsets() override;
+  std::unique_ptr<LogTail> Tail(NextOffsets start_offsets, TailOptions options) override;
   absl::Status Close() override;
 
  private:

@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<RecordSource>> RecordSource::Open(EventLog* log, 
     if (p >= count) return absl::InvalidArgumentError(absl::StrCat("log reader: no partition ", p, " in a log of ", count));
   }
   if (range.mode == ReadMode::kBounded && !range.end_offsets) {
-    absl::StatusOr<std::vector<uint64_t>> ends = log->EndOffsets();
+    absl::StatusOr<NextOffsets> ends = log->EndOffsets();
     if (!ends.ok()) return ends.status();
     range.end_offsets = std::move(*ends);
   }
@@ -49,7 +49,7 @@ RecordSource::RecordSource(EventLog* log, ReadRange range, ReaderOptions options
       mode_(range.mode),
       partitions_(std::move(range.partitions)),
       next_(std::move(range.start_offsets)),
-      end_(range.end_offsets.value_or(std::vector<uint64_t>())),
+      end_(range.end_offsets.value_or(NextOffsets())),
       stopped_(new std::atomic<bool>[next_.size()]),
       read_records_(options_.read_batch_records) {
   for (size_t p = 0; p < next_.size(); ++p) stopped_[p] = false;
@@ -114,12 +114,12 @@ absl::StatusOr<std::optional<RecordBatch>> RecordSource::NextBounded() {
     bool partition_done = records->empty();
     size_t kept = 0;
     for (; kept < records->size(); ++kept) {
-      const uint64_t offset = (*records)[kept].position.offset;
-      if (offset >= end_[p]) {
+      const LogPosition& at = (*records)[kept].position;
+      if (!end_.Covers(at)) {
         partition_done = true;
         break;
       }
-      next = std::max(next, offset + 1);
+      next_.Advance(at);
     }
     records->erase(records->begin() + static_cast<std::ptrdiff_t>(kept), records->end());
     batch.records = std::move(*records);

@@ -94,10 +94,10 @@ struct ReaderOptions {
 struct ReadRange {
   ReadMode mode = ReadMode::kBounded;
   // First offset to read, per partition (size = the log's partition count).
-  std::vector<uint64_t> start_offsets;
+  NextOffsets start_offsets;
   // kBounded: next offset not to read, per partition; unset = the log's
   // EndOffsets() at Open.
-  std::optional<std::vector<uint64_t>> end_offsets;
+  std::optional<NextOffsets> end_offsets;
   // kBounded: only these partitions, in this order; empty = all.
   std::vector<uint32_t> partitions;
 };
@@ -110,7 +110,7 @@ struct RecordBatch {
   absl::Status unreadable;
   LogPosition unreadable_at;
   // The next offset the reader reads, per partition, after this batch.
-  std::vector<uint64_t> next_offsets;
+  NextOffsets next_offsets;
 };
 
 // The read step: one batch at a time, on whichever thread calls it.
@@ -128,7 +128,7 @@ class RecordSource {
   void StopPartition(uint32_t p) { stopped_[p].store(true, std::memory_order_relaxed); }
 
   // kBounded: the end offsets in use, per partition.
-  const std::vector<uint64_t>& end_offsets() const { return end_; }
+  const NextOffsets& end_offsets() const { return end_; }
 
  private:
   RecordSource(EventLog* log, ReadRange range, ReaderOptions options);
@@ -139,8 +139,8 @@ class RecordSource {
   const ReaderOptions options_;
   const ReadMode mode_;
   std::vector<uint32_t> partitions_;
-  std::vector<uint64_t> next_;
-  std::vector<uint64_t> end_;
+  NextOffsets next_;
+  NextOffsets end_;
   std::unique_ptr<std::atomic<bool>[]> stopped_;
   size_t current_ = 0;  // index into partitions_ (kBounded)
   size_t read_records_;       // records per Read; 1 while narrowing down a DATA_LOSS
@@ -238,7 +238,7 @@ class BasicLogReader {
   }
 
   void StopPartition(uint32_t p) { source_->StopPartition(p); }
-  const std::vector<uint64_t>& end_offsets() const { return source_->end_offsets(); }
+  const NextOffsets& end_offsets() const { return source_->end_offsets(); }
 
  private:
   BasicLogReader(std::unique_ptr<RecordSource> source, ReadMode mode, const ReaderOptions& options,

@@ -37,8 +37,8 @@ class ReadFaultLog final : public EventLog {
     }
     return inner_->Read(partition, from_offset, max_records);
   }
-  absl::StatusOr<std::vector<uint64_t>> EndOffsets() override { return inner_->EndOffsets(); }
-  std::unique_ptr<LogTail> Tail(std::vector<uint64_t> start_offsets, TailOptions options) override {
+  absl::StatusOr<NextOffsets> EndOffsets() override { return inner_->EndOffsets(); }
+  std::unique_ptr<LogTail> Tail(NextOffsets start_offsets, TailOptions options) override {
     return inner_->Tail(std::move(start_offsets), options);
   }
   absl::Status Close() override { return inner_->Close(); }
@@ -103,7 +103,7 @@ TEST_F(LogReaderTest, ReadsExactlyTheBoundedRangeInBatches) {
   Fill(0, 10);
   Fill(1, 5);
   for (bool background : {false, true}) {
-    auto reader = Open({.start_offsets = {2, 1}, .end_offsets = std::vector<uint64_t>{9, 5}},
+    auto reader = Open({.start_offsets = {2, 1}, .end_offsets = NextOffsets{9, 5}},
                        {.read_batch_records = 3, .background = background});
     Drained d = Drain(*reader);
     ASSERT_TRUE(d.status.ok()) << d.status;
@@ -112,7 +112,7 @@ TEST_F(LogReaderTest, ReadsExactlyTheBoundedRangeInBatches) {
     EXPECT_EQ(d.positions[6], (LogPosition{0, 8}));
     EXPECT_EQ(d.positions.back(), (LogPosition{1, 4}));
     for (const RecordBatch& b : d.batches) EXPECT_LE(b.records.size(), 3u);
-    EXPECT_EQ(d.batches.back().next_offsets, (std::vector<uint64_t>{9, 5}));
+    EXPECT_EQ(d.batches.back().next_offsets, (NextOffsets{9, 5}));
     // The end is sticky.
     auto after = reader->Next();
     ASSERT_TRUE(after.ok());
@@ -129,7 +129,7 @@ TEST_F(LogReaderTest, UnsetEndsAreTheEndOffsetsAtOpenAndPartitionsCanBeChosen) {
   ASSERT_TRUE(d.status.ok());
   ASSERT_EQ(d.positions.size(), 4u);
   for (const LogPosition& p : d.positions) EXPECT_EQ(p.partition, 1u);
-  EXPECT_EQ(reader->end_offsets(), (std::vector<uint64_t>{4, 4}));
+  EXPECT_EQ(reader->end_offsets(), (NextOffsets{4, 4}));
 }
 
 TEST_F(LogReaderTest, RefusesRangesThatDoNotFitTheLog) {
@@ -242,7 +242,7 @@ TEST_F(LogReaderTest, FollowWaitsForNewRecordsAndReportsItsPosition) {
   auto empty = reader->Next(std::chrono::milliseconds(10));
   ASSERT_TRUE(empty.ok() && empty->has_value());
   EXPECT_TRUE((*empty)->records.empty());
-  EXPECT_EQ((*empty)->next_offsets, (std::vector<uint64_t>{2, 0}));
+  EXPECT_EQ((*empty)->next_offsets, (NextOffsets{2, 0}));
   Fill(1, 1);
   auto more = reader->Next(std::chrono::seconds(5));
   ASSERT_TRUE(more.ok() && more->has_value());

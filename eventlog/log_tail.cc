@@ -25,7 +25,7 @@ void AppendSignal::WaitChange(uint64_t seen, std::chrono::steady_clock::time_poi
   cv_.wait_until(lock, deadline, [&] { return generation_ != seen; });
 }
 
-PollingTail::PollingTail(EventLog* log, const AppendSignal* signal, std::vector<uint64_t> start_offsets,
+PollingTail::PollingTail(EventLog* log, const AppendSignal* signal, NextOffsets start_offsets,
                          TailOptions options)
     : log_(log), signal_(signal), next_offsets_(std::move(start_offsets)), options_(options) {
   INV_CHECK(next_offsets_.size() == log_->partition_count())
@@ -62,10 +62,10 @@ absl::StatusOr<std::vector<StoredRecord>> PollingTail::ReadAvailable() {
       return records.status();
     }
     for (StoredRecord& record : *records) {
-      INV_CHECK(record.position.partition == partition && record.position.offset >= next_offsets_[partition])
+      INV_CHECK(record.position.partition == partition && !next_offsets_.Covers(record.position))
           << "log went backwards: got " << record.position << ", expected partition " << partition
           << " offset >= " << next_offsets_[partition];
-      next_offsets_[partition] = record.position.offset + 1;
+      next_offsets_.Advance(record.position);
       out.push_back(std::move(record));
     }
   }

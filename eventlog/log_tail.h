@@ -38,10 +38,10 @@ class PollingTail final : public LogTail {
  public:
   // REQUIRES: log and signal outlive the tail;
   // start_offsets.size() == log->partition_count().
-  PollingTail(EventLog* log, const AppendSignal* signal, std::vector<uint64_t> start_offsets, TailOptions options);
+  PollingTail(EventLog* log, const AppendSignal* signal, NextOffsets start_offsets, TailOptions options);
 
   absl::StatusOr<std::vector<StoredRecord>> Next(std::chrono::milliseconds timeout) override;
-  std::vector<uint64_t> next_offsets() const override { return next_offsets_; }
+  NextOffsets next_offsets() const override { return next_offsets_; }
 
  private:
   // Reads what is available now, up to buffer_records_max, starting at a
@@ -50,7 +50,7 @@ class PollingTail final : public LogTail {
 
   EventLog* const log_;
   const AppendSignal* const signal_;
-  std::vector<uint64_t> next_offsets_;
+  NextOffsets next_offsets_;
   const TailOptions options_;
   uint32_t first_partition_ = 0;
 };

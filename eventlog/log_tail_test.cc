@@ -30,8 +30,8 @@ class FlakyReadLog final : public EventLog {
     }
     return inner_->Read(partition, from, max);
   }
-  absl::StatusOr<std::vector<uint64_t>> EndOffsets() override { return inner_->EndOffsets(); }
-  std::unique_ptr<LogTail> Tail(std::vector<uint64_t>, TailOptions) override { return nullptr; }
+  absl::StatusOr<NextOffsets> EndOffsets() override { return inner_->EndOffsets(); }
+  std::unique_ptr<LogTail> Tail(NextOffsets, TailOptions) override { return nullptr; }
   absl::Status Close() override { return absl::OkStatus(); }
 
   uint32_t failing_partition = 1;

@@ -15,7 +15,7 @@ struct MemoryLogStorage {
   std::mutex mu;
   uint32_t partition_count = 0;           // 0 until first opened
   std::vector<std::vector<StoredRecord>> partitions;  // sorted by offset
-  std::vector<uint64_t> end_offsets;      // next offset per partition
+  NextOffsets end_offsets;      // next offset per partition
   bool open = false;                      // one MemoryLog at a time
 };
 
@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<MemoryLog>> MemoryLog::Open(MemoryLogOptions opti
     if (storage->partition_count == 0) {
       storage->partition_count = options.partition_count;
       storage->partitions.resize(options.partition_count);
-      storage->end_offsets.assign(options.partition_count, 0);
+      storage->end_offsets = NextOffsets::Zero(options.partition_count);
     } else if (storage->partition_count != options.partition_count) {
       return absl::FailedPreconditionError("memory log was created with " + std::to_string(storage->partition_count) +
                                            " partitions; refusing to open it with " +
@@ -91,13 +91,13 @@ absl::StatusOr<std::vector<StoredRecord>> MemoryLog::Read(uint32_t partition, ui
   return std::vector<StoredRecord>(it, it + static_cast<std::ptrdiff_t>(std::min(available, max_records)));
 }
 
-absl::StatusOr<std::vector<uint64_t>> MemoryLog::EndOffsets() {
+absl::StatusOr<NextOffsets> MemoryLog::EndOffsets() {
   std::lock_guard lock(storage_->mu);
   if (!storage_->open) return absl::FailedPreconditionError("memory log is closed");
   return storage_->end_offsets;
 }
 
-std::unique_ptr<LogTail> MemoryLog::Tail(std::vector<uint64_t> start_offsets, TailOptions options) {
+std::unique_ptr<LogTail> MemoryLog::Tail(NextOffsets start_offsets, TailOptions options) {
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 

@@ -129,7 +129,7 @@ absl::StatusOr<uint64_t> DecodeChunk(LogPosition first, std::string_view value, 
 // Builds the chunks of one group commit into a WriteBatch.
 class ChunkWriter {
  public:
-  ChunkWriter(rocksdb::WriteBatch* batch, const std::vector<uint64_t>& end_offsets, size_t chunk_bytes_max)
+  ChunkWriter(rocksdb::WriteBatch* batch, const NextOffsets& end_offsets, size_t chunk_bytes_max)
       : batch_(batch),
         next_(end_offsets),
         chunk_bytes_max_(chunk_bytes_max),
@@ -162,7 +162,7 @@ class ChunkWriter {
   }
 
   // Puts every open chunk into the batch; returns the new end offsets.
-  absl::StatusOr<std::vector<uint64_t>> Finish() {
+  absl::StatusOr<NextOffsets> Finish() {
     for (uint32_t p = 0; p < open_.size(); ++p) {
       if (open_[p].count > 0) Flush(p);
     }
@@ -198,7 +198,7 @@ class ChunkWriter {
   }
 
   rocksdb::WriteBatch* const batch_;
-  std::vector<uint64_t> next_;
+  NextOffsets next_;
   const size_t chunk_bytes_max_;
   std::vector<Chunk> open_;
   std::vector<size_t> reserve_;
@@ -286,8 +286,8 @@ absl::Status CheckOrWriteMeta(rocksdb::DB* db, uint32_t partition_count) {
 }
 
 // The next offset of each partition: one past the last record of its last chunk.
-absl::StatusOr<std::vector<uint64_t>> RecoverEndOffsets(rocksdb::DB* db, uint32_t partition_count) {
-  std::vector<uint64_t> end_offsets(partition_count, 0);
+absl::StatusOr<NextOffsets> RecoverEndOffsets(rocksdb::DB* db, uint32_t partition_count) {
+  NextOffsets end_offsets = NextOffsets::Zero(partition_count);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
   for (uint32_t p = 0; p < partition_count; ++p) {
     it->SeekForPrev(AsSlice(ChunkKey(p, std::numeric_limits<uint64_t>::max())));
@@ -316,7 +316,7 @@ absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::Open(RocksDbLogOptions o
                             "event log: opening " + options.path));
   std::unique_ptr<rocksdb::DB> db(raw);
   RETURN_IF_ERROR(CheckOrWriteMeta(db.get(), options.partition_count));
-  ASSIGN_OR_RETURN(std::vector<uint64_t> end_offsets, RecoverEndOffsets(db.get(), options.partition_count));
+  ASSIGN_OR_RETURN(NextOffsets end_offsets, RecoverEndOffsets(db.get(), options.partition_count));
   return std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(options), std::move(db), std::move(end_offsets), ""));
 }
 
@@ -354,13 +354,13 @@ absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::OpenSecondary(RocksDbLog
   absl::Status checked = FromRocks(s, "event log: reading meta");
   if (checked.ok()) checked = CheckMeta(meta, &options.partition_count);
   if (!checked.ok()) return fail(checked);
-  absl::StatusOr<std::vector<uint64_t>> end_offsets = RecoverEndOffsets(db.get(), options.partition_count);
+  absl::StatusOr<NextOffsets> end_offsets = RecoverEndOffsets(db.get(), options.partition_count);
   if (!end_offsets.ok()) return fail(end_offsets.status());
   return std::unique_ptr<RocksDbLog>(
       new RocksDbLog(std::move(options), std::move(db), std::move(*end_offsets), std::move(owned_scratch)));
 }
 
-RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets,
+RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, NextOffsets end_offsets,
                        std::string owned_scratch_dir)
     : options_(std::move(options)),
       db_(std::move(db)),
@@ -392,7 +392,7 @@ absl::StatusOr<std::vector<LogPosition>> RocksDbLog::Append(std::span<const LogR
 }
 
 absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(GroupCommit::Batches batches) {
-  std::vector<uint64_t> next;
+  NextOffsets next;
   {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(write_failure_);
@@ -479,12 +479,12 @@ absl::StatusOr<std::vector<StoredRecord>> RocksDbLog::Read(uint32_t partition, u
   return out;
 }
 
-absl::StatusOr<std::vector<uint64_t>> RocksDbLog::EndOffsets() {
+absl::StatusOr<NextOffsets> RocksDbLog::EndOffsets() {
   if (closed_.load()) return absl::FailedPreconditionError("event log is closed");
   std::lock_guard lock(mu_);
   if (options_.mode == RocksDbLogMode::kSecondary) {
     RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "event log: catching up with the writer"));
-    ASSIGN_OR_RETURN(std::vector<uint64_t> caught_up, RecoverEndOffsets(db_.get(), options_.partition_count));
+    ASSIGN_OR_RETURN(NextOffsets caught_up, RecoverEndOffsets(db_.get(), options_.partition_count));
     for (uint32_t p = 0; p < options_.partition_count; ++p) {
       if (caught_up[p] < end_offsets_[p]) {
         return absl::DataLossError("event log: end offset of partition " + std::to_string(p) + " went back from " +
@@ -496,7 +496,7 @@ absl::StatusOr<std::vector<uint64_t>> RocksDbLog::EndOffsets() {
   return end_offsets_;
 }
 
-std::unique_ptr<LogTail> RocksDbLog::Tail(std::vector<uint64_t> start_offsets, TailOptions options) {
+std::unique_ptr<LogTail> RocksDbLog::Tail(NextOffsets start_offsets, TailOptions options) {
   return std::make_unique<PollingTail>(this, &signal_, std::move(start_offsets), options);
 }
 

@@ -82,12 +82,12 @@ class RocksDbLog final : public EventLog {
   absl::StatusOr<std::vector<LogPosition>> Append(std::span<const LogRecord> records) override;
   absl::StatusOr<std::vector<StoredRecord>> Read(uint32_t partition, uint64_t from_offset,
                                                  size_t max_records) override;
-  absl::StatusOr<std::vector<uint64_t>> EndOffsets() override;
-  std::unique_ptr<LogTail> Tail(std::vector<uint64_t> start_offsets, TailOptions options) override;
+  absl::StatusOr<NextOffsets> EndOffsets() override;
+  std::unique_ptr<LogTail> Tail(NextOffsets start_offsets, TailOptions options) override;
   absl::Status Close() override;
 
  private:
-  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, std::vector<uint64_t> end_offsets,
+  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, NextOffsets end_offsets,
              std::string owned_scratch_dir);
   static absl::StatusOr<std::unique_ptr<RocksDbLog>> OpenSecondary(RocksDbLogOptions options);
 
@@ -102,7 +102,7 @@ class RocksDbLog final : public EventLog {
   AppendSignal signal_;
 
   std::mutex mu_;
-  std::vector<uint64_t> end_offsets_;  // guarded by mu_; written by the leader only
+  NextOffsets end_offsets_;  // guarded by mu_; written by the leader only
   absl::Status write_failure_;         // guarded by mu_; sticky after a failed write
 };
 

@@ -71,7 +71,7 @@ struct EventBatch {
   eventlog::LogPosition bad_at;
   // The next offset to read per partition after this batch (at `bad_at` for
   // a record that stopped the read).
-  std::vector<uint64_t> next_offsets;
+  base::NextOffsets next_offsets;
 };
 
 class EventReader {
@@ -85,7 +85,7 @@ class EventReader {
 
   void StopPartition(uint32_t p) { reader_->StopPartition(p); }
   // kBounded: the end offsets in use, per partition.
-  const std::vector<uint64_t>& end_offsets() const { return reader_->end_offsets(); }
+  const base::NextOffsets& end_offsets() const { return reader_->end_offsets(); }
 
  private:
   EventReader(std::unique_ptr<eventlog::BasicLogReader<EventBatch>> reader, ErrorPolicy on_undecodable)

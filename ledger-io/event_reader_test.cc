@@ -85,7 +85,7 @@ TEST_F(EventReaderTest, StopDeliversTheEventsBeforeTheBadRecordAndNamesIt) {
   EXPECT_EQ(last->bad_kind, BadKind::kUndecodable);
   EXPECT_EQ(last->bad_at, (eventlog::LogPosition{0, 3}));
   EXPECT_EQ(last->bad.code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(last->next_offsets, (std::vector<uint64_t>{3}));
+  EXPECT_EQ(last->next_offsets, (base::NextOffsets{3}));
 }
 
 TEST_F(EventReaderTest, RecordAndContinueKeepsTheBadRecordInPlaceAndGoesOn) {

@@ -681,7 +681,8 @@ absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view bytes, LedgerOptions op
   if (static_cast<std::size_t>(snapshot.next_offsets_size()) > base::kPartitionCountMax) {
     return Corrupt(snapshot.next_offsets_size(), " partitions exceed kPartitionCountMax");
   }
-  Snapshot out{State(options), {snapshot.next_offsets().begin(), snapshot.next_offsets().end()}};
+  Snapshot out{State(options),
+               base::NextOffsets(std::vector<std::uint64_t>(snapshot.next_offsets().begin(), snapshot.next_offsets().end()))};
   RETURN_IF_ERROR(SnapshotCodec::Decode(snapshot, out.state));
   return out;
 }

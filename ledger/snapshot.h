@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/log_position.h"
 #include "ledger/state.h"
 
 namespace ledger {
@@ -43,7 +44,7 @@ inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
 struct Snapshot {
   State state;
   // Per partition: the log position the state covers (next offset to replay from).
-  std::vector<std::uint64_t> next_offsets;
+  base::NextOffsets next_offsets;
 };
 
 // The snapshot file's bytes (layout at the top of ledger/snapshot.cc).

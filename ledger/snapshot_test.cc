@@ -109,7 +109,7 @@ std::string MustEncode(const State& s, std::span<const std::uint64_t> offsets) {
   return bytes.ok() ? *bytes : std::string();
 }
 
-const std::vector<std::uint64_t> kOffsets = {5, 0, 17, 1ULL << 40};
+const base::NextOffsets kOffsets = {5, 0, 17, 1ULL << 40};
 
 TEST(SnapshotTest, RichStateRoundTrips) {
   Driver d;
@@ -319,7 +319,7 @@ TEST(SnapshotLargeTest, EncodesAndDecodesQuickly) {
       ASSERT_TRUE(Evolve(s, MakeEvent(++seq, sku, StockReceived{w, 1000 + static_cast<Quantity>(i % 977), ""})).ok());
     }
   }
-  std::vector<std::uint64_t> offsets(8, seq);
+  base::NextOffsets offsets(std::vector<std::uint64_t>(8, seq));
   auto t0 = std::chrono::steady_clock::now();
   std::string bytes = MustEncode(s, offsets);
   auto t1 = std::chrono::steady_clock::now();

@@ -15,12 +15,6 @@ namespace {
 
 std::vector<Sample> One(double v) { return {{{}, v}}; }
 
-double Sum(const std::vector<uint64_t>& v) {
-  double s = 0;
-  for (uint64_t x : v) s += static_cast<double>(x);
-  return s;
-}
-
 // Counts the SKUs a report list holds; logs (once per scrape) a read error.
 template <typename ForEach>
 std::vector<Sample> CountSkus(const projector::Projector* p, ForEach for_each) {
@@ -50,7 +44,7 @@ void AddProjectorCollectors(Registry* r, const projector::Projector* p, StockCol
                  [p] { return p ? One(static_cast<double>(p->stats().events_applied)) : std::vector<Sample>{}; });
   r->AddCallback("inventory_projector_applied_position_events",
                  "Sum over partitions of the projector's next offset to apply", Type::kGauge,
-                 [p] { return p ? One(Sum(p->applied())) : std::vector<Sample>{}; });
+                 [p] { return p ? One(static_cast<double>(p->applied().Total())) : std::vector<Sample>{}; });
   r->AddCallback("inventory_projector_anomalies_total",
                  "Events the projector could not apply as written (inventoryctl audit names them)", Type::kCounter,
                  [p] { return p ? One(static_cast<double>(p->stats().anomalies)) : std::vector<Sample>{}; });
@@ -137,14 +131,10 @@ void AddOrdersCollectors(Registry* r, const orders::OrderConsumer* c, const orde
                  Type::kGauge, [pub, log] {
                    std::vector<Sample> out;
                    if (pub == nullptr || log == nullptr) return out;
-                   absl::StatusOr<std::vector<uint64_t>> ends = log->EndOffsets();
+                   absl::StatusOr<base::NextOffsets> ends = log->EndOffsets();
                    if (!ends.ok()) return out;
-                   std::vector<uint64_t> at = pub->position();
-                   double lag = 0;
-                   for (size_t i = 0; i < ends->size() && i < at.size(); ++i) {
-                     if ((*ends)[i] > at[i]) lag += static_cast<double>((*ends)[i] - at[i]);
-                   }
-                   return One(lag);
+                   base::NextOffsets at = pub->position();
+                   return One(static_cast<double>(at.EventsBehind(*ends)));
                  });
 }
 

@@ -422,7 +422,7 @@ TEST_F(OrdersInProcess, PublisherStopsAtARecordThatDoesNotDecode) {
   const eventlog::LogPosition at = bad->front();
   EXPECT_LE((*publisher)->position()[at.partition], at.offset) << "the saved position passed the bad record";
 
-  absl::StatusOr<std::vector<std::uint64_t>> ends = memory_->EndOffsets();
+  absl::StatusOr<base::NextOffsets> ends = memory_->EndOffsets();
   ASSERT_TRUE(ends.ok());
   ASSERT_TRUE(SavePosition(options.position_path, *ends).ok());
   auto reopened = Publisher::Open(memory_.get(), options);

@@ -27,10 +27,10 @@ std::uint64_t Check(std::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::path& path,
+absl::StatusOr<base::NextOffsets> LoadPosition(const std::filesystem::path& path,
                                                         std::uint32_t partition_count) {
   absl::StatusOr<std::string> read = base::ReadWholeFile(path);
-  if (absl::IsNotFound(read.status())) return std::vector<std::uint64_t>(partition_count, 0);
+  if (absl::IsNotFound(read.status())) return base::NextOffsets::Zero(partition_count);
   if (!read.ok()) return absl::UnavailableError(absl::StrCat("publisher position: ", read.status().message()));
   const std::string& bytes = *read;
   const std::size_t expected = kMagic.size() + 4 + 8 * std::size_t{partition_count} + 8;
@@ -45,12 +45,12 @@ absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::p
   if (bytes.size() != expected || base::DecodeFixed64Be(bytes.data() + expected - 8) != Check(std::string_view(bytes).substr(0, expected - 8))) {
     return absl::DataLossError(absl::StrCat("publisher position ", path.string(), ": checksum mismatch"));
   }
-  std::vector<std::uint64_t> out(partition_count);
+  base::NextOffsets out = base::NextOffsets::Zero(partition_count);
   for (std::size_t p = 0; p < partition_count; ++p) out[p] = base::DecodeFixed64Be(bytes.data() + kMagic.size() + 4 + 8 * p);
   return out;
 }
 
-absl::Status SavePosition(const std::filesystem::path& path, const std::vector<std::uint64_t>& next_offsets) {
+absl::Status SavePosition(const std::filesystem::path& path, const base::NextOffsets& next_offsets) {
   std::string bytes(kMagic);
   base::PutFixed32Be(&bytes, static_cast<std::uint32_t>(next_offsets.size()));
   for (std::uint64_t offset : next_offsets) base::PutFixed64Be(&bytes, offset);
@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Open(eventlog::EventLog* l
   absl::StatusOr<std::unique_ptr<KafkaProducer>> producer = KafkaProducer::Open(self->options_.producer);
   if (!producer.ok()) return producer.status();
   self->producer_ = std::move(*producer);
-  absl::StatusOr<std::vector<std::uint64_t>> position =
+  absl::StatusOr<base::NextOffsets> position =
       LoadPosition(self->options_.position_path, log->partition_count());
   if (!position.ok()) return position.status();
   self->position_ = std::move(*position);
@@ -98,7 +98,7 @@ absl::Status Publisher::CatchUp() {
   ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
                    ledger_io::EventReader::Open(
                        log_,
-                       {.start_offsets = std::vector<std::uint64_t>(position_.size(), 0), .end_offsets = position_},
+                       {.start_offsets = base::NextOffsets::Zero(position_.size()), .end_offsets = position_},
                        reader_options));
   while (true) {
     ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
@@ -127,7 +127,7 @@ PublisherStats Publisher::stats() const {
           .failed = failed_.load()};
 }
 
-std::vector<std::uint64_t> Publisher::position() const {
+base::NextOffsets Publisher::position() const {
   std::lock_guard<std::mutex> lock(mu_);
   return saved_;
 }
@@ -140,7 +140,7 @@ absl::Status Publisher::Fold(const ledger_io::EventBatch& batch, std::vector<Pub
   return absl::OkStatus();
 }
 
-bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const std::vector<std::uint64_t>& next) {
+bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const base::NextOffsets& next) {
   std::int64_t wait_ms = options_.retry_backoff_ms;
   while (true) {
     absl::Status status;

@@ -71,9 +71,9 @@ struct PublisherStats {
 
 // Reads / writes the position file. A missing file is position zero;
 // a damaged one is DATA_LOSS.
-absl::StatusOr<std::vector<std::uint64_t>> LoadPosition(const std::filesystem::path& path,
+absl::StatusOr<base::NextOffsets> LoadPosition(const std::filesystem::path& path,
                                                         std::uint32_t partition_count);
-absl::Status SavePosition(const std::filesystem::path& path, const std::vector<std::uint64_t>& next_offsets);
+absl::Status SavePosition(const std::filesystem::path& path, const base::NextOffsets& next_offsets);
 
 class Publisher {
  public:
@@ -88,27 +88,27 @@ class Publisher {
   void Stop();
 
   PublisherStats stats() const;
-  std::vector<std::uint64_t> position() const;
+  base::NextOffsets position() const;
 
  private:
   Publisher(eventlog::EventLog* log, PublisherOptions options);
   absl::Status CatchUp();
   void Run();
   absl::Status Fold(const ledger_io::EventBatch& batch, std::vector<PublicEvent>* out);
-  bool PublishAndSave(const std::vector<PublicEvent>& events, const std::vector<std::uint64_t>& next);
+  bool PublishAndSave(const std::vector<PublicEvent>& events, const base::NextOffsets& next);
   void Backoff(std::int64_t& wait_ms);
 
   eventlog::EventLog* const log_;
   const PublisherOptions options_;
   std::unique_ptr<KafkaProducer> producer_;
   ledger::State state_;                  // publisher thread only
-  std::vector<std::uint64_t> position_;  // publisher thread only (Open before Start)
+  base::NextOffsets position_;  // publisher thread only (Open before Start)
   std::unique_ptr<ledger_io::EventReader> reader_;  // follows the log from position_
   std::atomic<std::uint64_t> records_{0}, published_{0}, batches_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
-  std::vector<std::uint64_t> saved_;  // guarded by mu_: the last saved position
+  base::NextOffsets saved_;  // guarded by mu_: the last saved position
   std::thread thread_;
 };
 

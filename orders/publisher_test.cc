@@ -18,17 +18,17 @@ class PositionFile : public ::testing::Test {
 };
 
 TEST_F(PositionFile, MissingFileIsPositionZero) {
-  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 3);
+  absl::StatusOr<base::NextOffsets> p = LoadPosition(path_, 3);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(*p, (std::vector<std::uint64_t>{0, 0, 0}));
+  EXPECT_EQ(*p, (base::NextOffsets{0, 0, 0}));
 }
 
 TEST_F(PositionFile, RoundTripsAndReplaces) {
   ASSERT_TRUE(SavePosition(path_, {1, 2, 0xFFFFFFFFFFull}).ok());
   ASSERT_TRUE(SavePosition(path_, {4, 5, 6}).ok());
-  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 3);
+  absl::StatusOr<base::NextOffsets> p = LoadPosition(path_, 3);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(*p, (std::vector<std::uint64_t>{4, 5, 6}));
+  EXPECT_EQ(*p, (base::NextOffsets{4, 5, 6}));
   EXPECT_FALSE(std::filesystem::exists(path_.string() + ".tmp"));
 }
 
@@ -45,7 +45,7 @@ TEST_F(PositionFile, DamageIsDataLossAndAnotherPartitionCountIsRefused) {
     std::ofstream out(path_, std::ios::binary | std::ios::trunc);
     out << bytes;
   }
-  absl::StatusOr<std::vector<std::uint64_t>> p = LoadPosition(path_, 2);
+  absl::StatusOr<base::NextOffsets> p = LoadPosition(path_, 2);
   EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss) << p.status();
   {
     std::ofstream out(path_, std::ios::binary | std::ios::trunc);

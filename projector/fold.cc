@@ -394,7 +394,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
   return absl::OkStatus();
 }
 
-absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied) {
+absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied) {
   // Each column family's rows go in key order: consecutive memtable inserts
   // then land next to each other, which RocksDB's skiplist does cheaply.
   std::vector<std::pair<std::string, std::string>> rows;

@@ -53,7 +53,7 @@ class Fold {
 
   // Writes every changed row and `applied` (next offset per partition) into
   // `batch`, with the movements collected since the last Flush.
-  absl::Status Flush(rocksdb::WriteBatch& batch, const std::vector<uint64_t>& applied);
+  absl::Status Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied);
 
   // Drops cached rows (not aggregates) when more than `entries_max` are held.
   // REQUIRES: called right after a successful write of Flush's batch.

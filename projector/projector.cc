@@ -25,7 +25,7 @@ using DecodedBatch = ledger_io::EventBatch;
 class Projector::Impl {
  public:
   Impl(eventlog::EventLog* log, Store* store, ProjectorOptions options, base::Clock* clock,
-       std::vector<uint64_t> applied)
+       base::NextOffsets applied)
       : log_(log),
         store_(store),
         options_(std::move(options)),
@@ -59,7 +59,7 @@ class Projector::Impl {
     }
   }
 
-  std::vector<uint64_t> applied() const {
+  base::NextOffsets applied() const {
     std::lock_guard lock(mu_);
     return applied_;
   }
@@ -75,24 +75,21 @@ class Projector::Impl {
     std::unique_lock lock(mu_);
     auto met = [&] {
       return std::all_of(positions.begin(), positions.end(),
-                         [&](const eventlog::LogPosition& p) { return applied_[p.partition] > p.offset; });
+                         [&](const eventlog::LogPosition& p) { return applied_.Covers(p); });
     };
     applied_cv_.wait_until(lock, deadline, [&] { return met() || !error_.ok() || stopping_; });
     if (met()) return absl::OkStatus();
     if (!error_.ok()) return absl::FailedPreconditionError(absl::StrCat("projector stopped: ", error_.message()));
-    uint64_t behind = 0;
-    for (const eventlog::LogPosition& p : positions) {
-      if (applied_[p.partition] <= p.offset) behind += p.offset + 1 - applied_[p.partition];
-    }
+    const uint64_t behind = applied_.EventsBehind(base::NextOffsets::Covering(applied_.size(), positions));
     return absl::DeadlineExceededError(absl::StrCat("read models are ", behind,
                                                     " events behind the consistency token (lag ", LagLocked().events,
                                                     " events, ", LagLocked().ms, " ms)"));
   }
 
   absl::Status WaitCaughtUp(std::chrono::steady_clock::time_point deadline) const {
-    ASSIGN_OR_RETURN(std::vector<uint64_t> ends, log_->EndOffsets());
+    ASSIGN_OR_RETURN(base::NextOffsets ends, log_->EndOffsets());
     while (true) {
-      std::vector<uint64_t> now = applied();
+      base::NextOffsets now = applied();
       bool done = true;
       for (uint32_t p = 0; p < ends.size() && done; ++p) {
         if (now[p] >= ends[p]) continue;
@@ -144,9 +141,7 @@ class Projector::Impl {
  private:
   Lag LagLocked() const {
     Lag lag;
-    for (size_t p = 0; p < applied_.size() && p < end_offsets_.size(); ++p) {
-      if (end_offsets_[p] > applied_[p]) lag.events += end_offsets_[p] - applied_[p];
-    }
+    lag.events = applied_.EventsBehind(end_offsets_);
     if (lag.events > 0) lag.ms = std::max<int64_t>(0, clock_->NowMs() - behind_since_ms_);
     return lag;
   }
@@ -210,7 +205,7 @@ class Projector::Impl {
   }
 
   void RefreshEndOffsets() {
-    absl::StatusOr<std::vector<uint64_t>> ends = log_->EndOffsets();
+    absl::StatusOr<base::NextOffsets> ends = log_->EndOffsets();
     if (!ends.ok()) {
       spdlog::warn("projector: reading end offsets: {}", std::string(ends.status().message()));
       return;
@@ -263,7 +258,7 @@ class Projector::Impl {
     for (DecodedBatch& b : batches) {
       for (size_t i = 0; i < b.events.size(); ++i) {
         const eventlog::LogPosition& pos = b.positions[i];
-        if (pos.offset < next_[pos.partition]) continue;  // applied already
+        if (next_.Covers(pos)) continue;  // applied already
         if (!b.events[i].ok()) {
           ++undecodable_;
           spdlog::error("projector: record {}:{} is undecodable and skipped: {}", pos.partition, pos.offset,
@@ -326,7 +321,7 @@ class Projector::Impl {
   const ProjectorOptions options_;
   base::Clock* const clock_;
   Fold fold_;  // applier thread only
-  std::vector<uint64_t> next_;  // applier thread only
+  base::NextOffsets next_;  // applier thread only
   bool unflushed_ = false;      // applier thread only
   uint64_t undecodable_ = 0;    // applier thread only
 
@@ -334,8 +329,8 @@ class Projector::Impl {
   mutable std::condition_variable applied_cv_;
   std::condition_variable queue_cv_;
   std::deque<DecodedBatch> queue_;
-  std::vector<uint64_t> applied_;
-  std::vector<uint64_t> end_offsets_;
+  base::NextOffsets applied_;
+  base::NextOffsets end_offsets_;
   int64_t behind_since_ms_ = 0;
   ProjectorStats stats_;
   absl::Status error_;
@@ -349,7 +344,7 @@ class Projector::Impl {
   std::thread applier_;
 
  public:
-  void set_next(std::vector<uint64_t> next) { next_ = std::move(next); }
+  void set_next(base::NextOffsets next) { next_ = std::move(next); }
 };
 
 absl::StatusOr<std::unique_ptr<Projector>> Projector::Start(eventlog::EventLog* log, ProjectorOptions options,
@@ -370,7 +365,7 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Start(eventlog::EventLog* 
                  options.rebuild ? "asked to" : "view schema version changed");
     RETURN_IF_ERROR(store->DropViews());
   }
-  ASSIGN_OR_RETURN(std::vector<uint64_t> applied, store->LoadApplied());
+  ASSIGN_OR_RETURN(base::NextOffsets applied, store->LoadApplied());
   Store* raw = store.get();
   auto impl = std::make_unique<Impl>(log, raw, std::move(options), clock, applied);
   impl->set_next(applied);
@@ -385,7 +380,7 @@ Projector::~Projector() { Stop(); }
 
 void Projector::Stop() { impl_->Stop(); }
 
-std::vector<uint64_t> Projector::applied() const { return impl_->applied(); }
+base::NextOffsets Projector::applied() const { return impl_->applied(); }
 
 absl::Status Projector::WaitApplied(std::span<const eventlog::LogPosition> positions,
                                     std::chrono::steady_clock::time_point deadline) const {

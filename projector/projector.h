@@ -82,7 +82,7 @@ struct ProjectorOptions {
 // applied offsets after it.
 struct AppliedBatch {
   std::vector<inventory::v1::InventoryUpdate> updates;
-  std::vector<uint64_t> applied;
+  base::NextOffsets applied;
 };
 
 struct Lag {
@@ -113,7 +113,7 @@ class Projector {
   std::unique_ptr<Snapshot> NewSnapshot() const { return models_->NewSnapshot(); }
 
   // Next offset to apply, per partition.
-  std::vector<uint64_t> applied() const;
+  base::NextOffsets applied() const;
 
   // Waits until every position in `positions` is applied or `deadline` passes.
   // DEADLINE_EXCEEDED names how far behind the projector is; FAILED_PRECONDITION

@@ -419,7 +419,7 @@ TEST_F(ProjectorViewsTest, ListenersSeeDurableUpdatesInOrder) {
   }
   projector->RemoveListener(*id);
   std::vector<int64_t> on_hand;
-  std::vector<uint64_t> last_applied;
+  base::NextOffsets last_applied;
   {
     std::lock_guard lock(mu);
     for (const AppliedBatch& b : seen) {

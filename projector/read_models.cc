@@ -104,7 +104,7 @@ class SnapshotImpl final : public Snapshot {
   explicit SnapshotImpl(const Store* store)
       : store_(store), snapshot_(store->secondary() ? nullptr : store->db()->GetSnapshot()) {
     rocksdb::ReadOptions read = Options();
-    applied_.assign(store->partition_count(), 0);
+    applied_ = base::NextOffsets::Zero(store->partition_count());
     std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(read, store->handle(Cf::kMeta)));
     for (it->Seek(AsSlice(kAppliedPrefix)); it->Valid(); it->Next()) {
       std::string_view key = AsView(it->key());
@@ -119,7 +119,7 @@ class SnapshotImpl final : public Snapshot {
     if (snapshot_ != nullptr) store_->db()->ReleaseSnapshot(snapshot_);
   }
 
-  const std::vector<uint64_t>& applied() const override { return applied_; }
+  const base::NextOffsets& applied() const override { return applied_; }
 
   absl::StatusOr<std::optional<inventory::v1::Item>> Item(std::string_view sku) const override {
     return GetProto<inventory::v1::Item>(Cf::kItems, sku, "item");
@@ -297,7 +297,7 @@ class SnapshotImpl final : public Snapshot {
 
   const Store* store_;
   const rocksdb::Snapshot* snapshot_;
-  std::vector<uint64_t> applied_;
+  base::NextOffsets applied_;
 };
 
 }  // namespace
@@ -510,8 +510,8 @@ absl::Status Store::DropViews() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<uint64_t>> Store::LoadApplied() const {
-  std::vector<uint64_t> applied(options_.partition_count, 0);
+absl::StatusOr<base::NextOffsets> Store::LoadApplied() const {
+  base::NextOffsets applied = base::NextOffsets::Zero(options_.partition_count);
   for (uint32_t p = 0; p < options_.partition_count; ++p) {
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(Cf::kMeta, AppliedKey(p)));
     if (!bytes) continue;

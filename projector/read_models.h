@@ -104,7 +104,7 @@ class Snapshot {
   virtual ~Snapshot() = default;
 
   // Next offset to apply per partition, as of this snapshot.
-  virtual const std::vector<uint64_t>& applied() const = 0;
+  virtual const base::NextOffsets& applied() const = 0;
 
   virtual absl::StatusOr<std::optional<inventory::v1::Item>> Item(std::string_view sku) const = 0;
   // Items in SKU order, starting after `start_after` ("" = from the first).

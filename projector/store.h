@@ -87,7 +87,7 @@ class Store final : public ReadModels {
   absl::Status DropViews();
 
   // Applied offsets as stored (zero for partitions never applied).
-  absl::StatusOr<std::vector<uint64_t>> LoadApplied() const;
+  absl::StatusOr<base::NextOffsets> LoadApplied() const;
 
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
   absl::Status Write(rocksdb::WriteBatch& batch, StoreWriteOptions options);

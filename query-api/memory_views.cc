@@ -19,7 +19,7 @@ class MemorySnapshot final : public projector::Snapshot {
  public:
   explicit MemorySnapshot(std::shared_ptr<const MemoryData> d) : d_(std::move(d)) {}
 
-  const std::vector<uint64_t>& applied() const override { return d_->applied; }
+  const base::NextOffsets& applied() const override { return d_->applied; }
   absl::StatusOr<std::optional<pb::Item>> Item(std::string_view sku) const override {
     return Find(d_->items, std::string(sku));
   }
@@ -136,7 +136,7 @@ class MemorySnapshot final : public projector::Snapshot {
 
 MemoryViews::MemoryViews(uint32_t partitions) : partitions_(partitions) {
   auto d = std::make_shared<MemoryData>();
-  d->applied.assign(partitions, 0);
+  d->applied = base::NextOffsets::Zero(partitions);
   d->updates.resize(partitions);
   data_ = std::move(d);
 }
@@ -194,7 +194,7 @@ std::unique_ptr<projector::Snapshot> MemoryViews::NewSnapshot() const {
   return std::make_unique<MemorySnapshot>(data_);
 }
 
-std::vector<uint64_t> MemoryViews::applied() const {
+base::NextOffsets MemoryViews::applied() const {
   std::lock_guard<std::mutex> lock(mu_);
   return data_->applied;
 }

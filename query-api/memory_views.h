@@ -18,7 +18,7 @@
 namespace query_api {
 
 struct MemoryData {
-  std::vector<uint64_t> applied;
+  base::NextOffsets applied;
   std::map<std::string, inventory::v1::Item> items;
   std::map<std::string, inventory::v1::Warehouse> warehouses;
   std::map<std::pair<std::string, std::string>, inventory::v1::StockLevel> levels;  // (sku, warehouse)
@@ -41,7 +41,7 @@ class MemoryViews final : public ViewSource {
   size_t listeners() const;
 
   std::unique_ptr<projector::Snapshot> NewSnapshot() const override;
-  std::vector<uint64_t> applied() const override;
+  base::NextOffsets applied() const override;
   uint32_t partition_count() const override { return partitions_; }
   SourceLag lag() const override { return {}; }
   absl::Status health() const override { return absl::OkStatus(); }

@@ -19,7 +19,7 @@ using projector::Snapshot;
 
 using rpc::ToGrpc;
 
-void FillPosition(const std::vector<uint64_t>& applied, pb::ReadPosition* out) {
+void FillPosition(const base::NextOffsets& applied, pb::ReadPosition* out) {
   for (size_t p = 0; p < applied.size(); ++p) {
     pb::LogPosition* pos = out->add_applied();
     pos->set_partition(static_cast<uint32_t>(p));

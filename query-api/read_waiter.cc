@@ -6,25 +6,25 @@
 
 namespace query_api {
 
-bool Covered(const std::vector<uint64_t>& applied, const std::vector<Position>& positions) {
+bool Covered(const base::NextOffsets& applied, const std::vector<Position>& positions) {
   for (const Position& p : positions) {
-    if (p.partition >= applied.size() || applied[p.partition] <= p.offset) return false;
+    if (!applied.Covers(p)) return false;
   }
   return true;
 }
 
-absl::Status BehindError(const std::vector<uint64_t>& applied, const std::vector<Position>& positions,
+absl::Status BehindError(const base::NextOffsets& applied, const std::vector<Position>& positions,
                          SourceLag lag) {
-  uint64_t behind = 0;
   const Position* first = nullptr;
   for (const Position& p : positions) {
-    uint64_t have = p.partition < applied.size() ? applied[p.partition] : 0;
-    if (have > p.offset) continue;
-    behind += p.offset + 1 - have;
-    if (first == nullptr) first = &p;
+    if (!applied.Covers(p)) {
+      first = &p;
+      break;
+    }
   }
   if (first == nullptr) return absl::DeadlineExceededError("deadline passed");
-  uint64_t have = first->partition < applied.size() ? applied[first->partition] : 0;
+  const uint64_t behind = applied.EventsBehind(base::NextOffsets::Covering(applied.size(), positions));
+  const uint64_t have = first->partition < applied.size() ? applied[first->partition] : 0;
   return absl::DeadlineExceededError(absl::StrCat(
       "read models are behind the consistency token: partition ", first->partition, " offset ", first->offset,
       " not applied yet (applied up to offset ", have, "); ", behind, " events behind the token, projector lag ",
@@ -95,7 +95,7 @@ void ReadWaiter::Run() {
     notified_ = false;
     if (parked_.empty()) continue;
     lock.unlock();
-    std::vector<uint64_t> applied = source_->applied();
+    base::NextOffsets applied = source_->applied();
     auto now = std::chrono::steady_clock::now();
     lock.lock();
     std::list<Parked> ready;

@@ -29,13 +29,11 @@
 
 namespace query_api {
 
-struct Position {
-  uint32_t partition = 0;
-  uint64_t offset = 0;
-};
+// A consistency token's position: a record the read must reflect.
+using Position = base::LogPosition;
 
-// True when every position is reflected in `applied` (applied[p] > offset).
-bool Covered(const std::vector<uint64_t>& applied, const std::vector<Position>& positions);
+// True when `applied` covers every position.
+bool Covered(const base::NextOffsets& applied, const std::vector<Position>& positions);
 
 class ReadWaiter {
  public:
@@ -80,7 +78,7 @@ class ReadWaiter {
 };
 
 // DEADLINE_EXCEEDED naming the first unapplied position and the lag.
-absl::Status BehindError(const std::vector<uint64_t>& applied, const std::vector<Position>& positions,
+absl::Status BehindError(const base::NextOffsets& applied, const std::vector<Position>& positions,
                          SourceLag lag);
 
 }  // namespace query_api

@@ -65,7 +65,7 @@ class UpdateStream final : public grpc::ServerWriteReactor<pb::InventoryUpdate> 
 class Subscription final : public HubSubscriber, public std::enable_shared_from_this<Subscription> {
  public:
   Subscription(const StreamContext& ctx, const pb::StreamInventoryUpdatesRequest& req, uint32_t partitions)
-      : ctx_(ctx), filter_(req), floor_(partitions, 0) {}
+      : ctx_(ctx), filter_(req), floor_(base::NextOffsets::Zero(partitions)) {}
 
   void Attach(UpdateStream* reactor) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,10 +83,14 @@ class Subscription final : public HubSubscriber, public std::enable_shared_from_
   }
 
   // Catch up from `start` (next offset per partition) to the snapshot.
-  void BeginCatchUp(std::vector<uint64_t> start, std::unique_ptr<projector::Snapshot> snapshot) {
+  void BeginCatchUp(base::NextOffsets start, std::unique_ptr<projector::Snapshot> snapshot) {
     std::lock_guard<std::mutex> lock(mu_);
     target_ = snapshot->applied();
-    target_.resize(floor_.size(), 0);
+    if (target_.size() != floor_.size()) {
+      std::vector<uint64_t> resized = target_.values();
+      resized.resize(floor_.size(), 0);
+      target_ = base::NextOffsets(std::move(resized));
+    }
     start_ = std::move(start);
     snapshot_ = std::move(snapshot);
     catching_up_ = true;
@@ -288,14 +292,14 @@ class Subscription final : public HubSubscriber, public std::enable_shared_from_
   Entry current_;                          // the update being written; owns its memory
   Entry last_written_;
   std::deque<Entry> live_;
-  std::vector<uint64_t> floor_;  // live updates below this offset were covered by catch-up
+  base::NextOffsets floor_;  // live updates below this offset were covered by catch-up
 
   bool catching_up_ = false;
   bool read_scheduled_ = false;
   std::deque<Entry> catch_up_;
   std::shared_ptr<const projector::Snapshot> snapshot_;
-  std::vector<uint64_t> start_;
-  std::vector<uint64_t> target_;
+  base::NextOffsets start_;
+  base::NextOffsets target_;
   uint32_t cu_partition_ = 0;
   uint64_t cu_offset_ = 0;
 
@@ -339,8 +343,8 @@ absl::Status ValidateList(const google::protobuf::RepeatedPtrField<std::string>&
 }
 
 // Next offset per partition the request starts from.
-std::vector<uint64_t> StartOffsets(const pb::StreamInventoryUpdatesRequest& req, uint32_t partitions) {
-  std::vector<uint64_t> start(partitions, 0);
+base::NextOffsets StartOffsets(const pb::StreamInventoryUpdatesRequest& req, uint32_t partitions) {
+  base::NextOffsets start = base::NextOffsets::Zero(partitions);
   for (const pb::LogPosition& p : req.start_after().positions()) {
     start[p.partition()] = std::max(start[p.partition()], p.offset() + 1);
   }

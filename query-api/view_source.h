@@ -40,7 +40,7 @@ class ViewSource {
 
   virtual std::unique_ptr<projector::Snapshot> NewSnapshot() const = 0;
   // Next offset to apply, per partition; never goes backwards.
-  virtual std::vector<uint64_t> applied() const = 0;
+  virtual base::NextOffsets applied() const = 0;
   virtual uint32_t partition_count() const = 0;
   virtual SourceLag lag() const = 0;
   // Not OK once the projector stopped on an error.

@@ -331,9 +331,9 @@ absl::StatusOr<AuditReport> Audit(eventlog::EventLog& log, const projector::Snap
   AuditReport report;
   MismatchSink sink(&report, options.examples_max);
   FoldBounds bounds;
-  ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+  ASSIGN_OR_RETURN(const base::NextOffsets ends, log.EndOffsets());
   if (views != nullptr) {
-    const std::vector<uint64_t>& applied = views->applied();
+    const base::NextOffsets& applied = views->applied();
     if (applied.size() != ends.size()) {
       return absl::FailedPreconditionError(absl::StrCat("the read models follow ", applied.size(),
                                                         " partitions; the log has ", ends.size()));

@@ -55,7 +55,7 @@ struct AuditReport {
   uint64_t skus = 0;
   uint64_t warehouses = 0;
   uint64_t reservations = 0;
-  std::vector<uint64_t> positions;  // the applied offsets compared at (next offset per partition)
+  base::NextOffsets positions;  // the applied offsets compared at (next offset per partition)
   uint64_t violations_total = 0;
   std::vector<Violation> violations;
   uint64_t mismatches_total = 0;

@@ -24,7 +24,7 @@ using projector::Totals;
 
 class FakeSnapshot final : public projector::Snapshot {
  public:
-  FakeSnapshot(const ledger::State& s, std::vector<uint64_t> applied) : applied_(std::move(applied)) {
+  FakeSnapshot(const ledger::State& s, base::NextOffsets applied) : applied_(std::move(applied)) {
     for (const ledger::ItemState& i : s.items()) {
       if (i.created) {
         pb::Item& item = items[i.sku.value()];
@@ -92,7 +92,7 @@ class FakeSnapshot final : public projector::Snapshot {
     }
   }
 
-  const std::vector<uint64_t>& applied() const override { return applied_; }
+  const base::NextOffsets& applied() const override { return applied_; }
   absl::StatusOr<std::optional<pb::Item>> Item(std::string_view sku) const override { return Find(items, std::string(sku)); }
   absl::Status ForEachItem(std::string_view, const projector::Visitor<pb::Item>& visit) const override {
     return Each(items, visit);
@@ -148,7 +148,7 @@ class FakeSnapshot final : public projector::Snapshot {
     return absl::OkStatus();
   }
 
-  std::vector<uint64_t> applied_;
+  base::NextOffsets applied_;
   std::map<std::string, pb::Item> items;
   std::map<std::string, pb::Warehouse> warehouses;
   std::map<std::pair<std::string, std::string>, pb::StockLevel> levels;

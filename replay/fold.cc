@@ -37,7 +37,7 @@ Folder::Folder(FoldOptions options) : options_(std::move(options)), state_(Repla
 
 absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   const uint32_t partition_count = log.partition_count();
-  std::vector<uint64_t> until;
+  base::NextOffsets until;
   if (bounds.until_offsets) {
     if (bounds.until_offsets->size() != partition_count) {
       return absl::InvalidArgumentError(absl::StrCat("positions name ", bounds.until_offsets->size(),
@@ -58,7 +58,7 @@ absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   }
   until_time_ms_ = bounds.until_time_ms;
   result_.bounds = until;
-  result_.folded_until.assign(partition_count, 0);
+  result_.folded_until = base::NextOffsets::Zero(partition_count);
   FoldProgress progress;
   for (uint32_t p : partitions) progress.records_total += until[p];
 
@@ -72,11 +72,11 @@ absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   reader_options.on_undecodable = ledger_io::ErrorPolicy::kRecordAndContinue;
   ASSIGN_OR_RETURN(std::unique_ptr<ledger_io::EventReader> reader,
                    ledger_io::EventReader::Open(&log,
-                                                {.start_offsets = std::vector<uint64_t>(partition_count, 0),
+                                                {.start_offsets = base::NextOffsets::Zero(partition_count),
                                                  .end_offsets = until,
                                                  .partitions = partitions},
                                                 reader_options));
-  std::vector<uint64_t> next_min(partition_count, 0);
+  base::NextOffsets next_min = base::NextOffsets::Zero(partition_count);
   std::vector<bool> stopped(partition_count, false);
   while (true) {
     ASSIGN_OR_RETURN(std::optional<ledger_io::EventBatch> batch, reader->Next());
@@ -94,18 +94,18 @@ absl::Status Folder::Run(eventlog::EventLog& log, const FoldBounds& bounds) {
   return absl::OkStatus();
 }
 
-void Folder::Fold(ledger_io::EventBatch& batch, std::vector<uint64_t>& next_min, std::vector<bool>& stopped) {
+void Folder::Fold(ledger_io::EventBatch& batch, base::NextOffsets& next_min, std::vector<bool>& stopped) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const eventlog::LogPosition& position = batch.positions[i];
     const uint32_t p = position.partition;
     if (stopped[p]) return;  // a bounded batch holds one partition
     ++result_.records_read;
-    if (position.offset < next_min[p]) {
+    if (next_min.Covers(position)) {
       AddViolation(ViolationKind::kOffsetOrder, position, "",
                    absl::StrCat("offset ", position.offset, " follows offset ", next_min[p] - 1));
       continue;
     }
-    next_min[p] = position.offset + 1;
+    next_min.Advance(position);
     if (!batch.events[i].ok()) {
       AddViolation(ViolationKind::kUndecodable, position, "", std::string(batch.events[i].status().message()));
       continue;

@@ -68,7 +68,7 @@ struct Violation {
 struct FoldBounds {
   // Next offset not to fold, per partition (size = partition count), e.g. a
   // read-models snapshot's applied() or a position vector.
-  std::optional<std::vector<uint64_t>> until_offsets;
+  std::optional<base::NextOffsets> until_offsets;
   // Fold each partition up to its first event with occurred_at_ms > this.
   // The writer stamps times that never go back, so this is "as of the time".
   std::optional<ledger::TimeMs> until_time_ms;
@@ -107,9 +107,9 @@ struct FoldResult {
   uint64_t violations_total = 0;
   std::vector<Violation> violations;  // the first violation_examples_max
   // Next offset after the last record folded, per partition.
-  std::vector<uint64_t> folded_until;
+  base::NextOffsets folded_until;
   // The bounds Run used, per partition.
-  std::vector<uint64_t> bounds;
+  base::NextOffsets bounds;
 };
 
 class Folder {
@@ -125,7 +125,7 @@ class Folder {
   const FoldResult& result() const { return result_; }
 
  private:
-  void Fold(ledger_io::EventBatch& batch, std::vector<uint64_t>& last_offset_plus_one, std::vector<bool>& stopped);
+  void Fold(ledger_io::EventBatch& batch, base::NextOffsets& last_offset_plus_one, std::vector<bool>& stopped);
   void AddViolation(ViolationKind kind, const eventlog::LogPosition& position, std::string event_id,
                     std::string what);
   void CheckLevelsOf(const eventlog::LogPosition& position, const ledger::Event& event);

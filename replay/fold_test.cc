@@ -73,7 +73,7 @@ TEST_F(FoldTest, AsOfTimeAndPositionEqualTheStatesRecordedWhileGenerating) {
     }
     Folder by_position;
     FoldBounds bounds;
-    absl::StatusOr<std::vector<uint64_t>> until = ParsePositions(cp.last_positions, 4);
+    absl::StatusOr<base::NextOffsets> until = ParsePositions(cp.last_positions, 4);
     ASSERT_TRUE(until.ok()) << until.status();
     EXPECT_EQ(*until, cp.bounds);
     bounds.until_offsets = *until;
@@ -156,7 +156,7 @@ TEST_F(FoldTest, OnePartitionHoldsAllOfASkusHistory) {
 TEST_F(FoldTest, BoundsThatDoNotFitTheLogAreRefused) {
   Folder folder;
   FoldBounds bounds;
-  bounds.until_offsets = std::vector<uint64_t>{1, 2};
+  bounds.until_offsets = base::NextOffsets{1, 2};
   EXPECT_EQ(folder.Run(*log_, bounds).code(), absl::StatusCode::kInvalidArgument);
   FoldBounds partitions;
   partitions.partitions = {9};

@@ -47,8 +47,8 @@ absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text) {
 
 std::string FormatTime(ledger::TimeMs ms) { return base::FormatRfc3339Ms(ms); }
 
-absl::StatusOr<std::vector<uint64_t>> ParsePositions(std::string_view text, uint32_t partition_count) {
-  std::vector<uint64_t> bounds(partition_count, 0);
+absl::StatusOr<base::NextOffsets> ParsePositions(std::string_view text, uint32_t partition_count) {
+  base::NextOffsets bounds = base::NextOffsets::Zero(partition_count);
   std::vector<bool> seen(partition_count, false);
   if (text.empty()) return absl::InvalidArgumentError("position list is empty; want partition:offset[,...]");
   for (absl::string_view part : absl::StrSplit(base::AsAbsl(text), ',')) {
@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<uint64_t>> ParsePositions(std::string_view text, uint
   return bounds;
 }
 
-std::string FormatBounds(const std::vector<uint64_t>& bounds) {
+std::string FormatBounds(const base::NextOffsets& bounds) {
   std::string out;
   for (uint32_t p = 0; p < bounds.size(); ++p) {
     if (bounds[p] == 0) continue;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/log_position.h"
 #include "ledger/types.h"
 
 namespace replay {
@@ -38,9 +39,9 @@ std::string FormatTime(ledger::TimeMs ms);
 // Exclusive per-partition bounds ("next offset") of a position list: each
 // named record is included; partitions not named contribute nothing.
 // INVALID_ARGUMENT on syntax, an unknown partition or a repeated partition.
-absl::StatusOr<std::vector<uint64_t>> ParsePositions(std::string_view text, uint32_t partition_count);
+absl::StatusOr<base::NextOffsets> ParsePositions(std::string_view text, uint32_t partition_count);
 // "0:17,1:4": the inverse of ParsePositions for bounds > 0.
-std::string FormatBounds(const std::vector<uint64_t>& bounds);
+std::string FormatBounds(const base::NextOffsets& bounds);
 
 std::string CsvField(std::string_view value);
 // A quoted JSON string (base::JsonString).

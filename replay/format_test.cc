@@ -34,9 +34,9 @@ TEST(ParseTimeTest, RefusesGarbageNamingTheForms) {
 }
 
 TEST(ParsePositionsTest, NamedRecordsAreIncludedOthersContributeNothing) {
-  absl::StatusOr<std::vector<uint64_t>> b = ParsePositions("0:17,3:0", 4);
+  absl::StatusOr<base::NextOffsets> b = ParsePositions("0:17,3:0", 4);
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_EQ(*b, (std::vector<uint64_t>{18, 0, 0, 1}));
+  EXPECT_EQ(*b, (base::NextOffsets{18, 0, 0, 1}));
   EXPECT_EQ(FormatBounds(*b), "0:17,3:0");
 }
 

@@ -42,7 +42,7 @@ inline std::unique_ptr<eventlog::RocksDbLog> OpenTestLog(const TempDir& dir, uin
 
 struct Checkpoint {
   ledger::TimeMs time_ms = 0;
-  std::vector<uint64_t> bounds;  // next offset per partition after the command
+  base::NextOffsets bounds;  // next offset per partition after the command
   std::string last_positions;    // "p:o,..." of the last record of every partition so far
   ledger::State state;
 };
@@ -56,7 +56,7 @@ class HistoryGenerator {
  public:
   static constexpr ledger::TimeMs kT0 = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
 
-  explicit HistoryGenerator(eventlog::EventLog* log) : log_(log), bounds_(log->partition_count(), 0) {}
+  explicit HistoryGenerator(eventlog::EventLog* log) : log_(log), bounds_(base::NextOffsets::Zero(log->partition_count())) {}
 
   // Runs `commands` random commands after a fixed setup, checkpointing every
   // `checkpoint_every` commands.
@@ -101,7 +101,7 @@ class HistoryGenerator {
     INV_CHECK(positions.ok()) << positions.status();
     for (size_t i = 0; i < positions->size(); ++i) {
       const eventlog::LogPosition& p = (*positions)[i];
-      bounds_[p.partition] = std::max(bounds_[p.partition], p.offset + 1);
+      bounds_.Advance(p);
       events_.push_back({p, decision.events[i]});
     }
     return true;
@@ -184,7 +184,7 @@ class HistoryGenerator {
 
   eventlog::EventLog* log_;
   ledger::State state_;
-  std::vector<uint64_t> bounds_;
+  base::NextOffsets bounds_;
   std::vector<testing::Checkpoint> checkpoints_;
   std::vector<LoggedEvent> events_;
   std::vector<ledger::TransferId> pending_transfers_;

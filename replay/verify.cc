@@ -20,11 +20,11 @@ class Verifier {
   // Reads partition p up to `end`; an unreadable record is reported and ends
   // the partition (kRecordAndContinue), I/O trouble ends the run.
   absl::Status Partition(uint32_t p, uint64_t end, uint64_t& done, uint64_t total) {
-    std::vector<uint64_t> ends(log_.partition_count(), 0);
+    base::NextOffsets ends = base::NextOffsets::Zero(log_.partition_count());
     ends[p] = end;
     ASSIGN_OR_RETURN(std::unique_ptr<eventlog::LogReader> reader,
                      eventlog::LogReader::Open(&log_,
-                                               {.start_offsets = std::vector<uint64_t>(ends.size(), 0),
+                                               {.start_offsets = base::NextOffsets::Zero(ends.size()),
                                                 .end_offsets = ends,
                                                 .partitions = {p}},
                                                {.read_batch_records = options_.read_batch_records,

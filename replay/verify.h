@@ -47,7 +47,7 @@ struct BadRecord {
 
 struct VerifyReport {
   uint64_t records = 0;
-  std::vector<uint64_t> end_offsets;
+  base::NextOffsets end_offsets;
   uint64_t bad_total = 0;
   std::vector<BadRecord> bad;  // the first examples_max, in (partition, offset) order
   bool clean() const { return bad_total == 0; }

@@ -133,7 +133,7 @@ class AuthServiceTest : public ::testing::Test {
     }
     std::filesystem::remove_all(dir_);
   }
-  std::vector<std::uint64_t> EndOffsets() { return *log_->EndOffsets(); }
+  base::NextOffsets EndOffsets() { return *log_->EndOffsets(); }
   grpc::Status Run(const Call& call, const std::string& key_header, const std::string& key,
                    std::multimap<std::string, std::string>* trailers = nullptr) {
     grpc::ClientContext ctx;
@@ -160,7 +160,7 @@ class AuthServiceTest : public ::testing::Test {
 };
 
 TEST_F(AuthServiceTest, EveryMethodRefusedWithoutValidCredentialsAndNothingAppended) {
-  std::vector<std::uint64_t> before = EndOffsets();
+  base::NextOffsets before = EndOffsets();
   for (const auto& [name, call] : Methods()) {
     EXPECT_EQ(Run(call, "", "").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
     EXPECT_EQ(Run(call, "x-api-key", "not-a-key").error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
@@ -189,7 +189,7 @@ TEST_F(AuthServiceTest, ActorIsThePrincipalAndWritesAreRateLimited) {
   EXPECT_EQ(event->envelope.actor, "ops");  // not "body-actor"
   ASSERT_TRUE(Run(methods[0].second, "x-api-key", "admin-key").ok());  // a duplicate
   Run(methods[2].second, "x-api-key", "admin-key");  // admitted whatever its outcome: the burst of 3 is used
-  std::vector<std::uint64_t> before = EndOffsets();
+  base::NextOffsets before = EndOffsets();
   std::multimap<std::string, std::string> trailers;
   grpc::Status limited = Run(methods[0].second, "x-api-key", "admin-key", &trailers);
   EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << limited.error_message();

@@ -133,10 +133,10 @@ class CommandServiceTest : public ::testing::Test {
     return CallStub(stub_.get(), method, req);
   }
 
-  std::vector<std::uint64_t> EndOffsets() {
+  base::NextOffsets EndOffsets() {
     auto end = log_->EndOffsets();
     EXPECT_TRUE(end.ok()) << end.status();
-    return end.ok() ? *end : std::vector<std::uint64_t>{};
+    return end.ok() ? *end : base::NextOffsets{};
   }
 
   // Every event in the log, decoded, partition by partition.
@@ -185,7 +185,7 @@ class CommandServiceTest : public ::testing::Test {
                                grpc::StatusCode code, const std::string& message_part,
                                std::optional<pb::Rejection::Reason> reason = std::nullopt,
                                const std::string& field = "") {
-    std::vector<std::uint64_t> before = EndOffsets();
+    base::NextOffsets before = EndOffsets();
     Outcome<Resp> out = Call(method, req);
     EXPECT_EQ(out.status.error_code(), code) << Describe(out.status) << " for " << req.ShortDebugString();
     EXPECT_NE(out.status.error_message().find(message_part), std::string::npos)
@@ -281,7 +281,7 @@ TEST_F(CommandServiceTest, CreateUpdateDeleteItem) {
   EXPECT_EQ(created.resp.item().status(), pb::ITEM_STATUS_ACTIVE);
 
   // The same command again: a duplicate, nothing written.
-  std::vector<std::uint64_t> before = EndOffsets();
+  base::NextOffsets before = EndOffsets();
   auto again = Call(&Stub::CreateItem, create);
   ASSERT_TRUE(again.status.ok()) << Describe(again.status);
   EXPECT_TRUE(again.resp.result().duplicate());
@@ -426,7 +426,7 @@ TEST_F(CommandServiceTest, BulkCreateAndUpdateItems) {
   bulk.mutable_items(2)->set_sku("bad sku");
   bulk.mutable_items(4)->set_sku("EXISTING");
   bulk.mutable_items(5)->clear_name();
-  std::vector<std::uint64_t> before = EndOffsets();
+  base::NextOffsets before = EndOffsets();
   auto out = Call(&Stub::BulkCreateItems, bulk);
   ASSERT_TRUE(out.status.ok()) << Describe(out.status);
   ASSERT_EQ(out.resp.results_size(), 6);
@@ -446,7 +446,7 @@ TEST_F(CommandServiceTest, BulkCreateAndUpdateItems) {
   EXPECT_NE(out.resp.results(5).error().find("item.name"), std::string::npos) << out.resp.results(5).error();
   // Exactly the three created items' events were appended.
   std::uint64_t grown = 0;
-  std::vector<std::uint64_t> after = EndOffsets();
+  base::NextOffsets after = EndOffsets();
   for (std::size_t p = 0; p < after.size(); ++p) grown += after[p] - before[p];
   EXPECT_GE(grown, 3u);
   EXPECT_EQ(CountEvents<ledger::ItemCreated>([](const ledger::ItemCreated&) { return true; }), 4);

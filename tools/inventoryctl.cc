@@ -157,7 +157,7 @@ int RunAsOf(const LogFlags& f, const AsOfFlags& a) {
     bounds.until_time_ms = *time;
     described = replay::FormatTime(*time);
   } else if (a.at.find(':') != std::string::npos && a.at.find('-') == std::string::npos) {
-    absl::StatusOr<std::vector<uint64_t>> until = replay::ParsePositions(a.at, (*log)->partition_count());
+    absl::StatusOr<base::NextOffsets> until = replay::ParsePositions(a.at, (*log)->partition_count());
     if (!until.ok()) return Fail(until.status());
     bounds.until_offsets = *until;
     described = "positions " + a.at;

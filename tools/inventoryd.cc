@@ -269,12 +269,6 @@ projector::ProjectorOptions ProjectorOptionsFor(const ServeFlags& f) {
   return r;
 }
 
-uint64_t Sum(const std::vector<uint64_t>& v) {
-  uint64_t sum = 0;
-  for (uint64_t x : v) sum += x;
-  return sum;
-}
-
 // The running roles. Started in declaration order, stopped in reverse (so
 // also on destruction when a later one fails to start).
 struct Roles {
@@ -317,7 +311,7 @@ absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersF
     auto projector = projector::Projector::Start(log, projector_options, clock);
     if (!projector.ok()) return WithContext("cannot start the projector", projector.status());
     roles.projector = std::move(*projector);
-    spdlog::info("projector following the log from {} applied events; {} behind", Sum(roles.projector->applied()),
+    spdlog::info("projector following the log from {} applied events; {} behind", roles.projector->applied().Total(),
                  roles.projector->lag().events);
   }
   if (which.query) {

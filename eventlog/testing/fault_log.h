@@ -133,8 +133,8 @@ class FaultLog final : public eventlog::EventLog {
                                                          std::size_t max_records) override {
     return inner_->Read(partition, from_offset, max_records);
   }
-  absl::StatusOr<std::vector<std::uint64_t>> EndOffsets() override { return inner_->EndOffsets(); }
-  std::unique_ptr<eventlog::LogTail> Tail(std::vector<std::uint64_t> start_offsets,
+  absl::StatusOr<base::NextOffsets> EndOffsets() override { return inner_->EndOffsets(); }
+  std::unique_ptr<eventlog::LogTail> Tail(base::NextOffsets start_offsets,
                                         eventlog::TailOptions options) override {
     return inner_->Tail(std::move(start_offsets), options);
   }
