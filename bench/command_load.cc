@@ -50,6 +50,7 @@ struct Flags {
   int bulk_size = 100;
   double rate = 0;  // calls/s over all clients; 0 = closed loop
   std::vector<std::string> server_flags;
+  bool seed = true;
 };
 
 // CPU seconds (user + system) the process `pid` has used, or -1.
@@ -211,6 +212,7 @@ int main(int argc, char** argv) {
   app.add_option("--rate", f.rate, "paced calls/s over all clients (0: closed loop)")->capture_default_str();
   app.add_option("--server-flag", f.server_flags, "a flag for the inventoryd it starts, e.g. --server-flag=--metrics=off")
       ->allow_extra_args(false);
+  app.add_flag("!--no-seed", f.seed, "do not create the warehouse and SKUs (a --target seeded by an earlier run)");
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<bench::InventorydProcess> server;
@@ -227,7 +229,7 @@ int main(int argc, char** argv) {
     stubs.push_back(pb::CommandService::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
   }
   int skus = (f.scenario == "hot" || f.scenario == "reserve-commit") ? 10 : f.skus;
-  Seed(*stubs[0], skus);
+  if (f.seed) Seed(*stubs[0], skus);
 
   std::vector<ClientStats> stats(static_cast<std::size_t>(f.clients));
   const double cpu_before = server ? ProcessCpuSeconds(server->pid()) : -1;
@@ -250,11 +252,11 @@ int main(int argc, char** argv) {
     total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
   }
   std::printf("scenario=%s clients=%d rate=%.0f reservations_per_s=%.0f calls_per_s=%.0f failures=%llu "
-              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
+              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f calls=%llu\n",
               f.scenario.c_str(), f.clients, f.rate, static_cast<double>(total.reservations) / elapsed,
               static_cast<double>(total.calls) / elapsed, static_cast<unsigned long long>(total.failures),
               Percentile(total.latencies_ms, 0.50), Percentile(total.latencies_ms, 0.99),
-              Percentile(total.latencies_ms, 0.999));
+              Percentile(total.latencies_ms, 0.999), static_cast<unsigned long long>(total.calls));
   if (cpu_before >= 0 && cpu_after >= 0 && total.calls > 0) {
     std::printf("server_cpu_s=%.3f server_cpu_us_per_call=%.2f\n", cpu_after - cpu_before,
                 (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.calls));
