@@ -11,13 +11,20 @@
 //   uniform         CheckAndReserveStock of 1 unit, --skus SKUs (default 100000)
 //   reserve-commit  CheckAndReserveStock then CommitReservation, hot SKUs
 //   bulk            BulkReserveStock of --bulk-size single-line reservations, uniform SKUs
-// It prints one line: reservations/s, calls/s and call latency p50/p99/p999 (ms).
+// It prints one line: reservations/s, calls/s and call latency p50/p99/p999
+// (ms); for a server it started, also the server's CPU time (user + system,
+// from /proc/<pid>/stat) per call over the load window, server_cpu_us_per_call.
+// --server-flag passes a flag to that server (bench/metrics_overhead.sh
+// runs it with --metrics=on and off).
 #include <grpcpp/grpcpp.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -42,7 +49,25 @@ struct Flags {
   int skus = 100'000;
   int bulk_size = 100;
   double rate = 0;  // calls/s over all clients; 0 = closed loop
+  std::vector<std::string> server_flags;
+  bool seed = true;
 };
+
+// CPU seconds (user + system) the process `pid` has used, or -1.
+double ProcessCpuSeconds(int pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return -1;
+  char buf[4096];
+  std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 pb::CommandContext Context(const std::string& id) {
   pb::CommandContext c;
@@ -185,12 +210,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--bulk-size", f.bulk_size)->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--rate", f.rate, "paced calls/s over all clients (0: closed loop)")->capture_default_str();
+  app.add_option("--server-flag", f.server_flags, "a flag for the inventoryd it starts, e.g. --server-flag=--metrics=off")
+      ->allow_extra_args(false);
+  app.add_flag("!--no-seed", f.seed, "do not create the warehouse and SKUs (a --target seeded by an earlier run)");
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<bench::InventorydProcess> server;
   std::string target = f.target;
   if (target.empty()) {
-    server = std::make_unique<bench::InventorydProcess>(f.inventoryd, "command-load");
+    server = std::make_unique<bench::InventorydProcess>(f.inventoryd, "command-load", std::filesystem::path(),
+                                                        f.server_flags);
     target = server->address();
   }
   std::vector<std::unique_ptr<pb::CommandService::Stub>> stubs;
@@ -200,9 +229,10 @@ int main(int argc, char** argv) {
     stubs.push_back(pb::CommandService::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
   }
   int skus = (f.scenario == "hot" || f.scenario == "reserve-commit") ? 10 : f.skus;
-  Seed(*stubs[0], skus);
+  if (f.seed) Seed(*stubs[0], skus);
 
   std::vector<ClientStats> stats(static_cast<std::size_t>(f.clients));
+  const double cpu_before = server ? ProcessCpuSeconds(server->pid()) : -1;
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(f.seconds));
   std::vector<std::thread> threads;
@@ -213,6 +243,7 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_after = server ? ProcessCpuSeconds(server->pid()) : -1;
   ClientStats total;
   for (ClientStats& s : stats) {
     total.calls += s.calls;
@@ -221,10 +252,14 @@ int main(int argc, char** argv) {
     total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
   }
   std::printf("scenario=%s clients=%d rate=%.0f reservations_per_s=%.0f calls_per_s=%.0f failures=%llu "
-              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
+              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f calls=%llu\n",
               f.scenario.c_str(), f.clients, f.rate, static_cast<double>(total.reservations) / elapsed,
               static_cast<double>(total.calls) / elapsed, static_cast<unsigned long long>(total.failures),
               Percentile(total.latencies_ms, 0.50), Percentile(total.latencies_ms, 0.99),
-              Percentile(total.latencies_ms, 0.999));
+              Percentile(total.latencies_ms, 0.999), static_cast<unsigned long long>(total.calls));
+  if (cpu_before >= 0 && cpu_after >= 0 && total.calls > 0) {
+    std::printf("server_cpu_s=%.3f server_cpu_us_per_call=%.2f\n", cpu_after - cpu_before,
+                (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.calls));
+  }
   return 0;
 }

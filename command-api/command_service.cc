@@ -49,14 +49,18 @@ void FinishInvalid(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r
   reactor->Finish(ToGrpc(status));
 }
 
-// A request that names no correlation id is correlated by its W3C
-// traceparent's trace id ("trace-<32 hex>"), so its events can be found from
-// the caller's trace; "" without a (valid) traceparent.
-std::string TraceCorrelation(const grpc::CallbackServerContext& ctx) {
-  auto it = ctx.client_metadata().find("traceparent");
-  if (it == ctx.client_metadata().end()) return "";
-  std::optional<std::string> trace = metrics::TraceIdOf(std::string_view(it->second.data(), it->second.size()));
-  return trace ? "trace-" + *trace : "";
+// The call's valid W3C traceparent ("" when absent or malformed: the
+// interceptor counts those), stamped on its command and so on every event it
+// appends (Event.traceparent), for the publisher to pass on.
+std::string TraceparentOf(const grpc::CallbackServerContext& ctx) {
+  return metrics::TraceOf(ctx.client_metadata()).traceparent;
+}
+
+// What the call, not its body, says of a command: the authenticated actor and
+// the caller's traceparent.
+void StampCaller(const auth::Admission& admission, const grpc::CallbackServerContext& ctx, ledger::CommandMeta& meta) {
+  meta.actor = auth::ActorOf(admission, meta.actor);
+  meta.traceparent = TraceparentOf(ctx);
 }
 
 // Asks the gate about the RPC `method` of CommandService (short name).
@@ -75,12 +79,11 @@ grpc::ServerUnaryReactor* Unary(Writer* writer, const auth::GrpcGate& gate, grpc
     reactor->Finish(admission.status);
     return reactor;
   }
-  if (command.ok()) command->meta.actor = auth::ActorOf(admission, command->meta.actor);
   if (!command.ok()) {
     FinishInvalid(ctx, reactor, command.status());
     return reactor;
   }
-  if (command->meta.correlation_id.empty()) command->meta.correlation_id = TraceCorrelation(*ctx);
+  StampCaller(admission, *ctx, command->meta);
   absl::Status submitted = writer->Submit(
       std::move(*command), [ctx, reactor, method, result_out, fill](const WriteResult& r, const State& state) {
         if (!r.status.ok()) return FinishFailed(ctx, reactor, method, r);
@@ -259,7 +262,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
     const pb::CheckAndReserveStockRequest& entry = req->reservations(i);
     pb::BulkReserveResult* out = resp->mutable_results(i);
     absl::StatusOr<ledger::Command> command = ToCommand(entry, options_.translate);
-    if (command.ok()) command->meta.actor = auth::ActorOf(admission, command->meta.actor);
+    if (command.ok()) StampCaller(admission, *ctx, command->meta);
     if (!command.ok()) {
       out->set_code(static_cast<int>(command.status().code()));
       out->set_error(std::string(command.status().message()));
@@ -340,7 +343,7 @@ grpc::ServerUnaryReactor* BulkItems(Writer* writer, const auth::GrpcGate& gate, 
     absl::StatusOr<ledger::Command> command = to_command(entries.Get(i));
     if (command.ok()) {
       command->meta.command_id = ledger::CommandId(absl::StrCat(command_id, "/", i));
-      command->meta.actor = auth::ActorOf(admission, command->meta.actor);
+      StampCaller(admission, *ctx, command->meta);
     }
     if (!command.ok()) {
       out->set_code(static_cast<int>(command.status().code()));

@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -176,6 +177,20 @@ std::optional<Refusal> Prepare(const HttpRequest& http, const std::vector<std::p
   return ApplyMinToken(http, min_token, req);
 }
 
+// The W3C traceparent header goes on as gRPC metadata: the service
+// validates it (the interceptor counts a malformed one under source "http"),
+// logs its trace id and stamps it on the command's events. A value gRPC
+// metadata cannot carry (not printable ASCII, or over 512 bytes) is passed as
+// "malformed", so it is counted and ignored like any other bad value.
+void ForwardTraceparent(const HttpRequest& http, grpc::ClientContext* ctx) {
+  if (!http.HasHeader("traceparent")) return;
+  std::string value = http.Header("traceparent");
+  const bool printable = value.size() <= 512 && std::all_of(value.begin(), value.end(), [](char c) {
+                           return c >= 0x20 && c <= 0x7e;
+                         });
+  ctx->AddMetadata("traceparent", printable ? value : "malformed");
+}
+
 template <typename Req, typename Resp>
 struct UnaryCall {
   grpc::ClientContext ctx;
@@ -197,6 +212,7 @@ Handler Unary(std::shared_ptr<Api> api, std::vector<std::pair<std::string, std::
       if (absl::Status s = adjust(call->req); !s.ok()) return exchange->Respond(RefusalResponse({400, s}));
     }
     call->ctx.set_deadline(std::chrono::system_clock::now() + exchange->request_time());
+    ForwardTraceparent(http, &call->ctx);
     std::weak_ptr<UnaryCall<Req, Resp>> weak = call;
     exchange->OnClose([weak] {
       if (auto c = weak.lock()) c->ctx.TryCancel();

@@ -294,6 +294,7 @@ pb::Event ToProto(const Event& event) {
   out.set_command_id(env.command_id.value());
   out.set_actor(env.actor);
   out.set_correlation_id(env.correlation_id);
+  out.set_traceparent(env.traceparent);
   out.set_sku(env.sku.value());
   out.set_command_fingerprint(env.command_fingerprint);
   out.set_command_event_index(env.command_event_index);
@@ -327,6 +328,7 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
   env.command_id = CommandId(proto.command_id());
   env.actor = proto.actor();
   env.correlation_id = proto.correlation_id();
+  env.traceparent = proto.traceparent();
   env.sku = Sku(proto.sku());
   env.command_fingerprint = proto.command_fingerprint();
   env.command_event_index = proto.command_event_index();

@@ -21,6 +21,9 @@ struct CommandMeta {
   TimeMs now_ms = 0;     // decision time; becomes each event's occurred_at_ms
   std::string actor;
   std::string correlation_id;
+  // The caller's W3C traceparent, already validated (metrics::TraceIdOf);
+  // becomes each event's traceparent. Not part of the idempotency fingerprint.
+  std::string traceparent;
 };
 
 struct CreateItem {

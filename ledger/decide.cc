@@ -45,6 +45,7 @@ class EventBuilder {
     env.command_id = meta_.command_id;
     env.actor = meta_.actor;
     env.correlation_id = meta_.correlation_id;
+    env.traceparent = meta_.traceparent;
     env.command_fingerprint = fingerprint_;
     env.command_event_index = index;
     env.command_event_count = count;

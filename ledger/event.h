@@ -25,6 +25,7 @@ struct Envelope {
   CommandId command_id;
   std::string actor;
   std::string correlation_id;
+  std::string traceparent;  // the causing request's W3C traceparent, "" when none
   Sku sku;  // empty for warehouse events
   std::uint64_t command_fingerprint = 0;
   std::uint32_t command_event_index = 0;

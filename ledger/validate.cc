@@ -261,6 +261,7 @@ std::optional<Rejection> ValidateMeta(const CommandMeta& meta) {
     return InvalidField("now_ms", absl::StrCat("must be between 0 and ", kTimeMaxMs));
   }
   if (auto r = CheckText("actor", meta.actor, kIdLengthMax)) return r;
+  if (auto r = CheckText("traceparent", meta.traceparent, kIdLengthMax)) return r;
   return CheckText("correlation_id", meta.correlation_id, kIdLengthMax);
 }
 

@@ -93,34 +93,46 @@ void AddQueryCollectors(Registry* r, const query_api::QueryServiceImpl* q) {
 
 void AddOrdersCollectors(Registry* r, const orders::OrderConsumer* c, const orders::Publisher* pub,
                          eventlog::EventLog* log) {
-  r->AddCallback("inventory_orders_messages_total", "Order events consumed, by outcome", Type::kCounter, [c] {
-    std::vector<Sample> out;
-    if (c == nullptr) return out;
-    orders::OrderConsumerStats s = c->stats();
-    for (auto [outcome, n] : std::initializer_list<std::pair<const char*, uint64_t>>{
-             {"reserved", s.reserved},
-             {"reservation_failed", s.reservation_failed},
-             {"committed", s.committed},
-             {"released", s.released},
-             {"returned", s.returned},
-             {"duplicate", s.duplicates},
-             {"ignored", s.ignored},
-             {"dead_letter", s.dead_letters}}) {
-      out.push_back({{{"outcome", outcome}}, static_cast<double>(n)});
-    }
-    return out;
-  });
-  r->AddCallback("inventory_orders_consumer_lag_messages",
-                 "Order events past the consumer's position, per assigned partition", Type::kGauge, [c] {
+  r->AddCallback("inventory_orders_messages_total", "Order events consumed, by message type and outcome",
+                 Type::kCounter, [c] {
                    std::vector<Sample> out;
                    if (c == nullptr) return out;
-                   for (auto [partition, lag] : c->PartitionLag()) {
-                     out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+                   const orders::OrderConsumerStats s = c->stats();
+                   for (size_t t = 0; t < orders::kMessageTypeCount; ++t) {
+                     for (size_t o = 0; o < orders::kMessageOutcomeCount; ++o) {
+                       out.push_back({{{"type", std::string(orders::MessageTypeName(t))},
+                                       {"outcome", std::string(orders::ToString(static_cast<orders::MessageOutcome>(o)))}},
+                                      static_cast<double>(s.by_type[t][o])});
+                     }
                    }
                    return out;
                  });
-  r->AddCallback("inventory_orders_dead_letters_total", "Order events sent to the dead-letter topic", Type::kCounter,
-                 [c] { return c ? One(static_cast<double>(c->stats().dead_letters)) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_orders_consumer_lag_messages",
+                 "Order events past the consumer's position, per assigned topic and partition", Type::kGauge, [c] {
+                   std::vector<Sample> out;
+                   if (c == nullptr) return out;
+                   for (const orders::PartitionLag& lag : c->Lag()) {
+                     out.push_back({{{"topic", lag.topic}, {"partition", std::to_string(lag.partition)}},
+                                    static_cast<double>(lag.messages)});
+                   }
+                   return out;
+                 });
+  r->AddCallback("inventory_orders_dead_letters_total", "Order events sent to the dead-letter topic, by reason",
+                 Type::kCounter, [c] {
+                   std::vector<Sample> out;
+                   if (c == nullptr) return out;
+                   const orders::OrderConsumerStats s = c->stats();
+                   for (size_t i = 0; i < orders::kDeadLetterReasonCount; ++i) {
+                     out.push_back({{{"reason", std::string(orders::ToString(static_cast<orders::DeadLetterReason>(i)))}},
+                                    static_cast<double>(s.dead_letters_by_reason[i])});
+                   }
+                   return out;
+                 });
+  r->AddCallback(kTraceparentMalformed, kTraceparentMalformedHelp, Type::kCounter, [c] {
+    std::vector<Sample> out;
+    if (c != nullptr) out.push_back({{{"source", "kafka"}}, static_cast<double>(c->stats().traceparent_malformed)});
+    return out;
+  });
   r->AddCallback("inventory_orders_offset_commit_errors_total", "Consumer offsets not stored (partition revoked)",
                  Type::kCounter,
                  [c] { return c ? One(static_cast<double>(c->stats().offset_commit_errors)) : std::vector<Sample>{}; });

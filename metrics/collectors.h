@@ -37,7 +37,8 @@ void AddProjectorCollectors(Registry* registry, const projector::Projector* proj
 // inventory_stream_subscribers. `query` may be null.
 void AddQueryCollectors(Registry* registry, const query_api::QueryServiceImpl* query);
 
-// inventory_orders_messages_total{outcome}, inventory_orders_dead_letters_total,
+// inventory_orders_messages_total{type,outcome}, inventory_orders_dead_letters_total{reason},
+// inventory_orders_consumer_lag_messages{topic,partition},
 // inventory_publisher_lag_events (records of `log` not yet folded by the
 // publisher), inventory_publisher_events_total. Either may be null.
 void AddOrdersCollectors(Registry* registry, const orders::OrderConsumer* consumer,

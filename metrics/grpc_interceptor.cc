@@ -20,6 +20,12 @@ bool IsLowerHex(std::string_view s) {
   return true;
 }
 
+// The in-process channel's peer (the HTTP front door's calls): gRPC names no
+// address for it ("unknown"; "inproc..." in some versions), while a network
+// peer is always "ipv4:...", "ipv6:..." or "unix:...". trace_context_test
+// checks the HTTP calls are told apart.
+bool IsInProcess(const std::string& peer) { return peer == "unknown" || peer.rfind("inproc", 0) == 0; }
+
 class CallInterceptor : public grpc::experimental::Interceptor {
  public:
   CallInterceptor(ServiceMetrics* metrics, grpc::experimental::ServerRpcInfo* info)
@@ -32,9 +38,11 @@ class CallInterceptor : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       auto* md = methods->GetRecvInitialMetadata();
       if (md != nullptr) {
-        auto it = md->find("traceparent");
-        if (it != md->end()) {
-          trace_id_ = TraceIdOf(std::string_view(it->second.data(), it->second.size())).value_or("");
+        CallTrace trace = TraceOf(*md);
+        trace_id_ = std::move(trace.trace_id);
+        if (trace.present && trace_id_.empty() && metrics_ != nullptr) {
+          metrics_->OnTraceparentMalformed(IsInProcess(info_->server_context()->peer()) ? TraceSource::kHttp
+                                                                                         : TraceSource::kGrpc);
         }
       }
     }
@@ -79,6 +87,19 @@ std::optional<std::string> TraceIdOf(std::string_view tp) {
   if (version == "00" && tp.size() != 55) return std::nullopt;
   if (trace == std::string(32, '0') || parent == std::string(16, '0')) return std::nullopt;
   return std::string(trace);
+}
+
+CallTrace TraceOf(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  CallTrace out;
+  auto it = metadata.find("traceparent");
+  if (it == metadata.end()) return out;
+  out.present = true;
+  std::string_view value(it->second.data(), it->second.size());
+  if (std::optional<std::string> trace = TraceIdOf(value)) {
+    out.traceparent = std::string(value);
+    out.trace_id = std::move(*trace);
+  }
+  return out;
 }
 
 grpc::experimental::Interceptor* GrpcMetricsFactory::CreateServerInterceptor(

@@ -21,7 +21,7 @@ static_assert(std::is_same_v<std::variant_alternative_t<10, ledger::CommandBody>
               "ledger::CommandBody changed: update kKindNames");
 
 constexpr std::array<std::string_view, 4> kOutcomeNames = {"accepted", "rejected", "duplicate", "unavailable"};
-constexpr std::array<std::string_view, kCheckCount> kCheckNames = {"writer", "projector"};
+constexpr std::array<std::string_view, kCheckCount> kCheckNames = {"writer", "projector", "audit"};
 constexpr std::array<std::string_view, kGrpcCodeCount> kCodeNames = {
     "OK",        "CANCELLED",          "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
     "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
@@ -37,6 +37,10 @@ constexpr char kReservationsHelp[] =
     "Reservation commands answered, by outcome (reserved, duplicate, rejected with its reason)";
 
 }  // namespace
+
+const char kTraceparentMalformed[] = "inventory_traceparent_malformed_total";
+const char kTraceparentMalformedHelp[] =
+    "W3C traceparent values that were present but malformed, and so ignored, by where they arrived";
 
 std::string_view CommandKindName(const ledger::CommandBody& body) { return kKindNames[body.index()]; }
 
@@ -97,6 +101,10 @@ ServiceMetrics::ServiceMetrics(Registry* registry) : registry_(registry) {
                                       SizeBuckets());
   stream_cuts_ = r.AddCounter("inventory_stream_subscribers_cut_total",
                               "StreamInventoryUpdates subscribers ended because they fell behind");
+  for (size_t i = 0; i < kTraceSourceCount; ++i) {
+    traceparent_malformed_[i] = r.AddCounter(kTraceparentMalformed, kTraceparentMalformedHelp,
+                                             {{"source", i == 0 ? "grpc" : "http"}});
+  }
   AddGrpcMethod("other");
   r.AddCallback("inventory_grpc_requests_total", "gRPC calls finished, by method and status code", Type::kCounter,
                 [this] {

@@ -32,13 +32,27 @@ namespace metrics {
 
 // Where an invariant check ran (label `check` of inventory_oversell_events_total):
 // the writer's replay of the log (at start and when it rebuilds its state
-// after a failed append), or the projector's fold.
-enum class Check : uint8_t { kWriter, kProjector };
-inline constexpr size_t kCheckCount = 2;
+// after a failed append), the projector's fold, or the audit-on-start of the
+// levels the projector's views hold when it starts (projector/projector.h).
+enum class Check : uint8_t { kWriter, kProjector, kAudit };
+inline constexpr size_t kCheckCount = 3;
 
 inline constexpr size_t kCommandKindCount = std::variant_size_v<ledger::CommandBody>;
 inline constexpr size_t kRejectionReasonCount = 14;  // ledger::RejectionReason, static_assert in the .cc
 inline constexpr size_t kGrpcCodeCount = 17;         // grpc::StatusCode 0..16
+
+// Where a malformed W3C traceparent arrived (label `source` of
+// inventory_traceparent_malformed_total): gRPC metadata from a network
+// client, or the HTTP header (the HTTP front door forwards it as metadata
+// over the in-process channel). Kafka message headers are counted by the
+// order consumer (metrics/collectors.h).
+enum class TraceSource : uint8_t { kGrpc, kHttp };
+inline constexpr size_t kTraceSourceCount = 2;
+
+// The family name and help of the malformed-traceparent counter, which the
+// order consumer's collector (metrics/collectors.h) adds its source to.
+extern const char kTraceparentMalformed[];
+extern const char kTraceparentMalformedHelp[];
 
 // The `kind` label of a command: "create_item", ..., "expire_reservation".
 std::string_view CommandKindName(const ledger::CommandBody& body);
@@ -82,6 +96,8 @@ class ServiceMetrics {
   // Index of `method` for OnGrpcCall (the "other" slot when unknown).
   size_t GrpcMethodIndex(std::string_view method) const;
   void OnGrpcCall(size_t method_index, int code, double seconds);
+  // A traceparent that was present but malformed, and so ignored.
+  void OnTraceparentMalformed(TraceSource source) { traceparent_malformed_[static_cast<size_t>(source)]->Inc(); }
 
  private:
   struct GrpcMethod {
@@ -114,6 +130,7 @@ class ServiceMetrics {
   Histogram* fold_batch_seconds_ = nullptr;
   Histogram* fold_batch_events_ = nullptr;
   Counter* stream_cuts_ = nullptr;
+  std::array<Counter*, kTraceSourceCount> traceparent_malformed_{};
 
   std::deque<GrpcMethod> grpc_methods_;  // [0] is "other"; stable addresses
   absl::flat_hash_map<std::string, size_t> grpc_index_;

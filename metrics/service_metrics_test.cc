@@ -16,6 +16,7 @@
 #include "ledger/codec.h"
 #include "ledger/decide.h"
 #include "ledger/evolve.h"
+#include "ledger/testing/forged_events.h"
 #include "metrics/collectors.h"
 #include "metrics/grpc_interceptor.h"
 #include "base/check.h"
@@ -112,32 +113,16 @@ std::string TempDir(std::string_view name) {
   return dir.string();
 }
 
-// A log holding SKU-1 with 2 on hand at WH, then an event no writer would
-// emit, appended directly: it takes 5 from that level.
+// A log holding ledger/testing/forged_events.h's history: SKU-1 with 2 on
+// hand at WH, then an event no writer would emit, appended directly: it takes
+// 5 from that level.
 std::unique_ptr<eventlog::MemoryLog> ForgedLog() {
   auto log = eventlog::MemoryLog::Open(eventlog::MemoryLogOptions{});
   INV_CHECK(log.ok());
-  ledger::State state{ledger::LedgerOptions{}};
-  std::vector<ledger::Event> events;
-  for (ledger::CommandBody body : std::vector<ledger::CommandBody>{
-           ledger::CreateItem{ledger::Sku("SKU-1"), "Mug", "", {}, 1, 0},
-           ledger::RegisterWarehouse{ledger::WarehouseCode("WH"), "W", "eu"},
-           ledger::ReceiveStock{ledger::Sku("SKU-1"), ledger::WarehouseCode("WH"), 2, ""}}) {
-    ledger::Decision d = ledger::DecideAndApply(state, Cmd(absl::StrCat("c", events.size()), body));
-    INV_CHECK(d.accepted());
-    events.insert(events.end(), d.events.begin(), d.events.end());
-  }
-  ledger::Event forged;
-  forged.envelope.event_id = {7, 7};
-  forged.envelope.schema_version = ledger::kSchemaVersion;
-  forged.envelope.occurred_at_ms = 1'700'000'100'000;
-  forged.envelope.command_id = ledger::CommandId("forged");
-  forged.envelope.sku = ledger::Sku("SKU-1");
-  forged.envelope.command_event_count = 1;
-  forged.payload = ledger::StockAdjusted{ledger::WarehouseCode("WH"), -5, ledger::AdjustmentReason::kCorrection, ""};
-  events.push_back(forged);
   std::vector<eventlog::LogRecord> records;
-  for (const ledger::Event& e : events) records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
+  for (const ledger::Event& e : ledger::test_support::OversoldHistory()) {
+    records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});
+  }
   INV_CHECK((*log)->Append(records).ok());
   return std::move(*log);
 }
@@ -182,6 +167,29 @@ TEST(OversellCheckTest, ProjectorCountsAForgedEventThatDrivesStockNegative) {
   EXPECT_EQ(ValueOf(text, "inventory_out_of_stock_items"), 1);
   EXPECT_EQ(ValueOf(text, "inventory_stock_level{sku=\"SKU-1\",warehouse=\"WH\"}"), -3);
   (*projector)->Stop();
+  std::filesystem::remove_all(options.path);
+}
+
+// The audit-on-start: a projector restarted on views that already hold the
+// broken level counts it under check="audit" before folding anything; the
+// first run, which folded the event, counted it under check="projector".
+TEST(OversellCheckTest, ProjectorAuditOnStartFindsTheBrokenLevelItsViewsHold) {
+  std::unique_ptr<eventlog::MemoryLog> log = ForgedLog();
+  projector::ProjectorOptions options;
+  options.path = TempDir("audit");
+  for (int run = 0; run < 2; ++run) {
+    Registry registry;
+    ServiceMetrics metrics(&registry);
+    options.metrics = &metrics;
+    auto projector = projector::Projector::Start(log.get(), options);
+    ASSERT_TRUE(projector.ok()) << projector.status();
+    ASSERT_TRUE((*projector)->WaitCaughtUp(std::chrono::steady_clock::now() + 10s).ok());
+    std::string text = registry.Expose();
+    EXPECT_EQ(ValueOf(text, "inventory_oversell_events_total{check=\"audit\"}"), run == 0 ? 0 : 1) << run;
+    EXPECT_EQ(ValueOf(text, "inventory_oversell_events_total{check=\"projector\"}"), run == 0 ? 1 : 0) << run;
+    EXPECT_EQ((*projector)->stats().audit_oversells, run == 0 ? 0u : 1u);
+    (*projector)->Stop();
+  }
   std::filesystem::remove_all(options.path);
 }
 

@@ -15,6 +15,8 @@
 #include "base/check.h"
 #include "base/status.h"
 #include "ledger/derived_ids.h"
+#include "logging/log_format.h"
+#include "metrics/grpc_interceptor.h"
 #include "orders/public_event.h"
 #include "spdlog/spdlog.h"
 
@@ -71,9 +73,30 @@ std::string HeaderValue(rd_kafka_message_t* m, const char* name) {
 
 }  // namespace
 
+std::string_view ToString(MessageOutcome outcome) {
+  static constexpr std::array<std::string_view, kMessageOutcomeCount> kNames = {"applied", "duplicate", "refused",
+                                                                                "ignored", "dead_letter"};
+  return kNames[static_cast<std::size_t>(outcome)];
+}
+
+std::string_view ToString(DeadLetterReason reason) {
+  static constexpr std::array<std::string_view, kDeadLetterReasonCount> kNames = {
+      "too_large", "type_conflict", "invalid_message", "ledger_refused", "cannot_commit"};
+  return kNames[static_cast<std::size_t>(reason)];
+}
+
+std::string_view MessageTypeName(std::size_t index) {
+  static_assert(static_cast<std::size_t>(OrderEventType::kOrderCancelled) + 2 == kMessageTypeCount,
+                "an OrderEventType was added: update kMessageTypeCount");
+  return index + 1 < kMessageTypeCount ? ToString(static_cast<OrderEventType>(index)) : "unknown";
+}
+
 struct OrderConsumer::Counters {
   std::atomic<std::uint64_t> messages{0}, batches{0}, reserved{0}, reservation_failed{0}, committed{0}, released{0},
-      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, dead_letters_lost{0}, offset_commit_errors{0};
+      returned{0}, duplicates{0}, ignored{0}, dead_letters{0}, dead_letters_lost{0}, offset_commit_errors{0},
+      traceparent_malformed{0};
+  std::array<std::array<std::atomic<std::uint64_t>, kMessageOutcomeCount>, kMessageTypeCount> by_type{};
+  std::array<std::atomic<std::uint64_t>, kDeadLetterReasonCount> dead_letters_by_reason{};
 };
 
 // One command in flight and its answer.
@@ -83,6 +106,7 @@ struct OrderConsumer::Job {
   const OrderEvent* source = nullptr;
   bool sent = false;
   ledger::ReservationId reservation_id;  // commit/release jobs
+  std::string traceparent;               // the message's valid traceparent header, stamped on the command
   ledger::Command command;
   command_api::WriteResult result;
   // Filled on the writer thread: for a refused commit/release, the
@@ -106,9 +130,12 @@ struct OrderConsumer::Item {
   std::string_view body;  // into message
   std::string type_header;  // the type from outside the body, reconciled (TypeFromOutside)
   std::string event_id_header;  // ce_id, with cloudevents
+  std::string traceparent;      // the valid W3C traceparent header; "" when absent or malformed
   absl::Status type_conflict;   // not OK: the outside sources disagree
   std::optional<OrderEvent> event;
-  absl::Status dead;       // not OK: a dead letter with this reason
+  absl::Status dead;       // not OK: a dead letter with this error
+  DeadLetterReason dead_reason = DeadLetterReason::kInvalidMessage;  // when `dead` is not OK
+  MessageOutcome outcome = MessageOutcome::kDeadLetter;              // set by Classify
   std::optional<Job> job;  // the command the event asks for
   std::optional<PublicEvent> failed;  // reservation_failed
 };
@@ -200,8 +227,8 @@ void OrderConsumer::Stop() {
   }
 }
 
-std::vector<std::pair<std::int32_t, std::int64_t>> OrderConsumer::PartitionLag() const {
-  std::vector<std::pair<std::int32_t, std::int64_t>> out;
+std::vector<PartitionLag> OrderConsumer::Lag() const {
+  std::vector<PartitionLag> out;
   if (consumer_ == nullptr) return out;
   rd_kafka_topic_partition_list_t* assigned = nullptr;
   if (rd_kafka_assignment(consumer_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
@@ -215,9 +242,24 @@ std::vector<std::pair<std::int32_t, std::int64_t>> OrderConsumer::PartitionLag()
       continue;
     }
     std::int64_t position = tp.offset >= 0 ? tp.offset : low;
-    out.emplace_back(tp.partition, std::max<std::int64_t>(0, high - position));
+    out.push_back({.topic = tp.topic, .partition = tp.partition, .messages = std::max<std::int64_t>(0, high - position)});
   }
   rd_kafka_topic_partition_list_destroy(assigned);
+  return out;
+}
+
+template <std::size_t N>
+static std::array<std::uint64_t, N> Loaded(const std::array<std::atomic<std::uint64_t>, N>& counts) {
+  std::array<std::uint64_t, N> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = counts[i].load(std::memory_order_relaxed);
+  return out;
+}
+
+template <std::size_t N, std::size_t M>
+static std::array<std::array<std::uint64_t, M>, N> Loaded(
+    const std::array<std::array<std::atomic<std::uint64_t>, M>, N>& counts) {
+  std::array<std::array<std::uint64_t, M>, N> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = Loaded(counts[i]);
   return out;
 }
 
@@ -234,7 +276,10 @@ OrderConsumerStats OrderConsumer::stats() const {
           .ignored = c.ignored.load(),
           .dead_letters = c.dead_letters.load(),
           .dead_letters_lost = c.dead_letters_lost.load(),
-          .offset_commit_errors = c.offset_commit_errors.load()};
+          .offset_commit_errors = c.offset_commit_errors.load(),
+          .traceparent_malformed = c.traceparent_malformed.load(),
+          .by_type = Loaded(c.by_type),
+          .dead_letters_by_reason = Loaded(c.dead_letters_by_reason)};
 }
 
 // Two batches overlap: while the writer decides batch N, this thread polls
@@ -289,6 +334,7 @@ void OrderConsumer::Poll(Batch& batch, std::int64_t first_timeout_ms) {
     if (m->payload != nullptr) item.body = std::string_view(static_cast<const char*>(m->payload), m->len);
     bytes += m->len;
     TypeFromOutside(m, item);
+    TraceFromHeaders(m, item);
     std::int64_t& next = batch.next_offsets[{item.topic, m->partition}];
     next = std::max(next, m->offset + 1);
     item.message.reset(m);
@@ -323,23 +369,46 @@ void OrderConsumer::TypeFromOutside(rd_kafka_message_t* m, Item& item) const {
   if (!sources.empty()) item.type_header = sources[0].second;
 }
 
+// The message's W3C traceparent header, kept when valid (it goes into the
+// command, so into the ledger events and the public events); a malformed one
+// is ignored and counted.
+void OrderConsumer::TraceFromHeaders(rd_kafka_message_t* m, Item& item) const {
+  std::string value = HeaderValue(m, "traceparent");
+  if (value.empty()) return;
+  if (metrics::TraceIdOf(value)) {
+    item.traceparent = std::move(value);
+  } else {
+    counters_->traceparent_malformed += 1;
+  }
+}
+
+ledger::Command OrderConsumer::CommandOf(const Job& job) const {
+  ledger::Command command = ToCommand(*job.source, options_.commands);
+  command.meta.traceparent = job.traceparent;
+  return command;
+}
+
 // Parses every message; a good one gets its command (not yet submitted).
 void OrderConsumer::Prepare(Batch& batch) {
   for (Item& item : batch.items) {
     if (!item.type_conflict.ok()) {
       item.dead = item.type_conflict;
+      item.dead_reason = DeadLetterReason::kTypeConflict;
       continue;
     }
     absl::StatusOr<OrderEvent> event =
         parser_.Parse(item.body, MessageContext{.type = item.type_header, .event_id = item.event_id_header});
     if (!event.ok()) {
       item.dead = event.status();
+      item.dead_reason = item.body.size() > options_.parser.message_bytes_max ? DeadLetterReason::kTooLarge
+                                                                             : DeadLetterReason::kInvalidMessage;
       continue;
     }
     item.event = std::move(*event);
     Job& job = item.job.emplace();
     job.source = &*item.event;
-    job.command = ToCommand(*item.event, options_.commands);
+    job.traceparent = item.traceparent;
+    job.command = CommandOf(job);
     job.result.status = absl::UnavailableError("not submitted yet");
     if (item.event->type != OrderEventType::kOrderCreated) {
       job.reservation_id = ledger::ReservationIdForOrder(item.event->order_id);
@@ -370,7 +439,7 @@ bool OrderConsumer::Submit(Batch& batch) {
       Answer(job, r, state);
       l->CountDown();
     };
-    if (job->sent) job->command = ToCommand(*job->source, options_.commands);  // a retry
+    if (job->sent) job->command = CommandOf(*job);  // a retry
     job->sent = true;
     commands.emplace_back(std::move(job->command), std::move(done));
   }
@@ -421,7 +490,28 @@ bool OrderConsumer::Finish(Batch& batch) {
   Classify(batch);
   if (!Deliver(batch)) return false;
   StoreOffsets(batch);
+  CountOutcomes(batch);
   return true;
+}
+
+// The message's type label: the parsed type, else the type from outside its
+// body when that names one, else "unknown".
+std::size_t OrderConsumer::TypeIndex(const Item& item) const {
+  if (item.event) return static_cast<std::size_t>(item.event->type);
+  if (std::optional<OrderEventType> t = parser_.TypeOf(item.type_header)) return static_cast<std::size_t>(*t);
+  return kMessageTypeCount - 1;
+}
+
+// Counts a finished batch by type and outcome, and its dead letters by reason.
+void OrderConsumer::CountOutcomes(const Batch& batch) {
+  Counters& c = *counters_;
+  for (const Item& item : batch.items) {
+    const MessageOutcome outcome = item.dead.ok() ? item.outcome : MessageOutcome::kDeadLetter;
+    c.by_type[TypeIndex(item)][static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+    if (!item.dead.ok()) {
+      c.dead_letters_by_reason[static_cast<std::size_t>(item.dead_reason)].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 }
 
 void OrderConsumer::Classify(Batch& batch) {
@@ -431,6 +521,7 @@ void OrderConsumer::Classify(Batch& batch) {
     if (!item.job) continue;
     const command_api::WriteResult& r = item.job->result;
     const OrderEventType type = item.event->type;
+    item.outcome = r.status.ok() && r.duplicate ? MessageOutcome::kDuplicate : MessageOutcome::kApplied;
     if (r.status.ok()) {
       if (r.duplicate) {
         c.duplicates += 1;
@@ -449,8 +540,10 @@ void OrderConsumer::Classify(Batch& batch) {
     const ledger::Rejection& rejection = *r.rejection;
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;
+      item.outcome = MessageOutcome::kRefused;
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
                                       ledger::ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+      item.failed->traceparent = item.traceparent;
       continue;
     }
     const bool unknown_or_resolved = rejection.reason == RejectionReason::kUnknownReservation ||
@@ -458,10 +551,15 @@ void OrderConsumer::Classify(Batch& batch) {
     const bool committed_already = item.job->reservation_status == ledger::ReservationStatus::kCommitted;
     if (type == OrderEventType::kPaymentConfirmed && !committed_already) {
       item.dead = absl::FailedPreconditionError(absl::StrCat("cannot commit: ", rejection.ToStatus().message()));
+      item.dead_reason = DeadLetterReason::kCannotCommit;
+      item.outcome = MessageOutcome::kDeadLetter;
     } else if (unknown_or_resolved || type == OrderEventType::kPaymentConfirmed) {
       c.ignored += 1;
+      item.outcome = MessageOutcome::kIgnored;
     } else {
       item.dead = rejection.ToStatus();
+      item.dead_reason = DeadLetterReason::kLedgerRefused;
+      item.outcome = MessageOutcome::kDeadLetter;
     }
   }
 }
@@ -488,6 +586,7 @@ OrderConsumer::DeadLetter OrderConsumer::MakeDeadLetter(const Item& item) const 
   if (std::optional<std::string> field = base::FieldOf(item.dead)) {
     d.headers.emplace_back("error.field", std::string(Cut(*field, options_.dlq_key_bytes_max, &header_cut)));
   }
+  if (!item.traceparent.empty()) d.headers.emplace_back("traceparent", item.traceparent);
   if (!item.type_header.empty()) {
     d.headers.emplace_back("type", std::string(Cut(item.type_header, options_.dlq_key_bytes_max, &header_cut)));
   }
@@ -533,7 +632,7 @@ bool OrderConsumer::Deliver(Batch& batch) {
       }
       if (item.failed && status.ok()) {
         status = producer_->Produce(options_.public_topic, item.failed->key, item.failed->json,
-                                    {{"type", item.failed->type}, {"eventId", item.failed->event_id}});
+                                    HeadersOf(*item.failed));
       }
     }
     if (status.ok()) status = producer_->Flush();
@@ -551,6 +650,7 @@ bool OrderConsumer::Deliver(Batch& batch) {
   counters_->dead_letters_lost += lost;
   for (const Item& item : batch.items) {
     if (!item.dead.ok()) {
+      logging::ScopedLogFields fields({{"trace_id", metrics::TraceIdOf(item.traceparent).value_or("")}});
       spdlog::info("order consumer: dead letter {}:{}: {}", item.partition, item.offset,
                    base::AsStd(item.dead.message()));
     }

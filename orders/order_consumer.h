@@ -32,7 +32,11 @@
 //   error            the reason, field path first
 //   error.field      the field path ("items[0].quantity"), when one applies
 //   source.topic, source.partition, source.offset, source.key
-// and the consumer moves on. A commit whose reservation is unknown, released
+// and the consumer moves on.
+//
+// A message's W3C traceparent header (validated; a malformed one is ignored
+// and counted) is stamped on its command, so its ledger events, its public
+// events and a reservation_failed carry it; a dead letter keeps it as a header. A commit whose reservation is unknown, released
 // or expired is a dead letter too (it needs a person); releases of unknown or
 // resolved reservations change nothing and are only counted.
 //
@@ -45,10 +49,12 @@
 #ifndef ORDERS_ORDER_CONSUMER_H_
 #define ORDERS_ORDER_CONSUMER_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -107,6 +113,32 @@ struct OrderConsumerOptions {
   KafkaProducerOptions producer;  // bootstrap_servers defaults to ours
 };
 
+// How a consumed message ended (label `outcome` of
+// inventory_orders_messages_total, docs/metrics.md): its command applied, a
+// duplicate of one applied before, refused as a business outcome (an
+// order.created whose reservation was refused: reservation_failed is
+// published), ignored (nothing to do: a release of an unknown or resolved
+// reservation), or sent to the dead-letter topic.
+enum class MessageOutcome : std::uint8_t { kApplied, kDuplicate, kRefused, kIgnored, kDeadLetter };
+inline constexpr std::size_t kMessageOutcomeCount = 5;
+std::string_view ToString(MessageOutcome outcome);
+
+// Why a message became a dead letter (label `reason` of
+// inventory_orders_dead_letters_total): its body is over the parser's
+// message_bytes_max; the type header, ce_type and typed topic disagree; the
+// parser refused it (invalid JSON, a missing or mistyped field, an unknown
+// type); the ledger refused its command as invalid; or a payment confirms a
+// reservation that is unknown, released or expired.
+enum class DeadLetterReason : std::uint8_t { kTooLarge, kTypeConflict, kInvalidMessage, kLedgerRefused, kCannotCommit };
+inline constexpr std::size_t kDeadLetterReasonCount = 5;
+std::string_view ToString(DeadLetterReason reason);
+
+// Label `type` of inventory_orders_messages_total: index i < 4 is
+// OrderEventType(i) by its canonical name ("order.created", ...); the last,
+// "unknown", a message whose type could not be told (it is a dead letter).
+inline constexpr std::size_t kMessageTypeCount = 5;
+std::string_view MessageTypeName(std::size_t index);
+
 struct OrderConsumerStats {
   std::uint64_t messages = 0;            // consumed and fully handled
   std::uint64_t batches = 0;
@@ -120,6 +152,17 @@ struct OrderConsumerStats {
   std::uint64_t dead_letters = 0;
   std::uint64_t dead_letters_lost = 0;   // refused permanently by Kafka even when cut: logged, then passed
   std::uint64_t offset_commit_errors = 0;  // offsets not stored (partition revoked)
+  std::uint64_t traceparent_malformed = 0;  // traceparent headers ignored as malformed
+  // Messages of finished batches by type (MessageTypeName) and outcome.
+  std::array<std::array<std::uint64_t, kMessageOutcomeCount>, kMessageTypeCount> by_type{};
+  std::array<std::uint64_t, kDeadLetterReasonCount> dead_letters_by_reason{};
+};
+
+// Messages past the consumer's position in one assigned partition.
+struct PartitionLag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t messages = 0;
 };
 
 class OrderConsumer {
@@ -139,11 +182,11 @@ class OrderConsumer {
 
   OrderConsumerStats stats() const;
 
-  // Per assigned partition of the order topic: messages past the consumer's
+  // Per assigned partition (of the order topic and the typed topics): messages past the consumer's
   // position (high watermark - position), from librdkafka's cached offsets
   // (no broker round trip; they move with each fetch). For the metrics.
   // REQUIRES: not concurrently with Stop.
-  std::vector<std::pair<std::int32_t, std::int64_t>> PartitionLag() const;
+  std::vector<PartitionLag> Lag() const;
 
  private:
   struct Batch;
@@ -160,6 +203,8 @@ class OrderConsumer {
   bool Wait(Batch& batch);
   bool Finish(Batch& batch);
   void Classify(Batch& batch);
+  std::size_t TypeIndex(const Item& item) const;
+  void CountOutcomes(const Batch& batch);
   struct DeadLetter {
     std::string_view key;   // into the message
     std::string_view body;  // into the message
@@ -167,6 +212,8 @@ class OrderConsumer {
   };
   DeadLetter MakeDeadLetter(const Item& item) const;
   void TypeFromOutside(rd_kafka_message_s* m, Item& item) const;
+  void TraceFromHeaders(rd_kafka_message_s* m, Item& item) const;
+  ledger::Command CommandOf(const Job& job) const;
   bool Deliver(Batch& batch);
   void StoreOffsets(const Batch& batch);
   void Backoff(std::int64_t& wait_ms);

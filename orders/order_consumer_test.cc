@@ -182,6 +182,16 @@ std::string Confirmed(int i) {
          std::to_string(i) + "\"}";
 }
 
+// Indexes into OrderConsumerStats::by_type and dead_letters_by_reason.
+constexpr std::size_t kCreated = static_cast<std::size_t>(OrderEventType::kOrderCreated);
+constexpr std::size_t kConfirmed = static_cast<std::size_t>(OrderEventType::kPaymentConfirmed);
+constexpr std::size_t kCancelled = static_cast<std::size_t>(OrderEventType::kOrderCancelled);
+constexpr std::size_t kUnknownType = kMessageTypeCount - 1;
+template <typename Enum>
+constexpr std::size_t At(Enum e) {
+  return static_cast<std::size_t>(e);
+}
+
 TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
   OrderConsumerOptions options;
   options.bootstrap_servers = kafka_.brokers();
@@ -257,6 +267,9 @@ TEST_F(OrdersInProcess, AnOversizeMessageLeavesACutDeadLetterAndBlocksNothing) {
   EXPECT_EQ(s.reserved, kOrders);
   EXPECT_EQ(s.dead_letters, 1u);
   EXPECT_EQ(s.dead_letters_lost, 0u);
+  EXPECT_EQ(s.by_type[kUnknownType][At(MessageOutcome::kDeadLetter)], 1u) << "not parsed: its type is unknown";
+  EXPECT_EQ(s.by_type[kCreated][At(MessageOutcome::kApplied)], static_cast<std::uint64_t>(kOrders));
+  EXPECT_EQ(s.dead_letters_by_reason[At(DeadLetterReason::kTooLarge)], 1u);
 
   auto dlq = kafka_.ReadAll("order.events.dlq");
   ASSERT_EQ(dlq.size(), 1u);
@@ -266,6 +279,46 @@ TEST_F(OrdersInProcess, AnOversizeMessageLeavesACutDeadLetterAndBlocksNothing) {
   EXPECT_EQ(headers.at("body.truncated"), "true");
   EXPECT_EQ(headers.at("body.bytes"), std::to_string(huge.size()));
   EXPECT_NE(headers.at("error").find("bytes; at most"), std::string::npos) << headers.at("error");
+}
+
+// inventory_orders_messages_total{type,outcome} and _dead_letters_total{reason}
+// count from these: one message of each outcome.
+TEST_F(OrdersInProcess, MessagesAreCountedByTypeOutcomeAndDeadLetterReason) {
+  kafka_.Produce("o-1", Created(1));
+  kafka_.Produce("o-1", Created(1));  // redelivered: the same command id
+  kafka_.Produce("o-2", R"({"type":"order.created","eventId":"c-2","orderId":"o-2","timestamp":1,)"
+                        R"("items":[{"sku":"MUG","quantity":100000}]})");  // more than is held
+  kafka_.Produce("o-3", R"({"type":"order.cancelled","eventId":"x-3","orderId":"o-3"})");  // never reserved
+  kafka_.Produce("o-4", R"({"type":"payment.confirmed","eventId":"p-4","orderId":"o-4"})");  // nothing to commit
+  kafka_.Produce("o-5", "{");
+  kafka_.Flush();
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->Start();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 6; })) << (*consumer)->stats().messages;
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  std::array<std::array<std::uint64_t, kMessageOutcomeCount>, kMessageTypeCount> want{};
+  want[kCreated][At(MessageOutcome::kApplied)] = 1;
+  want[kCreated][At(MessageOutcome::kDuplicate)] = 1;
+  want[kCreated][At(MessageOutcome::kRefused)] = 1;
+  want[kCancelled][At(MessageOutcome::kIgnored)] = 1;
+  want[kConfirmed][At(MessageOutcome::kDeadLetter)] = 1;
+  want[kUnknownType][At(MessageOutcome::kDeadLetter)] = 1;
+  for (std::size_t t = 0; t < kMessageTypeCount; ++t) {
+    for (std::size_t o = 0; o < kMessageOutcomeCount; ++o) {
+      EXPECT_EQ(s.by_type[t][o], want[t][o]) << MessageTypeName(t) << " " << ToString(static_cast<MessageOutcome>(o));
+    }
+  }
+  std::array<std::uint64_t, kDeadLetterReasonCount> reasons{};
+  reasons[At(DeadLetterReason::kCannotCommit)] = 1;
+  reasons[At(DeadLetterReason::kInvalidMessage)] = 1;
+  EXPECT_EQ(s.dead_letters_by_reason, reasons);
+  EXPECT_EQ(s.dead_letters, 2u);
+  EXPECT_EQ(MessageTypeName(kUnknownType), "unknown");
+  EXPECT_EQ(MessageTypeName(kConfirmed), "payment.confirmed");
 }
 
 // Outcomes do not depend on batching: in one partition and one batch, X
@@ -338,6 +391,10 @@ TEST_F(OrdersInProcess, TypedTopicsAndCloudEventsHeaders) {
   EXPECT_EQ(s.reserved, 2u);
   EXPECT_EQ(s.committed, 1u);
   EXPECT_EQ(s.dead_letters, 1u);
+  EXPECT_EQ(s.dead_letters_by_reason[At(DeadLetterReason::kTypeConflict)], 1u);
+  EXPECT_EQ(s.by_type[kUnknownType][At(MessageOutcome::kDeadLetter)], 1u) << "its sources disagree on the type";
+  EXPECT_EQ(s.by_type[kCreated][At(MessageOutcome::kApplied)], 2u);
+  EXPECT_EQ(s.by_type[kConfirmed][At(MessageOutcome::kApplied)], 1u);
   ledger::State state = Fold();
   EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-1"))->status(), ledger::ReservationStatus::kCommitted);
   EXPECT_EQ(state.reservation(ledger::ReservationId("r-t-2"))->status(), ledger::ReservationStatus::kActive);

@@ -147,6 +147,13 @@ std::vector<PublicEvent> ToPublicEvents(const ledger::Event& event, const LevelV
   if (event.envelope.sku.empty()) return out;  // warehouse events
   if (std::optional<PublicEvent> p = Primary(event, before, after, order_id)) out.push_back(std::move(*p));
   AppendAlerts(event, before, after, &out);
+  for (PublicEvent& e : out) e.traceparent = event.envelope.traceparent;
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> HeadersOf(const PublicEvent& event) {
+  std::vector<std::pair<std::string, std::string>> out = {{"type", event.type}, {"eventId", event.event_id}};
+  if (!event.traceparent.empty()) out.emplace_back("traceparent", event.traceparent);
   return out;
 }
 

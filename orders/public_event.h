@@ -15,7 +15,8 @@
 // Every event has "eventId" (32 hex digits), stable for its source: the
 // ledger event's id for the first four and stock_updated, a hash of the ledger
 // event id and the alert kind for the alerts, and a hash of the order event's
-// eventId for reservation_failed. Consumers deduplicate on it. The Kafka key
+// eventId for reservation_failed. Consumers deduplicate on it. Each carries
+// its cause's traceparent as a header (HeadersOf). The Kafka key
 // is the SKU (the order id for reservation_failed), so one SKU's events keep
 // their order.
 //
@@ -30,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -45,7 +47,15 @@ struct PublicEvent {
   std::string type;        // "inventory.reserved", ...; also sent as header "type"
   std::string event_id;    // 32 hex digits
   std::string json;        // the message body
+  // The W3C traceparent of the request or order event that caused it (the
+  // ledger event's, or the order event's for reservation_failed); sent as
+  // header "traceparent" when set, so consumers continue the caller's trace.
+  std::string traceparent;
 };
+
+// The Kafka headers of a public event: "type", "eventId", and "traceparent"
+// when it has one.
+std::vector<std::pair<std::string, std::string>> HeadersOf(const PublicEvent& event);
 
 // What the mapping needs to know of the state around one ledger event, read
 // before and after it is folded.

@@ -145,7 +145,7 @@ bool Publisher::PublishAndSave(const std::vector<PublicEvent>& events, const bas
   while (true) {
     absl::Status status;
     for (const PublicEvent& e : events) {
-      status = producer_->Produce(options_.topic, e.key, e.json, {{"type", e.type}, {"eventId", e.event_id}});
+      status = producer_->Produce(options_.topic, e.key, e.json, HeadersOf(e));
       if (!status.ok()) break;
     }
     if (status.ok()) status = producer_->Flush();

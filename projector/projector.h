@@ -19,6 +19,9 @@
 //  * Events the fold cannot apply as written (a level would go negative, an
 //    unknown reservation resolves) are applied as far as they make sense,
 //    counted in anomalies() and logged; `inventoryctl audit` names them.
+//  * Audit on start: before folding anything new, Start checks every level
+//    the views hold against the level invariants; each broken one is logged
+//    and counted (stats().audit_oversells, the `audit` oversell metric).
 //
 // Thread-safety: every public method may be called from any thread.
 #ifndef PROJECTOR_PROJECTOR_H_
@@ -95,6 +98,9 @@ struct ProjectorStats {
   uint64_t batches_applied = 0;
   uint64_t anomalies = 0;
   uint64_t oversells = 0;  // of the anomalies: levels left negative or with reserved above on_hand
+  // Levels breaking the invariants in the views as they were when the
+  // projector started (the audit-on-start, before any new fold).
+  uint64_t audit_oversells = 0;
 };
 
 class Projector {

@@ -110,7 +110,7 @@ const std::vector<std::string>& EventColumns() {
       "partition", "offset",    "event_id",       "occurred_at",    "occurred_at_ms", "kind",
       "sku",       "warehouse", "other_warehouse", "quantity",      "counted",        "reason",
       "reference", "reservation_id", "order_id",  "transfer_id",    "name",           "category",
-      "actor",     "command_id", "correlation_id"};
+      "actor",     "command_id", "correlation_id", "traceparent"};
   return kColumns;
 }
 
@@ -139,7 +139,8 @@ std::vector<Cell> EventRow(const eventlog::LogPosition& position, const ledger::
           Text(m.category),
           Text(env.actor),
           Text(env.command_id.value()),
-          Text(env.correlation_id)};
+          Text(env.correlation_id),
+          Text(env.traceparent)};
 }
 
 std::string MovementWarehouse(const ledger::Event& event) {

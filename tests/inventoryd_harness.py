@@ -35,6 +35,24 @@ def first_line(path, timeout=30):
     raise AssertionError('timed out waiting for the first line of ' + path)
 
 
+def read_line(stream, timeout):
+    """The next line of a child's stdout pipe (stripped), waiting for it up
+    to `timeout` s: e.g. inventoryd's second line, "http listening on ..."."""
+    line = b''
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b'\n'):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError('no line within %d s: %r' % (timeout, line))
+        ready, _, _ = select.select([stream], [], [], left)
+        if ready:
+            chunk = os.read(stream.fileno(), 1)
+            if not chunk:
+                raise AssertionError('stream closed: %r' % line)
+            line += chunk
+    return line.decode().strip()
+
+
 def wait_for(what, predicate, timeout=90, interval=0.3):
     """Calls `predicate` every `interval` s until it returns something true,
     and returns that; AssertionError naming `what` after `timeout` s."""
@@ -85,6 +103,14 @@ class Inventoryd:
             raise AssertionError('unexpected first line %r' % text)
         self.address = text[len('listening on '):]
         return self
+
+    def read_http_address(self, timeout=30):
+        """With --http-listen: the HTTP server's host:port, from the second
+        stdout line "http listening on <host:port>"."""
+        line = read_line(self.proc.stdout, timeout)
+        if not line.startswith('http listening on '):
+            raise AssertionError('unexpected second line %r' % line)
+        return line[len('http listening on '):]
 
     def stderr(self):
         try:

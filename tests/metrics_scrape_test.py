@@ -10,7 +10,6 @@ Usage: metrics_scrape_test.py INVENTORYD PROTO_DIR PROMETHEUS PROMTOOL
 Call with /usr/bin/python3 (Debian's grpcio and protobuf live there)."""
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -37,22 +36,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
-
-
-def read_line(stream, timeout):
-    line = b''
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b'\n'):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError('no line within %d s: %r' % (timeout, line))
-        ready, _, _ = select.select([stream], [], [], left)
-        if ready:
-            chunk = os.read(stream.fileno(), 1)
-            if not chunk:
-                raise AssertionError('stream closed: %r' % line)
-            line += chunk
-    return line.decode().strip()
 
 
 def http_get(url, timeout=5):
@@ -89,9 +72,7 @@ class MetricsScrape(unittest.TestCase):
         cls.server = inventoryd_harness.Inventoryd(
             INVENTORYD, cls.work, ['--http-listen', '127.0.0.1:0', '--log-format', 'json', '--access-log'],
             start_timeout=30).start()
-        http_line = read_line(cls.server.proc.stdout, 30)
-        assert http_line.startswith('http listening on '), http_line
-        cls.http = http_line[len('http listening on '):]
+        cls.http = cls.server.read_http_address()
         cls.channel = grpc.insecure_channel(cls.server.address)
         grpc.channel_ready_future(cls.channel).result(timeout=RPC_TIMEOUT)
         cls.stub = pb_grpc.CommandServiceStub(cls.channel)

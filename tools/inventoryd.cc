@@ -333,9 +333,11 @@ struct GrpcFrontDoor {
   std::string address;  // host:port, with the port actually bound
 };
 
+// `metrics` null: nothing recorded; the interceptor then runs only for the
+// access log.
 absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
                                         const std::shared_ptr<grpc::ServerCredentials>& credentials,
-                                        const Roles& roles, metrics::ServiceMetrics* metrics) {
+                                        const Roles& roles, metrics::ServiceMetrics* metrics, bool access_log) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -343,9 +345,11 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
   builder.AddListeningPort(listen, credentials, &port);
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  if (metrics != nullptr || access_log) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
   if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
   door.server->GetHealthCheckService()->SetServingStatus(true);
@@ -396,8 +400,8 @@ absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags&
     return absl::OkStatus();
   };
   absl::Status s = http_api::RegisterApiRoutes(http.get(), server->InProcessChannel(grpc::ChannelArguments()), api);
-  // GET /metrics: the registry's exposition (docs/metrics.md).
-  if (s.ok()) {
+  // GET /metrics: the registry's exposition (docs/metrics.md); none with --metrics off.
+  if (s.ok() && registry != nullptr) {
     s = http->Register("GET", "/metrics", [registry](const http_api::HttpRequest&, std::shared_ptr<http_api::Exchange> x) {
       x->Respond({.status = 200, .content_type = "text/plain; version=0.0.4; charset=utf-8", .body = registry->Expose()});
     });
@@ -431,6 +435,7 @@ int Fail(int exit_code, const absl::Status& status) {
 struct ObsFlags {
   std::string log_format = "text";
   bool access_log = false;
+  std::string metrics = "on";
   size_t stock_level_series_max = 1000;
 };
 
@@ -439,6 +444,10 @@ void AddObsFlags(CLI::App* serve, ObsFlags& f) {
       ->envname("INVENTORY_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   serve->add_flag("--access-log", f.access_log, "Log every gRPC call (method, code, duration, peer, trace id)")
       ->envname("INVENTORY_ACCESS_LOG");
+  serve->add_option("--metrics", f.metrics,
+                    "Prometheus metrics: on (GET /metrics on the HTTP port), or off (nothing recorded, no /metrics; "
+                    "for measuring their overhead)")
+      ->envname("INVENTORY_METRICS")->check(CLI::IsMember({"on", "off"}))->capture_default_str();
   serve->add_option("--metrics-stock-series-max", f.stock_level_series_max,
                     "Most inventory_stock_level{sku,warehouse} series a scrape returns")
       ->envname("INVENTORY_METRICS_STOCK_SERIES_MAX")->check(CLI::Range(0, 100'000))->capture_default_str();
@@ -460,17 +469,25 @@ std::vector<std::string> OurGrpcMethods() {
 
 // The process's metrics: recorded by the components (ServiceMetrics, passed
 // in their options) and read from them at scrape time (collectors); the
-// HTTP server's GET /metrics serves registry.Expose().
+// HTTP server's GET /metrics serves registry.Expose(). With --metrics off,
+// recorded() and exposed() are null: the components record nothing.
 struct Observability {
+  explicit Observability(bool on) : on_(on) {}
+  metrics::ServiceMetrics* recorded() { return on_ ? &service : nullptr; }
+  const metrics::Registry* exposed() const { return on_ ? &registry : nullptr; }
+
   metrics::Registry registry;
   metrics::ServiceMetrics service{&registry};
+
+ private:
+  const bool on_;
 };
 // ---- end observability ----
 
 int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags,
           const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags) {
   logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
-  Observability obs;
+  Observability obs(obs_flags.metrics == "on");
   obs.service.AddGrpcMethods(OurGrpcMethods());
   sigset_t stop_signals = BlockStopSignals();
   // ---- security (tools/security_flags.h, docs/security.md) ----
@@ -496,7 +513,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   base::SystemClock clock;
   Roles roles;
   absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(),
-                                    &obs.service, roles);
+                                    obs.recorded(), roles);
   if (!started.ok()) return Fail(kExitError, started);
   metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
                                             .log = log->get(),
@@ -505,14 +522,15 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
                                             .consumer = roles.orders ? roles.orders->consumer() : nullptr,
                                             .publisher = roles.orders ? roles.orders->publisher() : nullptr,
                                             .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
-  absl::StatusOr<GrpcFrontDoor> grpc = StartGrpc(f.listen, (*security)->credentials(), roles, &obs.service);
+  absl::StatusOr<GrpcFrontDoor> grpc =
+      StartGrpc(f.listen, (*security)->credentials(), roles, obs.recorded(), obs_flags.access_log);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
   // Further front doors start here, beside gRPC.
   absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
-      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), &obs.registry);
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), obs.exposed());
   if (!http.ok()) {
     if (roles.query) roles.query->Drain();
     grpc->server->Shutdown(std::chrono::system_clock::now());
