@@ -32,6 +32,10 @@
 namespace auth {
 
 inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+// The metadata that carries credentials; HTTP forwards its headers of the
+// same (lowercase) names unchanged.
+inline constexpr char kAuthorizationKey[] = "authorization";
+inline constexpr char kApiKeyKey[] = "x-api-key";
 
 struct Admission {
   grpc::Status status;    // OK or the refusal to finish the call with

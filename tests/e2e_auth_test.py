@@ -14,6 +14,7 @@ client certificate's subject is the principal.
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import time
 import unittest
 
 import grpc
+import yaml
 
 import inventoryd_harness
 
@@ -72,6 +74,26 @@ def claims(**overrides):
     return c
 
 
+def bearer(token):
+    return (('authorization', 'Bearer ' + token),)
+
+
+def bad_credentials():
+    """Credentials every call must refuse as unauthenticated, by name: gRPC
+    metadata pairs, sent as HTTP headers of the same names too."""
+    now = int(time.time())
+    return {
+        'none': (),
+        'expired': bearer(jwt(claims(exp=now - 3600))),
+        'not yet valid': bearer(jwt(claims(nbf=now + 3600))),
+        'wrong aud': bearer(jwt(claims(aud='billing'))),
+        'wrong iss': bearer(jwt(claims(iss='https://evil'))),
+        'tampered': bearer(jwt(claims())[:-3] + 'AAA'),
+        'alg none': bearer(jwt(claims(), alg='none')),
+        'wrong key': (('x-api-key', 'nope'),),
+    }
+
+
 class AuthTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -86,19 +108,22 @@ class AuthTest(unittest.TestCase):
             f.write('sha256:%s shop orders\n' % hashlib.sha256(b'shop-key').hexdigest())
             f.write('sha256:%s ops-bot admin\n' % hashlib.sha256(b'admin-key').hexdigest())
         with open(os.path.join(WORK, 'policy'), 'w') as f:
-            f.write('grant ops admin,reader\ngrant CN=ops-client admin\n')
+            f.write('grant ops admin,reader\ngrant viewer reader\ngrant CN=ops-client admin\n')
 
-    def serve(self, name, extra):
+    def serve(self, name, extra, http=False):
         work = os.path.join(WORK, name)
         os.makedirs(work, exist_ok=True)
         d = inventoryd_harness.Inventoryd(INVENTORYD, work, [
             '--tls-cert', os.path.join(WORK, 'server.pem'), '--tls-key', os.path.join(WORK, 'server.key'),
             '--auth-jwt-hmac-secret', os.path.join(WORK, 'secret'), '--auth-api-keys', os.path.join(WORK, 'keys'),
             '--auth-policy', os.path.join(WORK, 'policy'), '--auth-issuer', 'https://idp.test',
-            '--auth-audience', 'inventory', '--partitions', '1'] + extra)
+            '--auth-audience', 'inventory', '--partitions', '1'] + extra
+            + (['--http-listen', '127.0.0.1:0'] if http else []))
         d.start()
         self.addCleanup(d.kill)
         port = d.address.rsplit(':', 1)[1]
+        if http:
+            d.http_port = int(inventoryd_harness.read_http_line(d.proc).rsplit(':', 1)[1])
         return d, 'localhost:' + port
 
     def stub(self, target, client_cert=False):
@@ -153,19 +178,9 @@ class AuthTest(unittest.TestCase):
         _, target = self.serve('tls', [])
         stub = self.stub(target)
         U, D = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
-        bad = {
-            'none': ((), U),
-            'expired': ((('authorization', 'Bearer ' + jwt(claims(exp=int(time.time()) - 3600))),), U),
-            'not yet valid': ((('authorization', 'Bearer ' + jwt(claims(nbf=int(time.time()) + 3600))),), U),
-            'wrong aud': ((('authorization', 'Bearer ' + jwt(claims(aud='billing'))),), U),
-            'wrong iss': ((('authorization', 'Bearer ' + jwt(claims(iss='https://evil'))),), U),
-            'tampered': ((('authorization', 'Bearer ' + jwt(claims())[:-3] + 'AAA'),), U),
-            'alg none': ((('authorization', 'Bearer ' + jwt(claims(), alg='none')),), U),
-            'wrong key': ((('x-api-key', 'nope'),), U),
-        }
         for name, (call, req) in self.methods(stub).items():
-            for what, (md, want) in bad.items():
-                self.assertEqual(self.code(call, req, md), want, '%s %s' % (name, what))
+            for what, md in bad_credentials().items():
+                self.assertEqual(self.code(call, req, md), U, '%s %s' % (name, what))
             if name not in ('CheckAndReserveStock', 'BulkReserveStock', 'CommitReservation', 'ReleaseReservedStock'):
                 self.assertEqual(self.code(call, req, (('x-api-key', 'shop-key'),)), D, name)
         # Nothing was appended: the first admitted write lands at offset 0.
@@ -180,6 +195,144 @@ class AuthTest(unittest.TestCase):
         self.assertEqual([p.offset for p in resp.result.token.positions], [0])
         with self.assertRaises(grpc.RpcError):  # no client certificate: the handshake fails
             self.create_warehouse(self.stub(target), 'm-2', ())
+
+    # ---- HTTP (docs/http.md, docs/security.md "HTTP") ----
+
+    def http_call(self, port, method, path, body=None, headers=(), conn=None):
+        """One request on `conn` (kept alive) or a new connection: (status, headers, JSON or text)."""
+        c = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=RPC_TIMEOUT)
+        h = dict(headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h['Content-Type'] = 'application/json'
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read().decode()
+        if conn is None:
+            c.close()
+        try:
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, json.loads(text)
+        except ValueError:
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, text
+
+    def test_http_every_route_refused_then_admin_writes(self):
+        d, _ = self.serve('http', [], http=True)
+        viewer = bearer(jwt(claims(sub='viewer')))
+        shop = (('x-api-key', 'shop-key'),)
+        c = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=RPC_TIMEOUT)
+        self.addCleanup(c.close)
+        for route, method, path, body, role in HTTP_ROUTES:
+            for what, headers in bad_credentials().items():
+                status, hdrs, doc = self.http_call(d.http_port, method, path, body, headers, conn=c)
+                self.assertEqual(status, 401, '%s %s: %s %s' % (route, what, status, doc))
+                self.assertEqual(doc['code'], 'UNAUTHENTICATED', route)
+                want = 'Bearer realm="inventory"' + (', error="invalid_token"' if headers and
+                                                       headers[0][0] == 'authorization' else '')
+                self.assertEqual(hdrs.get('www-authenticate'), want, '%s %s' % (route, what))
+            wrong_role = shop if role == 'reader' else viewer
+            status, _, doc = self.http_call(d.http_port, method, path, body, wrong_role, conn=c)
+            self.assertEqual(status, 403, '%s: %s %s' % (route, status, doc))
+            self.assertEqual(doc['code'], 'PERMISSION_DENIED', route)
+        # Every refusal kept the one connection and the server up; nothing was
+        # appended: the first admitted write lands at offset 0.
+        ops = bearer(jwt(claims()))
+        status, hdrs, doc = self.http_call(d.http_port, 'POST', '/api/v1/warehouses',
+                                           {'warehouse': {'warehouse': 'BER-1', 'name': 'Berlin', 'active': True}},
+                                           ops + (('Idempotency-Key', 'h-wh'),), conn=c)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(hdrs['x-consistency-token'], '0:0')
+        # The actor is the principal, not the body's context.actor.
+        self.http_call(d.http_port, 'POST', '/api/v1/items', {'item': {'sku': 'MUG', 'name': 'Mug'}},
+                       ops + (('Idempotency-Key', 'h-item'),), conn=c)
+        status, hdrs, doc = self.http_call(d.http_port, 'POST', '/api/v1/inventory/receive',
+                                           {'context': {'commandId': 'h-rcv', 'actor': 'mallory'}, 'sku': 'MUG',
+                                            'warehouse': 'BER-1', 'receiveQuantity': 5}, ops, conn=c)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(hdrs['x-consistency-token'], '0:2')
+        status, _, doc = self.http_call(d.http_port, 'GET', '/api/v1/inventory/MUG/movements', None,
+                                        viewer + (('X-Consistency-Token', '0:2'),), conn=c)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual([m['actor'] for m in doc['movements']], ['ops'])
+        # The same principals with curl: an API key writes, the event stream
+        # opens for a reader and is refused (a plain 401, no event) without one.
+        out = subprocess.run(['curl', '-sS', '-D', '-', '-o', '/dev/null', '-X', 'POST',
+                              'http://127.0.0.1:%d/api/v1/reservations/r-1/commit' % d.http_port],
+                             capture_output=True, text=True, timeout=RPC_TIMEOUT, check=True).stdout
+        self.assertIn(' 401 ', out.splitlines()[0])
+        self.assertIn('WWW-Authenticate: Bearer realm="inventory"', out)
+        out = subprocess.run(['curl', '-sS', '-w', '%{http_code}', '-o', '/dev/null', '-X', 'POST',
+                              '-H', 'X-API-Key: admin-key', '-H', 'Idempotency-Key: curl-wh', '-H', 'Content-Type: application/json', '-d',
+                              '{"warehouse":{"warehouse":"MUC-1","name":"Munich"}}',
+                              'http://127.0.0.1:%d/api/v1/warehouses' % d.http_port],
+                             capture_output=True, text=True, timeout=RPC_TIMEOUT, check=True).stdout
+        self.assertEqual(out, '200')
+        s = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=RPC_TIMEOUT)
+        self.addCleanup(s.close)
+        s.request('GET', '/api/v1/stream?fromBeginning=true', headers=dict(viewer))
+        r = s.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader('Content-Type'), 'text/event-stream')
+        self.assertTrue(r.readline().startswith(b'id: '))
+        self.assertEqual(d.proc.poll(), None)
+
+    def test_http_rate_limit_429_with_retry_after(self):
+        d, target = self.serve('http-rate', ['--rate-write-per-s', '0.25', '--rate-write-burst', '2'], http=True)
+        admin = (('x-api-key', 'admin-key'),)
+        codes = [self.http_call(d.http_port, 'POST', '/api/v1/warehouses',
+                                {'warehouse': {'warehouse': 'W-%d' % i, 'name': 'w'}},
+                                admin + (('Idempotency-Key', 'rate-%d' % i),)) for i in range(3)]
+        self.assertEqual([c[0] for c in codes], [200, 200, 429], codes)
+        self.assertEqual(codes[2][1]['retry-after'], '4')  # 1 token at 0.25/s, whole seconds
+        # One bucket per principal, whichever front door: gRPC is limited too.
+        self.assertEqual(self.code(self.stub(target).CreateWarehouse, pb.CreateWarehouseRequest(), admin),
+                         grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
+
+
+# Every /api/v1 route (the OpenAPI test holds docs/openapi.yaml to the route
+# table; test_http_routes_cover_openapi holds this list to the document):
+# (template, method, a path, a body the HTTP edge accepts, the role it needs).
+HTTP_ROUTES = [
+    ('/api/v1/items', 'GET', '/api/v1/items', None, 'reader'),
+    ('/api/v1/items', 'POST', '/api/v1/items', {'item': {'sku': 'S'}}, 'admin'),
+    ('/api/v1/items/{sku}', 'GET', '/api/v1/items/S', None, 'reader'),
+    ('/api/v1/items/{sku}', 'PUT', '/api/v1/items/S', {}, 'admin'),
+    ('/api/v1/items/{sku}', 'DELETE', '/api/v1/items/S', None, 'admin'),
+    ('/api/v1/items/bulk', 'POST', '/api/v1/items/bulk', {}, 'admin'),
+    ('/api/v1/items/bulk', 'PUT', '/api/v1/items/bulk', {}, 'admin'),
+    ('/api/v1/warehouses', 'GET', '/api/v1/warehouses', None, 'reader'),
+    ('/api/v1/warehouses', 'POST', '/api/v1/warehouses', {}, 'admin'),
+    ('/api/v1/warehouses/{code}', 'GET', '/api/v1/warehouses/W', None, 'reader'),
+    ('/api/v1/warehouses/{code}', 'PUT', '/api/v1/warehouses/W', {}, 'admin'),
+    ('/api/v1/warehouses/{code}/inventory', 'GET', '/api/v1/warehouses/W/inventory', None, 'reader'),
+    ('/api/v1/inventory/{sku}', 'GET', '/api/v1/inventory/S', None, 'reader'),
+    ('/api/v1/inventory/{sku}/movements', 'GET', '/api/v1/inventory/S/movements', None, 'reader'),
+    ('/api/v1/inventory/receive', 'POST', '/api/v1/inventory/receive', {'receiveQuantity': 1}, 'admin'),
+    ('/api/v1/inventory/adjust', 'POST', '/api/v1/inventory/adjust', {'adjustDelta': 1}, 'admin'),
+    ('/api/v1/inventory/count', 'POST', '/api/v1/inventory/count', {'countedQuantity': 1}, 'admin'),
+    ('/api/v1/inventory/transfer', 'POST', '/api/v1/inventory/transfer', {}, 'admin'),
+    ('/api/v1/inventory/transfer/receive', 'POST', '/api/v1/inventory/transfer/receive', {}, 'admin'),
+    ('/api/v1/reservations', 'POST', '/api/v1/reservations', {}, 'orders'),
+    ('/api/v1/reservations/bulk', 'POST', '/api/v1/reservations/bulk', {}, 'orders'),
+    ('/api/v1/reservations/{id}', 'GET', '/api/v1/reservations/R', None, 'reader'),
+    ('/api/v1/reservations/{id}/commit', 'POST', '/api/v1/reservations/R/commit', None, 'orders'),
+    ('/api/v1/reservations/{id}/cancel', 'POST', '/api/v1/reservations/R/cancel', None, 'orders'),
+    ('/api/v1/reservations/order/{orderId}', 'GET', '/api/v1/reservations/order/O', None, 'reader'),
+    ('/api/v1/availability/check', 'POST', '/api/v1/availability/check', {}, 'reader'),
+    ('/api/v1/availability/bulk', 'POST', '/api/v1/availability/bulk', {}, 'reader'),
+    ('/api/v1/reports/inventory', 'GET', '/api/v1/reports/inventory', None, 'reader'),
+    ('/api/v1/stream', 'GET', '/api/v1/stream', None, 'reader'),
+]
+
+
+class HttpRouteListTest(unittest.TestCase):
+    def test_http_routes_cover_openapi(self):
+        with open(os.path.join(PROTO_DIR, '..', 'docs', 'openapi.yaml')) as f:
+            doc = yaml.safe_load(f)
+        documented = {(path, method.upper()) for path, ops in doc['paths'].items() if path.startswith('/api/v1/')
+                      for method in ops if method in ('get', 'post', 'put', 'delete')}
+        self.assertEqual({(t, m) for t, m, _, _, _ in HTTP_ROUTES}, documented)
 
 
 if __name__ == '__main__':

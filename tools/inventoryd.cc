@@ -483,7 +483,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   tools::BlockReloadSignal();
   base::SystemClock security_clock;
   absl::StatusOr<std::unique_ptr<tools::Security>> security =
-      tools::Security::Create(security_flags, f.listen, &security_clock);
+      tools::Security::Create(security_flags, {f.listen, http_flags.listen}, &security_clock);
   if (!security.ok()) return Fail(kExitBadFlags, security.status());
   // ---- end security ----
   absl::StatusOr<RoleSet> which = ParseRoles(f.roles);

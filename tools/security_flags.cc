@@ -84,14 +84,16 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Secur
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& f, const std::string& listen,
+absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& f,
+                                                           const std::vector<std::string>& listens,
                                                            const base::Clock* clock) {
   std::unique_ptr<Security> s(new Security());
   auth::AuthOptions options = f.auth;
   options.accept_client_certificates = !f.tls_client_ca_file.empty();
   ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
   if (!options.Enabled()) {
-    if (!IsLoopbackListen(listen) && !f.insecure_no_auth) {
+    for (const std::string& listen : listens) {
+      if (listen.empty() || IsLoopbackListen(listen) || f.insecure_no_auth) continue;
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to listen on ", listen, " without authentication: configure --auth-jwt-key, "
           "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys or --tls-client-ca (docs/security.md), "

@@ -39,11 +39,13 @@ bool IsLoopbackListen(const std::string& listen);
 
 class Security {
  public:
-  // Validates the flags against `listen`, loads every key file, builds the
-  // credentials and starts the SIGHUP reload thread.
+  // Validates the flags against every listen address (gRPC, HTTP; empty
+  // ones are skipped), loads every key file, builds the credentials and
+  // starts the SIGHUP reload thread.
   // REQUIRES: SIGHUP is blocked in every thread (BlockReloadSignal, before any
   // thread starts); clock outlives the result.
-  static absl::StatusOr<std::unique_ptr<Security>> Create(const SecurityFlags& f, const std::string& listen,
+  static absl::StatusOr<std::unique_ptr<Security>> Create(const SecurityFlags& f,
+                                                          const std::vector<std::string>& listens,
                                                           const base::Clock* clock);
   ~Security();
 
