@@ -24,6 +24,8 @@ Credentials CredentialsOf(const grpc::ServerContextBase* ctx) {
     c.bearer_token = absl::AsciiStrToLower(scheme) == "bearer " ? header->substr(7) : *header;
   }
   c.api_key = Metadata(ctx, kApiKeyKey);
+  c.forwarded_subject = Metadata(ctx, kForwardedSubjectKey);
+  c.forwarded_secret = Metadata(ctx, kEdgeSecretKey);
   std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
   if (auth && auth->IsPeerAuthenticated()) {
     std::vector<grpc::string_ref> subject = auth->FindPropertyValues("x509_subject");

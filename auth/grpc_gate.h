@@ -36,6 +36,10 @@ inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
 // same (lowercase) names unchanged.
 inline constexpr char kAuthorizationKey[] = "authorization";
 inline constexpr char kApiKeyKey[] = "x-api-key";
+// The HTTP edge's forwarded client certificate subject and the in-process
+// secret that vouches for it (Credentials::forwarded_subject).
+inline constexpr char kForwardedSubjectKey[] = "x-inventory-forwarded-subject";
+inline constexpr char kEdgeSecretKey[] = "x-inventory-edge-secret";
 
 struct Admission {
   grpc::Status status;    // OK or the refusal to finish the call with

@@ -68,9 +68,15 @@ void AddRefusalHeaders(bool token_sent, const std::multimap<grpc::string_ref, gr
 
 // The caller's Authorization and X-API-Key headers go on as the metadata the
 // gate reads, so an HTTP request meets the principal, policy and rate limits
-// a gRPC call meets. A value gRPC metadata cannot carry (a byte outside
-// printable ASCII) is no credential: refused here, 401.
-std::optional<Refusal> ForwardCredentials(const HttpRequest& http, grpc::ClientContext* ctx) {
+// a gRPC call meets; so does a verified client certificate's subject, with
+// the edge secret that vouches for it. A value gRPC metadata cannot carry (a
+// byte outside printable ASCII) is no credential: refused here, 401.
+std::optional<Refusal> ForwardCredentials(const HttpRequest& http, const std::string& edge_secret,
+                                          grpc::ClientContext* ctx) {
+  if (!http.client_subject.empty() && !edge_secret.empty()) {
+    ctx->AddMetadata(auth::kForwardedSubjectKey, http.client_subject);
+    ctx->AddMetadata(auth::kEdgeSecretKey, edge_secret);
+  }
   for (const char* name : {auth::kAuthorizationKey, auth::kApiKeyKey}) {
     if (!http.HasHeader(name)) continue;
     std::string value = http.Header(name);
@@ -250,7 +256,7 @@ Handler Unary(std::shared_ptr<Api> api, std::vector<std::pair<std::string, std::
       if (absl::Status s = adjust(call->req); !s.ok()) return exchange->Respond(RefusalResponse({400, s}));
     }
     bool token_sent = TokenSent(http);
-    if (auto refusal = ForwardCredentials(http, &call->ctx)) {
+    if (auto refusal = ForwardCredentials(http, api->options.edge_secret, &call->ctx)) {
       return exchange->Respond(RefusalResponse(*refusal, token_sent));
     }
     call->ctx.set_deadline(std::chrono::system_clock::now() + exchange->request_time());
@@ -401,7 +407,7 @@ Handler Stream(std::shared_ptr<Api> api) {
     }
     bool token_sent = TokenSent(http);
     auto stream = std::make_shared<EventStream>(exchange, std::move(*resume), token_sent);
-    if (auto refusal = ForwardCredentials(http, stream->context())) {
+    if (auto refusal = ForwardCredentials(http, api->options.edge_secret, stream->context())) {
       return exchange->Respond(RefusalResponse(*refusal, token_sent));
     }
     stream->Start(api->query.get(), std::move(req));

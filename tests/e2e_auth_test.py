@@ -18,6 +18,8 @@ import http.client
 import json
 import os
 import shutil
+import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,17 +42,24 @@ def openssl(*args):
     subprocess.run(['openssl'] + list(args), check=True, cwd=WORK, capture_output=True, timeout=60)
 
 
+def make_cert(name, cn, ext):
+    """<name>.pem and <name>.key, signed by the test CA."""
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
+            '-subj', '/CN=' + cn)
+    with open(os.path.join(WORK, name + '.ext'), 'w') as f:
+        f.write(ext + '\n')
+    openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+            '-out', name + '.pem', '-days', '1', '-extfile', name + '.ext')
+
+
+SERVER_EXT = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
+
+
 def make_certs():
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1',
             '-subj', '/CN=test-ca')
-    for name, cn, ext in (('server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1'),
-                          ('client', 'ops-client', 'extendedKeyUsage=clientAuth')):
-        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
-                '-subj', '/CN=' + cn)
-        with open(os.path.join(WORK, name + '.ext'), 'w') as f:
-            f.write(ext + '\n')
-        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-                '-out', name + '.pem', '-days', '1', '-extfile', name + '.ext')
+    make_cert('server', 'localhost', SERVER_EXT)
+    make_cert('client', 'ops-client', 'extendedKeyUsage=clientAuth')
 
 
 def read(name):
@@ -110,11 +119,13 @@ class AuthTest(unittest.TestCase):
         with open(os.path.join(WORK, 'policy'), 'w') as f:
             f.write('grant ops admin,reader\ngrant viewer reader\ngrant CN=ops-client admin\n')
 
-    def serve(self, name, extra, http=False):
+    def serve(self, name, extra, http=False, cert='server'):
+        """inventoryd with authentication; TLS on both front doors unless cert is None."""
         work = os.path.join(WORK, name)
         os.makedirs(work, exist_ok=True)
-        d = inventoryd_harness.Inventoryd(INVENTORYD, work, [
-            '--tls-cert', os.path.join(WORK, 'server.pem'), '--tls-key', os.path.join(WORK, 'server.key'),
+        tls = ['--tls-cert', os.path.join(WORK, cert + '.pem'), '--tls-key', os.path.join(WORK, cert + '.key')] \
+            if cert else []
+        d = inventoryd_harness.Inventoryd(INVENTORYD, work, tls + [
             '--auth-jwt-hmac-secret', os.path.join(WORK, 'secret'), '--auth-api-keys', os.path.join(WORK, 'keys'),
             '--auth-policy', os.path.join(WORK, 'policy'), '--auth-issuer', 'https://idp.test',
             '--auth-audience', 'inventory', '--partitions', '1'] + extra
@@ -126,12 +137,12 @@ class AuthTest(unittest.TestCase):
             d.http_port = int(inventoryd_harness.read_http_line(d.proc).rsplit(':', 1)[1])
         return d, 'localhost:' + port
 
-    def stub(self, target, client_cert=False):
+    def stub(self, target, client_cert=False, tls=True):
         creds = grpc.ssl_channel_credentials(
             root_certificates=read('ca.pem'),
             private_key=read('client.key') if client_cert else None,
             certificate_chain=read('client.pem') if client_cert else None)
-        channel = grpc.secure_channel(target, creds)
+        channel = grpc.secure_channel(target, creds) if tls else grpc.insecure_channel(target)
         self.addCleanup(channel.close)
         return pb_grpc.CommandServiceStub(channel)
 
@@ -217,7 +228,7 @@ class AuthTest(unittest.TestCase):
             return r.status, {k.lower(): v for k, v in r.getheaders()}, text
 
     def test_http_every_route_refused_then_admin_writes(self):
-        d, _ = self.serve('http', [], http=True)
+        d, _ = self.serve('http', [], http=True, cert=None)
         viewer = bearer(jwt(claims(sub='viewer')))
         shop = (('x-api-key', 'shop-key'),)
         c = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=RPC_TIMEOUT)
@@ -277,7 +288,8 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(d.proc.poll(), None)
 
     def test_http_rate_limit_429_with_retry_after(self):
-        d, target = self.serve('http-rate', ['--rate-write-per-s', '0.25', '--rate-write-burst', '2'], http=True)
+        d, target = self.serve('http-rate', ['--rate-write-per-s', '0.25', '--rate-write-burst', '2'], http=True,
+                               cert=None)
         admin = (('x-api-key', 'admin-key'),)
         codes = [self.http_call(d.http_port, 'POST', '/api/v1/warehouses',
                                 {'warehouse': {'warehouse': 'W-%d' % i, 'name': 'w'}},
@@ -285,9 +297,88 @@ class AuthTest(unittest.TestCase):
         self.assertEqual([c[0] for c in codes], [200, 200, 429], codes)
         self.assertEqual(codes[2][1]['retry-after'], '4')  # 1 token at 0.25/s, whole seconds
         # One bucket per principal, whichever front door: gRPC is limited too.
-        self.assertEqual(self.code(self.stub(target).CreateWarehouse, pb.CreateWarehouseRequest(), admin),
+        self.assertEqual(self.code(self.stub(target, tls=False).CreateWarehouse, pb.CreateWarehouseRequest(), admin),
                          grpc.StatusCode.RESOURCE_EXHAUSTED)
         self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
+
+    # ---- HTTPS (the same --tls-* flags as gRPC) ----
+
+    def curl(self, port, path, *args):
+        """curl over HTTPS to localhost:port; (exit code, HTTP status or 0, body)."""
+        r = subprocess.run(['curl', '-sS', '--cacert', os.path.join(WORK, 'ca.pem'), '-w', '\n%{http_code}',
+                            *args, 'https://localhost:%d%s' % (port, path)],
+                           capture_output=True, text=True, timeout=RPC_TIMEOUT)
+        body, _, code = r.stdout.rpartition('\n')
+        return r.returncode, int(code or 0), body
+
+    def test_https_mtls_subject_is_the_principal(self):
+        d, _ = self.serve('https-mtls', ['--tls-client-ca', os.path.join(WORK, 'ca.pem')], http=True)
+        cert = ('--cert', os.path.join(WORK, 'client.pem'), '--key', os.path.join(WORK, 'client.key'))
+        body = '{"warehouse":{"warehouse":"TLS-1","name":"t","active":true}}'
+        rc, status, doc = self.curl(d.http_port, '/api/v1/warehouses', *cert, '-X', 'POST', '-H',
+                                    'Content-Type: application/json', '-H', 'Idempotency-Key: tls-1', '-d', body)
+        self.assertEqual((rc, status), (0, 200), doc)
+        # CN=ops-client holds admin only: reads are refused, so the subject really was the principal.
+        rc, status, doc = self.curl(d.http_port, '/api/v1/warehouses', *cert)
+        self.assertEqual((rc, status), (0, 403), doc)
+        # A token sent over mTLS takes precedence: a bad one is refused.
+        rc, status, _ = self.curl(d.http_port, '/api/v1/warehouses', *cert, '-H', 'X-API-Key: nope')
+        self.assertEqual((rc, status), (0, 401))
+        # No client certificate: no handshake; plain HTTP on the TLS port: no answer.
+        rc, status, _ = self.curl(d.http_port, '/api/v1/warehouses')
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(status, 0)
+        r = subprocess.run(['curl', '-sS', '-m', '5', 'http://127.0.0.1:%d/health' % d.http_port],
+                           capture_output=True, timeout=RPC_TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        # A remote caller cannot claim a subject: the forwarded-subject metadata without the edge's secret.
+        self.assertEqual(self.code(self.stub('localhost:' + d.address.rsplit(':', 1)[1], client_cert=True).CreateItem,
+                                   pb.CreateItemRequest(), (('x-inventory-forwarded-subject', 'CN=ops-client'),)),
+                         grpc.StatusCode.UNAUTHENTICATED)
+        self.assertEqual(self.curl(d.http_port, '/health', *cert)[:2], (0, 200))
+
+    def test_https_certificate_reload_on_sighup_keeps_open_connections(self):
+        for name in ('rot', 'rot-next'):
+            make_cert(name, 'localhost', SERVER_EXT)
+        d, _ = self.serve('https-reload', [], http=True, cert='rot')
+        ctx = ssl.create_default_context(cafile=os.path.join(WORK, 'ca.pem'))
+        admin = {'X-API-Key': 'admin-key'}
+
+        def connect():
+            c = http.client.HTTPSConnection('localhost', d.http_port, timeout=RPC_TIMEOUT, context=ctx)
+            c.connect()
+            self.addCleanup(c.close)
+            return c
+
+        def get(c):
+            c.request('GET', '/health', headers=admin)
+            r = c.getresponse()
+            r.read()
+            return r.status
+
+        def der(name):
+            with open(os.path.join(WORK, name + '.pem')) as f:
+                return ssl.PEM_cert_to_DER_cert(f.read())
+
+        first, second = der('rot'), der('rot-next')
+        old = connect()
+        self.assertEqual(old.sock.getpeercert(binary_form=True), first)
+        self.assertEqual(get(old), 200)
+        shutil.copy(os.path.join(WORK, 'rot-next.pem'), os.path.join(WORK, 'rot.pem'))
+        shutil.copy(os.path.join(WORK, 'rot-next.key'), os.path.join(WORK, 'rot.key'))
+        d.proc.send_signal(signal.SIGHUP)
+        fresh = inventoryd_harness.wait_for('a handshake with the new certificate', lambda: (
+            lambda c: c if c.sock.getpeercert(binary_form=True) == second else None)(connect()), timeout=10)
+        self.assertEqual(get(fresh), 200)
+        self.assertEqual(get(old), 200)  # the connection opened before the reload goes on
+        self.assertEqual(old.sock.getpeercert(binary_form=True), first)
+        # A broken file keeps the certificate in force, and the server up.
+        with open(os.path.join(WORK, 'rot.pem'), 'w') as f:
+            f.write('not a certificate\n')
+        d.proc.send_signal(signal.SIGHUP)
+        inventoryd_harness.wait_for('the reload error', lambda: 'HTTP TLS certificate not reloaded' in d.stderr(),
+                                    timeout=10)
+        self.assertEqual(connect().sock.getpeercert(binary_form=True), second)
 
 
 # Every /api/v1 route (the OpenAPI test holds docs/openapi.yaml to the route

@@ -384,12 +384,15 @@ void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
 // <host:port>" (the second stdout line). Null when not asked for.
 absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
                                                                  const projector::Projector* views,
-                                                                 const metrics::Registry* registry) {
+                                                                 const metrics::Registry* registry,
+                                                                 tools::Security* security) {
   if (f.listen.empty()) return nullptr;
   http_api::HttpServerOptions options;
   options.listen = f.listen;
+  options.tls = security->http_tls();
   auto http = std::make_unique<http_api::HttpServer>(options);
   http_api::ApiOptions api;
+  if (security->authenticator() != nullptr) api.edge_secret = security->authenticator()->edge_secret();
   std::uint64_t lag_max = f.ready_lag_events_max;
   api.ready = [views, lag_max]() -> absl::Status {
     if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
@@ -410,6 +413,7 @@ absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags&
   }
   if (s.ok()) s = http->Start();
   if (!s.ok()) return WithContext("cannot start the HTTP server", s);
+  security->OnReload("HTTP TLS certificate", [h = http.get()] { return h->ReloadTls(); });
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
   std::printf("http listening on %s:%d\n", host.c_str(), http->port());
   std::fflush(stdout);
@@ -518,7 +522,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
   // Further front doors start here, beside gRPC.
   absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
-      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), &obs.registry);
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), &obs.registry, security->get());
   if (!http.ok()) {
     if (roles.query) roles.query->Drain();
     grpc->server->Shutdown(std::chrono::system_clock::now());
@@ -532,7 +536,10 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   grpc->server->GetHealthCheckService()->SetServingStatus(false);
   if (roles.query) roles.query->Drain();  // streams end UNAVAILABLE (resumable), so Shutdown need not wait for them
   // Further front doors stop here, before gRPC (their calls ride it).
-  if (*http) (*http)->Stop();
+  if (*http) {
+    (*security)->ClearReloads();
+    (*http)->Stop();
+  }
   grpc->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   roles.Stop();
   absl::Status closed = (*log)->Close();

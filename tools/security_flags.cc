@@ -36,11 +36,11 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
       ->envname("INVENTORY_RATE_READ_PER_S")->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_option("--rate-read-burst", a.rate.reads.burst, "Read bucket size per principal")
       ->envname("INVENTORY_RATE_READ_BURST")->check(CLI::PositiveNumber)->capture_default_str();
-  serve->add_option("--tls-cert", f.tls_cert_file, "PEM certificate chain: serve gRPC over TLS")
+  serve->add_option("--tls-cert", f.tls_cert_file, "PEM certificate chain: serve gRPC and HTTP (--http-listen) over TLS")
       ->envname("INVENTORY_TLS_CERT");
-  serve->add_option("--tls-key", f.tls_key_file, "PEM private key of --tls-cert")->envname("INVENTORY_TLS_KEY");
+  serve->add_option("--tls-key", f.tls_key_file, "PEM private key of --tls-cert (re-read with the certificate on SIGHUP by HTTP)")->envname("INVENTORY_TLS_KEY");
   serve->add_option("--tls-client-ca", f.tls_client_ca_file,
-                    "PEM CA bundle: require client certificates (mTLS); the subject becomes the principal")
+                    "PEM CA bundle: require client certificates on gRPC and HTTP (mTLS); the subject becomes the principal")
       ->envname("INVENTORY_TLS_CLIENT_CA");
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
@@ -91,6 +91,18 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
   auth::AuthOptions options = f.auth;
   options.accept_client_certificates = !f.tls_client_ca_file.empty();
   ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
+  s->http_tls_ = {.cert_file = f.tls_cert_file, .key_file = f.tls_key_file, .client_ca_file = f.tls_client_ca_file};
+  if (options.Enabled()) {
+    ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
+  }
+  Security* raw = s.get();
+  s->reload_thread_ = std::thread([raw] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    int signal_number = 0;
+    while (sigwait(&set, &signal_number) == 0 && !raw->stopping_.load()) raw->ReloadAll();
+  });
   if (!options.Enabled()) {
     for (const std::string& listen : listens) {
       if (listen.empty() || IsLoopbackListen(listen) || f.insecure_no_auth) continue;
@@ -100,26 +112,38 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
           "listen on 127.0.0.1, or pass --insecure-no-auth"));
     }
     spdlog::warn("authentication is off: every caller may read and write");
-    return s;
   }
-  ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
-  auth::Authenticator* a = s->authenticator_.get();
-  std::atomic<bool>* stopping = &s->stopping_;
-  s->reload_thread_ = std::thread([a, stopping] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    int signal_number = 0;
-    while (sigwait(&set, &signal_number) == 0 && !stopping->load()) {
-      absl::Status reloaded = a->Reload();
-      if (reloaded.ok()) {
-        spdlog::info("SIGHUP: authentication files reloaded");
-      } else {
-        spdlog::error("SIGHUP: reload failed, the previous configuration stays in force: {}", reloaded.ToString());
-      }
-    }
-  });
   return s;
+}
+
+void Security::ReloadAll() {
+  if (authenticator_ != nullptr) {
+    absl::Status reloaded = authenticator_->Reload();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: authentication files reloaded");
+    } else {
+      spdlog::error("SIGHUP: reload failed, the previous configuration stays in force: {}", reloaded.ToString());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [what, reload] : reloads_) {
+    absl::Status reloaded = reload();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: {} reloaded", what);
+    } else {
+      spdlog::error("SIGHUP: {} not reloaded, the previous one stays in use: {}", what, reloaded.ToString());
+    }
+  }
+}
+
+void Security::OnReload(std::string what, std::function<absl::Status()> reload) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reloads_.emplace_back(std::move(what), std::move(reload));
+}
+
+void Security::ClearReloads() {
+  std::lock_guard<std::mutex> lock(mu_);
+  reloads_.clear();
 }
 
 Security::~Security() {

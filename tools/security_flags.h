@@ -1,6 +1,7 @@
 // inventoryd's security flags and their wiring: the Authenticator (JWT keys,
 // API keys, policy, rate limits), the gRPC server credentials (TLS, mTLS),
-// the SIGHUP reload of the key and policy files, and the safe default: with
+// the HTTP front door's TLS files, the SIGHUP reload of the key and policy
+// files (and of what OnReload adds), and the safe default: with
 // no authentication configured the service listens on loopback only, and a
 // non-loopback --listen without authentication refuses to start unless
 // --insecure-no-auth. Every flag has an INVENTORY_* environment variable.
@@ -13,7 +14,9 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "auth/authenticator.h"
+#include "http-api/http_server.h"
 
 namespace tools {
 
@@ -52,11 +56,24 @@ class Security {
   // Null when authentication is off.
   auth::Authenticator* authenticator() const { return authenticator_.get(); }
   std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
+  // The HTTP front door's TLS: the same --tls-cert, --tls-key and
+  // --tls-client-ca as gRPC.
+  const http_api::HttpTlsOptions& http_tls() const { return http_tls_; }
+
+  // Also run `reload` on SIGHUP, after the authentication files; an error is
+  // logged naming `what`, and the reloader keeps its old state.
+  // ClearReloads drops them all (before what they reload goes away).
+  void OnReload(std::string what, std::function<absl::Status()> reload);
+  void ClearReloads();
 
  private:
   Security() = default;
+  void ReloadAll();
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
+  http_api::HttpTlsOptions http_tls_;
+  std::mutex mu_;  // guards reloads_
+  std::vector<std::pair<std::string, std::function<absl::Status()>>> reloads_;
   std::atomic<bool> stopping_{false};
   std::thread reload_thread_;
 };
