@@ -380,6 +380,49 @@ class AuthTest(unittest.TestCase):
                                     timeout=10)
         self.assertEqual(connect().sock.getpeercert(binary_form=True), second)
 
+    # ---- Kafka security passthrough (--kafka-config) ----
+
+    def test_kafka_config_refused_by_key_and_secrets_never_printed(self):
+        secret = 'TopSecret-e2e-4711'
+        work = os.path.join(WORK, 'kafka-conf')
+        os.makedirs(work, exist_ok=True)
+        conf = os.path.join(work, 'kafka.conf')
+
+        def run(text, *args, env=None, timeout=60):
+            with open(conf, 'w') as f:
+                f.write(text)
+            return subprocess.run([INVENTORYD, 'serve', '--data-dir', os.path.join(work, 'data'), '--listen',
+                                   '127.0.0.1:0', '--kafka-config', conf, *args],
+                                  capture_output=True, text=True, timeout=timeout, env=env)
+
+        good = ('security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=shop\n'
+                'sasl.password=%s\n' % secret)
+        # An unknown property: refused at start, named, with librdkafka's reason.
+        r = run(good + 'ssl.no.such.property=1\n')
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('kafka.conf:5: kafka setting ssl.no.such.property', r.stderr)
+        self.assertIn('No such configuration property', r.stderr)
+        # A key the clients' guarantees depend on is not passed through.
+        r = run('enable.idempotence=false\n')
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('enable.idempotence is not passed through', r.stderr)
+        # A malformed line is named without its text.
+        r = run('sasl.password %s\n' % secret)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('kafka.conf:1: expected key=value', r.stderr)
+        self.assertNotIn(secret, r.stdout + r.stderr)
+        # A valid file goes to the clients of the Kafka log, which cannot reach
+        # its broker (none listens): the error says so, never the password.
+        r = run(good, '--log-backend', 'kafka', '--kafka-brokers', '127.0.0.1:1', '--partitions', '1')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('kafka log', r.stderr)
+        self.assertNotIn(secret, r.stdout + r.stderr)
+        # --help, with the file given by its environment variable.
+        r = subprocess.run([INVENTORYD, 'serve', '--help'], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, INVENTORY_KAFKA_CONFIG=conf))
+        self.assertIn('--kafka-config', r.stdout)
+        self.assertNotIn(secret, r.stdout + r.stderr)
+
 
 # Every /api/v1 route (the OpenAPI test holds docs/openapi.yaml to the route
 # table; test_http_routes_cover_openapi holds this list to the document):

@@ -220,8 +220,10 @@ absl::StatusOr<RoleSet> ParseRoles(const std::string& list) {
 // The log as the roles need it: the embedded log belongs to this process
 // whatever its roles; Kafka is opened read-only (fencing no writer) without
 // the command role.
-absl::StatusOr<eventlog::LogConfig> LogConfigFor(const ServeFlags& f, const RoleSet& which) {
+absl::StatusOr<eventlog::LogConfig> LogConfigFor(const ServeFlags& f, const RoleSet& which,
+                                                  const eventlog::KafkaSettings& kafka_settings) {
   eventlog::LogConfig config = f.log;
+  config.kafka_settings = kafka_settings;
   absl::StatusOr<eventlog::LogBackend> backend = eventlog::ParseLogBackend(f.log_backend);
   if (!backend.ok()) return backend.status();
   config.backend = *backend;
@@ -239,8 +241,12 @@ command_api::CommandRoleOptions CommandOptions(const ServeFlags& f) {
   return r;
 }
 
-orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& f) {
+orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& f,
+                                        const eventlog::KafkaSettings& kafka_settings) {
   orders::OrdersRoleOptions r;
+  r.consumer.settings = kafka_settings;
+  r.consumer.producer.settings = kafka_settings;
+  r.publisher.producer.settings = kafka_settings;
   r.consume = !o.brokers.empty();
   r.consumer.bootstrap_servers = o.brokers;
   r.consumer.topic = o.topic;
@@ -298,8 +304,10 @@ absl::Status WithContext(absl::string_view what, const absl::Status& status) {
 
 // Starts the roles in `which`; on an error the ones already started stop.
 absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersFlags& o, eventlog::EventLog* log,
-                        base::Clock* clock, auth::Authenticator* authenticator, metrics::ServiceMetrics* metrics,
+                        base::Clock* clock, const tools::Security& security, metrics::ServiceMetrics* metrics,
                         Roles& roles) {
+  auth::Authenticator* authenticator = security.authenticator();
+  const eventlog::KafkaSettings& kafka_settings = security.kafka_settings();
   if (which.command) {
     command_api::CommandRoleOptions command_options = CommandOptions(f);
     command_options.service.authenticator = authenticator;
@@ -307,7 +315,7 @@ absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersF
     auto command = command_api::CommandRole::Start(log, clock, command_options);
     if (!command.ok()) return WithContext("cannot rebuild the ledger state", command.status());
     roles.command = std::move(*command);
-    auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f));
+    auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f, kafka_settings));
     if (!orders.ok()) return WithContext("cannot start the order-event consumer / publisher", orders.status());
     roles.orders = std::move(*orders);
   }
@@ -496,7 +504,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
     return Fail(kExitBadFlags, absl::InvalidArgumentError("--orders-brokers needs the command role: order events "
                                                           "become commands"));
   }
-  absl::StatusOr<eventlog::LogConfig> log_config = LogConfigFor(f, *which);
+  absl::StatusOr<eventlog::LogConfig> log_config = LogConfigFor(f, *which, (*security)->kafka_settings());
   if (!log_config.ok()) return Fail(kExitBadFlags, log_config.status());
   std::error_code ec;
   std::filesystem::create_directories(f.log.data_dir, ec);
@@ -505,8 +513,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
   Roles roles;
-  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(),
-                                    &obs.service, roles);
+  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, **security, &obs.service, roles);
   if (!started.ok()) return Fail(kExitError, started);
   metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
                                             .log = log->get(),

@@ -42,6 +42,10 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
   serve->add_option("--tls-client-ca", f.tls_client_ca_file,
                     "PEM CA bundle: require client certificates on gRPC and HTTP (mTLS); the subject becomes the principal")
       ->envname("INVENTORY_TLS_CLIENT_CA");
+  serve->add_option("--kafka-config", f.kafka_config_file,
+                    "File of librdkafka security settings for every Kafka client: key=value lines, "
+                    "security.protocol, sasl.*, ssl.* (docs/security.md); values are never printed")
+      ->envname("INVENTORY_KAFKA_CONFIG");
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
       ->envname("INVENTORY_INSECURE_NO_AUTH");
@@ -91,6 +95,9 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
   auth::AuthOptions options = f.auth;
   options.accept_client_certificates = !f.tls_client_ca_file.empty();
   ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
+  if (!f.kafka_config_file.empty()) {
+    ASSIGN_OR_RETURN(s->kafka_settings_, eventlog::ReadKafkaSettings(f.kafka_config_file));
+  }
   s->http_tls_ = {.cert_file = f.tls_cert_file, .key_file = f.tls_key_file, .client_ca_file = f.tls_client_ca_file};
   if (options.Enabled()) {
     ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));

@@ -24,6 +24,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "auth/authenticator.h"
+#include "eventlog/kafka_settings.h"
 #include "http-api/http_server.h"
 
 namespace tools {
@@ -34,6 +35,7 @@ struct SecurityFlags {
   std::string tls_key_file;
   std::string tls_client_ca_file;
   bool insecure_no_auth = false;
+  std::string kafka_config_file;  // eventlog/kafka_settings.h
 };
 
 void AddSecurityFlags(CLI::App* serve, SecurityFlags& f);
@@ -59,6 +61,8 @@ class Security {
   // The HTTP front door's TLS: the same --tls-cert, --tls-key and
   // --tls-client-ca as gRPC.
   const http_api::HttpTlsOptions& http_tls() const { return http_tls_; }
+  // --kafka-config: for every Kafka client (log, order consumer, producers).
+  const eventlog::KafkaSettings& kafka_settings() const { return kafka_settings_; }
 
   // Also run `reload` on SIGHUP, after the authentication files; an error is
   // logged naming `what`, and the reloader keeps its old state.
@@ -72,6 +76,7 @@ class Security {
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   http_api::HttpTlsOptions http_tls_;
+  eventlog::KafkaSettings kafka_settings_;
   std::mutex mu_;  // guards reloads_
   std::vector<std::pair<std::string, std::function<absl::Status()>>> reloads_;
   std::atomic<bool> stopping_{false};
