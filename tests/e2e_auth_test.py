@@ -207,6 +207,42 @@ class AuthTest(unittest.TestCase):
         with self.assertRaises(grpc.RpcError):  # no client certificate: the handshake fails
             self.create_warehouse(self.stub(target), 'm-2', ())
 
+    def test_every_query_method_refused_and_a_reader_admitted(self):
+        import query_service_pb2 as qpb
+        _, target = self.serve('query', [], cert=None)
+        channel = grpc.insecure_channel(target)
+        self.addCleanup(channel.close)
+        methods = qpb.DESCRIPTOR.services_by_name['QueryService'].methods
+        self.assertGreaterEqual(len(methods), 12)
+        U, D = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
+        viewer = bearer(jwt(claims(sub='viewer')))
+        for m in methods:
+            req, resp = getattr(qpb, m.input_type.name), getattr(qpb, m.output_type.name)
+            path = '/inventory.v1.QueryService/' + m.name
+            if m.server_streaming:
+                rpc = channel.unary_stream(path, request_serializer=req.SerializeToString,
+                                           response_deserializer=resp.FromString)
+            else:
+                rpc = channel.unary_unary(path, request_serializer=req.SerializeToString,
+                                          response_deserializer=resp.FromString)
+
+            def code(md):
+                try:
+                    result = rpc(req(), timeout=RPC_TIMEOUT, metadata=md)
+                    if m.server_streaming:
+                        admitted = dict(result.initial_metadata()).get('inventory-stream-admitted')
+                        code = result.code() if admitted is None else grpc.StatusCode.OK
+                        result.cancel()
+                        return code
+                    return grpc.StatusCode.OK
+                except grpc.RpcError as e:
+                    return e.code()
+
+            for what, md in bad_credentials().items():
+                self.assertEqual(code(md), U, '%s %s' % (m.name, what))
+            self.assertEqual(code((('x-api-key', 'shop-key'),)), D, m.name)  # orders: no reads
+            self.assertNotIn(code(viewer), (U, D), m.name)
+
     # ---- HTTP (docs/http.md, docs/security.md "HTTP") ----
 
     def http_call(self, port, method, path, body=None, headers=(), conn=None):
