@@ -23,6 +23,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -242,6 +243,49 @@ class AuthTest(unittest.TestCase):
                 self.assertEqual(code(md), U, '%s %s' % (m.name, what))
             self.assertEqual(code((('x-api-key', 'shop-key'),)), D, m.name)  # orders: no reads
             self.assertNotIn(code(viewer), (U, D), m.name)
+
+    def test_grpc_limits_message_metadata_and_streams(self):
+        import query_service_pb2 as qpb
+        import query_service_pb2_grpc as qpb_grpc
+        d, target = self.serve('limits', [], cert=None)
+        channel = grpc.insecure_channel(target)
+        self.addCleanup(channel.close)
+        stub = pb_grpc.CommandServiceStub(channel)
+        admin = (('x-api-key', 'admin-key'),)
+        big = pb.CreateItemRequest(context=pb.CommandContext(command_id='big'))
+        big.item.sku = 'BIG'
+        big.item.name = 'x' * (4 << 20)
+        self.assertEqual(self.code(stub.CreateItem, big, admin), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertEqual(self.code(stub.CreateItem, big, admin + (('x-pad', 'p' * (20 << 10)),)),
+                         grpc.StatusCode.RESOURCE_EXHAUSTED)
+        # The server stays up (the header list past the limit may cost the
+        # client its connection: a new channel) and the refused calls
+        # appended nothing.
+        self.assertEqual(d.proc.poll(), None, d.stderr())
+        channel = grpc.insecure_channel(target, options=[('grpc.use_local_subchannel_pool', 1)])
+        self.addCleanup(channel.close)
+        resp = self.create_warehouse(pb_grpc.CommandServiceStub(channel), 'lim-1', admin)
+        self.assertEqual([p.offset for p in resp.result.token.positions], [0])
+        # 256 streams at once on one connection; the 257th waits for a free one.
+        query = qpb_grpc.QueryServiceStub(channel)
+        viewer = bearer(jwt(claims(sub='viewer')))
+        streams = [query.StreamInventoryUpdates(qpb.StreamInventoryUpdatesRequest(), metadata=viewer)
+                   for _ in range(256)]
+        for s in streams:
+            self.assertIn(('inventory-stream-admitted', '1'), s.initial_metadata())
+        extra = query.StreamInventoryUpdates(qpb.StreamInventoryUpdatesRequest(), metadata=viewer)
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(extra.initial_metadata()))
+        waiter.start()
+        waiter.join(1.0)
+        self.assertTrue(waiter.is_alive(), 'the 257th stream started at once')
+        streams[0].cancel()
+        waiter.join(RPC_TIMEOUT)
+        self.assertFalse(waiter.is_alive())
+        self.assertIn(('inventory-stream-admitted', '1'), got[0])
+        for s in streams[1:] + [extra]:
+            s.cancel()
+        self.assertEqual(d.proc.poll(), None)
 
     # ---- HTTP (docs/http.md, docs/security.md "HTTP") ----
 

@@ -353,6 +353,7 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  tools::ApplyGrpcLimits(tools::GrpcLimits{}, &builder);
   int port = 0;
   builder.AddListeningPort(listen, credentials, &port);
   if (roles.command) builder.RegisterService(roles.command->service());

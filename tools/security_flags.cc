@@ -51,6 +51,12 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
       ->envname("INVENTORY_INSECURE_NO_AUTH");
 }
 
+void ApplyGrpcLimits(const GrpcLimits& limits, grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(limits.receive_message_bytes_max);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.concurrent_streams_max);
+  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, limits.metadata_bytes_max);
+}
+
 bool IsLoopbackListen(const std::string& listen) {
   std::string host = listen.substr(0, listen.rfind(':'));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);

@@ -12,6 +12,7 @@
 #define TOOLS_SECURITY_FLAGS_H_
 
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 
 #include <atomic>
 #include <functional>
@@ -39,6 +40,22 @@ struct SecurityFlags {
 };
 
 void AddSecurityFlags(CLI::App* serve, SecurityFlags& f);
+
+// The gRPC server's transport limits (docs/security.md, "Limits"), each
+// tested in tests/e2e_auth_test.py.
+struct GrpcLimits {
+  // Largest request message, bytes; past it the call ends RESOURCE_EXHAUSTED
+  // before any handler runs. Default 4 MiB.
+  int receive_message_bytes_max = 4 << 20;
+  // Most calls at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS);
+  // a client's further calls wait until one ends. Default 256.
+  int concurrent_streams_max = 256;
+  // Largest request metadata (the HTTP/2 header list), bytes; past it the
+  // call is refused. Default 16 KiB (a JWT may take 8 KiB).
+  int metadata_bytes_max = 16 << 10;
+};
+
+void ApplyGrpcLimits(const GrpcLimits& limits, grpc::ServerBuilder* builder);
 
 // True for 127.0.0.0/8, ::1 and localhost (`listen` is host:port).
 bool IsLoopbackListen(const std::string& listen);
