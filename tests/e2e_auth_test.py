@@ -124,7 +124,8 @@ class AuthTest(unittest.TestCase):
         """inventoryd with authentication; TLS on both front doors unless cert is None."""
         work = os.path.join(WORK, name)
         os.makedirs(work, exist_ok=True)
-        tls = ['--tls-cert', os.path.join(WORK, cert + '.pem'), '--tls-key', os.path.join(WORK, cert + '.key')] \
+        tls = ['--tls-cert', os.path.join(WORK, cert + '.pem'), '--tls-key', os.path.join(WORK, cert + '.key'),
+               '--http-tls-cert', os.path.join(WORK, cert + '.pem'), '--http-tls-key', os.path.join(WORK, cert + '.key')] \
             if cert else []
         d = inventoryd_harness.Inventoryd(INVENTORYD, work, tls + [
             '--auth-jwt-hmac-secret', os.path.join(WORK, 'secret'), '--auth-api-keys', os.path.join(WORK, 'keys'),
@@ -381,7 +382,7 @@ class AuthTest(unittest.TestCase):
                          grpc.StatusCode.RESOURCE_EXHAUSTED)
         self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
 
-    # ---- HTTPS (the same --tls-* flags as gRPC) ----
+    # ---- HTTPS (--http-tls-*, the twins of gRPC's --tls-*) ----
 
     def curl(self, port, path, *args):
         """curl over HTTPS to localhost:port; (exit code, HTTP status or 0, body)."""
@@ -392,7 +393,8 @@ class AuthTest(unittest.TestCase):
         return r.returncode, int(code or 0), body
 
     def test_https_mtls_subject_is_the_principal(self):
-        d, _ = self.serve('https-mtls', ['--tls-client-ca', os.path.join(WORK, 'ca.pem')], http=True)
+        d, _ = self.serve('https-mtls', ['--tls-client-ca', os.path.join(WORK, 'ca.pem'),
+                                         '--http-tls-client-ca', os.path.join(WORK, 'ca.pem')], http=True)
         cert = ('--cert', os.path.join(WORK, 'client.pem'), '--key', os.path.join(WORK, 'client.key'))
         body = '{"warehouse":{"warehouse":"TLS-1","name":"t","active":true}}'
         rc, status, doc = self.curl(d.http_port, '/api/v1/warehouses', *cert, '-X', 'POST', '-H',

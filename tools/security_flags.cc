@@ -36,12 +36,20 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
       ->envname("INVENTORY_RATE_READ_PER_S")->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_option("--rate-read-burst", a.rate.reads.burst, "Read bucket size per principal")
       ->envname("INVENTORY_RATE_READ_BURST")->check(CLI::PositiveNumber)->capture_default_str();
-  serve->add_option("--tls-cert", f.tls_cert_file, "PEM certificate chain: serve gRPC and HTTP (--http-listen) over TLS")
+  serve->add_option("--tls-cert", f.tls_cert_file, "PEM certificate chain: serve gRPC over TLS")
       ->envname("INVENTORY_TLS_CERT");
-  serve->add_option("--tls-key", f.tls_key_file, "PEM private key of --tls-cert (re-read with the certificate on SIGHUP by HTTP)")->envname("INVENTORY_TLS_KEY");
+  serve->add_option("--tls-key", f.tls_key_file, "PEM private key of --tls-cert")->envname("INVENTORY_TLS_KEY");
   serve->add_option("--tls-client-ca", f.tls_client_ca_file,
-                    "PEM CA bundle: require client certificates on gRPC and HTTP (mTLS); the subject becomes the principal")
+                    "PEM CA bundle: require client certificates (mTLS); the subject becomes the principal")
       ->envname("INVENTORY_TLS_CLIENT_CA");
+  serve->add_option("--http-tls-cert", f.http_tls.cert_file,
+                    "PEM certificate chain: serve HTTP (--http-listen) over TLS; re-read on SIGHUP")
+      ->envname("INVENTORY_HTTP_TLS_CERT");
+  serve->add_option("--http-tls-key", f.http_tls.key_file, "PEM private key of --http-tls-cert")
+      ->envname("INVENTORY_HTTP_TLS_KEY");
+  serve->add_option("--http-tls-client-ca", f.http_tls.client_ca_file,
+                    "PEM CA bundle: require HTTP client certificates (mTLS); the subject becomes the principal")
+      ->envname("INVENTORY_HTTP_TLS_CLIENT_CA");
   serve->add_option("--kafka-config", f.kafka_config_file,
                     "File of librdkafka security settings for every Kafka client: key=value lines, "
                     "security.protocol, sasl.*, ssl.* (docs/security.md); values are never printed")
@@ -99,12 +107,12 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
                                                            const base::Clock* clock) {
   std::unique_ptr<Security> s(new Security());
   auth::AuthOptions options = f.auth;
-  options.accept_client_certificates = !f.tls_client_ca_file.empty();
+  options.accept_client_certificates = !f.tls_client_ca_file.empty() || !f.http_tls.client_ca_file.empty();
   ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
   if (!f.kafka_config_file.empty()) {
     ASSIGN_OR_RETURN(s->kafka_settings_, eventlog::ReadKafkaSettings(f.kafka_config_file));
   }
-  s->http_tls_ = {.cert_file = f.tls_cert_file, .key_file = f.tls_key_file, .client_ca_file = f.tls_client_ca_file};
+  s->http_tls_ = f.http_tls;
   if (options.Enabled()) {
     ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
   }
@@ -121,7 +129,8 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
       if (listen.empty() || IsLoopbackListen(listen) || f.insecure_no_auth) continue;
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to listen on ", listen, " without authentication: configure --auth-jwt-key, "
-          "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys or --tls-client-ca (docs/security.md), "
+          "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys, --tls-client-ca or --http-tls-client-ca "
+          "(docs/security.md), "
           "listen on 127.0.0.1, or pass --insecure-no-auth"));
     }
     spdlog::warn("authentication is off: every caller may read and write");

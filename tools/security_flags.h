@@ -35,6 +35,7 @@ struct SecurityFlags {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  http_api::HttpTlsOptions http_tls;  // --http-tls-cert, --http-tls-key, --http-tls-client-ca
   bool insecure_no_auth = false;
   std::string kafka_config_file;  // eventlog/kafka_settings.h
 };
@@ -75,8 +76,8 @@ class Security {
   // Null when authentication is off.
   auth::Authenticator* authenticator() const { return authenticator_.get(); }
   std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
-  // The HTTP front door's TLS: the same --tls-cert, --tls-key and
-  // --tls-client-ca as gRPC.
+  // The HTTP front door's TLS (--http-tls-*): the gRPC flags' twins, apart
+  // so that HTTP may stay plain (kubelet probes, a mesh) while gRPC is mTLS.
   const http_api::HttpTlsOptions& http_tls() const { return http_tls_; }
   // --kafka-config: for every Kafka client (log, order consumer, producers).
   const eventlog::KafkaSettings& kafka_settings() const { return kafka_settings_; }
