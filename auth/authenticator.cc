@@ -1,13 +1,31 @@
 #include "auth/authenticator.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "base/durable_file.h"
 #include "base/status.h"
 
 namespace auth {
+namespace {
+
+std::string RandomSecret() {
+  unsigned char bytes[32];
+  INV_CHECK(RAND_bytes(bytes, sizeof(bytes)) == 1) << "no randomness for the HTTP edge secret";
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+bool SameSecret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
 
 Authenticator::Authenticator(AuthOptions options, const base::Clock* clock)
-    : options_(std::move(options)), clock_(clock), limiter_(options_.rate, clock) {}
+    : options_(std::move(options)), clock_(clock), edge_secret_(RandomSecret()), limiter_(options_.rate, clock) {}
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions options, const base::Clock* clock) {
   std::unique_ptr<Authenticator> authenticator(new Authenticator(std::move(options), clock));
@@ -57,6 +75,9 @@ std::shared_ptr<const Authenticator::Snapshot> Authenticator::Current() const {
 }
 
 absl::StatusOr<Identity> Authenticator::Authenticate(const Snapshot& snapshot, const Credentials& c) const {
+  if (c.forwarded_subject && !SameSecret(c.forwarded_secret.value_or(""), edge_secret_)) {
+    return absl::UnauthenticatedError("a forwarded client certificate subject without the HTTP edge's secret");
+  }
   if (c.bearer_token) {
     ASSIGN_OR_RETURN(JwtClaims claims, VerifyJwt(*c.bearer_token, snapshot.keys, options_.jwt, clock_->NowMs()));
     return Identity{claims.subject, snapshot.policy.RolesOf(claims.subject)};
@@ -66,9 +87,8 @@ absl::StatusOr<Identity> Authenticator::Authenticate(const Snapshot& snapshot, c
     if (it == snapshot.api_keys.end()) return absl::UnauthenticatedError("invalid API key");
     return it->second;
   }
-  if (c.client_cert_subject && options_.accept_client_certificates) {
-    return Identity{*c.client_cert_subject, snapshot.policy.RolesOf(*c.client_cert_subject)};
-  }
+  const std::optional<std::string>& subject = c.forwarded_subject ? c.forwarded_subject : c.client_cert_subject;
+  if (subject && options_.accept_client_certificates) return Identity{*subject, snapshot.policy.RolesOf(*subject)};
   return absl::UnauthenticatedError(
       "no credentials: send `authorization: Bearer <jwt>` or `x-api-key: <key>` metadata");
 }

@@ -58,6 +58,10 @@ struct Credentials {
   std::optional<std::string> bearer_token;        // from `authorization: Bearer <jwt>`
   std::optional<std::string> api_key;             // from `x-api-key`
   std::optional<std::string> client_cert_subject;  // a verified peer certificate's subject
+  // A client certificate's subject the HTTP edge verified and forwarded,
+  // with the secret that proves the edge sent it (Authenticator::edge_secret).
+  std::optional<std::string> forwarded_subject;
+  std::optional<std::string> forwarded_secret;
 };
 
 struct Decision {
@@ -87,6 +91,11 @@ class Authenticator {
   // limit, in that order.
   Decision Decide(const Credentials& credentials, std::string_view method);
 
+  // A random secret made at Create, known only inside this process: the HTTP
+  // edge sends it with a client certificate subject it verified, so that no
+  // remote caller can claim a subject by sending the same metadata.
+  const std::string& edge_secret() const { return edge_secret_; }
+
   // The in-flight bound (RateLimitOptions::in_flight_max).
   RateLimiter& limiter() { return limiter_; }
   const Counters& counters() const { return counters_; }
@@ -104,6 +113,7 @@ class Authenticator {
 
   const AuthOptions options_;
   const base::Clock* const clock_;
+  const std::string edge_secret_;
   RateLimiter limiter_;
   Counters counters_;
   mutable std::mutex mu_;  // guards snapshot_ (the pointer, not the pointee)

@@ -17,13 +17,15 @@ std::optional<std::string> Metadata(const grpc::ServerContextBase* ctx, const ch
 
 Credentials CredentialsOf(const grpc::ServerContextBase* ctx) {
   Credentials c;
-  if (std::optional<std::string> header = Metadata(ctx, "authorization")) {
+  if (std::optional<std::string> header = Metadata(ctx, kAuthorizationKey)) {
     // RFC 6750: the scheme is case-insensitive; anything else is still a
     // (malformed) bearer attempt, refused by the verifier.
     std::string scheme = header->substr(0, 7);
     c.bearer_token = absl::AsciiStrToLower(scheme) == "bearer " ? header->substr(7) : *header;
   }
-  c.api_key = Metadata(ctx, "x-api-key");
+  c.api_key = Metadata(ctx, kApiKeyKey);
+  c.forwarded_subject = Metadata(ctx, kForwardedSubjectKey);
+  c.forwarded_secret = Metadata(ctx, kEdgeSecretKey);
   std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
   if (auth && auth->IsPeerAuthenticated()) {
     std::vector<grpc::string_ref> subject = auth->FindPropertyValues("x509_subject");

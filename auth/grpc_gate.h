@@ -32,6 +32,14 @@
 namespace auth {
 
 inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+// The metadata that carries credentials; HTTP forwards its headers of the
+// same (lowercase) names unchanged.
+inline constexpr char kAuthorizationKey[] = "authorization";
+inline constexpr char kApiKeyKey[] = "x-api-key";
+// The HTTP edge's forwarded client certificate subject and the in-process
+// secret that vouches for it (Credentials::forwarded_subject).
+inline constexpr char kForwardedSubjectKey[] = "x-inventory-forwarded-subject";
+inline constexpr char kEdgeSecretKey[] = "x-inventory-edge-secret";
 
 struct Admission {
   grpc::Status status;    // OK or the refusal to finish the call with

@@ -18,6 +18,8 @@
 #   bench/compare.sh                         full run into bench/results (~20 min)
 #   bench/compare.sh --quick --out /tmp/r    1 repetition of 2 s, no restart curve
 #   bench/compare.sh --reps 5 --seconds 10 -- --scenarios hot,uniform
+#   bench/compare.sh --security ...          also the unary ledger with JWT auth, TLS, both:
+#                                            ratios against the plain ledger in table.md
 # Flags after `--` go to compare_load (see its --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,7 @@ scale_seconds=3
 clients=32
 restart_sizes="1000000 10000000"
 extra=()
+security=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -42,8 +45,9 @@ while [ $# -gt 0 ]; do
     --restart-sizes) restart_sizes=$2; shift 2 ;;
     --no-restart) restart_sizes=""; shift ;;
     --quick) reps=1; seconds=2; scale_seconds=1; restart_sizes=""; shift ;;
+    --security) security=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -122,11 +126,16 @@ echo "  redis: appendonly=$(redis-cli -p "$redis_port" config get appendonly | t
   "appendfsync=$(redis-cli -p "$redis_port" config get appendfsync | tail -1)" >&2
 
 mkdir -p "$out"
+security_systems=()
+if [ "$security" = 1 ]; then
+  security_systems=(--systems postgres,redis,ledger,ledger-bulk,ledger-jwt,ledger-tls,ledger-jwt-tls)
+fi
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 "$build/bench/compare_load" --pg "$pg_conninfo" --redis "127.0.0.1:$redis_port" \
   --pg-pid "$(head -1 "$pg_dir/data/postmaster.pid")" --redis-pid "$redis_pid" \
   --inventoryd "$build/tools/inventoryd" --clients "$clients" --repetitions "$reps" --seconds "$seconds" \
-  --scale-seconds "$scale_seconds" --out-dir "$out" ${extra[@]+"${extra[@]}"} || status=$?
+  --scale-seconds "$scale_seconds" --out-dir "$out" \
+  ${security_systems[@]+"${security_systems[@]}"} ${extra[@]+"${extra[@]}"} || status=$?
 status=${status:-0}
 
 # Restart (and, later, projector rebuild) time against history size.
@@ -150,7 +159,7 @@ fi
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "peers: $("$pg_bin/postgres" --version) (fsync=on, synchronous_commit=on); $(redis-server --version | cut -d' ' -f1-3) (appendonly yes, appendfsync always)"
-  echo "command: bench/compare.sh --reps $reps --seconds $seconds --scale-seconds $scale_seconds --clients $clients --restart-sizes \"$restart_sizes\" ${extra[*]+-- ${extra[*]}}"
+  echo "command: bench/compare.sh$([ "$security" = 1 ] && echo " --security") --reps $reps --seconds $seconds --scale-seconds $scale_seconds --clients $clients --restart-sizes \"$restart_sizes\" ${extra[*]+-- ${extra[*]}}"
 } >"$out/machine.txt"
 
 # The chart: throughput per scenario, the scale curve, restart time.

@@ -35,6 +35,8 @@
 // the chart).
 #include <grpcpp/grpcpp.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <libpq-fe.h>
 #include <sys/resource.h>
 
@@ -56,6 +58,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -536,14 +539,28 @@ void FillReserve(pb::CheckAndReserveStockRequest* req, int sku, const std::strin
 
 std::chrono::system_clock::time_point Deadline() { return std::chrono::system_clock::now() + std::chrono::seconds(10); }
 
+// How the ledger is run: as it is, or with JWT authentication (every call
+// verifies an HS256 bearer token) and/or TLS, to measure what they cost.
+struct LedgerSecurity {
+  bool jwt = false;
+  bool tls = false;
+  std::string Suffix() const { return absl::StrCat(jwt ? "-jwt" : "", tls ? "-tls" : ""); }
+};
+
+// Each call's context: deadline and, with JWT on, the bearer token.
+void PrepareContext(grpc::ClientContext* ctx, const std::string& bearer) {
+  ctx->set_deadline(Deadline());
+  if (!bearer.empty()) ctx->AddMetadata("authorization", bearer);
+}
+
 class LedgerClient : public Client {
  public:
-  LedgerClient(pb::CommandService::Stub* commands, pb::QueryService::Stub* queries, bool bulk)
-      : commands_(commands), queries_(queries), bulk_(bulk) {}
+  LedgerClient(pb::CommandService::Stub* commands, pb::QueryService::Stub* queries, bool bulk, std::string bearer)
+      : commands_(commands), queries_(queries), bulk_(bulk), bearer_(std::move(bearer)) {}
 
   CallResult Reserve(const std::vector<int>& skus, const std::string& id) override {
     grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
+    PrepareContext(&ctx, bearer_);
     CallResult out;
     if (!bulk_) {
       pb::CheckAndReserveStockRequest req;
@@ -569,7 +586,7 @@ class LedgerClient : public Client {
 
   bool Commit(int, const std::string& id) override {
     grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
+    PrepareContext(&ctx, bearer_);
     pb::CommitReservationRequest req;
     *req.mutable_context() = Context(id + "-commit");
     req.set_reservation_id(id);
@@ -577,11 +594,11 @@ class LedgerClient : public Client {
     return commands_->CommitReservation(&ctx, req, &resp).ok();
   }
 
-  bool Available(int sku) override { return Check(queries_, sku).ok(); }
+  bool Available(int sku) override { return Check(queries_, sku, bearer_).ok(); }
 
-  static grpc::Status Check(pb::QueryService::Stub* queries, int sku) {
+  static grpc::Status Check(pb::QueryService::Stub* queries, int sku, const std::string& bearer) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
+    PrepareContext(&ctx, bearer);
     pb::CheckAvailabilityRequest req;
     pb::OrderLine* line = req.add_lines();
     line->set_sku(SkuName(sku));
@@ -595,14 +612,64 @@ class LedgerClient : public Client {
   pb::CommandService::Stub* commands_;
   pb::QueryService::Stub* queries_;
   bool bulk_;
+  const std::string bearer_;
 };
+
+constexpr char kBenchSecret[] = "compare-load-hs256-secret-of-32-bytes-or-more";
+
+std::string Base64Url(std::string_view data) { return absl::WebSafeBase64Escape(absl::string_view(data.data(), data.size())); }
+
+// "Bearer <HS256 JWT>" for principal "bench", valid for a day.
+std::string BenchBearer() {
+  std::int64_t exp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count() + 86'400;
+  std::string signing = absl::StrCat(Base64Url(R"({"alg":"HS256","typ":"JWT"})"), ".",
+                                     Base64Url(absl::StrCat(R"({"sub":"bench","exp":)", exp, "}")));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), kBenchSecret, static_cast<int>(sizeof(kBenchSecret) - 1),
+       reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &mac_len);
+  return absl::StrCat("Bearer ", signing, ".", Base64Url(std::string_view(reinterpret_cast<char*>(mac), mac_len)));
+}
+
+absl::Status WriteFile(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return absl::UnavailableError("cannot write " + path.string());
+  return absl::OkStatus();
+}
+
+// The inventoryd flags for `security`, with its files written into `dir`.
+absl::StatusOr<std::vector<std::string>> SecurityFlags(const LedgerSecurity& security, const std::filesystem::path& dir) {
+  std::vector<std::string> flags;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (security.jwt) {
+    if (absl::Status s = WriteFile(dir / "hs256.secret", kBenchSecret); !s.ok()) return s;
+    if (absl::Status s = WriteFile(dir / "policy", "grant bench orders,reader\n"); !s.ok()) return s;
+    flags.push_back("--auth-jwt-hmac-secret=" + (dir / "hs256.secret").string());
+    flags.push_back("--auth-policy=" + (dir / "policy").string());
+  }
+  if (security.tls) {
+    std::string cmd = absl::StrCat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 ",
+                                   "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout ",
+                                   (dir / "tls.key").string(), " -out ", (dir / "tls.pem").string(),
+                                   " >/dev/null 2>&1");
+    if (std::system(cmd.c_str()) != 0) return absl::UnavailableError("openssl could not make a certificate: " + cmd);
+    flags.push_back("--tls-cert=" + (dir / "tls.pem").string());
+    flags.push_back("--tls-key=" + (dir / "tls.key").string());
+  }
+  return flags;
+}
 
 class LedgerSystem : public System {
  public:
-  LedgerSystem(std::string binary, int channels, int bulk_size)
-      : binary_(std::move(binary)), channels_(channels), bulk_size_(bulk_size) {}
+  LedgerSystem(std::string binary, int channels, int bulk_size, LedgerSecurity security = {})
+      : binary_(std::move(binary)), channels_(channels), bulk_size_(bulk_size), security_(security),
+        bearer_(security.jwt ? BenchBearer() : "") {}
   ~LedgerSystem() override { Finish(); }
-  std::string name() const override { return bulk_size_ > 1 ? "ledger-bulk" : "ledger"; }
+  std::string name() const override { return (bulk_size_ > 1 ? "ledger-bulk" : "ledger") + security_.Suffix(); }
   int batch() const override { return bulk_size_; }
   int server_pid() const override { return server_ != nullptr ? server_->pid() : 0; }
 
@@ -620,12 +687,22 @@ class LedgerSystem : public System {
     // measured on the command role alone, as PostgreSQL and Redis keep no
     // read models either.
     std::vector<std::string> flags = {w.read_percent > 0 ? "--roles=all" : "--roles=command"};
+    absl::StatusOr<std::vector<std::string>> secured = SecurityFlags(security_, dir_ / "security");
+    if (!secured.ok()) return secured.status();
+    flags.insert(flags.end(), secured->begin(), secured->end());
     server_ = std::make_unique<bench::InventorydProcess>(binary_, "compare-ledger", dir_, flags,
                                                          (dir_ / "inventoryd.log").string());
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (security_.tls) {
+      std::ifstream in(dir_ / "security" / "tls.pem");
+      std::stringstream pem;
+      pem << in.rdbuf();
+      credentials = grpc::SslCredentials({.pem_root_certs = pem.str()});
+    }
     for (int c = 0; c < channels_; ++c) {
       grpc::ChannelArguments args;
       args.SetInt("grpc.channel_id", c);  // distinct args: distinct connections
-      auto channel = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
+      auto channel = grpc::CreateCustomChannel(server_->address(), credentials, args);
       commands_.push_back(pb::CommandService::NewStub(channel));
       queries_.push_back(pb::QueryService::NewStub(channel));
     }
@@ -634,7 +711,7 @@ class LedgerSystem : public System {
       // the last seeded SKU is in the read models.
       auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
       while (true) {
-        grpc::Status probe = LedgerClient::Check(queries_[0].get(), w.skus - 1);
+        grpc::Status probe = LedgerClient::Check(queries_[0].get(), w.skus - 1, bearer_);
         if (probe.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
           return absl::UnimplementedError("QueryService.CheckAvailability answers UNIMPLEMENTED");
         }
@@ -650,7 +727,7 @@ class LedgerSystem : public System {
 
   absl::StatusOr<std::unique_ptr<Client>> Connect() override {
     std::size_t c = next_channel_++ % commands_.size();
-    return std::make_unique<LedgerClient>(commands_[c].get(), queries_[c].get(), bulk_size_ > 1);
+    return std::make_unique<LedgerClient>(commands_[c].get(), queries_[c].get(), bulk_size_ > 1, bearer_);
   }
 
   absl::StatusOr<std::vector<bench::Level>> Levels() override {
@@ -675,6 +752,8 @@ class LedgerSystem : public System {
   std::string binary_;
   int channels_;
   int bulk_size_;
+  const LedgerSecurity security_;
+  const std::string bearer_;  // "Bearer <jwt>" with security_.jwt, else empty
   int runs_ = 0;
   std::size_t next_channel_ = 0;
   std::filesystem::path dir_;
@@ -998,6 +1077,20 @@ void PrintTable(const std::vector<RunResult>& runs, const std::vector<std::strin
     out << "| " << scenario << " | " << cell("ledger", "redis") << " | " << cell("ledger", "postgres") << " | "
         << cell("ledger-bulk", "redis") << " | " << cell("ledger-bulk", "postgres") << " |\n";
   }
+  // The cost of authentication and TLS: the secured ledger against the plain
+  // one, run by run in the same process and the same load.
+  out << "\nThe ledger with JWT authentication and/or TLS against the ledger without (throughput ratio, same "
+         "repetitions):\n\n| scenario | ledger-jwt / ledger | ledger-tls / ledger | ledger-jwt-tls / ledger |\n"
+      << "| --- | ---: | ---: | ---: |\n";
+  for (const std::string& scenario : scenarios) {
+    if (scenario == "sellout") continue;
+    auto cell = [&](const char* a) {
+      double v = RatioMedian(runs, a, "ledger", scenario, clients);
+      return v > 0 ? absl::StrFormat("%.2fx", v) : std::string("n/a");
+    };
+    out << "| " << scenario << " | " << cell("ledger-jwt") << " | " << cell("ledger-tls") << " | "
+        << cell("ledger-jwt-tls") << " |\n";
+  }
 }
 
 void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std::vector<std::string>& systems,
@@ -1053,7 +1146,7 @@ void WriteOutputs(const Flags& f, const std::vector<RunResult>& runs, const std:
 int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"compare_load: the same workload against PostgreSQL, Redis and the ledger"};
-  app.add_option("--systems", f.systems, "comma list of postgres, redis, ledger, ledger-bulk")->capture_default_str();
+  app.add_option("--systems", f.systems, "comma list of postgres, redis, ledger, ledger-bulk, ledger-jwt, ledger-tls, ledger-jwt-tls (the unary ledger with JWT auth and/or TLS)")->capture_default_str();
   app.add_option("--scenarios", f.scenarios, "comma list of hot, uniform, reserve-commit, read-heavy, sellout")
       ->capture_default_str();
   app.add_option("--clients", f.clients)->check(CLI::Range(1, 512))->capture_default_str();
@@ -1088,6 +1181,9 @@ int main(int argc, char** argv) {
     else if (name == "redis" && !f.redis.empty()) systems.push_back(std::make_unique<RedisSystem>(f.redis, f.redis_pid));
     else if (name == "ledger") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, 1));
     else if (name == "ledger-bulk") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, f.bulk_size));
+    else if (name == "ledger-jwt") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, 1, LedgerSecurity{.jwt = true}));
+    else if (name == "ledger-tls") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, 1, LedgerSecurity{.tls = true}));
+    else if (name == "ledger-jwt-tls") systems.push_back(std::make_unique<LedgerSystem>(f.inventoryd, f.channels, 1, LedgerSecurity{.jwt = true, .tls = true}));
     else std::fprintf(stderr, "skipping %s (unknown, or no --pg/--redis given)\n", name.c_str());
   }
   for (const std::string& s : scenarios) {

@@ -61,17 +61,12 @@ absl::Status FromError(rd_kafka_error_t* error, std::string_view what) {
   return Unavailable(what, message);
 }
 
-absl::Status SetConf(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    return absl::InvalidArgumentError("kafka log: config " + name + "=" + value + ": " + errstr);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Conf> MakeConf(const std::vector<std::pair<std::string, std::string>>& settings) {
+// The log's own settings, then the security passthrough.
+absl::StatusOr<Conf> MakeConf(const KafkaSettings& own, const KafkaSettings& security) {
   Conf conf(rd_kafka_conf_new());
-  for (const auto& [name, value] : settings) RETURN_IF_ERROR(SetConf(conf.get(), name, value));
+  for (const KafkaSettings* settings : {&own, &security}) {
+    for (const auto& [name, value] : *settings) RETURN_IF_ERROR(SetKafkaConf(conf.get(), name, value, "kafka log"));
+  }
   return conf;
 }
 
@@ -123,7 +118,8 @@ absl::StatusOr<rd_kafka_t*> NewConsumer(const KafkaLogOptions& options) {
                                   {"fetch.wait.max.ms", "5"},  // we unassign after each read: no idle polling
                                   {"queued.max.messages.kbytes", "16384"},
                                   {"fetch.message.max.bytes", std::to_string(options.record_bytes_max + (64 << 10))},
-                              }));
+                              },
+                              options.settings));
   return NewHandle(RD_KAFKA_CONSUMER, std::move(conf));
 }
 
@@ -138,7 +134,8 @@ absl::StatusOr<rd_kafka_t*> NewProducer(const KafkaLogOptions& options) {
                                   {"transaction.timeout.ms", "60000"},
                                   {"message.timeout.ms", std::to_string(options.request_timeout_ms.count())},
                                   {"message.max.bytes", std::to_string(options.record_bytes_max + (64 << 10))},
-                              }));
+                              },
+                              options.settings));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
   return NewHandle(RD_KAFKA_PRODUCER, std::move(conf));
 }

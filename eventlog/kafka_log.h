@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "eventlog/event_log.h"
 #include "eventlog/group_commit.h"
+#include "eventlog/kafka_settings.h"
 #include "eventlog/log_tail.h"
 
 struct rd_kafka_s;
@@ -68,6 +69,9 @@ struct KafkaLogOptions {
   int retries_max = 3;
   // Pause between those attempts. Default 100 ms.
   std::chrono::milliseconds retry_backoff_ms{100};
+  // Security settings (kafka_settings.h) applied to every client of the log
+  // after its own. Default none.
+  KafkaSettings settings;
 };
 
 class KafkaLog final : public EventLog {

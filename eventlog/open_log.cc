@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogConfig& config) {
     KafkaLogOptions o;
     o.bootstrap_servers = config.kafka_brokers;
     o.topic = config.kafka_topic;
+    o.settings = config.kafka_settings;
     if (config.partitions != 0) o.partition_count = config.partitions;
     o.role = config.access == LogAccess::kReadWrite ? KafkaLogRole::kReadWrite : KafkaLogRole::kReadOnly;
     ASSIGN_OR_RETURN(std::unique_ptr<KafkaLog> log, KafkaLog::Open(std::move(o)));

@@ -51,6 +51,9 @@ struct LogConfig {
   // recorded count (kEmbedded with kReadOnly only), the Kafka default
   // otherwise. Default KafkaLogOptions{}.partition_count (8).
   std::uint32_t partitions = KafkaLogOptions{}.partition_count;
+  // kKafka: security settings for the log's clients (kafka_settings.h).
+  // Default none.
+  KafkaSettings kafka_settings;
 };
 
 // The names of the backends as flags spell them: "embedded", "kafka".

@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "auth/grpc_gate.h"
 #include "base/status.h"
 #include "http-api/codec.h"
 #include "proto/command_service.grpc.pb.h"
@@ -45,7 +48,56 @@ HttpResponse JsonResponse(unsigned status, const Message& body) {
   return r;
 }
 
-HttpResponse RefusalResponse(const Refusal& refusal) { return JsonResponse(refusal.status, ErrorOf(refusal.error)); }
+// ---- credentials (auth/grpc_gate.h, docs/security.md) ----
+
+// The headers a refusal of the gate needs over HTTP: WWW-Authenticate on 401
+// (RFC 6750: error="invalid_token" when a token was sent), Retry-After in
+// whole seconds, rounded up, on 429 when the gate said when to retry.
+void AddRefusalHeaders(bool token_sent, const std::multimap<grpc::string_ref, grpc::string_ref>* trailers,
+                       HttpResponse* r) {
+  if (r->status == 401) {
+    r->headers.emplace_back("WWW-Authenticate", token_sent ? "Bearer realm=\"inventory\", error=\"invalid_token\""
+                                                           : "Bearer realm=\"inventory\"");
+  }
+  if (r->status != 429 || trailers == nullptr) return;
+  auto it = trailers->find(auth::kRetryPushbackKey);
+  std::int64_t ms = 0;
+  if (it == trailers->end() || !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms)) return;
+  r->headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (ms + 999) / 1000)));
+}
+
+// The caller's Authorization and X-API-Key headers go on as the metadata the
+// gate reads, so an HTTP request meets the principal, policy and rate limits
+// a gRPC call meets; so does a verified client certificate's subject, with
+// the edge secret that vouches for it. A value gRPC metadata cannot carry (a
+// byte outside printable ASCII) is no credential: refused here, 401.
+std::optional<Refusal> ForwardCredentials(const HttpRequest& http, const std::string& edge_secret,
+                                          grpc::ClientContext* ctx) {
+  if (!http.client_subject.empty() && !edge_secret.empty()) {
+    ctx->AddMetadata(auth::kForwardedSubjectKey, http.client_subject);
+    ctx->AddMetadata(auth::kEdgeSecretKey, edge_secret);
+  }
+  for (const char* name : {auth::kAuthorizationKey, auth::kApiKeyKey}) {
+    if (!http.HasHeader(name)) continue;
+    std::string value = http.Header(name);
+    for (char c : value) {
+      if (c < 0x20 || c > 0x7e) {
+        return Refusal{401, absl::UnauthenticatedError(
+                                absl::StrCat("the ", name, " header holds a byte that is not printable ASCII"))};
+      }
+    }
+    ctx->AddMetadata(name, value);
+  }
+  return std::nullopt;
+}
+
+bool TokenSent(const HttpRequest& http) { return http.HasHeader(auth::kAuthorizationKey); }
+
+HttpResponse RefusalResponse(const Refusal& refusal, bool token_sent = false) {
+  HttpResponse r = JsonResponse(refusal.status, ErrorOf(refusal.error));
+  AddRefusalHeaders(token_sent, nullptr, &r);
+  return r;
+}
 
 // The field a service error names: its message starts "field.path: ...".
 std::string FieldOfMessage(const std::string& message) {
@@ -60,13 +112,8 @@ std::string FieldOfMessage(const std::string& message) {
   return message.substr(0, colon);
 }
 
-HttpResponse CallAnswer(const grpc::Status& status, const grpc::ClientContext& ctx, const Message& response) {
-  if (status.ok()) {
-    HttpResponse r = JsonResponse(200, response);
-    pb::ConsistencyToken token = CollectTokens(response);
-    if (token.positions_size() > 0) r.headers.emplace_back(kTokenHeader, TokenText(token));
-    return r;
-  }
+// A call's error as HttpError, with the status grpc-gateway gives its code.
+HttpResponse ErrorAnswer(const grpc::Status& status, const grpc::ClientContext& ctx, bool token_sent) {
   std::optional<pb::Rejection> rejection;
   const auto& trailers = ctx.GetServerTrailingMetadata();
   if (auto it = trailers.find(pb::kRejectionMetadataKey); it != trailers.end()) {
@@ -75,7 +122,18 @@ HttpResponse CallAnswer(const grpc::Status& status, const grpc::ClientContext& c
   }
   pb::HttpError error = ErrorOf(status, rejection);
   if (error.field().empty()) error.set_field(FieldOfMessage(error.message()));
-  return JsonResponse(HttpStatusOf(status.error_code()), error);
+  HttpResponse r = JsonResponse(HttpStatusOf(status.error_code()), error);
+  AddRefusalHeaders(token_sent, &trailers, &r);
+  return r;
+}
+
+HttpResponse CallAnswer(const grpc::Status& status, const grpc::ClientContext& ctx, const Message& response,
+                        bool token_sent) {
+  if (!status.ok()) return ErrorAnswer(status, ctx, token_sent);
+  HttpResponse r = JsonResponse(200, response);
+  pb::ConsistencyToken token = CollectTokens(response);
+  if (token.positions_size() > 0) r.headers.emplace_back(kTokenHeader, TokenText(token));
+  return r;
 }
 
 bool IsJson(const std::string& content_type) {
@@ -211,6 +269,10 @@ Handler Unary(std::shared_ptr<Api> api, std::vector<std::pair<std::string, std::
     if (adjust) {
       if (absl::Status s = adjust(call->req); !s.ok()) return exchange->Respond(RefusalResponse({400, s}));
     }
+    bool token_sent = TokenSent(http);
+    if (auto refusal = ForwardCredentials(http, api->options.edge_secret, &call->ctx)) {
+      return exchange->Respond(RefusalResponse(*refusal, token_sent));
+    }
     call->ctx.set_deadline(std::chrono::system_clock::now() + exchange->request_time());
     ForwardTraceparent(http, &call->ctx);
     std::weak_ptr<UnaryCall<Req, Resp>> weak = call;
@@ -218,8 +280,8 @@ Handler Unary(std::shared_ptr<Api> api, std::vector<std::pair<std::string, std::
       if (auto c = weak.lock()) c->ctx.TryCancel();
     });
     UnaryCall<Req, Resp>* raw = call.get();
-    invoke(*api, &raw->ctx, &raw->req, &raw->resp, [call, exchange](grpc::Status status) {
-      exchange->Respond(CallAnswer(status, call->ctx, call->resp));
+    invoke(*api, &raw->ctx, &raw->req, &raw->resp, [call, exchange, token_sent](grpc::Status status) {
+      exchange->Respond(CallAnswer(status, call->ctx, call->resp, token_sent));
     });
   };
 }
@@ -236,15 +298,21 @@ Handler Unary(std::shared_ptr<Api> api, std::vector<std::pair<std::string, std::
 // ---- GET /api/v1/stream -------------------------------------------------
 
 // One SSE stream over one StreamInventoryUpdates call. Owns itself from
-// Start until OnDone. At most one gRPC read or one SSE write is in flight:
+// Start until OnDone. The status line waits for the service's initial
+// metadata, which it sends once it has admitted the stream (query-api
+// stream_updates.cc), so a stream the gate or validation refuses is a plain
+// 401/403/429/400 answer, not a 200 with an error event. At most one gRPC
+// read or one SSE write is in flight:
 // the next read starts when the previous event is on the wire, so a slow
 // client slows only its own gRPC stream (which the service cuts at its
 // buffer bound).
 class EventStream final : public grpc::ClientReadReactor<pb::InventoryUpdate>,
                           public std::enable_shared_from_this<EventStream> {
  public:
-  EventStream(std::shared_ptr<Exchange> exchange, StreamPosition resume)
-      : exchange_(std::move(exchange)), position_(std::move(resume)), skip_(position_) {}
+  EventStream(std::shared_ptr<Exchange> exchange, StreamPosition resume, bool token_sent)
+      : exchange_(std::move(exchange)), position_(std::move(resume)), skip_(position_), token_sent_(token_sent) {}
+
+  grpc::ClientContext* context() { return &ctx_; }
 
   void Start(pb::QueryService::Stub* stub, pb::StreamInventoryUpdatesRequest req) {
     self_ = shared_from_this();
@@ -253,10 +321,17 @@ class EventStream final : public grpc::ClientReadReactor<pb::InventoryUpdate>,
     exchange_->OnClose([weak] {
       if (auto s = weak.lock()) s->ctx_.TryCancel();
     });
-    exchange_->StartEvents({});
     stub->async()->StreamInventoryUpdates(&ctx_, &req_, this);
     StartRead(&update_);
     StartCall();
+  }
+
+  // gRPC runs this before OnReadDone and OnDone. A refusal (status only)
+  // has no admission mark.
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (!ok || !ctx_.GetServerInitialMetadata().count(pb::kStreamAdmittedMetadataKey)) return;
+    started_ = true;
+    exchange_->StartEvents({});
   }
 
   void OnReadDone(bool ok) override {
@@ -283,6 +358,11 @@ class EventStream final : public grpc::ClientReadReactor<pb::InventoryUpdate>,
   }
 
   void OnDone(const grpc::Status& status) override {
+    if (!started_) {
+      exchange_->Respond(ErrorAnswer(status, ctx_, token_sent_));
+      self_.reset();  // may destroy this
+      return;
+    }
     std::string last;
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       last = absl::StrCat("event: error\ndata: ", PrintJson(ErrorOf(status, std::nullopt)), "\n\n");
@@ -298,6 +378,8 @@ class EventStream final : public grpc::ClientReadReactor<pb::InventoryUpdate>,
   pb::InventoryUpdate update_;
   StreamPosition position_;  // the last update sent, per partition
   StreamPosition skip_;      // what a resumed stream must not send again
+  const bool token_sent_;
+  bool started_ = false;  // the status line is out (set on gRPC's thread before OnReadDone and OnDone)
   std::shared_ptr<EventStream> self_;
 };
 
@@ -338,7 +420,11 @@ Handler Stream(std::shared_ptr<Api> api) {
       }
       ResumeFrom(*resume, &req);
     }
-    auto stream = std::make_shared<EventStream>(std::move(exchange), std::move(*resume));
+    bool token_sent = TokenSent(http);
+    auto stream = std::make_shared<EventStream>(exchange, std::move(*resume), token_sent);
+    if (auto refusal = ForwardCredentials(http, api->options.edge_secret, stream->context())) {
+      return exchange->Respond(RefusalResponse(*refusal, token_sent));
+    }
     stream->Start(api->query.get(), std::move(req));
   };
 }

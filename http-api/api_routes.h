@@ -42,6 +42,10 @@ struct ApiOptions {
   // query role, the views are caught up within the stated bound); otherwise
   // the reason, answered 503. Unset: always ready.
   std::function<absl::Status()> ready;
+  // With authentication on, auth::Authenticator::edge_secret(): sent with a
+  // request's verified client certificate subject (mTLS), which then is the
+  // principal as over gRPC mTLS. Empty: no subject is forwarded.
+  std::string edge_secret;
 };
 
 // Registers /health, /ready and every /api/v1 route on `server`.

@@ -1,18 +1,26 @@
 #include "http-api/http_server.h"
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <array>
 #include <condition_variable>
 #include <deque>
 #include <optional>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status.h"
 #include "http-api/codec.h"
 
 namespace http_api {
@@ -20,7 +28,10 @@ namespace http_api {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string HttpRequest::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
@@ -61,6 +72,44 @@ HttpResponse ErrorResponse(unsigned status, grpc::StatusCode code, std::string m
   return r;
 }
 
+// The verified peer certificate's subject in RFC 2253 form ("CN=ops-client"),
+// as gRPC's x509_subject gives it, or "" without one.
+std::string PeerSubject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) {
+    X509_free(cert);
+    return std::string();
+  }
+  std::string subject;
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr && X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) subject.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  X509_free(cert);
+  return subject;
+}
+
+absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const HttpTlsOptions& tls) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                   ec);
+  if (!ec) ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("TLS certificate ", tls.cert_file, ": ", ec.message()));
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("TLS key ", tls.key_file, ": ", ec.message()));
+  if (!tls.client_ca_file.empty()) {
+    ctx->load_verify_file(tls.client_ca_file, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("TLS client CA ", tls.client_ca_file, ": ", ec.message()));
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -69,6 +118,7 @@ struct HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
   std::mutex mu;
+  std::shared_ptr<ssl::context> tls;  // guarded by mu; null: plain HTTP. New connections take the current one.
   std::condition_variable released;
   size_t exchanges = 0;  // guarded by mu: Exchanges alive (other threads may post through them)
   std::vector<std::weak_ptr<Session>> sessions;  // guarded by mu
@@ -82,10 +132,12 @@ namespace {
 // One connection. Every member function runs on the connection's strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* impl, const HttpServerOptions& options,
-          const Router<Handler>& router, std::atomic<size_t>* connections, bool over_limit)
-      : stream_(std::move(socket)),
-        timer_(stream_.get_executor()),
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> tls, HttpServer::Impl* impl,
+          const HttpServerOptions& options, const Router<Handler>& router, std::atomic<size_t>* connections,
+          bool over_limit)
+      : stream_(MakeStream(std::move(socket), tls.get())),
+        tls_(std::move(tls)),
+        timer_(Tcp().get_executor()),
         impl_(impl),
         options_(options),
         router_(router),
@@ -96,16 +148,16 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { connections_->fetch_sub(1); }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(Tcp().get_executor(), [self = shared_from_this()] { self->Handshake(); });
   }
   void Close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->DoClose(); });
+    net::post(Tcp().get_executor(), [self = shared_from_this()] { self->DoClose(); });
   }
 
   // From the Exchange (any thread): hop onto the strand.
   template <typename F>
   void Post(F f) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
+    net::post(Tcp().get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
   }
 
   void Write(HttpResponse r);
@@ -127,6 +179,21 @@ class Session : public std::enable_shared_from_this<Session> {
     bool last = false;
   };
 
+  static std::variant<PlainStream, TlsStream> MakeStream(tcp::socket socket, ssl::context* tls) {
+    if (tls == nullptr) return std::variant<PlainStream, TlsStream>(std::in_place_type<PlainStream>, std::move(socket));
+    return std::variant<PlainStream, TlsStream>(std::in_place_type<TlsStream>, std::move(socket), *tls);
+  }
+  // The TCP layer under either stream (timeouts, shutdown, the executor).
+  beast::tcp_stream& Tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+  }
+  // Runs f(stream) on whichever stream this connection has.
+  template <typename F>
+  void WithStream(F&& f) {
+    std::visit(std::forward<F>(f), stream_);
+  }
+
+  void Handshake();
   void DoRead();
   void OnRead(beast::error_code ec);
   void Handle(http::request<http::string_body> req);
@@ -135,7 +202,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Pump();
   void Heartbeat();
 
-  beast::tcp_stream stream_;
+  std::variant<PlainStream, TlsStream> stream_;
+  std::shared_ptr<ssl::context> tls_;  // the context stream_ was made with: kept alive with it
+  std::string client_subject_;         // mTLS: the verified client certificate's subject
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -192,14 +261,28 @@ class RequestExchange final : public Exchange {
   HttpServer::Impl* const impl_;
 };
 
+// TLS: the handshake first, within idle_ms; a failed one closes the
+// connection (there is no HTTP to answer with yet).
+void Session::Handshake() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (tls == nullptr) return DoRead();
+  Tcp().expires_after(options_.idle_ms);
+  tls->async_handshake(ssl::stream_base::server, [self = shared_from_this(), tls](beast::error_code ec) {
+    if (ec) return self->DoClose();
+    self->client_subject_ = PeerSubject(tls->native_handle());
+    self->DoRead();
+  });
+}
+
 void Session::DoRead() {
   if (closed_) return;
   parser_.emplace();
   parser_->body_limit(options_.body_bytes_max);
   parser_->header_limit(static_cast<std::uint32_t>(options_.header_bytes_max));
-  stream_.expires_after(options_.idle_ms);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  Tcp().expires_after(options_.idle_ms);
+  WithStream([&](auto& s) {
+    http::async_read(s, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  });
 }
 
 void Session::OnRead(beast::error_code ec) {
@@ -226,7 +309,7 @@ void Session::OnRead(beast::error_code ec) {
 void Session::Handle(http::request<http::string_body> req) {
   ++requests_;
   keep_alive_ = req.keep_alive() && requests_ < options_.keep_alive_requests_max && !over_limit_;
-  stream_.expires_never();
+  Tcp().expires_never();
   if (over_limit_) {
     return Write(ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
                                absl::StrCat("too many connections (limit ", options_.connections_max, ")")));
@@ -242,6 +325,7 @@ void Session::Handle(http::request<http::string_body> req) {
                                  std::string(field.value()));
   }
   request.body = std::move(req.body());
+  request.client_subject = client_subject_;
   Router<Handler>::Match match = router_.Find(request.method, request.path);
   if (match.handler == nullptr && match.allow.empty()) {
     return Write(ErrorResponse(404, grpc::StatusCode::NOT_FOUND, absl::StrCat("no route for ", request.path)));
@@ -269,12 +353,14 @@ void Session::Write(HttpResponse r) {
   res->keep_alive(keep_alive_);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  stream_.expires_after(options_.idle_ms);
-  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    self->on_close_ = nullptr;
-    if (!ec && self->drain_) return self->Drain(kDrainBytesMax);
-    if (ec || !self->keep_alive_) return self->DoClose();
-    self->DoRead();
+  Tcp().expires_after(options_.idle_ms);
+  WithStream([&](auto& s) {
+    http::async_write(s, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      self->on_close_ = nullptr;
+      if (!ec && self->drain_) return self->Drain(kDrainBytesMax);
+      if (ec || !self->keep_alive_) return self->DoClose();
+      self->DoRead();
+    });
   });
 }
 
@@ -288,15 +374,16 @@ void Session::WriteEventsHeader(std::vector<std::pair<std::string, std::string>>
   res->chunked(true);
   auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
   writing_ = true;
-  stream_.expires_after(options_.idle_ms);
-  http::async_write_header(stream_, *serializer,
-                           [self = shared_from_this(), res, serializer](beast::error_code ec, size_t) {
-                             self->writing_ = false;
-                             if (ec) return self->DoClose();
-                             self->events_ = true;
-                             self->Heartbeat();
-                             self->Pump();
-                           });
+  Tcp().expires_after(options_.idle_ms);
+  WithStream([&](auto& s) {
+    http::async_write_header(s, *serializer, [self = shared_from_this(), res, serializer](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      if (ec) return self->DoClose();
+      self->events_ = true;
+      self->Heartbeat();
+      self->Pump();
+    });
+  });
 }
 
 void Session::QueueEvent(std::string text, std::function<void(bool)> sent, bool last) {
@@ -313,7 +400,7 @@ void Session::Pump() {
   auto item = std::make_shared<Pending>(std::move(queue_.front()));
   queue_.pop_front();
   writing_ = true;
-  stream_.expires_after(options_.idle_ms);
+  Tcp().expires_after(options_.idle_ms);
   auto done = [self = shared_from_this(), item](beast::error_code ec, size_t) {
     self->writing_ = false;
     if (ec) {
@@ -324,18 +411,14 @@ void Session::Pump() {
     if (item->sent) item->sent(true);
     self->Pump();
   };
-  if (item->last) {
-    if (item->text.empty()) {
-      net::async_write(stream_, http::make_chunk_last(), std::move(done));
-    } else {
-      // The last event and the terminating chunk in one write.
-      auto chunk = std::make_shared<std::string>(absl::StrCat(absl::Hex(item->text.size()), "\r\n", item->text,
-                                                              "\r\n0\r\n\r\n"));
-      net::async_write(stream_, net::buffer(*chunk), [chunk, done](beast::error_code ec, size_t n) { done(ec, n); });
-    }
-    return;
-  }
-  net::async_write(stream_, http::make_chunk(net::buffer(item->text)), std::move(done));
+  WithStream([&](auto& s) {
+    if (!item->last) return net::async_write(s, http::make_chunk(net::buffer(item->text)), std::move(done));
+    if (item->text.empty()) return net::async_write(s, http::make_chunk_last(), std::move(done));
+    // The last event and the terminating chunk in one write.
+    auto chunk = std::make_shared<std::string>(absl::StrCat(absl::Hex(item->text.size()), "\r\n", item->text,
+                                                            "\r\n0\r\n\r\n"));
+    net::async_write(s, net::buffer(*chunk), [chunk, done](beast::error_code ec, size_t n) { done(ec, n); });
+  });
 }
 
 void Session::Heartbeat() {
@@ -353,12 +436,14 @@ void Session::Heartbeat() {
 // bytes by kDrainBytesMax and in time by idle_ms), then close.
 void Session::Drain(size_t left) {
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // Over TLS the answer is in the TLS stream already; reading on below it
+  // would only desynchronise the record layer, so drop the bytes raw.
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (left == 0) return DoClose();
   auto scratch = std::make_shared<std::array<char, 16 * 1024>>();
-  stream_.expires_after(options_.idle_ms);
-  stream_.async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch, left](beast::error_code ec,
-                                                                                            size_t n) {
+  Tcp().expires_after(options_.idle_ms);
+  Tcp().async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch, left](beast::error_code ec,
+                                                                                          size_t n) {
     if (ec) return self->DoClose();
     self->Drain(left > n ? left - n : 0);
   });
@@ -368,8 +453,8 @@ void Session::DoClose() {
   if (closed_) return;
   closed_ = true;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  Tcp().socket().close(ignored);
   timer_.cancel();
   std::deque<Pending> pending = std::move(queue_);
   for (Pending& p : pending) {
@@ -393,8 +478,14 @@ void HttpServer::Impl::Accept() {
       socket.close(ignored);
       return Accept();
     }
-    auto session = std::make_shared<Session>(std::move(socket), this, server->options_, server->router_,
-                                             &server->connections_, open >= server->options_.connections_max);
+    std::shared_ptr<ssl::context> context;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      context = tls;
+    }
+    auto session = std::make_shared<Session>(std::move(socket), std::move(context), this, server->options_,
+                                             server->router_, &server->connections_,
+                                             open >= server->options_.connections_max);
     {
       std::lock_guard<std::mutex> lock(mu);
       if (stopping) return;
@@ -421,7 +512,20 @@ absl::Status HttpServer::Register(std::string method, std::string path, Handler 
   return absl::OkStatus();
 }
 
+absl::Status HttpServer::ReloadTls() {
+  if (options_.tls.cert_file.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, LoadTlsContext(options_.tls));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->tls = std::move(context);
+  return absl::OkStatus();
+}
+
 absl::Status HttpServer::Start() {
+  if (options_.tls.cert_file.empty() != options_.tls.key_file.empty() ||
+      (options_.tls.cert_file.empty() && !options_.tls.client_ca_file.empty())) {
+    return absl::InvalidArgumentError("HTTP TLS needs a certificate and its key (and a client CA only with them)");
+  }
+  RETURN_IF_ERROR(ReloadTls());
   size_t colon = options_.listen.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(options_.listen.substr(colon + 1), &port) || port < 0 ||

@@ -25,8 +25,12 @@
 // call (a read waiting for its token, an event stream) holds only its own
 // connection.
 //
+// TLS (HttpServerOptions::tls): each connection handshakes first (within
+// idle_ms; a failed handshake closes it); with a client CA the client must
+// present a certificate it verifies.
+//
 // Thread-safety: Register before Start; Start, Stop from one thread; the
-// Exchange methods from any thread.
+// Exchange methods and ReloadTls from any thread.
 #ifndef HTTP_API_HTTP_SERVER_H_
 #define HTTP_API_HTTP_SERVER_H_
 
@@ -45,6 +49,17 @@
 #include "http-api/router.h"
 
 namespace http_api {
+
+// HTTPS (Beast over OpenSSL). PEM files; an empty cert_file serves plain
+// HTTP. TLS 1.2 and later.
+struct HttpTlsOptions {
+  std::string cert_file;       // certificate chain. Default none: plain HTTP.
+  std::string key_file;        // private key of cert_file. Default none.
+  // CA bundle: require a client certificate it verifies (mTLS); the
+  // certificate's subject reaches handlers as HttpRequest::client_subject.
+  // Default none: no client certificate asked for.
+  std::string client_ca_file;
+};
 
 struct HttpServerOptions {
   // host:port to listen on; port 0 picks a free one (port() tells). Default
@@ -68,6 +83,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_ms{30'000};
   // Comment line sent on an idle event stream, ms. Default 15 s.
   std::chrono::milliseconds heartbeat_ms{15'000};
+  // TLS; default off (plain HTTP).
+  HttpTlsOptions tls;
 };
 
 struct HttpRequest {
@@ -77,6 +94,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
   std::string body;
+  // mTLS: the verified client certificate's subject, RFC 2253 ("CN=ops"), as
+  // gRPC names it; "" over plain HTTP or TLS without client certificates.
+  std::string client_subject;
   // The first header named `name` (lowercase), or "".
   std::string Header(std::string_view name) const;
   bool HasHeader(std::string_view name) const;
@@ -123,8 +143,12 @@ class HttpServer {
   std::vector<RouteKey> Routes() const { return router_.Keys(); }
 
   // Binds and starts the I/O threads. UNAVAILABLE naming the address when it
-  // cannot listen.
+  // cannot listen; INVALID_ARGUMENT naming the file when a TLS file is bad.
   absl::Status Start();
+  // Re-reads the TLS files (HttpServerOptions::tls). New connections
+  // handshake with the new certificate; open ones keep the one they began
+  // with. On error the old certificate stays in use. OK without TLS.
+  absl::Status ReloadTls();
   // The bound port (after Start).
   int port() const { return port_; }
   size_t connections() const { return connections_.load(); }

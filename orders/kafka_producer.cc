@@ -9,14 +9,6 @@
 namespace orders {
 namespace {
 
-absl::Status SetConf(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("kafka setting ", name, ": ", errstr));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 KafkaProducer::KafkaProducer(KafkaProducerOptions options) : options_(std::move(options)) {}
@@ -43,19 +35,21 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(KafkaProducer
   std::unique_ptr<KafkaProducer> self(new KafkaProducer(std::move(options)));
   const KafkaProducerOptions& o = self->options_;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"bootstrap.servers", o.bootstrap_servers},
-           {"client.id", o.client_id},
-           {"enable.idempotence", "true"},
-           {"acks", "all"},
-           {"linger.ms", "5"},
-           {"queue.buffering.max.messages", std::to_string(o.queue_messages_max)},
-           {"message.timeout.ms", std::to_string(o.flush_timeout_ms)},
-           {"message.max.bytes", std::to_string(o.message_bytes_max)}}) {
-    absl::Status s = SetConf(conf, name, value);
-    if (!s.ok()) {
-      rd_kafka_conf_destroy(conf);
-      return s;
+  const eventlog::KafkaSettings own = {{"bootstrap.servers", o.bootstrap_servers},
+                                 {"client.id", o.client_id},
+                                 {"enable.idempotence", "true"},
+                                 {"acks", "all"},
+                                 {"linger.ms", "5"},
+                                 {"queue.buffering.max.messages", std::to_string(o.queue_messages_max)},
+                                 {"message.timeout.ms", std::to_string(o.flush_timeout_ms)},
+                                 {"message.max.bytes", std::to_string(o.message_bytes_max)}};
+  for (const eventlog::KafkaSettings* settings : {&own, &o.settings}) {
+    for (const auto& [name, value] : *settings) {
+      absl::Status s = eventlog::SetKafkaConf(conf, name, value, "kafka producer " + o.client_id);
+      if (!s.ok()) {
+        rd_kafka_conf_destroy(conf);
+        return s;
+      }
     }
   }
   rd_kafka_conf_set_opaque(conf, self.get());

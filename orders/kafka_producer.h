@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "eventlog/kafka_settings.h"
 
 struct rd_kafka_s;
 
@@ -39,6 +40,9 @@ struct KafkaProducerOptions {
   // message.max.bytes, refused locally before it reaches a broker. Default
   // 1,000,000 (librdkafka's and Kafka's default).
   std::size_t message_bytes_max = 1'000'000;
+  // Security settings (eventlog/kafka_settings.h) after the producer's own.
+  // Default none.
+  eventlog::KafkaSettings settings;
 };
 
 using KafkaHeaders = std::vector<std::pair<std::string, std::string>>;

@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::
 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+  const eventlog::KafkaSettings own = {
            {"bootstrap.servers", o.bootstrap_servers},
            {"group.id", o.group_id},
            {"client.id", "inventory-orders-consumer"},
@@ -176,10 +176,14 @@ absl::StatusOr<std::unique_ptr<OrderConsumer>> OrderConsumer::Open(command_api::
            {"enable.auto.offset.store", "false"},
            {"auto.offset.reset", "earliest"},
            {"enable.partition.eof", "false"},
-           {"session.timeout.ms", std::to_string(o.session_timeout_ms)}}) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat("order consumer setting ", name, ": ", errstr));
+           {"session.timeout.ms", std::to_string(o.session_timeout_ms)}};
+  for (const eventlog::KafkaSettings* settings : {&own, &o.settings}) {
+    for (const auto& [name, value] : *settings) {
+      absl::Status s = eventlog::SetKafkaConf(conf, name, value, "order consumer");
+      if (!s.ok()) {
+        rd_kafka_conf_destroy(conf);
+        return s;
+      }
     }
   }
   self->consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));

@@ -75,6 +75,9 @@ struct OrderConsumerOptions {
   std::string bootstrap_servers;                 // required
   std::string topic = "order.events";            // order events in
   std::string group_id = "inventory-orders";     // consumer group
+  // Security settings (eventlog/kafka_settings.h) for the consumer, after its
+  // own; its producer (dead letters) takes producer.settings. Default none.
+  eventlog::KafkaSettings settings;
   // Topics whose messages all have one type, topic -> type name (one topic
   // per event type, as some upstreams publish): consumed beside `topic`,
   // each message typed by its topic. Default none.

@@ -498,7 +498,7 @@ grpc::ServerWriteReactor<pb::InventoryUpdate>* QueryServiceImpl::StreamInventory
       gate_.Admit(ctx, absl::StrCat(base::AsAbsl(auth::kQueryServicePrefix), "StreamInventoryUpdates"));
   if (!admission.ok()) return new auth::RefusedWriter<pb::InventoryUpdate>(admission.status);
   StreamContext context{source_, hub_.get(), &catch_up_pool_, options_.stream};
-  return StartUpdateStream(context, *req);
+  return StartUpdateStream(ctx, context, *req);
 }
 
 }  // namespace query_api

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "proto/rejection_metadata.h"
 #include "rpc/grpc_status.h"
 
 namespace query_api {
@@ -374,7 +375,8 @@ absl::Status ValidateStreamRequest(const pb::StreamInventoryUpdatesRequest& req,
   return absl::OkStatus();
 }
 
-grpc::ServerWriteReactor<pb::InventoryUpdate>* StartUpdateStream(const StreamContext& context,
+grpc::ServerWriteReactor<pb::InventoryUpdate>* StartUpdateStream(grpc::CallbackServerContext* ctx,
+                                                                 const StreamContext& context,
                                                                  const pb::StreamInventoryUpdatesRequest& req) {
   uint32_t partitions = context.source->partition_count();
   absl::Status valid = ValidateStreamRequest(req, partitions, context.options);
@@ -386,8 +388,15 @@ grpc::ServerWriteReactor<pb::InventoryUpdate>* StartUpdateStream(const StreamCon
   absl::Status added = context.hub->Add(sub);
   if (!added.ok()) {
     sub->FinishWith(ToGrpc(added));
-  } else if (req.from_beginning() || req.start_after().positions_size() > 0) {
-    sub->BeginCatchUp(StartOffsets(req, partitions), context.source->NewSnapshot());
+  } else {
+    // Admitted: the initial metadata tells the client so at once (the HTTP
+    // edge sends its status line on it), before any update. Before Start, so
+    // it precedes every StartWrite.
+    ctx->AddInitialMetadata(pb::kStreamAdmittedMetadataKey, "1");
+    reactor->StartSendInitialMetadata();
+    if (req.from_beginning() || req.start_after().positions_size() > 0) {
+      sub->BeginCatchUp(StartOffsets(req, partitions), context.source->NewSnapshot());
+    }
   }
   sub->Start();
   return reactor;

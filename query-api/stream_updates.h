@@ -64,8 +64,11 @@ struct StreamContext {
 absl::Status ValidateStreamRequest(const inventory::v1::StreamInventoryUpdatesRequest& req, uint32_t partition_count,
                                    const StreamOptions& options);
 
-// Starts one stream; gRPC owns the returned reactor.
-grpc::ServerWriteReactor<inventory::v1::InventoryUpdate>* StartUpdateStream(
+// Starts one stream; gRPC owns the returned reactor. An admitted stream
+// sends its initial metadata at once, marked with
+// inventory::v1::kStreamAdmittedMetadataKey (proto/rejection_metadata.h);
+// a refused one answers with its status only.
+grpc::ServerWriteReactor<inventory::v1::InventoryUpdate>* StartUpdateStream(grpc::CallbackServerContext* ctx,
     const StreamContext& context, const inventory::v1::StreamInventoryUpdatesRequest& req);
 
 }  // namespace query_api

@@ -17,8 +17,6 @@ keep-alive connections. The child is always stopped at the end.
 """
 import http.client
 import json
-import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -33,25 +31,6 @@ SERVER = None
 HOST = None
 PORT = None
 TIMEOUT = 15
-
-
-def read_http_line(proc, timeout=30):
-    """The second stdout line: 'http listening on host:port'."""
-    line = b''
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b'\n'):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError('no http address line: %r' % line)
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd exited before the http line')
-            line += chunk
-    text = line.decode().strip()
-    assert text.startswith('http listening on '), text
-    return text[len('http listening on '):]
 
 
 def conn():
@@ -101,7 +80,7 @@ def setUpModule():
     global SERVER, HOST, PORT
     work = tempfile.mkdtemp(prefix='e2e-http-')
     SERVER = inventoryd_harness.Inventoryd(INVENTORYD, work, ['--http-listen', '127.0.0.1:0']).start()
-    address = read_http_line(SERVER.proc)
+    address = inventoryd_harness.read_http_line(SERVER.proc)
     HOST, port = address.rsplit(':', 1)
     PORT = int(port)
     # The fixtures every test uses.

@@ -65,6 +65,26 @@ def wait_for(what, predicate, timeout=90, interval=0.3):
     raise AssertionError('timed out waiting for ' + what)
 
 
+def read_http_line(proc, timeout=30):
+    """The address of the second stdout line of an inventoryd started with
+    --http-listen: 'http listening on host:port'."""
+    line = b''
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b'\n'):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError('no http address line: %r' % line)
+        ready, _, _ = select.select([proc.stdout], [], [], left)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 1)
+            if not chunk:
+                raise AssertionError('inventoryd exited before the http line')
+            line += chunk
+    text = line.decode().strip()
+    assert text.startswith('http listening on '), text
+    return text[len('http listening on '):]
+
+
 class Inventoryd:
     """One `inventoryd serve` child on <work>/data, listening on a free port;
     its stderr goes to <work>/inventoryd.stderr."""

@@ -220,8 +220,10 @@ absl::StatusOr<RoleSet> ParseRoles(const std::string& list) {
 // The log as the roles need it: the embedded log belongs to this process
 // whatever its roles; Kafka is opened read-only (fencing no writer) without
 // the command role.
-absl::StatusOr<eventlog::LogConfig> LogConfigFor(const ServeFlags& f, const RoleSet& which) {
+absl::StatusOr<eventlog::LogConfig> LogConfigFor(const ServeFlags& f, const RoleSet& which,
+                                                  const eventlog::KafkaSettings& kafka_settings) {
   eventlog::LogConfig config = f.log;
+  config.kafka_settings = kafka_settings;
   absl::StatusOr<eventlog::LogBackend> backend = eventlog::ParseLogBackend(f.log_backend);
   if (!backend.ok()) return backend.status();
   config.backend = *backend;
@@ -239,8 +241,12 @@ command_api::CommandRoleOptions CommandOptions(const ServeFlags& f) {
   return r;
 }
 
-orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& f) {
+orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& f,
+                                        const eventlog::KafkaSettings& kafka_settings) {
   orders::OrdersRoleOptions r;
+  r.consumer.settings = kafka_settings;
+  r.consumer.producer.settings = kafka_settings;
+  r.publisher.producer.settings = kafka_settings;
   r.consume = !o.brokers.empty();
   r.consumer.bootstrap_servers = o.brokers;
   r.consumer.topic = o.topic;
@@ -292,8 +298,10 @@ absl::Status WithContext(absl::string_view what, const absl::Status& status) {
 
 // Starts the roles in `which`; on an error the ones already started stop.
 absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersFlags& o, eventlog::EventLog* log,
-                        base::Clock* clock, auth::Authenticator* authenticator, metrics::ServiceMetrics* metrics,
+                        base::Clock* clock, const tools::Security& security, metrics::ServiceMetrics* metrics,
                         Roles& roles) {
+  auth::Authenticator* authenticator = security.authenticator();
+  const eventlog::KafkaSettings& kafka_settings = security.kafka_settings();
   if (which.command) {
     command_api::CommandRoleOptions command_options = CommandOptions(f);
     command_options.service.authenticator = authenticator;
@@ -301,7 +309,7 @@ absl::Status StartRoles(const RoleSet& which, const ServeFlags& f, const OrdersF
     auto command = command_api::CommandRole::Start(log, clock, command_options);
     if (!command.ok()) return WithContext("cannot rebuild the ledger state", command.status());
     roles.command = std::move(*command);
-    auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f));
+    auto orders = orders::OrdersRole::Start(roles.command->writer(), log, OrdersOptions(o, f, kafka_settings));
     if (!orders.ok()) return WithContext("cannot start the order-event consumer / publisher", orders.status());
     roles.orders = std::move(*orders);
   }
@@ -341,6 +349,7 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  tools::ApplyGrpcLimits(tools::GrpcLimits{}, &builder);
   int port = 0;
   builder.AddListeningPort(listen, credentials, &port);
   if (roles.command) builder.RegisterService(roles.command->service());
@@ -382,12 +391,15 @@ void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
 // <host:port>" (the second stdout line). Null when not asked for.
 absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
                                                                  const projector::Projector* views,
-                                                                 const metrics::Registry* registry) {
+                                                                 const metrics::Registry* registry,
+                                                                 tools::Security* security) {
   if (f.listen.empty()) return nullptr;
   http_api::HttpServerOptions options;
   options.listen = f.listen;
+  options.tls = security->http_tls();
   auto http = std::make_unique<http_api::HttpServer>(options);
   http_api::ApiOptions api;
+  if (security->authenticator() != nullptr) api.edge_secret = security->authenticator()->edge_secret();
   std::uint64_t lag_max = f.ready_lag_events_max;
   api.ready = [views, lag_max]() -> absl::Status {
     if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
@@ -408,6 +420,7 @@ absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags&
   }
   if (s.ok()) s = http->Start();
   if (!s.ok()) return WithContext("cannot start the HTTP server", s);
+  security->OnReload("HTTP TLS certificate", [h = http.get()] { return h->ReloadTls(); });
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
   std::printf("http listening on %s:%d\n", host.c_str(), http->port());
   std::fflush(stdout);
@@ -494,7 +507,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   tools::BlockReloadSignal();
   base::SystemClock security_clock;
   absl::StatusOr<std::unique_ptr<tools::Security>> security =
-      tools::Security::Create(security_flags, f.listen, &security_clock);
+      tools::Security::Create(security_flags, {f.listen, http_flags.listen}, &security_clock);
   if (!security.ok()) return Fail(kExitBadFlags, security.status());
   // ---- end security ----
   absl::StatusOr<RoleSet> which = ParseRoles(f.roles);
@@ -503,7 +516,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
     return Fail(kExitBadFlags, absl::InvalidArgumentError("--orders-brokers needs the command role: order events "
                                                           "become commands"));
   }
-  absl::StatusOr<eventlog::LogConfig> log_config = LogConfigFor(f, *which);
+  absl::StatusOr<eventlog::LogConfig> log_config = LogConfigFor(f, *which, (*security)->kafka_settings());
   if (!log_config.ok()) return Fail(kExitBadFlags, log_config.status());
   std::error_code ec;
   std::filesystem::create_directories(f.log.data_dir, ec);
@@ -512,8 +525,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
   Roles roles;
-  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, (*security)->authenticator(),
-                                    obs.recorded(), roles);
+  absl::Status started = StartRoles(*which, f, orders_flags, log->get(), &clock, **security, obs.recorded(), roles);
   if (!started.ok()) return Fail(kExitError, started);
   metrics::AddAllCollectors(&obs.registry, {.roles = f.roles,
                                             .log = log->get(),
@@ -530,7 +542,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
   // Further front doors start here, beside gRPC.
   absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
-      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), obs.exposed());
+      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), obs.exposed(), security->get());
   if (!http.ok()) {
     if (roles.query) roles.query->Drain();
     grpc->server->Shutdown(std::chrono::system_clock::now());
@@ -544,7 +556,10 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   grpc->server->GetHealthCheckService()->SetServingStatus(false);
   if (roles.query) roles.query->Drain();  // streams end UNAVAILABLE (resumable), so Shutdown need not wait for them
   // Further front doors stop here, before gRPC (their calls ride it).
-  if (*http) (*http)->Stop();
+  if (*http) {
+    (*security)->ClearReloads();
+    (*http)->Stop();
+  }
   grpc->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   roles.Stop();
   absl::Status closed = (*log)->Close();

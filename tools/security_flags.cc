@@ -42,9 +42,27 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
   serve->add_option("--tls-client-ca", f.tls_client_ca_file,
                     "PEM CA bundle: require client certificates (mTLS); the subject becomes the principal")
       ->envname("INVENTORY_TLS_CLIENT_CA");
+  serve->add_option("--http-tls-cert", f.http_tls.cert_file,
+                    "PEM certificate chain: serve HTTP (--http-listen) over TLS; re-read on SIGHUP")
+      ->envname("INVENTORY_HTTP_TLS_CERT");
+  serve->add_option("--http-tls-key", f.http_tls.key_file, "PEM private key of --http-tls-cert")
+      ->envname("INVENTORY_HTTP_TLS_KEY");
+  serve->add_option("--http-tls-client-ca", f.http_tls.client_ca_file,
+                    "PEM CA bundle: require HTTP client certificates (mTLS); the subject becomes the principal")
+      ->envname("INVENTORY_HTTP_TLS_CLIENT_CA");
+  serve->add_option("--kafka-config", f.kafka_config_file,
+                    "File of librdkafka security settings for every Kafka client: key=value lines, "
+                    "security.protocol, sasl.*, ssl.* (docs/security.md); values are never printed")
+      ->envname("INVENTORY_KAFKA_CONFIG");
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
       ->envname("INVENTORY_INSECURE_NO_AUTH");
+}
+
+void ApplyGrpcLimits(const GrpcLimits& limits, grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(limits.receive_message_bytes_max);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.concurrent_streams_max);
+  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, limits.metadata_bytes_max);
 }
 
 bool IsLoopbackListen(const std::string& listen) {
@@ -84,40 +102,70 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Secur
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& f, const std::string& listen,
+absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& f,
+                                                           const std::vector<std::string>& listens,
                                                            const base::Clock* clock) {
   std::unique_ptr<Security> s(new Security());
   auth::AuthOptions options = f.auth;
-  options.accept_client_certificates = !f.tls_client_ca_file.empty();
+  options.accept_client_certificates = !f.tls_client_ca_file.empty() || !f.http_tls.client_ca_file.empty();
   ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
-  if (!options.Enabled()) {
-    if (!IsLoopbackListen(listen) && !f.insecure_no_auth) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "refusing to listen on ", listen, " without authentication: configure --auth-jwt-key, "
-          "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys or --tls-client-ca (docs/security.md), "
-          "listen on 127.0.0.1, or pass --insecure-no-auth"));
-    }
-    spdlog::warn("authentication is off: every caller may read and write");
-    return s;
+  if (!f.kafka_config_file.empty()) {
+    ASSIGN_OR_RETURN(s->kafka_settings_, eventlog::ReadKafkaSettings(f.kafka_config_file));
   }
-  ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
-  auth::Authenticator* a = s->authenticator_.get();
-  std::atomic<bool>* stopping = &s->stopping_;
-  s->reload_thread_ = std::thread([a, stopping] {
+  s->http_tls_ = f.http_tls;
+  if (options.Enabled()) {
+    ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
+  }
+  Security* raw = s.get();
+  s->reload_thread_ = std::thread([raw] {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     int signal_number = 0;
-    while (sigwait(&set, &signal_number) == 0 && !stopping->load()) {
-      absl::Status reloaded = a->Reload();
-      if (reloaded.ok()) {
-        spdlog::info("SIGHUP: authentication files reloaded");
-      } else {
-        spdlog::error("SIGHUP: reload failed, the previous configuration stays in force: {}", reloaded.ToString());
-      }
-    }
+    while (sigwait(&set, &signal_number) == 0 && !raw->stopping_.load()) raw->ReloadAll();
   });
+  if (!options.Enabled()) {
+    for (const std::string& listen : listens) {
+      if (listen.empty() || IsLoopbackListen(listen) || f.insecure_no_auth) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to listen on ", listen, " without authentication: configure --auth-jwt-key, "
+          "--auth-jwt-hmac-secret, --auth-jwks, --auth-api-keys, --tls-client-ca or --http-tls-client-ca "
+          "(docs/security.md), "
+          "listen on 127.0.0.1, or pass --insecure-no-auth"));
+    }
+    spdlog::warn("authentication is off: every caller may read and write");
+  }
   return s;
+}
+
+void Security::ReloadAll() {
+  if (authenticator_ != nullptr) {
+    absl::Status reloaded = authenticator_->Reload();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: authentication files reloaded");
+    } else {
+      spdlog::error("SIGHUP: reload failed, the previous configuration stays in force: {}", reloaded.ToString());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [what, reload] : reloads_) {
+    absl::Status reloaded = reload();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: {} reloaded", what);
+    } else {
+      spdlog::error("SIGHUP: {} not reloaded, the previous one stays in use: {}", what, reloaded.ToString());
+    }
+  }
+}
+
+void Security::OnReload(std::string what, std::function<absl::Status()> reload) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reloads_.emplace_back(std::move(what), std::move(reload));
+}
+
+void Security::ClearReloads() {
+  std::lock_guard<std::mutex> lock(mu_);
+  reloads_.clear();
 }
 
 Security::~Security() {
