@@ -74,7 +74,7 @@ std::map<std::string, std::vector<std::string>> DefaultRoles() {
   return {
       {"admin", Methods(kCommandServicePrefix, {"CreateItem", "UpdateItem", "DeleteItem", "BulkCreateItems",
                                                 "BulkUpdateItems", "CreateWarehouse", "UpdateWarehouse", "AdjustInventory",
-                                                "TransferInventory"})},
+                                                "TransferInventory", "BlockSales", "UnblockSales"})},
       {"orders", Methods(kCommandServicePrefix,
                          {"CheckAndReserveStock", "BulkReserveStock", "CommitReservation", "ReleaseReservedStock"})},
       {"reader", {queries}},

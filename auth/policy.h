@@ -12,6 +12,7 @@
 // Default roles (DefaultRoles()):
 //   admin    CreateItem UpdateItem DeleteItem BulkCreateItems BulkUpdateItems
 //            CreateWarehouse UpdateWarehouse AdjustInventory (receive, adjust, count) TransferInventory
+//            BlockSales UnblockSales
 //   orders   CheckAndReserveStock BulkReserveStock CommitReservation ReleaseReservedStock
 //   reader   every QueryService method, streams included
 //   auditor  every QueryService method (history export: ListMovements)

@@ -236,6 +236,29 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ReleaseReservedStock(grpc::Callbac
                });
 }
 
+grpc::ServerUnaryReactor* CommandServiceImpl::BlockSales(grpc::CallbackServerContext* ctx,
+                                                         const pb::BlockSalesRequest* req,
+                                                         pb::BlockSalesResponse* resp) {
+  ledger::Sku sku(req->sku());
+  ledger::WarehouseCode scope(req->warehouse());
+  return Unary(writer_, gate_, ctx, "BlockSales", ToCommand(*req), resp->mutable_result(),
+               [resp, sku, scope](const State& s) {
+                 if (const ledger::ItemState* item = s.item(sku)) {
+                   for (const ledger::SalesBlock& b : item->sales_blocks) {
+                     if (b.warehouse == scope) FillSalesBlock(sku, b, resp->mutable_block());
+                   }
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::UnblockSales(grpc::CallbackServerContext* ctx,
+                                                           const pb::UnblockSalesRequest* req,
+                                                           pb::UnblockSalesResponse* resp) {
+  return Unary(writer_, gate_, ctx, "UnblockSales", ToCommand(*req), resp->mutable_result(),
+               [](const State&) { return grpc::Status::OK; });
+}
+
 grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackServerContext* ctx,
                                                                const pb::BulkReserveStockRequest* req,
                                                                pb::BulkReserveStockResponse* resp) {

@@ -67,6 +67,10 @@ class CommandServiceImpl final : public pb::CommandService::CallbackService {
   grpc::ServerUnaryReactor* ReleaseReservedStock(grpc::CallbackServerContext* ctx,
                                                  const pb::ReleaseReservedStockRequest* req,
                                                  pb::ReleaseReservedStockResponse* resp) override;
+  grpc::ServerUnaryReactor* BlockSales(grpc::CallbackServerContext* ctx, const pb::BlockSalesRequest* req,
+                                       pb::BlockSalesResponse* resp) override;
+  grpc::ServerUnaryReactor* UnblockSales(grpc::CallbackServerContext* ctx, const pb::UnblockSalesRequest* req,
+                                         pb::UnblockSalesResponse* resp) override;
 
  private:
   Writer* const writer_;

@@ -430,6 +430,11 @@ absl::Status RegisterApiRoutes(HttpServer* server, std::shared_ptr<grpc::Channel
        Unary<TransferReq, pb::TransferInventoryResponse>(
            api, {}, [](TransferReq& r) { return TransferStep(r, TransferReq::STEP_RECEIVE); },
            COMMAND(TransferInventory))},
+      // sales blocks
+      {"POST", "/api/v1/inventory/{sku}/block",
+       Unary<pb::BlockSalesRequest, pb::BlockSalesResponse>(api, P{{"sku", "sku"}}, {}, COMMAND(BlockSales))},
+      {"POST", "/api/v1/inventory/{sku}/unblock",
+       Unary<pb::UnblockSalesRequest, pb::UnblockSalesResponse>(api, P{{"sku", "sku"}}, {}, COMMAND(UnblockSales))},
       // reservations
       {"POST", "/api/v1/reservations",
        Unary<pb::CheckAndReserveStockRequest, pb::CheckAndReserveStockResponse>(api, {}, {},

@@ -156,6 +156,12 @@ struct PayloadToProto {
     p->set_quantity(e.quantity);
     p->set_allocation_index(e.allocation_index);
   }
+  void operator()(const SalesBlocked& e) {
+    pb::SalesBlocked* p = out.mutable_sales_blocked();
+    p->set_warehouse(e.warehouse.value());
+    p->set_reason(e.reason);
+  }
+  void operator()(const SalesUnblocked& e) { out.mutable_sales_unblocked()->set_warehouse(e.warehouse.value()); }
 };
 
 ItemUpdated ItemUpdatedFromProto(const pb::ItemUpdated& p) {
@@ -238,6 +244,10 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
       return ReservationExpired{ReservationId(m.reservation_id()), WarehouseCode(m.warehouse()), m.quantity(),
                                 m.allocation_index()};
     }
+    case pb::Event::kSalesBlocked:
+      return SalesBlocked{WarehouseCode(p.sales_blocked().warehouse()), p.sales_blocked().reason()};
+    case pb::Event::kSalesUnblocked:
+      return SalesUnblocked{WarehouseCode(p.sales_unblocked().warehouse())};
     case pb::Event::PAYLOAD_NOT_SET: break;
   }
   return Corrupt("no payload (or one written by a newer schema)");

@@ -136,9 +136,25 @@ struct ExpireReservation {
   ReservationId reservation_id;
 };
 
+// Refuses new reservations of `sku` at `warehouse` (every warehouse when
+// empty) until UnblockSales of the same scope (ledger/stock_rules.h
+// SalesBlockOf). One block per scope; `reason` is required.
+struct BlockSales {
+  Sku sku;
+  WarehouseCode warehouse;  // empty: every warehouse
+  std::string reason;
+};
+
+struct UnblockSales {
+  Sku sku;
+  WarehouseCode warehouse;  // empty: the everywhere block
+};
+
+// New kinds go at the end: a body's index is part of its fingerprint.
 using CommandBody = std::variant<CreateItem, UpdateItem, DiscontinueItem, RegisterWarehouse, UpdateWarehouse,
                                  ReceiveStock, AdjustStock, CountStock, ShipTransfer, ReceiveTransfer, Reserve,
-                                 CommitReservation, ReleaseReservation, ExpireReservation>;
+                                 CommitReservation, ReleaseReservation, ExpireReservation, BlockSales,
+                                 UnblockSales>;
 
 struct Command {
   CommandMeta meta;

@@ -6,6 +6,7 @@
 #include "base/status.h"
 #include "ledger/allocation.h"
 #include "ledger/derived_ids.h"
+#include "ledger/stock_rules.h"
 #include "ledger/validate.h"
 
 namespace ledger {
@@ -279,6 +280,32 @@ class Decider {
     });
   }
 
+  Result operator()(const BlockSales& c) {
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    if (!c.warehouse.empty()) {
+      USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
+      (void)wh;
+    }
+    if (const SalesBlock* b = ExactBlock(state_.item(item), c.warehouse)) {
+      return Reject(RejectionReason::kAlreadyExists,
+                    absl::StrCat(DescribeBlock(c.sku.value(), c.warehouse.value(), b->reason),
+                                 " already; unblock first to change the reason"));
+    }
+    builder_.Add(c.sku, SalesBlocked{c.warehouse, c.reason});
+    return Done();
+  }
+
+  Result operator()(const UnblockSales& c) {
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    if (ExactBlock(state_.item(item), c.warehouse) == nullptr) {
+      return Reject(RejectionReason::kNotBlocked,
+                    absl::StrCat("sales of ", c.sku.value(), " are not blocked ",
+                                 c.warehouse.empty() ? "everywhere" : absl::StrCat("at ", c.warehouse.value())));
+    }
+    builder_.Add(c.sku, SalesUnblocked{c.warehouse});
+    return Done();
+  }
+
   Result operator()(const ExpireReservation& c) {
     const ReservationState* r = state_.reservation(c.reservation_id);
     if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms < r->expires_at_ms) {
@@ -310,13 +337,28 @@ class Decider {
       r->message = absl::StrCat("lines[", index, "]: ", r->message);
       return std::move(*r);
     }
-    if (line.warehouse.empty()) return std::nullopt;
-    auto wh = KnownWarehouse(state_, line.warehouse, Need::kActive);
-    if (auto* r = std::get_if<Rejection>(&wh)) {
-      r->message = absl::StrCat("lines[", index, "]: ", r->message);
-      return std::move(*r);
+    if (!line.warehouse.empty()) {
+      auto wh = KnownWarehouse(state_, line.warehouse, Need::kActive);
+      if (auto* r = std::get_if<Rejection>(&wh)) {
+        r->message = absl::StrCat("lines[", index, "]: ", r->message);
+        return std::move(*r);
+      }
+    }
+    // A line free to choose is refused only by the everywhere block; blocks
+    // of single warehouses take those out of its allocation.
+    if (const SalesBlock* b = SalesBlockOf(state_.item(std::get<ItemIndex>(item)), line.warehouse)) {
+      return Reject(RejectionReason::kSalesBlocked,
+                    absl::StrCat("lines[", index, "]: ", DescribeBlock(line.sku.value(), b->warehouse.value(), b->reason)));
     }
     return std::nullopt;
+  }
+
+  // The block of exactly `scope` (not one that merely covers it).
+  static const SalesBlock* ExactBlock(const ItemState& item, const WarehouseCode& scope) {
+    for (const SalesBlock& b : item.sales_blocks) {
+      if (b.warehouse == scope) return &b;
+    }
+    return nullptr;
   }
 
   static Rejection Insufficient(std::vector<LineAvailability> lines) {

@@ -1484,3 +1484,116 @@ TEST(RejectionCodeTest, MapsReasonsToAbslCodesPerDecision8) {
 
 }  // namespace
 }  // namespace ledger
+
+namespace ledger {
+namespace {
+
+// ---- BlockSales / UnblockSales -------------------------------------------
+
+using SalesBlockTest = ReserveTest;
+
+TEST_F(SalesBlockTest, BlockEverywhereRefusesEveryReservationWithTheReason) {
+  Receive("A", "W1", 10);
+  Command c = Make(BlockSales{.sku = Sku("A"), .reason = "recall 2026-12"});
+  c.meta.actor = "ops";
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted());
+  ASSERT_EQ(d.events.size(), 1u);
+  ExpectEnvelopes(d.events, c);
+  EXPECT_EQ(d.events[0].envelope.sku, Sku("A"));
+  EXPECT_EQ(PayloadAs<SalesBlocked>(d.events[0]), (SalesBlocked{WarehouseCode(), "recall 2026-12"}));
+  const ItemState* item = state_.item(Sku("A"));
+  ASSERT_NE(item, nullptr);
+  ASSERT_EQ(item->sales_blocks.size(), 1u);
+  EXPECT_EQ(item->sales_blocks[0],
+            (SalesBlock{.warehouse = WarehouseCode(), .reason = "recall 2026-12", .blocked_at_ms = now_, .actor = "ops"}));
+
+  for (const std::string wh : {"", "W1"}) {
+    Rejection r = Refuse(OneLine("R1", "A", 1, wh), RejectionReason::kSalesBlocked);
+    EXPECT_EQ(r.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(r.message, "lines[0]: sales of A are blocked everywhere: recall 2026-12");
+  }
+  // Other SKUs and other commands go on: stock can still be received.
+  Receive("B", "W1", 5);
+  Accept(OneLine("R2", "B", 1));
+  Receive("A", "W1", 1);
+  EXPECT_EQ(Level("A", "W1").available(), 11);
+}
+
+TEST_F(SalesBlockTest, BlockAtOneWarehouseTakesItOutOfAllocation) {
+  Receive("A", "W1", 10);  // priority 10: allocation's first choice
+  Receive("A", "W2", 10);
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "damaged shelf"});
+  std::vector<Event> events = Accept(OneLine("R1", "A", 4));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(PayloadAs<ReservationLineReserved>(events[0]).warehouse, WarehouseCode("W2"));
+  Rejection named = Refuse(OneLine("R2", "A", 1, "W1"), RejectionReason::kSalesBlocked);
+  EXPECT_EQ(named.message, "lines[0]: sales of A are blocked at W1: damaged shelf");
+  // What W1 holds counts for nothing while blocked: 6 are left at W2.
+  Rejection short_of = Refuse(OneLine("R3", "A", 7), RejectionReason::kInsufficientStock);
+  ASSERT_EQ(short_of.lines.size(), 1u);
+  EXPECT_EQ(short_of.lines[0].available, 6);
+}
+
+TEST_F(SalesBlockTest, ExistingReservationsStayAndCommitWhileBlocked) {
+  Receive("A", "W1", 10);
+  Accept(OneLine("R1", "A", 4));
+  Accept(BlockSales{.sku = Sku("A"), .reason = "recall"});
+  Accept(CommitReservation{ReservationId("R1")});
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{6, 0, 0}));
+}
+
+TEST_F(SalesBlockTest, UnblockLiftsExactlyItsScope) {
+  Receive("A", "W1", 10);
+  Accept(BlockSales{.sku = Sku("A"), .reason = "recall"});
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "audit"});
+  ASSERT_EQ(state_.item(Sku("A"))->sales_blocks.size(), 2u);
+  EXPECT_TRUE(state_.item(Sku("A"))->sales_blocks[0].warehouse.empty()) << "the everywhere block sorts first";
+  std::vector<Event> events = Accept(UnblockSales{.sku = Sku("A")});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(PayloadAs<SalesUnblocked>(events[0]), (SalesUnblocked{WarehouseCode()}));
+  // W1's own block still stands.
+  Rejection r = Refuse(OneLine("R1", "A", 1, "W1"), RejectionReason::kSalesBlocked);
+  EXPECT_EQ(r.message, "lines[0]: sales of A are blocked at W1: audit");
+  Accept(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1")});
+  EXPECT_TRUE(state_.item(Sku("A"))->sales_blocks.empty());
+  Accept(OneLine("R1", "A", 1, "W1"));
+}
+
+TEST_F(SalesBlockTest, Rejections) {
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "audit"});
+  Rejection twice =
+      Refuse(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "other"},
+             RejectionReason::kAlreadyExists);
+  EXPECT_EQ(twice.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(twice.message, "sales of A are blocked at W1: audit already; unblock first to change the reason");
+  Refuse(BlockSales{.sku = Sku("nope"), .reason = "x"}, RejectionReason::kUnknownItem);
+  Refuse(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W9"), .reason = "x"},
+         RejectionReason::kUnknownWarehouse);
+  RefuseField(BlockSales{.sku = Sku("A"), .reason = ""}, "reason");
+  RefuseField(BlockSales{.sku = Sku(""), .reason = "x"}, "sku");
+  RefuseField(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W 1"), .reason = "x"}, "warehouse");
+  RefuseField(BlockSales{.sku = Sku("A"), .reason = "bad\x01"}, "reason");
+
+  // Unblocking the everywhere scope does not lift W1's block, and says so.
+  Rejection none = Refuse(UnblockSales{.sku = Sku("A")}, RejectionReason::kNotBlocked);
+  EXPECT_EQ(none.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(none.message, "sales of A are not blocked everywhere");
+  Rejection none_at = Refuse(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W2")},
+                             RejectionReason::kNotBlocked);
+  EXPECT_EQ(none_at.message, "sales of A are not blocked at W2");
+  Refuse(UnblockSales{.sku = Sku("nope")}, RejectionReason::kUnknownItem);
+  RefuseField(UnblockSales{.sku = Sku("")}, "sku");
+}
+
+TEST_F(SalesBlockTest, DiscontinuedItemsCanBeBlockedAndTheBlockIsPartOfTheFingerprint) {
+  Accept(DiscontinueItem{Sku("B")});
+  Accept(BlockSales{.sku = Sku("B"), .reason = "recall"});
+  EXPECT_NE(Fingerprint(BlockSales{.sku = Sku("A"), .reason = "x"}),
+            Fingerprint(BlockSales{.sku = Sku("A"), .reason = "y"}));
+  EXPECT_NE(Fingerprint(UnblockSales{.sku = Sku("A")}),
+            Fingerprint(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1")}));
+}
+
+}  // namespace
+}  // namespace ledger

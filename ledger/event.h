@@ -149,10 +149,22 @@ struct ReservationExpired {
   friend bool operator==(const ReservationExpired&, const ReservationExpired&) = default;
 };
 
+// Sales of the event's SKU are blocked at `warehouse` (everywhere when empty).
+struct SalesBlocked {
+  WarehouseCode warehouse;
+  std::string reason;
+  friend bool operator==(const SalesBlocked&, const SalesBlocked&) = default;
+};
+
+struct SalesUnblocked {
+  WarehouseCode warehouse;
+  friend bool operator==(const SalesUnblocked&, const SalesUnblocked&) = default;
+};
+
 using EventPayload =
     std::variant<ItemCreated, ItemUpdated, ItemDiscontinued, WarehouseRegistered, WarehouseUpdated, StockReceived,
                  StockAdjusted, StockCounted, TransferShipped, TransferReceived, ReservationLineReserved,
-                 ReservationCommitted, ReservationReleased, ReservationExpired>;
+                 ReservationCommitted, ReservationReleased, ReservationExpired, SalesBlocked, SalesUnblocked>;
 
 struct Event {
   Envelope envelope;

@@ -173,6 +173,33 @@ class StateMutator {
                              ReservationStatus::kExpired, LevelChangesOf(e)[0]);
   }
 
+  absl::Status operator()(const SalesBlocked& e) {
+    ItemState* item = CreatedItem();
+    if (item == nullptr) return Broken(absl::StrCat("sales block of unknown item ", env_.sku.value()));
+    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    if (it != item->sales_blocks.end() && it->warehouse == e.warehouse) {
+      return Broken(absl::StrCat("sales of ", env_.sku.value(), " blocked twice at '", e.warehouse.value(), "'"));
+    }
+    if (e.reason.empty()) return Broken("sales block without a reason");
+    item->sales_blocks.insert(
+        it, SalesBlock{.warehouse = e.warehouse, .reason = e.reason, .blocked_at_ms = env_.occurred_at_ms,
+                       .actor = env_.actor});
+    return absl::OkStatus();
+  }
+
+  absl::Status operator()(const SalesUnblocked& e) {
+    ItemState* item = CreatedItem();
+    if (item == nullptr) return Broken(absl::StrCat("sales unblock of unknown item ", env_.sku.value()));
+    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    if (it == item->sales_blocks.end() || it->warehouse != e.warehouse) {
+      return Broken(absl::StrCat("unblock of sales of ", env_.sku.value(), " not blocked at '", e.warehouse.value(), "'"));
+    }
+    item->sales_blocks.erase(it);
+    return absl::OkStatus();
+  }
+
   // After the payload applied: bookkeeping every event shares.
   void Finish() {
     s_.events_applied_ += 1;

@@ -620,3 +620,34 @@ TEST_F(EvolveTest, RefusedEventLeavesTheExpiryIndexAlone) {
 
 }  // namespace
 }  // namespace ledger
+
+namespace ledger {
+namespace {
+
+TEST_F(EvolveTest, SalesBlocksKeepWarehouseOrderAndRefuseRepeatsAndStrangers) {
+  Basic();
+  Event blocked_w2 = Ev("A", SalesBlocked{.warehouse = WarehouseCode("W2"), .reason = "audit"});
+  blocked_w2.envelope.actor = "ops";
+  Fold(blocked_w2);
+  Fold(Ev("A", SalesBlocked{.warehouse = WarehouseCode(), .reason = "recall"}));
+  Fold(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W1"), .reason = "shelf"}));
+  const ItemState* a = state_.item(Sku("A"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->sales_blocks.size(), 3u);
+  EXPECT_EQ(a->sales_blocks[0].warehouse, WarehouseCode(""));
+  EXPECT_EQ(a->sales_blocks[1].warehouse, WarehouseCode("W1"));
+  EXPECT_EQ(a->sales_blocks[2], (SalesBlock{WarehouseCode("W2"), "audit", kStart, "ops"}));
+  EXPECT_EQ(state_.Level(Sku("A"), WarehouseCode("W1")), (StockLevel{10, 0, 0})) << "a block moves no level";
+
+  ExpectRefused(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W1"), .reason = "again"}));
+  ExpectRefused(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W3"), .reason = ""}));
+  ExpectRefused(Ev("nope", SalesBlocked{.reason = "x"}));
+  Fold(Ev("A", SalesUnblocked{.warehouse = WarehouseCode("W1")}));
+  ASSERT_EQ(state_.item(Sku("A"))->sales_blocks.size(), 2u);
+  ExpectRefused(Ev("A", SalesUnblocked{.warehouse = WarehouseCode("W1")}));
+  ExpectRefused(Ev("B", SalesUnblocked{}));
+  ExpectRefused(Ev("nope", SalesUnblocked{}));
+}
+
+}  // namespace
+}  // namespace ledger

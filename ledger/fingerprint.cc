@@ -92,6 +92,15 @@ class FingerprintVisitor {
     Int(static_cast<std::int64_t>(c.reason));
   }
   void operator()(const ExpireReservation& c) { Str(c.reservation_id.value()); }
+  void operator()(const BlockSales& c) {
+    Str(c.sku.value());
+    Str(c.warehouse.value());
+    Str(c.reason);
+  }
+  void operator()(const UnblockSales& c) {
+    Str(c.sku.value());
+    Str(c.warehouse.value());
+  }
 
  private:
   void Str(std::string_view s) { h_.AddString(s); }

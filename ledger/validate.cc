@@ -215,6 +215,17 @@ std::optional<Rejection> Check(const ExpireReservation& c) {
   return CheckId("reservation_id", c.reservation_id.value());
 }
 
+std::optional<Rejection> Check(const BlockSales& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  if (auto r = CheckOptionalCode("warehouse", c.warehouse)) return r;
+  if (c.reason.empty()) return InvalidField("reason", "is required: say why sales are blocked");
+  return CheckText("reason", c.reason, kTextLengthMax);
+}
+std::optional<Rejection> Check(const UnblockSales& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  return CheckOptionalCode("warehouse", c.warehouse);
+}
+
 }  // namespace
 
 std::optional<Rejection> InvalidField(std::string field, std::string problem) {

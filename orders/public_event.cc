@@ -99,6 +99,18 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
     return make("inventory.expired",
                 resolution("inventory.expired", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
   }
+  // A sales block: checkouts and marketplaces stop offering the SKU there.
+  if (const auto* b = std::get_if<ledger::SalesBlocked>(&e.payload)) {
+    JsonObject o = Start("inventory.sales_blocked", id, e);
+    o.Str("warehouseId", b->warehouse.value()).Str("reason", b->reason);
+    o.Str("message", ledger::DescribeBlock(e.envelope.sku.value(), b->warehouse.value(), b->reason));
+    return make("inventory.sales_blocked", std::move(o));
+  }
+  if (const auto* b = std::get_if<ledger::SalesUnblocked>(&e.payload)) {
+    JsonObject o = Start("inventory.sales_unblocked", id, e);
+    o.Str("warehouseId", b->warehouse.value());
+    return make("inventory.sales_unblocked", std::move(o));
+  }
   std::optional<ledger::WarehouseCode> wh = TouchedWarehouse(e.payload);
   if (!wh || before.on_hand == after.on_hand) return std::nullopt;
   JsonObject o = Start("inventory.stock_updated", id, e);

@@ -91,7 +91,13 @@ class HistoryGenerator {
     if (roll < 70) return AnyReserve(now_ms);
     if (roll < 82) return CommitReservation{KnownReservation(state)};
     if (roll < 92) return ReleaseReservation{KnownReservation(state), ReleaseReason::kCancelled};
-    return ExpireReservation{KnownReservation(state)};
+    if (roll < 96) return ExpireReservation{KnownReservation(state)};
+    // Sales blocks on the hot SKUs, everywhere or at one warehouse; unblocks
+    // of scopes that may or may not be blocked.
+    WarehouseCode scope = Chance(30) ? WarehouseCode() : AnyWarehouse();
+    Sku hot(absl::StrCat("SKU-", Pick(kHotSkus)));
+    if (roll < 98) return BlockSales{hot, scope, Chance(50) ? "recall" : "price error"};
+    return UnblockSales{hot, scope};
   }
 
   Reserve AnyReserve(TimeMs) {
