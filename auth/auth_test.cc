@@ -237,6 +237,18 @@ TEST(Policy, DefaultsAndGrants) {
             absl::StatusCode::kPermissionDenied);
 }
 
+// An operator's expiry is admin's; extending a hold is checkout's (orders).
+TEST(Policy, ExpireIsAdminsAndExtendIsOrders) {
+  auto policy = Policy::Parse("grant alice admin\ngrant shop orders\n", "p");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  Identity alice{"alice", policy->RolesOf("alice")};
+  Identity shop{"shop", policy->RolesOf("shop")};
+  EXPECT_TRUE(policy->Authorize(alice, "/inventory.v1.CommandService/ExpireReservation").ok());
+  EXPECT_FALSE(policy->Authorize(shop, "/inventory.v1.CommandService/ExpireReservation").ok());
+  EXPECT_TRUE(policy->Authorize(shop, "/inventory.v1.CommandService/ExtendReservation").ok());
+  EXPECT_FALSE(policy->Authorize(alice, "/inventory.v1.CommandService/ExtendReservation").ok());
+}
+
 // Sales blocks are an operator's decision: admin holds them, orders does not.
 TEST(Policy, SalesBlocksAreAdminOnly) {
   auto policy = Policy::Parse("grant alice admin\ngrant shop orders\n", "p");

@@ -236,6 +236,32 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ReleaseReservedStock(grpc::Callbac
                });
 }
 
+grpc::ServerUnaryReactor* CommandServiceImpl::ExpireReservation(grpc::CallbackServerContext* ctx,
+                                                                const pb::ExpireReservationRequest* req,
+                                                                pb::ExpireReservationResponse* resp) {
+  ledger::ReservationId id(req->reservation_id());
+  return Unary(writer_, gate_, ctx, "ExpireReservation", ToCommand(*req), resp->mutable_result(),
+               [resp, id](const State& s) {
+                 if (const ledger::ReservationState* r = s.reservation(id)) {
+                   FillReservation(s, *r, resp->mutable_reservation());
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::ExtendReservation(grpc::CallbackServerContext* ctx,
+                                                                const pb::ExtendReservationRequest* req,
+                                                                pb::ExtendReservationResponse* resp) {
+  ledger::ReservationId id(req->reservation_id());
+  return Unary(writer_, gate_, ctx, "ExtendReservation", ToCommand(*req, options_.translate), resp->mutable_result(),
+               [resp, id](const State& s) {
+                 if (const ledger::ReservationState* r = s.reservation(id)) {
+                   FillReservation(s, *r, resp->mutable_reservation());
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
 grpc::ServerUnaryReactor* CommandServiceImpl::BlockSales(grpc::CallbackServerContext* ctx,
                                                          const pb::BlockSalesRequest* req,
                                                          pb::BlockSalesResponse* resp) {

@@ -60,6 +60,7 @@ pb::Rejection::Reason ToProto(ledger::RejectionReason r) {
     case R::kIdempotencyKeyReused: return pb::Rejection::REASON_IDEMPOTENCY_KEY_REUSED;
     case R::kSalesBlocked: return pb::Rejection::REASON_SALES_BLOCKED;
     case R::kNotBlocked: return pb::Rejection::REASON_NOT_BLOCKED;
+    case R::kExpiryNotLater: return pb::Rejection::REASON_EXPIRY_NOT_LATER;
   }
   return pb::Rejection::REASON_UNSPECIFIED;
 }
@@ -171,6 +172,17 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r)
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r) {
   return ledger::Command{Meta(r.context()), ledger::ReleaseReservation{ledger::ReservationId(r.reservation_id()),
                                                                        Release(r.reason())}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::ExpireReservation{ledger::ReservationId(r.reservation_id()),
+                                                                      ledger::ExpireWhen::kNow}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o) {
+  return ledger::Command{Meta(r.context()),
+                         ledger::ExtendReservation{ledger::ReservationId(r.reservation_id()),
+                                                   r.ttl_ms() == 0 ? o.default_ttl_ms : r.ttl_ms()}};
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r) {

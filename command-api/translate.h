@@ -39,6 +39,8 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r)
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r);  // ExpireWhen::kNow
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o);
 absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::UnblockSalesRequest& r);
 

@@ -455,6 +455,12 @@ absl::Status RegisterApiRoutes(HttpServer* server, std::shared_ptr<grpc::Channel
              return absl::OkStatus();
            },
            COMMAND(ReleaseReservedStock))},
+      {"POST", "/api/v1/reservations/{id}/expire",
+       Unary<pb::ExpireReservationRequest, pb::ExpireReservationResponse>(api, P{{"id", "reservation_id"}}, {},
+                                                                           COMMAND(ExpireReservation))},
+      {"POST", "/api/v1/reservations/{id}/extend",
+       Unary<pb::ExtendReservationRequest, pb::ExtendReservationResponse>(api, P{{"id", "reservation_id"}}, {},
+                                                                           COMMAND(ExtendReservation))},
       {"GET", "/api/v1/reservations/order/{orderId}",
        Unary<pb::ListReservationsRequest, pb::ListReservationsResponse>(api, P{{"orderId", "order_id"}}, {},
                                                                          QUERY(ListReservations))},

@@ -46,6 +46,7 @@ std::vector<EventPayload> EveryPayload() {
       SalesBlocked{WarehouseCode("WH-2"), "recall 7"},
       SalesBlocked{WarehouseCode(), "everywhere"},
       SalesUnblocked{WarehouseCode("WH-2")},
+      ReservationExtended{ReservationId("R-1"), WarehouseCode("WH-2"), 1, 1'700'000'990'000},
   };
 }
 

@@ -131,9 +131,20 @@ struct ReleaseReservation {
   IfCommitted if_committed = IfCommitted::kRefuse;
 };
 
-// Issued by the expiry timer; valid once meta.now_ms >= expires_at_ms.
+// kDue: the expiry timer's, valid once meta.now_ms >= expires_at_ms.
+// kNow: an operator's, expires an active reservation at once.
+enum class ExpireWhen : std::uint8_t { kDue, kNow };
+
 struct ExpireReservation {
   ReservationId reservation_id;
+  ExpireWhen when = ExpireWhen::kDue;
+};
+
+// Moves an active reservation's expiry to meta.now_ms + ttl_ms, which must be
+// later than the current one; ttl_ms is bounded like Reserve's.
+struct ExtendReservation {
+  ReservationId reservation_id;
+  TimeMs ttl_ms = 0;
 };
 
 // Refuses new reservations of `sku` at `warehouse` (every warehouse when
@@ -154,7 +165,7 @@ struct UnblockSales {
 using CommandBody = std::variant<CreateItem, UpdateItem, DiscontinueItem, RegisterWarehouse, UpdateWarehouse,
                                  ReceiveStock, AdjustStock, CountStock, ShipTransfer, ReceiveTransfer, Reserve,
                                  CommitReservation, ReleaseReservation, ExpireReservation, BlockSales,
-                                 UnblockSales>;
+                                 UnblockSales, ExtendReservation>;
 
 struct Command {
   CommandMeta meta;

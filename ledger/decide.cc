@@ -306,9 +306,33 @@ class Decider {
     return Done();
   }
 
+  Result operator()(const ExtendReservation& c) {
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    const TimeMs to = meta_.now_ms + c.ttl_ms;
+    if (r != nullptr && r->complete() && r->status() == ReservationStatus::kActive) {
+      // Past its TTL it holds nothing to extend, even before the timer records the expiry.
+      if (meta_.now_ms >= r->expires_at_ms) {
+        return Reject(RejectionReason::kAlreadyResolved,
+                      absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
+      }
+      if (to <= r->expires_at_ms) {
+        return Reject(RejectionReason::kExpiryNotLater,
+                      absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
+                                   "; the extension to ", to, " is not later"));
+      }
+    }
+    return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
+      return ReservationExtended{.reservation_id = c.reservation_id,
+                                 .warehouse = state_.warehouse(a.warehouse).code,
+                                 .allocation_index = i,
+                                 .expires_at_ms = to};
+    });
+  }
+
   Result operator()(const ExpireReservation& c) {
     const ReservationState* r = state_.reservation(c.reservation_id);
-    if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms < r->expires_at_ms) {
+    if (c.when == ExpireWhen::kDue && r != nullptr && r->status() == ReservationStatus::kActive &&
+        meta_.now_ms < r->expires_at_ms) {
       return Reject(RejectionReason::kNotYetExpired,
                     absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
                                  ", not yet at ", meta_.now_ms));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/evolve.h"
 #include "ledger/validate.h"
 
@@ -1593,6 +1594,83 @@ TEST_F(SalesBlockTest, DiscontinuedItemsCanBeBlockedAndTheBlockIsPartOfTheFinger
             Fingerprint(BlockSales{.sku = Sku("A"), .reason = "y"}));
   EXPECT_NE(Fingerprint(UnblockSales{.sku = Sku("A")}),
             Fingerprint(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1")}));
+}
+
+}  // namespace
+}  // namespace ledger
+
+namespace ledger {
+namespace {
+
+// ---- ExpireReservation (an operator's, now) and ExtendReservation -------
+
+TEST_F(ResolveTest, OperatorExpiresNowWhateverTheTtl) {
+  ASSERT_LT(now_, expires_at_);
+  Command c = Make(ExpireReservation{.reservation_id = ReservationId("R1"), .when = ExpireWhen::kNow});
+  c.meta.actor = "ops";
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 3u);
+  ExpectEnvelopes(d.events, c);
+  EXPECT_EQ(d.events[0].envelope.actor, "ops");
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+  ExpectAllResolved(ReservationStatus::kExpired);
+  EXPECT_EQ(state_.NextExpiry(), std::nullopt);
+  Refuse(ExpireReservation{.reservation_id = ReservationId("R1"), .when = ExpireWhen::kNow},
+         RejectionReason::kAlreadyResolved);
+  Refuse(ExpireReservation{.reservation_id = ReservationId("nope"), .when = ExpireWhen::kNow},
+         RejectionReason::kUnknownReservation);
+  // The timer's and the operator's expiry are different commands.
+  EXPECT_NE(Fingerprint(ExpireReservation{ReservationId("R1")}),
+            Fingerprint(ExpireReservation{ReservationId("R1"), ExpireWhen::kNow}));
+}
+
+TEST_F(ResolveTest, ExtendMovesTheExpiryOfEveryAllocationLater) {
+  Command c = Make(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000});
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 3u);
+  ExpectEnvelopes(d.events, c);
+  const TimeMs to = now_ + 60'000;
+  EXPECT_EQ(PayloadAs<ReservationExtended>(d.events[2]),
+            (ReservationExtended{ReservationId("R1"), WarehouseCode("W1"), 2, to}));
+  EXPECT_EQ(d.events[2].envelope.sku, Sku("B"));
+  const ReservationState* r = state_.reservation(ReservationId("R1"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->expires_at_ms, to);
+  EXPECT_EQ(r->status(), ReservationStatus::kActive);
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(to));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 5, 0})) << "an extension moves no level";
+  // The old expiry no longer applies: the timer's expiry waits for the new one,
+  // and a commit past the old one succeeds.
+  now_ = expires_at_ + 1;
+  EXPECT_TRUE(state_.ExpiredBy(now_, 10).empty());
+  Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kNotYetExpired);
+  Accept(CommitReservation{ReservationId("R1")});
+  ExpectAllResolved(ReservationStatus::kCommitted);
+}
+
+TEST_F(ResolveTest, ExtendRejections) {
+  Rejection earlier = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 1'000},
+                             RejectionReason::kExpiryNotLater);
+  EXPECT_EQ(earlier.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(earlier.message, absl::StrCat("reservation R1 expires at ", expires_at_, "; the extension to ",
+                                          now_ + 1'000, " is not later"));
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 999}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = kReservationTtlMaxMs + 1}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId(""), .ttl_ms = 60'000}, "reservation_id");
+  Refuse(ExtendReservation{.reservation_id = ReservationId("nope"), .ttl_ms = 60'000},
+         RejectionReason::kUnknownReservation);
+  // Past its TTL (even before the timer records it) there is nothing to extend.
+  const TimeMs before = now_;
+  now_ = expires_at_;
+  Rejection late = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+                          RejectionReason::kAlreadyResolved);
+  EXPECT_EQ(late.message, absl::StrCat("reservation R1 expired at ", expires_at_));
+  now_ = before;
+  Accept(ReleaseReservation{ReservationId("R1")});
+  Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+         RejectionReason::kAlreadyResolved);
 }
 
 }  // namespace

@@ -149,6 +149,16 @@ struct ReservationExpired {
   friend bool operator==(const ReservationExpired&, const ReservationExpired&) = default;
 };
 
+// One allocation's share of an extension: the reservation now expires at
+// expires_at_ms (later than before).
+struct ReservationExtended {
+  ReservationId reservation_id;
+  WarehouseCode warehouse;
+  std::uint32_t allocation_index = 0;
+  TimeMs expires_at_ms = 0;
+  friend bool operator==(const ReservationExtended&, const ReservationExtended&) = default;
+};
+
 // Sales of the event's SKU are blocked at `warehouse` (everywhere when empty).
 struct SalesBlocked {
   WarehouseCode warehouse;
@@ -164,7 +174,8 @@ struct SalesUnblocked {
 using EventPayload =
     std::variant<ItemCreated, ItemUpdated, ItemDiscontinued, WarehouseRegistered, WarehouseUpdated, StockReceived,
                  StockAdjusted, StockCounted, TransferShipped, TransferReceived, ReservationLineReserved,
-                 ReservationCommitted, ReservationReleased, ReservationExpired, SalesBlocked, SalesUnblocked>;
+                 ReservationCommitted, ReservationReleased, ReservationExpired, SalesBlocked, SalesUnblocked,
+                 ReservationExtended>;
 
 struct Event {
   Envelope envelope;

@@ -56,6 +56,8 @@ struct RunStats {
   std::size_t expired = 0;
   std::size_t blocks = 0;            // BlockSales accepted
   std::size_t refused_blocked = 0;   // reservations refused by a sales block
+  std::size_t extended = 0;          // ExtendReservation accepted
+  std::size_t expired_now = 0;       // an operator's ExpireReservation accepted
 };
 
 // No allocation of an accepted reservation takes from a (SKU, warehouse)
@@ -93,6 +95,10 @@ void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
       ASSERT_FALSE(d.events.empty());
       ASSERT_TRUE(NoneBlocked(before, d)) << "at step " << step;
       if (std::holds_alternative<BlockSales>(command.body)) ++stats.blocks;
+      if (std::holds_alternative<ExtendReservation>(command.body)) ++stats.extended;
+      if (const auto* e = std::get_if<ExpireReservation>(&command.body); e && e->when == ExpireWhen::kNow) {
+        ++stats.expired_now;
+      }
     } else {
       ++stats.rejected;
       if (d.rejection->reason == RejectionReason::kSalesBlocked) ++stats.refused_blocked;
@@ -140,6 +146,8 @@ TEST(LedgerPropertyTest, RandomHistoriesKeepInvariantsAndReplayExactly) {
   EXPECT_GT(stats.expired, 10u);
   EXPECT_GT(stats.blocks, 50u);
   EXPECT_GT(stats.refused_blocked, 20u);
+  EXPECT_GT(stats.extended, 20u);
+  EXPECT_GT(stats.expired_now, 20u);
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ struct ReservationState {
   ReservationId id;
   OrderId order_id;
   TimeMs created_at_ms = 0;
-  TimeMs expires_at_ms = 0;
+  TimeMs expires_at_ms = 0;  // the latest: ExtendReservation moves it later
   TimeMs resolved_at_ms = 0;
   // Indexed by allocation_index; sized allocation_count on the first event.
   absl::InlinedVector<ReservationAllocation, 1> allocations;
@@ -134,6 +134,7 @@ enum class CommandKind : std::uint8_t {
   kCreateItem, kUpdateItem, kDiscontinueItem, kRegisterWarehouse, kUpdateWarehouse, kReceiveStock,
   kAdjustStock, kCountStock, kShipTransfer, kReceiveTransfer, kReserve, kCommitReservation,
   kReleaseReservation, kExpireReservation, kBlockSales, kUnblockSales,
+  kExtendReservation,
 };
 
 struct CommandRecord {

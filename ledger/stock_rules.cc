@@ -39,6 +39,7 @@ struct ChangesOf {
   }
   LevelChanges operator()(const SalesBlocked&) const { return {}; }
   LevelChanges operator()(const SalesUnblocked&) const { return {}; }
+  LevelChanges operator()(const ReservationExtended&) const { return {}; }
 };
 
 }  // namespace

@@ -41,7 +41,7 @@ struct LevelChange {
   Quantity available() const { return on_hand - reserved; }
 };
 
-// In movement order. Item, warehouse and sales-block events move no level; a transfer
+// In movement order. Item, warehouse, sales-block and extension events move no level; a transfer
 // shipment moves two (on hand out of the source first, then incoming into
 // the destination); every other stock event moves one:
 //

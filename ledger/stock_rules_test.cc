@@ -44,6 +44,7 @@ TEST(LevelChanges, EachEventKind) {
   EXPECT_EQ(Moves(ReservationExpired{r, a, 6, 0}), (std::vector<Moved>{{"A", 0, -6, 0}}));
   EXPECT_TRUE(Moves(SalesBlocked{a, "recall"}).empty());
   EXPECT_TRUE(Moves(SalesUnblocked{a}).empty());
+  EXPECT_TRUE(Moves(ReservationExtended{r, a, 0, 5}).empty());
   // The typed overloads say the same as the payload one.
   EXPECT_EQ(LevelChangesOf(TransferShipped{TransferId("t"), a, b, 4}).size(), 2u);
   EXPECT_EQ(LevelChangesOf(ReservationCommitted{r, a, 6, 0})[0].available(), 0);

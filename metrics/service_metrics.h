@@ -37,7 +37,7 @@ enum class Check : uint8_t { kWriter, kProjector };
 inline constexpr size_t kCheckCount = 2;
 
 inline constexpr size_t kCommandKindCount = std::variant_size_v<ledger::CommandBody>;
-inline constexpr size_t kRejectionReasonCount = 16;  // ledger::RejectionReason, static_assert in the .cc
+inline constexpr size_t kRejectionReasonCount = 17;  // ledger::RejectionReason, static_assert in the .cc
 inline constexpr size_t kGrpcCodeCount = 17;         // grpc::StatusCode 0..16
 
 // The `kind` label of a command: "create_item", ..., "expire_reservation".

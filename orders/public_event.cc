@@ -99,6 +99,12 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
     return make("inventory.expired",
                 resolution("inventory.expired", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
   }
+  if (const auto* x = std::get_if<ledger::ReservationExtended>(&e.payload)) {
+    JsonObject o = Start("inventory.reservation_extended", id, e);
+    o.Str("reservationId", x->reservation_id.value()).Str("orderId", order_id).Str("warehouseId", x->warehouse.value());
+    o.Str("expiresAt", base::FormatRfc3339Ms(x->expires_at_ms)).Int("allocationIndex", x->allocation_index);
+    return make("inventory.reservation_extended", std::move(o));
+  }
   // A sales block: checkouts and marketplaces stop offering the SKU there.
   if (const auto* b = std::get_if<ledger::SalesBlocked>(&e.payload)) {
     JsonObject o = Start("inventory.sales_blocked", id, e);

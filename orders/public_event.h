@@ -4,7 +4,8 @@
 //   inventory.reserved            one per reservation allocation (ReservationLineReserved)
 //   inventory.confirmed           one per committed allocation
 //   inventory.released            one per released allocation
-//   inventory.expired             one per expired allocation
+//   inventory.expired             one per expired allocation (by the timer or an operator)
+//   inventory.reservation_extended one per allocation of an extended reservation (new expiresAt)
 //   inventory.stock_updated       a movement changed on_hand at a (SKU, warehouse)
 //   inventory.low_stock           the SKU became low: 0 < available total <= reorder point
 //   inventory.out_of_stock        the SKU became out of stock: available total <= 0
@@ -16,7 +17,8 @@
 //                                 not from the log: a refused command appends nothing)
 //
 // Every event has "eventId" (32 hex digits), stable for its source: the
-// ledger event's id for the first four, stock_updated and the sales blocks, a hash of the ledger
+// ledger event's id for the first four, reservation_extended, stock_updated
+// and the sales blocks, a hash of the ledger
 // event id and the alert kind for the alerts, and a hash of the order event's
 // eventId for reservation_failed. Consumers deduplicate on it. The Kafka key
 // is the SKU (the order id for reservation_failed), so one SKU's events keep

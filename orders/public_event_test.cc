@@ -97,6 +97,23 @@ TEST(PublicEvents, SalesBlocksAreAnnouncedWithTheirScopeAndReason) {
   EXPECT_NE(got[0].json.find(R"("sku":"MUG","warehouseId":"BER-1")"), std::string::npos) << got[0].json;
 }
 
+TEST(PublicEvents, ExtensionAndOperatorExpiry) {
+  Mapper m;
+  const ledger::Sku mug("MUG");
+  const ledger::WarehouseCode ber("BER-1");
+  m.Apply(ledger::RegisterWarehouse{ber, "Berlin", "eu", 1, true});
+  m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 0, 10});
+  m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
+  m.Apply(Reserve("r-o-1", "o-1", mug, ber));
+  std::vector<PublicEvent> got = m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), 3'600'000});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.reservation_extended"});
+  EXPECT_NE(got[0].json.find(R"("reservationId":"r-o-1","orderId":"o-1","warehouseId":"BER-1","expiresAt":"1970-01-01T01:00:05.000Z")"),
+            std::string::npos)
+      << got[0].json;
+  got = m.Apply(ledger::ExpireReservation{ledger::ReservationId("r-o-1"), ledger::ExpireWhen::kNow});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.expired"});
+}
+
 TEST(PublicEvents, AlertsFollowTheStockState) {
   Mapper m;
   const ledger::Sku a("A");

@@ -150,6 +150,20 @@ struct Fold::Visitor {
     return Moves(e, "expired", e.reservation_id.value());
   }
 
+  // The reservation row's expiry moves later; no level, no movement.
+  absl::Status operator()(const ledger::ReservationExtended& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, fold.ReservationRow(e.reservation_id.value()));
+    if (!row->value || e.allocation_index >= static_cast<uint32_t>(row->value->allocations_size()) ||
+        row->value->allocations(static_cast<int>(e.allocation_index)).status() != v1::RESERVATION_STATUS_ACTIVE) {
+      fold.Anomaly(ctx, absl::StrCat("extension of an unknown or resolved allocation ", e.reservation_id.value(), "#",
+                                     e.allocation_index));
+      return absl::OkStatus();
+    }
+    if (e.expires_at_ms > row->value->expires_at_ms()) row->value->set_expires_at_ms(e.expires_at_ms);
+    Touch(fold.reservations_dirty_, e.reservation_id.value(), row);
+    return absl::OkStatus();
+  }
+
   // Sales blocks live in the item row (Item.sales_blocks, in the ledger's
   // order) and in the report's set of blocks; they move no level.
   absl::Status operator()(const ledger::SalesBlocked& e) {

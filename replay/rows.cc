@@ -93,6 +93,11 @@ struct ToMovement {
     m.quantity = e.quantity;
     m.reservation_id = e.reservation_id.value();
   }
+  void operator()(const ledger::ReservationExtended& e) {
+    m.warehouse = e.warehouse.value();
+    m.reservation_id = e.reservation_id.value();
+    m.reference = FormatTime(e.expires_at_ms);  // the new expiry
+  }
   // The block's scope is its warehouse (empty: everywhere), its reason the reason.
   void operator()(const ledger::SalesBlocked& e) {
     m.warehouse = e.warehouse.value();

@@ -10,7 +10,8 @@
 //   received one), other_warehouse (a transfer's other end), quantity (the
 //   change: received units, adjustment or count delta, transfer or
 //   reservation quantity), counted, reason (a sales block's too; its scope
-//   is warehouse, empty for every warehouse), reference, reservation_id,
+//   is warehouse, empty for every warehouse), reference (a reservation
+//   extension's: the new expiry, RFC 3339), reservation_id,
 //   order_id, transfer_id, name, category (an item's; a warehouse's region),
 //   actor, command_id, correlation_id.
 // Empty text cells are written as empty CSV fields and omitted from JSON.

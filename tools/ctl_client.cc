@@ -428,6 +428,8 @@ struct ClientCommands::Args {
   CLI::App* reserve = nullptr;
   CLI::App* commit = nullptr;
   CLI::App* release = nullptr;
+  CLI::App* expire = nullptr;
+  CLI::App* extend = nullptr;
   CLI::App* reservation_get = nullptr;
   std::string reservation_id;
   std::string order_id;
@@ -554,7 +556,12 @@ ClientCommands::ClientCommands(CLI::App& app) : args_(std::make_unique<Args>()) 
   a.release->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
   a.release->add_option("--reason", a.release_reason, "cancelled, payment-failed or order-cancelled")
       ->check(CLI::IsMember({"cancelled", "payment-failed", "order-cancelled"}))->capture_default_str();
-  for (CLI::App* s : {a.reserve, a.commit, a.release}) AddCommon(s, c, true);
+  a.expire = app.add_subcommand("expire", "Expire a reservation now, whatever its TTL (an operator's expiry)");
+  a.expire->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
+  a.extend = app.add_subcommand("extend", "Move a reservation's expiry to now + --ttl-ms (later than it is)");
+  a.extend->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
+  a.extend->add_option("--ttl-ms", a.ttl_ms, "New time to live from now (0: the service default)");
+  for (CLI::App* s : {a.reserve, a.commit, a.release, a.expire, a.extend}) AddCommon(s, c, true);
 
   a.levels = app.add_subcommand("levels", "Stock levels of SKUs per warehouse and in total (gRPC to --server)");
   a.levels->add_option("sku", a.skus, "SKUs")->required();
@@ -596,7 +603,7 @@ std::optional<int> ClientCommands::Run() {
   Args& a = *args_;
   for (CLI::App* s : {a.item_create, a.item_update, a.item_discontinue, a.warehouse_create, a.warehouse_update,
                       a.stock_receive, a.stock_adjust, a.stock_count, a.stock_transfer, a.stock_transfer_receive,
-                      a.stock_block, a.stock_unblock, a.reserve, a.commit, a.release, a.levels, a.reservation_get, a.watch, a.import, a.seed}) {
+                      a.stock_block, a.stock_unblock, a.reserve, a.commit, a.release, a.expire, a.extend, a.levels, a.reservation_get, a.watch, a.import, a.seed}) {
     if (s->parsed()) return a.Dispatch();
   }
   return std::nullopt;
@@ -699,6 +706,17 @@ int ClientCommands::Args::Dispatch() {
                                                        : pb::RELEASE_REASON_CANCELLED);
     return Send<pb::ReleaseReservedStockRequest, pb::ReleaseReservedStockResponse>(c, r,
                                                                                    &CommandStub::ReleaseReservedStock);
+  }
+  if (expire->parsed()) {
+    pb::ExpireReservationRequest r;
+    r.set_reservation_id(reservation_id);
+    return Send<pb::ExpireReservationRequest, pb::ExpireReservationResponse>(c, r, &CommandStub::ExpireReservation);
+  }
+  if (extend->parsed()) {
+    pb::ExtendReservationRequest r;
+    r.set_reservation_id(reservation_id);
+    r.set_ttl_ms(ttl_ms);
+    return Send<pb::ExtendReservationRequest, pb::ExtendReservationResponse>(c, r, &CommandStub::ExtendReservation);
   }
   if (levels->parsed()) return Levels();
   if (reservation_get->parsed()) return ReservationGet();
