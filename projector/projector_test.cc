@@ -657,6 +657,7 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
     ASSERT_TRUE(view.ok() && view->has_value()) << id;
     EXPECT_EQ(static_cast<int>((*view)->status()), static_cast<int>(r.status()) + 1) << id;
     EXPECT_EQ((*view)->order_id(), r.order_id.value());
+    EXPECT_EQ((*view)->expires_at_ms(), r.expires_at_ms) << id << " (extensions move it later)";
     ASSERT_EQ((*view)->allocations_size(), static_cast<int>(r.allocations.size()));
     for (size_t i = 0; i < r.allocations.size(); ++i) {
       EXPECT_EQ((*view)->allocations(static_cast<int>(i)).quantity(), r.allocations[i].quantity) << id;
