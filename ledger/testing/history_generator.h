@@ -102,11 +102,16 @@ class HistoryGenerator {
     if (roll < 94) return ExpireReservation{KnownReservation(state)};
     if (roll < 95) return ExpireReservation{RecentReservation(), ExpireWhen::kNow};
     if (roll < 96) return ExtendReservation{RecentReservation(), static_cast<TimeMs>(1'000 + Pick(180'000))};
-    // Sales blocks on the hot SKUs, everywhere or at one warehouse; unblocks
-    // of scopes that may or may not be blocked.
+    // Sales blocks on the hot SKUs, everywhere or at one warehouse, short
+    // lived: most unblocks lift a block that stands, some name a scope that
+    // is not blocked.
     WarehouseCode scope = Chance(30) ? WarehouseCode() : AnyWarehouse();
     Sku hot(absl::StrCat("SKU-", Pick(kHotSkus)));
-    if (roll < 98) return BlockSales{hot, scope, Chance(50) ? "recall" : "price error"};
+    if (roll < 97) return BlockSales{hot, scope, Chance(50) ? "recall" : "price error"};
+    const ItemState* item = state.item(hot);
+    if (item != nullptr && !item->sales_blocks.empty() && !Chance(20)) {
+      scope = item->sales_blocks[Pick(item->sales_blocks.size())].warehouse;
+    }
     return UnblockSales{hot, scope};
   }
 
