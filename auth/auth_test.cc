@@ -237,6 +237,30 @@ TEST(Policy, DefaultsAndGrants) {
             absl::StatusCode::kPermissionDenied);
 }
 
+// An operator's expiry is admin's; extending a hold is checkout's (orders).
+TEST(Policy, ExpireIsAdminsAndExtendIsOrders) {
+  auto policy = Policy::Parse("grant alice admin\ngrant shop orders\n", "p");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  Identity alice{"alice", policy->RolesOf("alice")};
+  Identity shop{"shop", policy->RolesOf("shop")};
+  EXPECT_TRUE(policy->Authorize(alice, "/inventory.v1.CommandService/ExpireReservation").ok());
+  EXPECT_FALSE(policy->Authorize(shop, "/inventory.v1.CommandService/ExpireReservation").ok());
+  EXPECT_TRUE(policy->Authorize(shop, "/inventory.v1.CommandService/ExtendReservation").ok());
+  EXPECT_FALSE(policy->Authorize(alice, "/inventory.v1.CommandService/ExtendReservation").ok());
+}
+
+// Sales blocks are an operator's decision: admin holds them, orders does not.
+TEST(Policy, SalesBlocksAreAdminOnly) {
+  auto policy = Policy::Parse("grant alice admin\ngrant shop orders\n", "p");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  Identity alice{"alice", policy->RolesOf("alice")};
+  Identity shop{"shop", policy->RolesOf("shop")};
+  for (const char* method : {"/inventory.v1.CommandService/BlockSales", "/inventory.v1.CommandService/UnblockSales"}) {
+    EXPECT_TRUE(policy->Authorize(alice, method).ok()) << method;
+    EXPECT_EQ(policy->Authorize(shop, method).code(), absl::StatusCode::kPermissionDenied) << method;
+  }
+}
+
 TEST(Policy, RoleLinesReplaceDefaultsAndErrorsNameTheLine) {
   auto policy = Policy::Parse("grant bob reader\nrole reader /inventory.v1.QueryService/GetItem\n", "p");
   ASSERT_TRUE(policy.ok());

@@ -74,9 +74,10 @@ std::map<std::string, std::vector<std::string>> DefaultRoles() {
   return {
       {"admin", Methods(kCommandServicePrefix, {"CreateItem", "UpdateItem", "DeleteItem", "BulkCreateItems",
                                                 "BulkUpdateItems", "CreateWarehouse", "UpdateWarehouse", "AdjustInventory",
-                                                "TransferInventory"})},
+                                                "TransferInventory", "BlockSales", "UnblockSales", "ExpireReservation"})},
       {"orders", Methods(kCommandServicePrefix,
-                         {"CheckAndReserveStock", "BulkReserveStock", "CommitReservation", "ReleaseReservedStock"})},
+                         {"CheckAndReserveStock", "BulkReserveStock", "CommitReservation", "ReleaseReservedStock",
+                          "ExtendReservation"})},
       {"reader", {queries}},
       {"auditor", {queries}},
   };

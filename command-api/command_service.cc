@@ -239,6 +239,55 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ReleaseReservedStock(grpc::Callbac
                });
 }
 
+grpc::ServerUnaryReactor* CommandServiceImpl::ExpireReservation(grpc::CallbackServerContext* ctx,
+                                                                const pb::ExpireReservationRequest* req,
+                                                                pb::ExpireReservationResponse* resp) {
+  ledger::ReservationId id(req->reservation_id());
+  return Unary(writer_, gate_, ctx, "ExpireReservation", ToCommand(*req), resp->mutable_result(),
+               [resp, id](const State& s) {
+                 if (const ledger::ReservationState* r = s.reservation(id)) {
+                   FillReservation(s, *r, resp->mutable_reservation());
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::ExtendReservation(grpc::CallbackServerContext* ctx,
+                                                                const pb::ExtendReservationRequest* req,
+                                                                pb::ExtendReservationResponse* resp) {
+  ledger::ReservationId id(req->reservation_id());
+  return Unary(writer_, gate_, ctx, "ExtendReservation", ToCommand(*req, options_.translate), resp->mutable_result(),
+               [resp, id](const State& s) {
+                 if (const ledger::ReservationState* r = s.reservation(id)) {
+                   FillReservation(s, *r, resp->mutable_reservation());
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::BlockSales(grpc::CallbackServerContext* ctx,
+                                                         const pb::BlockSalesRequest* req,
+                                                         pb::BlockSalesResponse* resp) {
+  ledger::Sku sku(req->sku());
+  ledger::WarehouseCode scope(req->warehouse());
+  return Unary(writer_, gate_, ctx, "BlockSales", ToCommand(*req), resp->mutable_result(),
+               [resp, sku, scope](const State& s) {
+                 if (const ledger::ItemState* item = s.item(sku)) {
+                   for (const ledger::SalesBlock& b : item->sales_blocks) {
+                     if (b.warehouse == scope) FillSalesBlock(sku, b, resp->mutable_block());
+                   }
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::UnblockSales(grpc::CallbackServerContext* ctx,
+                                                           const pb::UnblockSalesRequest* req,
+                                                           pb::UnblockSalesResponse* resp) {
+  return Unary(writer_, gate_, ctx, "UnblockSales", ToCommand(*req), resp->mutable_result(),
+               [](const State&) { return grpc::Status::OK; });
+}
+
 grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackServerContext* ctx,
                                                                const pb::BulkReserveStockRequest* req,
                                                                pb::BulkReserveStockResponse* resp) {

@@ -67,6 +67,16 @@ class CommandServiceImpl final : public pb::CommandService::CallbackService {
   grpc::ServerUnaryReactor* ReleaseReservedStock(grpc::CallbackServerContext* ctx,
                                                  const pb::ReleaseReservedStockRequest* req,
                                                  pb::ReleaseReservedStockResponse* resp) override;
+  grpc::ServerUnaryReactor* ExpireReservation(grpc::CallbackServerContext* ctx,
+                                              const pb::ExpireReservationRequest* req,
+                                              pb::ExpireReservationResponse* resp) override;
+  grpc::ServerUnaryReactor* ExtendReservation(grpc::CallbackServerContext* ctx,
+                                              const pb::ExtendReservationRequest* req,
+                                              pb::ExtendReservationResponse* resp) override;
+  grpc::ServerUnaryReactor* BlockSales(grpc::CallbackServerContext* ctx, const pb::BlockSalesRequest* req,
+                                       pb::BlockSalesResponse* resp) override;
+  grpc::ServerUnaryReactor* UnblockSales(grpc::CallbackServerContext* ctx, const pb::UnblockSalesRequest* req,
+                                         pb::UnblockSalesResponse* resp) override;
 
  private:
   Writer* const writer_;

@@ -58,6 +58,9 @@ pb::Rejection::Reason ToProto(ledger::RejectionReason r) {
     case R::kLimitExceeded: return pb::Rejection::REASON_LIMIT_EXCEEDED;
     case R::kNotYetExpired: return pb::Rejection::REASON_NOT_YET_EXPIRED;
     case R::kIdempotencyKeyReused: return pb::Rejection::REASON_IDEMPOTENCY_KEY_REUSED;
+    case R::kSalesBlocked: return pb::Rejection::REASON_SALES_BLOCKED;
+    case R::kNotBlocked: return pb::Rejection::REASON_NOT_BLOCKED;
+    case R::kExpiryNotLater: return pb::Rejection::REASON_EXPIRY_NOT_LATER;
   }
   return pb::Rejection::REASON_UNSPECIFIED;
 }
@@ -171,6 +174,27 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest&
                                                                        Release(r.reason())}};
 }
 
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::ExpireReservation{ledger::ReservationId(r.reservation_id()),
+                                                                      ledger::ExpireWhen::kNow}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o) {
+  return ledger::Command{Meta(r.context()),
+                         ledger::ExtendReservation{ledger::ReservationId(r.reservation_id()),
+                                                   r.ttl_ms() == 0 ? o.default_ttl_ms : r.ttl_ms()}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r) {
+  return ledger::Command{Meta(r.context()), ledger::BlockSales{ledger::Sku(r.sku()),
+                                                               ledger::WarehouseCode(r.warehouse()), r.reason()}};
+}
+
+absl::StatusOr<ledger::Command> ToCommand(const pb::UnblockSalesRequest& r) {
+  return ledger::Command{Meta(r.context()),
+                         ledger::UnblockSales{ledger::Sku(r.sku()), ledger::WarehouseCode(r.warehouse())}};
+}
+
 std::string RequestFieldPath(std::string_view method, std::string_view field) {
   if (field == "command_id" || field == "actor" || field == "correlation_id") {
     return absl::StrCat("context.", AsAbsl(field));
@@ -222,6 +246,15 @@ void FillItem(const ledger::ItemState& item, pb::Item* out) {
   out->set_reorder_point(item.reorder_point);
   out->set_reorder_quantity(item.reorder_quantity);
   out->set_status(item.status == ledger::ItemStatus::kActive ? pb::ITEM_STATUS_ACTIVE : pb::ITEM_STATUS_DISCONTINUED);
+  for (const ledger::SalesBlock& b : item.sales_blocks) FillSalesBlock(item.sku, b, out->add_sales_blocks());
+}
+
+void FillSalesBlock(const ledger::Sku& sku, const ledger::SalesBlock& b, pb::SalesBlock* out) {
+  out->set_sku(sku.value());
+  out->set_warehouse(b.warehouse.value());
+  out->set_reason(b.reason);
+  out->set_blocked_at_ms(b.blocked_at_ms);
+  out->set_actor(b.actor);
 }
 
 void FillWarehouse(const ledger::WarehouseState& w, pb::Warehouse* out) {

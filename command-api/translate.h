@@ -39,6 +39,10 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::TransferInventoryRequest& r)
 absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest& r, const TranslateOptions& o);
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r);
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r);  // ExpireWhen::kNow
+absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o);
+absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r);
+absl::StatusOr<ledger::Command> ToCommand(const pb::UnblockSalesRequest& r);
 
 // The reservation id a reserve request uses: its own, or the one derived from
 // its command id (ledger::ReservationIdForCommand: "r-" + command_id, or
@@ -54,7 +58,8 @@ pb::Rejection ToProto(const ledger::Rejection& rejection);
 using inventory::v1::kRejectionMetadataKey;
 
 void FillToken(const std::vector<eventlog::LogPosition>& positions, pb::ConsistencyToken* token);
-void FillItem(const ledger::ItemState& item, pb::Item* out);
+void FillItem(const ledger::ItemState& item, pb::Item* out);  // with its sales blocks
+void FillSalesBlock(const ledger::Sku& sku, const ledger::SalesBlock& block, pb::SalesBlock* out);
 void FillWarehouse(const ledger::WarehouseState& w, pb::Warehouse* out);
 void FillLevel(const ledger::State& state, const ledger::Sku& sku, const ledger::WarehouseCode& warehouse,
                pb::StockLevel* out);

@@ -532,6 +532,11 @@ absl::Status RegisterApiRoutes(HttpServer* server, std::shared_ptr<grpc::Channel
        Unary<TransferReq, pb::TransferInventoryResponse>(
            api, {}, [](TransferReq& r) { return TransferStep(r, TransferReq::STEP_RECEIVE); },
            COMMAND(TransferInventory))},
+      // sales blocks
+      {"POST", "/api/v1/inventory/{sku}/block",
+       Unary<pb::BlockSalesRequest, pb::BlockSalesResponse>(api, P{{"sku", "sku"}}, {}, COMMAND(BlockSales))},
+      {"POST", "/api/v1/inventory/{sku}/unblock",
+       Unary<pb::UnblockSalesRequest, pb::UnblockSalesResponse>(api, P{{"sku", "sku"}}, {}, COMMAND(UnblockSales))},
       // reservations
       {"POST", "/api/v1/reservations",
        Unary<pb::CheckAndReserveStockRequest, pb::CheckAndReserveStockResponse>(api, {}, {},
@@ -552,6 +557,12 @@ absl::Status RegisterApiRoutes(HttpServer* server, std::shared_ptr<grpc::Channel
              return absl::OkStatus();
            },
            COMMAND(ReleaseReservedStock))},
+      {"POST", "/api/v1/reservations/{id}/expire",
+       Unary<pb::ExpireReservationRequest, pb::ExpireReservationResponse>(api, P{{"id", "reservation_id"}}, {},
+                                                                           COMMAND(ExpireReservation))},
+      {"POST", "/api/v1/reservations/{id}/extend",
+       Unary<pb::ExtendReservationRequest, pb::ExtendReservationResponse>(api, P{{"id", "reservation_id"}}, {},
+                                                                           COMMAND(ExtendReservation))},
       {"GET", "/api/v1/reservations/order/{orderId}",
        Unary<pb::ListReservationsRequest, pb::ListReservationsResponse>(api, P{{"orderId", "order_id"}}, {},
                                                                          QUERY(ListReservations))},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "ledger/stock_rules.h"
 
 namespace ledger {
 namespace {
@@ -37,9 +38,11 @@ struct Candidate {
 
 std::vector<Candidate> Candidates(const State& state, ItemIndex item, const Tentative& taken) {
   std::vector<Candidate> out;
-  for (const LevelEntry& entry : state.item(item).levels) {
+  const ItemState& item_state = state.item(item);
+  for (const LevelEntry& entry : item_state.levels) {
     const WarehouseState& w = state.warehouse(entry.warehouse);
     if (!w.registered || !w.active) continue;
+    if (SalesBlockOf(item_state, w.code) != nullptr) continue;
     Quantity available = entry.level.available() - taken.Used(item, entry.warehouse);
     if (available > 0) out.push_back({entry.warehouse, available});
   }

@@ -1,7 +1,8 @@
 // Allocation: which warehouses fill each line of a reservation.
 //
 // A line naming a warehouse takes from that warehouse only. A line without one
-// is filled from active warehouses that stock the SKU, in this order:
+// is filled from active warehouses that stock the SKU and whose sales of it
+// are not blocked (ledger/stock_rules.h SalesBlockOf), in this order:
 // warehouses that can fill the whole (remaining) line first, then lower
 // priority number, then those in the preferred region, then by code for
 // determinism. With SplitPolicy::kAllowSplit a line no single warehouse can

@@ -156,6 +156,19 @@ struct PayloadToProto {
     p->set_quantity(e.quantity);
     p->set_allocation_index(e.allocation_index);
   }
+  void operator()(const SalesBlocked& e) {
+    pb::SalesBlocked* p = out.mutable_sales_blocked();
+    p->set_warehouse(e.warehouse.value());
+    p->set_reason(e.reason);
+  }
+  void operator()(const SalesUnblocked& e) { out.mutable_sales_unblocked()->set_warehouse(e.warehouse.value()); }
+  void operator()(const ReservationExtended& e) {
+    pb::ReservationExtended* p = out.mutable_reservation_extended();
+    p->set_reservation_id(e.reservation_id.value());
+    p->set_warehouse(e.warehouse.value());
+    p->set_allocation_index(e.allocation_index);
+    p->set_expires_at_ms(e.expires_at_ms);
+  }
 };
 
 ItemUpdated ItemUpdatedFromProto(const pb::ItemUpdated& p) {
@@ -237,6 +250,15 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
       const auto& m = p.reservation_expired();
       return ReservationExpired{ReservationId(m.reservation_id()), WarehouseCode(m.warehouse()), m.quantity(),
                                 m.allocation_index()};
+    }
+    case pb::Event::kSalesBlocked:
+      return SalesBlocked{WarehouseCode(p.sales_blocked().warehouse()), p.sales_blocked().reason()};
+    case pb::Event::kSalesUnblocked:
+      return SalesUnblocked{WarehouseCode(p.sales_unblocked().warehouse())};
+    case pb::Event::kReservationExtended: {
+      const auto& m = p.reservation_extended();
+      return ReservationExtended{ReservationId(m.reservation_id()), WarehouseCode(m.warehouse()), m.allocation_index(),
+                                 m.expires_at_ms()};
     }
     case pb::Event::PAYLOAD_NOT_SET: break;
   }

@@ -43,6 +43,10 @@ std::vector<EventPayload> EveryPayload() {
       ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
       ReservationReleased{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1, ReleaseReason::kPaymentFailed},
       ReservationExpired{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
+      SalesBlocked{WarehouseCode("WH-2"), "recall 7"},
+      SalesBlocked{WarehouseCode(), "everywhere"},
+      SalesUnblocked{WarehouseCode("WH-2")},
+      ReservationExtended{ReservationId("R-1"), WarehouseCode("WH-2"), 1, 1'700'000'990'000},
   };
 }
 

@@ -134,14 +134,41 @@ struct ReleaseReservation {
   IfCommitted if_committed = IfCommitted::kRefuse;
 };
 
-// Issued by the expiry timer; valid once meta.now_ms >= expires_at_ms.
+// kDue: the expiry timer's, valid once meta.now_ms >= expires_at_ms.
+// kNow: an operator's, expires an active reservation at once.
+enum class ExpireWhen : std::uint8_t { kDue, kNow };
+
 struct ExpireReservation {
   ReservationId reservation_id;
+  ExpireWhen when = ExpireWhen::kDue;
 };
 
+// Moves an active reservation's expiry to meta.now_ms + ttl_ms, which must be
+// later than the current one; ttl_ms is bounded like Reserve's.
+struct ExtendReservation {
+  ReservationId reservation_id;
+  TimeMs ttl_ms = 0;
+};
+
+// Refuses new reservations of `sku` at `warehouse` (every warehouse when
+// empty) until UnblockSales of the same scope (ledger/stock_rules.h
+// SalesBlockOf). One block per scope; `reason` is required.
+struct BlockSales {
+  Sku sku;
+  WarehouseCode warehouse;  // empty: every warehouse
+  std::string reason;
+};
+
+struct UnblockSales {
+  Sku sku;
+  WarehouseCode warehouse;  // empty: the everywhere block
+};
+
+// New kinds go at the end: a body's index is part of its fingerprint.
 using CommandBody = std::variant<CreateItem, UpdateItem, DiscontinueItem, RegisterWarehouse, UpdateWarehouse,
                                  ReceiveStock, AdjustStock, CountStock, ShipTransfer, ReceiveTransfer, Reserve,
-                                 CommitReservation, ReleaseReservation, ExpireReservation>;
+                                 CommitReservation, ReleaseReservation, ExpireReservation, BlockSales,
+                                 UnblockSales, ExtendReservation>;
 
 struct Command {
   CommandMeta meta;

@@ -6,6 +6,7 @@
 #include "base/status.h"
 #include "ledger/allocation.h"
 #include "ledger/derived_ids.h"
+#include "ledger/stock_rules.h"
 #include "ledger/validate.h"
 
 namespace ledger {
@@ -280,9 +281,59 @@ class Decider {
     });
   }
 
+  Result operator()(const BlockSales& c) {
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    if (!c.warehouse.empty()) {
+      USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
+      (void)wh;
+    }
+    if (const SalesBlock* b = ExactBlock(state_.item(item), c.warehouse)) {
+      return Reject(RejectionReason::kAlreadyExists,
+                    absl::StrCat(DescribeBlock(c.sku.value(), c.warehouse.value(), b->reason),
+                                 " already; unblock first to change the reason"));
+    }
+    builder_.Add(c.sku, SalesBlocked{c.warehouse, c.reason});
+    return Done();
+  }
+
+  Result operator()(const UnblockSales& c) {
+    USE_ITEM(item, state_, c.sku, Need::kKnown);
+    if (ExactBlock(state_.item(item), c.warehouse) == nullptr) {
+      return Reject(RejectionReason::kNotBlocked,
+                    absl::StrCat("sales of ", c.sku.value(), " are not blocked ",
+                                 c.warehouse.empty() ? "everywhere" : absl::StrCat("at ", c.warehouse.value())));
+    }
+    builder_.Add(c.sku, SalesUnblocked{c.warehouse});
+    return Done();
+  }
+
+  Result operator()(const ExtendReservation& c) {
+    const ReservationState* r = state_.reservation(c.reservation_id);
+    const TimeMs to = meta_.now_ms + c.ttl_ms;
+    if (r != nullptr && r->complete() && r->status() == ReservationStatus::kActive) {
+      // Past its TTL it holds nothing to extend, even before the timer records the expiry.
+      if (meta_.now_ms >= r->expires_at_ms) {
+        return Reject(RejectionReason::kAlreadyResolved,
+                      absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
+      }
+      if (to <= r->expires_at_ms) {
+        return Reject(RejectionReason::kExpiryNotLater,
+                      absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
+                                   "; the extension to ", to, " is not later"));
+      }
+    }
+    return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
+      return ReservationExtended{.reservation_id = c.reservation_id,
+                                 .warehouse = state_.warehouse(a.warehouse).code,
+                                 .allocation_index = i,
+                                 .expires_at_ms = to};
+    });
+  }
+
   Result operator()(const ExpireReservation& c) {
     const ReservationState* r = state_.reservation(c.reservation_id);
-    if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms < r->expires_at_ms) {
+    if (c.when == ExpireWhen::kDue && r != nullptr && r->status() == ReservationStatus::kActive &&
+        meta_.now_ms < r->expires_at_ms) {
       return Reject(RejectionReason::kNotYetExpired,
                     absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
                                  ", not yet at ", meta_.now_ms));
@@ -311,13 +362,28 @@ class Decider {
       r->message = absl::StrCat("lines[", index, "]: ", r->message);
       return std::move(*r);
     }
-    if (line.warehouse.empty()) return std::nullopt;
-    auto wh = KnownWarehouse(state_, line.warehouse, Need::kActive);
-    if (auto* r = std::get_if<Rejection>(&wh)) {
-      r->message = absl::StrCat("lines[", index, "]: ", r->message);
-      return std::move(*r);
+    if (!line.warehouse.empty()) {
+      auto wh = KnownWarehouse(state_, line.warehouse, Need::kActive);
+      if (auto* r = std::get_if<Rejection>(&wh)) {
+        r->message = absl::StrCat("lines[", index, "]: ", r->message);
+        return std::move(*r);
+      }
+    }
+    // A line free to choose is refused only by the everywhere block; blocks
+    // of single warehouses take those out of its allocation.
+    if (const SalesBlock* b = SalesBlockOf(state_.item(std::get<ItemIndex>(item)), line.warehouse)) {
+      return Reject(RejectionReason::kSalesBlocked,
+                    absl::StrCat("lines[", index, "]: ", DescribeBlock(line.sku.value(), b->warehouse.value(), b->reason)));
     }
     return std::nullopt;
+  }
+
+  // The block of exactly `scope` (not one that merely covers it).
+  static const SalesBlock* ExactBlock(const ItemState& item, const WarehouseCode& scope) {
+    for (const SalesBlock& b : item.sales_blocks) {
+      if (b.warehouse == scope) return &b;
+    }
+    return nullptr;
   }
 
   static Rejection Insufficient(std::vector<LineAvailability> lines) {

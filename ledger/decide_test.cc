@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/evolve.h"
 #include "ledger/validate.h"
 
@@ -1480,6 +1481,196 @@ TEST(RejectionCodeTest, MapsReasonsToAbslCodesPerDecision8) {
     EXPECT_EQ(r.ToStatus().code(), c.code) << ToString(c.reason);
     EXPECT_NE(ToString(c.reason), "unknown");
   }
+}
+
+}  // namespace
+}  // namespace ledger
+
+namespace ledger {
+namespace {
+
+// ---- BlockSales / UnblockSales -------------------------------------------
+
+using SalesBlockTest = ReserveTest;
+
+TEST_F(SalesBlockTest, BlockEverywhereRefusesEveryReservationWithTheReason) {
+  Receive("A", "W1", 10);
+  Command c = Make(BlockSales{.sku = Sku("A"), .reason = "recall 2026-12"});
+  c.meta.actor = "ops";
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted());
+  ASSERT_EQ(d.events.size(), 1u);
+  ExpectEnvelopes(d.events, c);
+  EXPECT_EQ(d.events[0].envelope.sku, Sku("A"));
+  EXPECT_EQ(PayloadAs<SalesBlocked>(d.events[0]), (SalesBlocked{WarehouseCode(), "recall 2026-12"}));
+  const ItemState* item = state_.item(Sku("A"));
+  ASSERT_NE(item, nullptr);
+  ASSERT_EQ(item->sales_blocks.size(), 1u);
+  EXPECT_EQ(item->sales_blocks[0],
+            (SalesBlock{.warehouse = WarehouseCode(), .reason = "recall 2026-12", .blocked_at_ms = now_, .actor = "ops"}));
+
+  for (const std::string wh : {"", "W1"}) {
+    Rejection r = Refuse(OneLine("R1", "A", 1, wh), RejectionReason::kSalesBlocked);
+    EXPECT_EQ(r.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(r.message, "lines[0]: sales of A are blocked everywhere: recall 2026-12");
+  }
+  // Other SKUs and other commands go on: stock can still be received.
+  Receive("B", "W1", 5);
+  Accept(OneLine("R2", "B", 1));
+  Receive("A", "W1", 1);
+  EXPECT_EQ(Level("A", "W1").available(), 11);
+}
+
+TEST_F(SalesBlockTest, BlockAtOneWarehouseTakesItOutOfAllocation) {
+  Receive("A", "W1", 10);  // priority 10: allocation's first choice
+  Receive("A", "W2", 10);
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "damaged shelf"});
+  std::vector<Event> events = Accept(OneLine("R1", "A", 4));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(PayloadAs<ReservationLineReserved>(events[0]).warehouse, WarehouseCode("W2"));
+  Rejection named = Refuse(OneLine("R2", "A", 1, "W1"), RejectionReason::kSalesBlocked);
+  EXPECT_EQ(named.message, "lines[0]: sales of A are blocked at W1: damaged shelf");
+  // What W1 holds counts for nothing while blocked: 6 are left at W2.
+  Rejection short_of = Refuse(OneLine("R3", "A", 7), RejectionReason::kInsufficientStock);
+  ASSERT_EQ(short_of.lines.size(), 1u);
+  EXPECT_EQ(short_of.lines[0].available, 6);
+}
+
+TEST_F(SalesBlockTest, ExistingReservationsStayAndCommitWhileBlocked) {
+  Receive("A", "W1", 10);
+  Accept(OneLine("R1", "A", 4));
+  Accept(BlockSales{.sku = Sku("A"), .reason = "recall"});
+  Accept(CommitReservation{ReservationId("R1")});
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{6, 0, 0}));
+}
+
+TEST_F(SalesBlockTest, UnblockLiftsExactlyItsScope) {
+  Receive("A", "W1", 10);
+  Accept(BlockSales{.sku = Sku("A"), .reason = "recall"});
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "audit"});
+  ASSERT_EQ(state_.item(Sku("A"))->sales_blocks.size(), 2u);
+  EXPECT_TRUE(state_.item(Sku("A"))->sales_blocks[0].warehouse.empty()) << "the everywhere block sorts first";
+  std::vector<Event> events = Accept(UnblockSales{.sku = Sku("A")});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(PayloadAs<SalesUnblocked>(events[0]), (SalesUnblocked{WarehouseCode()}));
+  // W1's own block still stands.
+  Rejection r = Refuse(OneLine("R1", "A", 1, "W1"), RejectionReason::kSalesBlocked);
+  EXPECT_EQ(r.message, "lines[0]: sales of A are blocked at W1: audit");
+  Accept(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1")});
+  EXPECT_TRUE(state_.item(Sku("A"))->sales_blocks.empty());
+  Accept(OneLine("R1", "A", 1, "W1"));
+}
+
+TEST_F(SalesBlockTest, Rejections) {
+  Accept(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "audit"});
+  Rejection twice =
+      Refuse(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .reason = "other"},
+             RejectionReason::kAlreadyExists);
+  EXPECT_EQ(twice.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(twice.message, "sales of A are blocked at W1: audit already; unblock first to change the reason");
+  Refuse(BlockSales{.sku = Sku("nope"), .reason = "x"}, RejectionReason::kUnknownItem);
+  Refuse(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W9"), .reason = "x"},
+         RejectionReason::kUnknownWarehouse);
+  RefuseField(BlockSales{.sku = Sku("A"), .reason = ""}, "reason");
+  RefuseField(BlockSales{.sku = Sku(""), .reason = "x"}, "sku");
+  RefuseField(BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W 1"), .reason = "x"}, "warehouse");
+  RefuseField(BlockSales{.sku = Sku("A"), .reason = "bad\x01"}, "reason");
+
+  // Unblocking the everywhere scope does not lift W1's block, and says so.
+  Rejection none = Refuse(UnblockSales{.sku = Sku("A")}, RejectionReason::kNotBlocked);
+  EXPECT_EQ(none.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(none.message, "sales of A are not blocked everywhere");
+  Rejection none_at = Refuse(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W2")},
+                             RejectionReason::kNotBlocked);
+  EXPECT_EQ(none_at.message, "sales of A are not blocked at W2");
+  Refuse(UnblockSales{.sku = Sku("nope")}, RejectionReason::kUnknownItem);
+  RefuseField(UnblockSales{.sku = Sku("")}, "sku");
+}
+
+TEST_F(SalesBlockTest, DiscontinuedItemsCanBeBlockedAndTheBlockIsPartOfTheFingerprint) {
+  Accept(DiscontinueItem{Sku("B")});
+  Accept(BlockSales{.sku = Sku("B"), .reason = "recall"});
+  EXPECT_NE(Fingerprint(BlockSales{.sku = Sku("A"), .reason = "x"}),
+            Fingerprint(BlockSales{.sku = Sku("A"), .reason = "y"}));
+  EXPECT_NE(Fingerprint(UnblockSales{.sku = Sku("A")}),
+            Fingerprint(UnblockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W1")}));
+}
+
+}  // namespace
+}  // namespace ledger
+
+namespace ledger {
+namespace {
+
+// ---- ExpireReservation (an operator's, now) and ExtendReservation -------
+
+TEST_F(ResolveTest, OperatorExpiresNowWhateverTheTtl) {
+  ASSERT_LT(now_, expires_at_);
+  Command c = Make(ExpireReservation{.reservation_id = ReservationId("R1"), .when = ExpireWhen::kNow});
+  c.meta.actor = "ops";
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 3u);
+  ExpectEnvelopes(d.events, c);
+  EXPECT_EQ(d.events[0].envelope.actor, "ops");
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+  ExpectAllResolved(ReservationStatus::kExpired);
+  EXPECT_EQ(state_.NextExpiry(), std::nullopt);
+  Refuse(ExpireReservation{.reservation_id = ReservationId("R1"), .when = ExpireWhen::kNow},
+         RejectionReason::kAlreadyResolved);
+  Refuse(ExpireReservation{.reservation_id = ReservationId("nope"), .when = ExpireWhen::kNow},
+         RejectionReason::kUnknownReservation);
+  // The timer's and the operator's expiry are different commands.
+  EXPECT_NE(Fingerprint(ExpireReservation{ReservationId("R1")}),
+            Fingerprint(ExpireReservation{ReservationId("R1"), ExpireWhen::kNow}));
+}
+
+TEST_F(ResolveTest, ExtendMovesTheExpiryOfEveryAllocationLater) {
+  Command c = Make(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000});
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 3u);
+  ExpectEnvelopes(d.events, c);
+  const TimeMs to = now_ + 60'000;
+  EXPECT_EQ(PayloadAs<ReservationExtended>(d.events[2]),
+            (ReservationExtended{ReservationId("R1"), WarehouseCode("W1"), 2, to}));
+  EXPECT_EQ(d.events[2].envelope.sku, Sku("B"));
+  const ReservationState* r = state_.reservation(ReservationId("R1"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->expires_at_ms, to);
+  EXPECT_EQ(r->status(), ReservationStatus::kActive);
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(to));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 5, 0})) << "an extension moves no level";
+  // The old expiry no longer applies: the timer's expiry waits for the new one,
+  // and a commit past the old one succeeds.
+  now_ = expires_at_ + 1;
+  EXPECT_TRUE(state_.ExpiredBy(now_, 10).empty());
+  Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kNotYetExpired);
+  Accept(CommitReservation{ReservationId("R1")});
+  ExpectAllResolved(ReservationStatus::kCommitted);
+}
+
+TEST_F(ResolveTest, ExtendRejections) {
+  Rejection earlier = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 1'000},
+                             RejectionReason::kExpiryNotLater);
+  EXPECT_EQ(earlier.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(earlier.message, absl::StrCat("reservation R1 expires at ", expires_at_, "; the extension to ",
+                                          now_ + 1'000, " is not later"));
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 999}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = kReservationTtlMaxMs + 1}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId(""), .ttl_ms = 60'000}, "reservation_id");
+  Refuse(ExtendReservation{.reservation_id = ReservationId("nope"), .ttl_ms = 60'000},
+         RejectionReason::kUnknownReservation);
+  // Past its TTL (even before the timer records it) there is nothing to extend.
+  const TimeMs before = now_;
+  now_ = expires_at_;
+  Rejection late = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+                          RejectionReason::kAlreadyResolved);
+  EXPECT_EQ(late.message, absl::StrCat("reservation R1 expired at ", expires_at_));
+  now_ = before;
+  Accept(ReleaseReservation{ReservationId("R1")});
+  Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+         RejectionReason::kAlreadyResolved);
 }
 
 }  // namespace

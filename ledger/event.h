@@ -150,10 +150,33 @@ struct ReservationExpired {
   friend bool operator==(const ReservationExpired&, const ReservationExpired&) = default;
 };
 
+// One allocation's share of an extension: the reservation now expires at
+// expires_at_ms (later than before).
+struct ReservationExtended {
+  ReservationId reservation_id;
+  WarehouseCode warehouse;
+  std::uint32_t allocation_index = 0;
+  TimeMs expires_at_ms = 0;
+  friend bool operator==(const ReservationExtended&, const ReservationExtended&) = default;
+};
+
+// Sales of the event's SKU are blocked at `warehouse` (everywhere when empty).
+struct SalesBlocked {
+  WarehouseCode warehouse;
+  std::string reason;
+  friend bool operator==(const SalesBlocked&, const SalesBlocked&) = default;
+};
+
+struct SalesUnblocked {
+  WarehouseCode warehouse;
+  friend bool operator==(const SalesUnblocked&, const SalesUnblocked&) = default;
+};
+
 using EventPayload =
     std::variant<ItemCreated, ItemUpdated, ItemDiscontinued, WarehouseRegistered, WarehouseUpdated, StockReceived,
                  StockAdjusted, StockCounted, TransferShipped, TransferReceived, ReservationLineReserved,
-                 ReservationCommitted, ReservationReleased, ReservationExpired>;
+                 ReservationCommitted, ReservationReleased, ReservationExpired, SalesBlocked, SalesUnblocked,
+                 ReservationExtended>;
 
 struct Event {
   Envelope envelope;

@@ -132,8 +132,10 @@ class StateMutator {
     auto it = s_.reservations_.find(e.reservation_id.value());
     if (it != s_.reservations_.end()) {
       const ReservationState& r = it->second;
+      // An extension folded first (another partition's) may have moved the
+      // expiry later, never earlier.
       if (r.allocations.size() != e.allocation_count || r.allocations[e.allocation_index].present ||
-          r.order_id != e.order_id || r.expires_at_ms != e.expires_at_ms) {
+          r.order_id != e.order_id || e.expires_at_ms > r.expires_at_ms) {
         return Broken(absl::StrCat("allocation ", e.allocation_index, " of ", e.reservation_id.value(),
                                    " reserved twice or with another shape"));
       }
@@ -171,6 +173,54 @@ class StateMutator {
   absl::Status operator()(const ReservationExpired& e) {
     return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
                              ReservationStatus::kExpired, LevelChangesOf(e)[0]);
+  }
+
+  absl::Status operator()(const ReservationExtended& e) {
+    auto it = s_.reservations_.find(e.reservation_id.value());
+    if (it == s_.reservations_.end() || e.allocation_index >= it->second.allocations.size()) {
+      return Broken(absl::StrCat("extension of unknown reservation allocation ", e.reservation_id.value(), "#",
+                                 e.allocation_index));
+    }
+    ReservationState& r = it->second;
+    const ReservationAllocation& a = r.allocations[e.allocation_index];
+    auto wh = s_.FindWarehouse(e.warehouse);
+    if (!a.present || a.status != ReservationStatus::kActive || !wh || a.warehouse != *wh ||
+        s_.items_[a.item].sku != env_.sku) {
+      return Broken(absl::StrCat("extension of ", e.reservation_id.value(), "#", e.allocation_index,
+                                 " disagrees with its active allocation"));
+    }
+    if (e.expires_at_ms < r.expires_at_ms) return Broken("an extension moves an expiry earlier");
+    s_.active_by_expiry_.erase({r.expires_at_ms, e.reservation_id.value()});
+    r.expires_at_ms = e.expires_at_ms;
+    s_.active_by_expiry_.emplace(r.expires_at_ms, e.reservation_id.value());
+    return absl::OkStatus();
+  }
+
+  absl::Status operator()(const SalesBlocked& e) {
+    ItemState* item = CreatedItem();
+    if (item == nullptr) return Broken(absl::StrCat("sales block of unknown item ", env_.sku.value()));
+    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    if (it != item->sales_blocks.end() && it->warehouse == e.warehouse) {
+      return Broken(absl::StrCat("sales of ", env_.sku.value(), " blocked twice at '", e.warehouse.value(), "'"));
+    }
+    if (e.reason.empty()) return Broken("sales block without a reason");
+    item->sales_blocks.insert(
+        it, SalesBlock{.warehouse = e.warehouse, .reason = e.reason, .blocked_at_ms = env_.occurred_at_ms,
+                       .actor = env_.actor});
+    return absl::OkStatus();
+  }
+
+  absl::Status operator()(const SalesUnblocked& e) {
+    ItemState* item = CreatedItem();
+    if (item == nullptr) return Broken(absl::StrCat("sales unblock of unknown item ", env_.sku.value()));
+    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    if (it == item->sales_blocks.end() || it->warehouse != e.warehouse) {
+      return Broken(absl::StrCat("unblock of sales of ", env_.sku.value(), " not blocked at '", e.warehouse.value(), "'"));
+    }
+    item->sales_blocks.erase(it);
+    return absl::OkStatus();
   }
 
   // After the payload applied: bookkeeping every event shares.

@@ -620,3 +620,76 @@ TEST_F(EvolveTest, RefusedEventLeavesTheExpiryIndexAlone) {
 
 }  // namespace
 }  // namespace ledger
+
+namespace ledger {
+namespace {
+
+TEST_F(EvolveTest, SalesBlocksKeepWarehouseOrderAndRefuseRepeatsAndStrangers) {
+  Basic();
+  Event blocked_w2 = Ev("A", SalesBlocked{.warehouse = WarehouseCode("W2"), .reason = "audit"});
+  blocked_w2.envelope.actor = "ops";
+  Fold(blocked_w2);
+  Fold(Ev("A", SalesBlocked{.warehouse = WarehouseCode(), .reason = "recall"}));
+  Fold(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W1"), .reason = "shelf"}));
+  const ItemState* a = state_.item(Sku("A"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->sales_blocks.size(), 3u);
+  EXPECT_EQ(a->sales_blocks[0].warehouse, WarehouseCode(""));
+  EXPECT_EQ(a->sales_blocks[1].warehouse, WarehouseCode("W1"));
+  EXPECT_EQ(a->sales_blocks[2], (SalesBlock{WarehouseCode("W2"), "audit", kStart, "ops"}));
+  EXPECT_EQ(state_.Level(Sku("A"), WarehouseCode("W1")), (StockLevel{10, 0, 0})) << "a block moves no level";
+
+  ExpectRefused(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W1"), .reason = "again"}));
+  ExpectRefused(Ev("A", SalesBlocked{.warehouse = WarehouseCode("W3"), .reason = ""}));
+  ExpectRefused(Ev("nope", SalesBlocked{.reason = "x"}));
+  Fold(Ev("A", SalesUnblocked{.warehouse = WarehouseCode("W1")}));
+  ASSERT_EQ(state_.item(Sku("A"))->sales_blocks.size(), 2u);
+  ExpectRefused(Ev("A", SalesUnblocked{.warehouse = WarehouseCode("W1")}));
+  ExpectRefused(Ev("B", SalesUnblocked{}));
+  ExpectRefused(Ev("nope", SalesUnblocked{}));
+}
+
+}  // namespace
+}  // namespace ledger
+
+namespace ledger {
+namespace {
+
+TEST_F(EvolveTest, ExtensionMovesTheExpiryIndexAndRefusesWhatDisagrees) {
+  Basic();
+  Fold(Ev("A", Line("R", "W1", 2)));
+  const TimeMs first = kStart + 60'000;
+  ASSERT_EQ(state_.NextExpiry(), std::optional<TimeMs>(first));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first - 1}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W2"), 0, first + 5}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, first + 5}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("nope"), WarehouseCode("W1"), 0, first + 5}));
+  ExpectRefused(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5}));
+  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5'000}));
+  EXPECT_EQ(state_.reservation(ReservationId("R"))->expires_at_ms, first + 5'000);
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(first + 5'000));
+  EXPECT_TRUE(state_.ExpiredBy(first + 4'999, 10).empty());
+  Fold(Ev("A", ReservationReleased{ReservationId("R"), WarehouseCode("W1"), 2, 0, ReleaseReason::kCancelled}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 9'000}));
+}
+
+// Partitions folded out of order: one allocation's extension before the
+// other allocation's Reserved event (which carries the original expiry).
+TEST_F(EvolveTest, ExtensionOfOnePartitionBeforeAnotherPartitionsReservation) {
+  Basic();
+  Fold(Ev("B", StockReceived{.warehouse = WarehouseCode("W1"), .quantity = 4}));
+  Fold(Ev("A", Line("R", "W1", 2, 0, 2)));
+  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, kStart + 90'000}));
+  Fold(Ev("B", Line("R", "W1", 1, 1, 2)));
+  Fold(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, kStart + 90'000}));
+  const ReservationState* r = state_.reservation(ReservationId("R"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->complete());
+  EXPECT_EQ(r->expires_at_ms, kStart + 90'000);
+  // A Reserved event claiming a later expiry than its reservation's is still refused.
+  Fold(Ev("A", Line("S", "W1", 1, 0, 2, kStart + 1'000)));
+  ExpectRefused(Ev("B", Line("S", "W1", 1, 1, 2, kStart + 2'000)));
+}
+
+}  // namespace
+}  // namespace ledger

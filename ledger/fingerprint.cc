@@ -91,7 +91,25 @@ class FingerprintVisitor {
     Str(c.reservation_id.value());
     Int(static_cast<std::int64_t>(c.reason));
   }
-  void operator()(const ExpireReservation& c) { Str(c.reservation_id.value()); }
+  // `when` joins only when kNow, so the timer's expiries keep the
+  // fingerprints they were remembered with.
+  void operator()(const ExpireReservation& c) {
+    Str(c.reservation_id.value());
+    if (c.when == ExpireWhen::kNow) Int(1);
+  }
+  void operator()(const ExtendReservation& c) {
+    Str(c.reservation_id.value());
+    Int(c.ttl_ms);
+  }
+  void operator()(const BlockSales& c) {
+    Str(c.sku.value());
+    Str(c.warehouse.value());
+    Str(c.reason);
+  }
+  void operator()(const UnblockSales& c) {
+    Str(c.sku.value());
+    Str(c.warehouse.value());
+  }
 
  private:
   void Str(std::string_view s) { h_.AddString(s); }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
+#include "ledger/stock_rules.h"
 #include "ledger/testing/history_generator.h"
 
 namespace ledger {
@@ -53,7 +54,25 @@ struct RunStats {
   std::size_t rejected = 0;
   std::size_t duplicates = 0;
   std::size_t expired = 0;
+  std::size_t blocks = 0;            // BlockSales accepted
+  std::size_t refused_blocked = 0;   // reservations refused by a sales block
+  std::size_t extended = 0;          // ExtendReservation accepted
+  std::size_t expired_now = 0;       // an operator's ExpireReservation accepted
 };
+
+// No allocation of an accepted reservation takes from a (SKU, warehouse)
+// that a sales block covered when it was decided (ledger/stock_rules.h).
+::testing::AssertionResult NoneBlocked(const State& before, const Decision& d) {
+  for (const Event& e : d.events) {
+    const auto* line = std::get_if<ReservationLineReserved>(&e.payload);
+    if (line == nullptr) continue;
+    const ItemState* item = before.item(e.envelope.sku);
+    if (item != nullptr && SalesBlockOf(*item, line->warehouse) != nullptr) {
+      return ::testing::AssertionFailure() << e.envelope.sku << "@" << line->warehouse << " reserved while blocked";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
 
 void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
   SCOPED_TRACE(absl::StrCat("seed ", seed, " (replay with LEDGER_PROPERTY_SEED=", seed, ")"));
@@ -74,8 +93,15 @@ void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
     } else if (d.accepted()) {
       ++stats.accepted;
       ASSERT_FALSE(d.events.empty());
+      ASSERT_TRUE(NoneBlocked(before, d)) << "at step " << step;
+      if (std::holds_alternative<BlockSales>(command.body)) ++stats.blocks;
+      if (std::holds_alternative<ExtendReservation>(command.body)) ++stats.extended;
+      if (const auto* e = std::get_if<ExpireReservation>(&command.body); e && e->when == ExpireWhen::kNow) {
+        ++stats.expired_now;
+      }
     } else {
       ++stats.rejected;
+      if (d.rejection->reason == RejectionReason::kSalesBlocked) ++stats.refused_blocked;
       ASSERT_TRUE(d.events.empty());
       ASSERT_TRUE(live == before) << "a rejection changed the state at step " << step;
     }
@@ -118,6 +144,10 @@ TEST(LedgerPropertyTest, RandomHistoriesKeepInvariantsAndReplayExactly) {
   EXPECT_GT(stats.rejected, 500u);
   EXPECT_GT(stats.duplicates, 100u);
   EXPECT_GT(stats.expired, 10u);
+  EXPECT_GT(stats.blocks, 50u);
+  EXPECT_GT(stats.refused_blocked, 20u);
+  EXPECT_GT(stats.extended, 20u);
+  EXPECT_GT(stats.expired_now, 20u);
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ enum class RejectionReason : std::uint8_t {
   kLimitExceeded,         // a stock figure would pass kStockMax, or too many warehouses
   kNotYetExpired,         // ExpireReservation before expires_at
   kIdempotencyKeyReused,  // same command id, different content
+  kSalesBlocked,          // a sales block covers a reservation line; the message names it
+  kNotBlocked,            // UnblockSales where no block of that scope stands
+  kExpiryNotLater,        // ExtendReservation to an expiry not after the current one
 };
 
 std::string_view ToString(RejectionReason reason);

@@ -210,6 +210,7 @@ class SnapshotCodec {
     EncodeTransfers(s, *out.mutable_transfers());
     EncodeCommands(s, *out.mutable_commands());
     EncodeResolved(s, *out.mutable_resolved());
+    EncodeSalesBlocks(s, *out.mutable_sales_blocks());
   }
 
   static absl::Status Decode(const pb::Snapshot& in, State& s) {
@@ -221,10 +222,47 @@ class SnapshotCodec {
     RETURN_IF_ERROR(DecodeExpiry(in.active_by_expiry(), s));
     RETURN_IF_ERROR(DecodeTransfers(in.transfers(), s));
     RETURN_IF_ERROR(DecodeCommands(in.commands(), s));
-    return DecodeResolved(in.resolved(), s);
+    RETURN_IF_ERROR(DecodeResolved(in.resolved(), s));
+    return DecodeSalesBlocks(in.sales_blocks(), s);
   }
 
  private:
+  static void EncodeSalesBlocks(const State& s, pb::SalesBlockColumns& c) {
+    StringColumnWriter warehouse(c.mutable_warehouse(), 0), reason(c.mutable_reason(), 0), actor(c.mutable_actor(), 0);
+    for (std::size_t i = 0; i < s.items_.size(); ++i) {
+      for (const SalesBlock& b : s.items_[i].sales_blocks) {
+        c.add_item(static_cast<std::uint32_t>(i));
+        warehouse.Add(b.warehouse.value());
+        reason.Add(b.reason);
+        c.add_blocked_at_ms(b.blocked_at_ms);
+        actor.Add(b.actor);
+      }
+    }
+  }
+
+  static absl::Status DecodeSalesBlocks(const pb::SalesBlockColumns& c, State& s) {
+    const std::size_t n = static_cast<std::size_t>(c.item_size());
+    ASSIGN_OR_RETURN(StringColumnReader warehouse, StringColumnReader::Open(c.warehouse(), n, "sales_blocks.warehouse"));
+    ASSIGN_OR_RETURN(StringColumnReader reason, StringColumnReader::Open(c.reason(), n, "sales_blocks.reason"));
+    ASSIGN_OR_RETURN(StringColumnReader actor, StringColumnReader::Open(c.actor(), n, "sales_blocks.actor"));
+    RETURN_IF_ERROR(ExpectRows(c.blocked_at_ms(), n, "sales_blocks.blocked_at_ms"));
+    for (std::size_t row = 0; row < n; ++row) {
+      const std::uint32_t item = c.item(static_cast<int>(row));
+      if (item >= s.items_.size()) return Corrupt("sales block of item ", item, " outside the item table");
+      std::vector<SalesBlock>& blocks = s.items_[item].sales_blocks;
+      SalesBlock b{.warehouse = WarehouseCode(warehouse.Next()),
+                   .reason = std::string(reason.Next()),
+                   .blocked_at_ms = c.blocked_at_ms(static_cast<int>(row)),
+                   .actor = std::string(actor.Next())};
+      // Evolve keeps them in strict warehouse-code order; so must the file.
+      if (!blocks.empty() && !(blocks.back().warehouse.value() < b.warehouse.value())) {
+        return Corrupt("sales blocks of ", s.items_[item].sku.value(), " out of order or repeated");
+      }
+      blocks.push_back(std::move(b));
+    }
+    return absl::OkStatus();
+  }
+
   static void EncodeItems(const State& s, pb::ItemColumns& c) {
     const std::size_t n = s.items_.size();
     std::size_t level_rows = 0, sku_bytes = 0, name_bytes = 0, category_bytes = 0;

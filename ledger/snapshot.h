@@ -38,8 +38,9 @@
 
 namespace ledger {
 
-// The snapshot format this build writes, and the newest it reads.
-inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+// The snapshot format this build writes, and the newest it reads. 2: sales
+// blocks (a version-1 file has none, so it reads as is).
+inline constexpr std::uint32_t kSnapshotFormatVersion = 2;
 
 struct Snapshot {
   State state;

@@ -86,6 +86,11 @@ void BuildRichState(Driver& d, State& s) {
   d.Must(s, ExpireReservation{.reservation_id = ReservationId("R6")});
   d.Must(s, MakeReserve("R7", {Line("E", 7), Line("C", 1, "W1")}));
   d.Must(s, UpdateWarehouse{.warehouse = WarehouseCode("W3"), .active = false});
+  d.Must(s, BlockSales{.sku = Sku("A"), .warehouse = WarehouseCode("W2"), .reason = "audit"});
+  d.Must(s, BlockSales{.sku = Sku("A"), .reason = "recall"});
+  d.Must(s, BlockSales{.sku = Sku("C"), .warehouse = WarehouseCode("W1"), .reason = "shelf"});
+  d.Must(s, BlockSales{.sku = Sku("B"), .reason = "lifted"});
+  d.Must(s, UnblockSales{.sku = Sku("B")});
 }
 
 void ExpectRich(const State& s) {
@@ -101,6 +106,11 @@ void ExpectRich(const State& s) {
   EXPECT_TRUE(s.item(Sku("F"))->status == ItemStatus::kDiscontinued);
   EXPECT_FALSE(s.warehouse(WarehouseCode("W3"))->active);
   EXPECT_GT(s.remembered_commands(), 30u);
+  ASSERT_EQ(s.item(Sku("A"))->sales_blocks.size(), 2u);
+  EXPECT_EQ(s.item(Sku("A"))->sales_blocks[0].reason, "recall");
+  EXPECT_EQ(s.item(Sku("A"))->sales_blocks[1].warehouse, WarehouseCode("W2"));
+  EXPECT_EQ(s.item(Sku("C"))->sales_blocks.size(), 1u);
+  EXPECT_TRUE(s.item(Sku("B"))->sales_blocks.empty());
 }
 
 std::string MustEncode(const State& s, std::span<const std::uint64_t> offsets) {
@@ -247,6 +257,20 @@ TEST(SnapshotTest, NewerVersionIsFailedPrecondition) {
   EXPECT_EQ(DecodeSnapshot(FrameSnapshot(body, 0), {}).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// Version 1 had no sales blocks: its files still load, with none.
+TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
+  Driver d;
+  State s;
+  BuildRichState(d, s);
+  inventory::internal::v1::Snapshot body;
+  ASSERT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
+  ASSERT_GT(body.sales_blocks().item_size(), 0);
+  body.clear_sales_blocks();
+  absl::StatusOr<Snapshot> old = DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), 1), {});
+  ASSERT_TRUE(old.ok()) << old.status();
+  for (const ItemState& item : old->state.items()) EXPECT_TRUE(item.sales_blocks.empty()) << item.sku;
+}
+
 // A checksummed body whose content is wrong: the reader's checks after the
 // checksum (pairing the writer's invariants) must refuse it.
 TEST(SnapshotTest, ValidChecksumWithBadContentIsDataLoss) {
@@ -284,6 +308,15 @@ TEST(SnapshotTest, ValidChecksumWithBadContentIsDataLoss) {
   bad = good;
   (*bad.mutable_commands()->mutable_queue_id()->mutable_data())[0] ^= 1;
   expect_refused(bad, "command queue");
+  bad = good;
+  bad.mutable_sales_blocks()->set_item(0, 1000);
+  expect_refused(bad, "outside the item table");
+  bad = good;
+  bad.mutable_sales_blocks()->add_blocked_at_ms(0);
+  expect_refused(bad, "sales_blocks.blocked_at_ms");
+  bad = good;
+  bad.mutable_sales_blocks()->set_item(2, bad.sales_blocks().item(0));  // A: "", W2, then W1
+  expect_refused(bad, "out of order");
 }
 
 // ---------------------------------------------------------------------------

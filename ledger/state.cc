@@ -105,6 +105,7 @@ std::size_t State::ApproximateBytes() const {
     bytes += string_heap(item.sku.value()) + string_heap(item.name) + string_heap(item.category);
     bytes += item.attributes.capacity() * sizeof(Attribute);
     if (item.levels.capacity() > 3) bytes += item.levels.capacity() * sizeof(LevelEntry);
+    bytes += item.sales_blocks.capacity() * sizeof(SalesBlock);
   }
   for (const auto& [key, index] : item_index_) bytes += string_heap(key);
   bytes += warehouses_.capacity() * sizeof(WarehouseState);

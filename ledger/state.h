@@ -57,6 +57,16 @@ struct LevelEntry {
   friend bool operator==(const LevelEntry&, const LevelEntry&) = default;
 };
 
+// A block of sales (BlockSales) of one item: at `warehouse`, or everywhere
+// when it is empty.
+struct SalesBlock {
+  WarehouseCode warehouse;  // empty: every warehouse
+  std::string reason;
+  TimeMs blocked_at_ms = 0;
+  std::string actor;
+  friend bool operator==(const SalesBlock&, const SalesBlock&) = default;
+};
+
 struct ItemState {
   Sku sku;
   bool created = false;  // false: levels seen (e.g. replaying another partition first) before ItemCreated
@@ -67,6 +77,8 @@ struct ItemState {
   Quantity reorder_point = 0;
   Quantity reorder_quantity = 0;
   absl::InlinedVector<LevelEntry, 3> levels;
+  // In force, in warehouse-code order (so the everywhere block, "", first).
+  std::vector<SalesBlock> sales_blocks;
   friend bool operator==(const ItemState&, const ItemState&) = default;
 };
 
@@ -94,7 +106,7 @@ struct ReservationState {
   ReservationId id;
   OrderId order_id;
   TimeMs created_at_ms = 0;
-  TimeMs expires_at_ms = 0;
+  TimeMs expires_at_ms = 0;  // the latest: ExtendReservation moves it later
   TimeMs resolved_at_ms = 0;
   // Indexed by allocation_index; sized allocation_count on the first event.
   absl::InlinedVector<ReservationAllocation, 1> allocations;
@@ -121,7 +133,8 @@ struct TransferState {
 enum class CommandKind : std::uint8_t {
   kCreateItem, kUpdateItem, kDiscontinueItem, kRegisterWarehouse, kUpdateWarehouse, kReceiveStock,
   kAdjustStock, kCountStock, kShipTransfer, kReceiveTransfer, kReserve, kCommitReservation,
-  kReleaseReservation, kExpireReservation,
+  kReleaseReservation, kExpireReservation, kBlockSales, kUnblockSales,
+  kExtendReservation,
 };
 
 struct CommandRecord {

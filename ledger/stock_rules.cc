@@ -2,6 +2,9 @@
 
 #include <variant>
 
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+
 namespace ledger {
 namespace {
 
@@ -34,6 +37,9 @@ struct ChangesOf {
   LevelChanges operator()(const ReservationExpired& e) const {
     return {{.warehouse = &e.warehouse, .reserved = -e.quantity}};
   }
+  LevelChanges operator()(const SalesBlocked&) const { return {}; }
+  LevelChanges operator()(const SalesUnblocked&) const { return {}; }
+  LevelChanges operator()(const ReservationExtended&) const { return {}; }
 };
 
 }  // namespace
@@ -58,6 +64,21 @@ StockLevel Changed(StockLevel level, const LevelChange& change) {
 
 bool KeepsLevelInvariants(const StockLevel& level) {
   return level.on_hand >= 0 && level.reserved >= 0 && level.incoming >= 0 && level.reserved <= level.on_hand;
+}
+
+bool BlockCovers(std::string_view scope, std::string_view warehouse) {
+  return scope.empty() || scope == warehouse;
+}
+
+const SalesBlock* SalesBlockOf(const ItemState& item, const WarehouseCode& warehouse) {
+  return SalesBlockOf(item.sales_blocks, warehouse.value(),
+                      [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); });
+}
+
+std::string DescribeBlock(std::string_view sku, std::string_view scope, std::string_view reason) {
+  return absl::StrCat("sales of ", base::AsAbsl(sku), " are blocked ",
+                      scope.empty() ? "everywhere" : absl::StrCat("at ", base::AsAbsl(scope)), ": ",
+                      base::AsAbsl(reason));
 }
 
 StockState StockStateOf(ItemStatus status, Quantity reorder_point, Quantity available) {

@@ -4,6 +4,7 @@
 //    much on_hand, reserved and incoming move (available = on_hand - reserved).
 //  * The level invariants of BRIEF.md.
 //  * A reservation's status from its allocations' statuses.
+//  * Which sales block (BlockSales) stops a reservation at a warehouse.
 //  * A SKU's stock state (in stock, low, out of stock, or untracked) and the
 //    alerts a change of state raises (low stock, out of stock, back in stock).
 //
@@ -19,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
@@ -39,7 +41,7 @@ struct LevelChange {
   Quantity available() const { return on_hand - reserved; }
 };
 
-// In movement order. Item and warehouse events move no level; a transfer
+// In movement order. Item, warehouse, sales-block and extension events move no level; a transfer
 // shipment moves two (on hand out of the source first, then incoming into
 // the destination); every other stock event moves one:
 //
@@ -87,6 +89,41 @@ ReservationStatus ReservationStatusOf(const Allocations& allocations, StatusOf s
   }
   return resolution;
 }
+
+// ---- Sales blocks --------------------------------------------------------
+
+// A block of scope `scope` (a warehouse code; empty = every warehouse) covers
+// `warehouse`: it is empty or the same code.
+bool BlockCovers(std::string_view scope, std::string_view warehouse);
+
+// The block that refuses a reservation at `warehouse` among `blocks`, or
+// nullptr: the everywhere block first, else the block of that warehouse.
+// `scope_of(b)` gives a block's scope, so the ledger's SalesBlock and the
+// read models' inventory.v1.SalesBlock share the rule. An empty `warehouse`
+// asks about the everywhere block only.
+template <typename Blocks, typename ScopeOf>
+auto SalesBlockOf(const Blocks& blocks, std::string_view warehouse, ScopeOf scope_of) -> decltype(&*blocks.begin()) {
+  decltype(&*blocks.begin()) found = nullptr;
+  for (const auto& block : blocks) {
+    const std::string_view scope = scope_of(block);
+    if (scope.empty()) return &block;
+    if (found == nullptr && !warehouse.empty() && BlockCovers(scope, warehouse)) found = &block;
+  }
+  return found;
+}
+const SalesBlock* SalesBlockOf(const ItemState& item, const WarehouseCode& warehouse);
+
+// Where `scope`'s block sits in warehouse-code order among `blocks` (so the
+// everywhere block, "", comes first): the first block not before it.
+template <typename Blocks, typename ScopeOf>
+auto SalesBlockSlot(Blocks& blocks, std::string_view scope, ScopeOf scope_of) {
+  auto it = blocks.begin();
+  while (it != blocks.end() && std::string_view(scope_of(*it)) < scope) ++it;
+  return it;
+}
+
+// "sales of SKU are blocked everywhere: reason" / "... at W: reason".
+std::string DescribeBlock(std::string_view sku, std::string_view scope, std::string_view reason);
 
 // ---- Stock state and alerts ----------------------------------------------
 

@@ -42,6 +42,9 @@ TEST(LevelChanges, EachEventKind) {
   EXPECT_EQ(Moves(ReservationCommitted{r, a, 6, 0}), (std::vector<Moved>{{"A", -6, -6, 0}}));
   EXPECT_EQ(Moves(ReservationReleased{r, a, 6, 0, ReleaseReason::kCancelled}), (std::vector<Moved>{{"A", 0, -6, 0}}));
   EXPECT_EQ(Moves(ReservationExpired{r, a, 6, 0}), (std::vector<Moved>{{"A", 0, -6, 0}}));
+  EXPECT_TRUE(Moves(SalesBlocked{a, "recall"}).empty());
+  EXPECT_TRUE(Moves(SalesUnblocked{a}).empty());
+  EXPECT_TRUE(Moves(ReservationExtended{r, a, 0, 5}).empty());
   // The typed overloads say the same as the payload one.
   EXPECT_EQ(LevelChangesOf(TransferShipped{TransferId("t"), a, b, 4}).size(), 2u);
   EXPECT_EQ(LevelChangesOf(ReservationCommitted{r, a, 6, 0})[0].available(), 0);
@@ -67,6 +70,25 @@ TEST(ReservationStatusRule, ActiveUntilEveryAllocationResolves) {
   EXPECT_EQ(of({ReservationStatus::kCommitted, ReservationStatus::kActive}), ReservationStatus::kActive);
   EXPECT_EQ(of({ReservationStatus::kCommitted, ReservationStatus::kCommitted}), ReservationStatus::kCommitted);
   EXPECT_EQ(of({ReservationStatus::kReleased, ReservationStatus::kExpired}), ReservationStatus::kExpired);
+}
+
+TEST(SalesBlockRule, EverywhereFirstThenTheWarehouse) {
+  ItemState item;
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1")), nullptr);
+  item.sales_blocks = {SalesBlock{WarehouseCode("W1"), "audit", 1, "ops"}};
+  ASSERT_NE(SalesBlockOf(item, WarehouseCode("W1")), nullptr);
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1"))->reason, "audit");
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W2")), nullptr);
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode()), nullptr) << "a free line is refused only by the everywhere block";
+  item.sales_blocks.insert(item.sales_blocks.begin(), SalesBlock{WarehouseCode(), "recall", 2, "ops"});
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1"))->reason, "recall");
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W2"))->reason, "recall");
+  EXPECT_EQ(SalesBlockOf(item, WarehouseCode())->reason, "recall");
+  EXPECT_TRUE(BlockCovers("", "W1"));
+  EXPECT_TRUE(BlockCovers("W1", "W1"));
+  EXPECT_FALSE(BlockCovers("W1", "W2"));
+  EXPECT_EQ(DescribeBlock("A", "", "recall"), "sales of A are blocked everywhere: recall");
+  EXPECT_EQ(DescribeBlock("A", "W1", "audit"), "sales of A are blocked at W1: audit");
 }
 
 TEST(StockStateRule, Thresholds) {

@@ -62,7 +62,8 @@ std::string_view KindName(const EventPayload& payload) {
       "item_created",      "item_updated",      "item_discontinued",         "warehouse_registered",
       "warehouse_updated", "stock_received",    "stock_adjusted",            "stock_counted",
       "transfer_shipped",  "transfer_received", "reservation_line_reserved", "reservation_committed",
-      "reservation_released", "reservation_expired"};
+      "reservation_released", "reservation_expired", "sales_blocked", "sales_unblocked",
+      "reservation_extended"};
   static_assert(std::size(kNames) == std::variant_size_v<EventPayload>);
   return kNames[payload.index()];
 }
@@ -83,6 +84,9 @@ std::string_view ToString(RejectionReason reason) {
     case RejectionReason::kLimitExceeded: return "limit_exceeded";
     case RejectionReason::kNotYetExpired: return "not_yet_expired";
     case RejectionReason::kIdempotencyKeyReused: return "idempotency_key_reused";
+    case RejectionReason::kSalesBlocked: return "sales_blocked";
+    case RejectionReason::kNotBlocked: return "not_blocked";
+    case RejectionReason::kExpiryNotLater: return "expiry_not_later";
   }
   return "unknown";
 }
@@ -105,7 +109,10 @@ absl::StatusCode Rejection::code() const {
     case RejectionReason::kWarehouseInactive:
     case RejectionReason::kAlreadyResolved:
     case RejectionReason::kBelowReserved:
-    case RejectionReason::kNotYetExpired: return absl::StatusCode::kFailedPrecondition;
+    case RejectionReason::kNotYetExpired:
+    case RejectionReason::kSalesBlocked:
+    case RejectionReason::kNotBlocked:
+    case RejectionReason::kExpiryNotLater: return absl::StatusCode::kFailedPrecondition;
   }
   return absl::StatusCode::kUnknown;
 }

@@ -79,6 +79,8 @@ std::optional<Rejection> CheckOptionalCode(std::string_view field, const Warehou
   return CheckCode(field, code.value(), kWarehouseCodeLengthMax);
 }
 
+std::optional<Rejection> CheckTtl(TimeMs ttl_ms);
+
 // One overload per command body.
 std::optional<Rejection> Check(const CreateItem& c) {
   if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
@@ -198,10 +200,7 @@ std::optional<Rejection> Check(const Reserve& c) {
     if (!r) r = CheckOptionalCode(".warehouse", c.lines[i].warehouse);
     if (r) return Prefixed(std::move(r), absl::StrCat("lines[", i, "]"));
   }
-  if (c.ttl_ms < kReservationTtlMinMs || c.ttl_ms > kReservationTtlMaxMs) {
-    return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs, " and ",
-                                               kReservationTtlMaxMs, ", got ", c.ttl_ms));
-  }
+  if (auto r = CheckTtl(c.ttl_ms)) return r;
   return CheckText("preferred_region", c.preferred_region, kTextLengthMax);
 }
 
@@ -213,6 +212,28 @@ std::optional<Rejection> Check(const ReleaseReservation& c) {
 }
 std::optional<Rejection> Check(const ExpireReservation& c) {
   return CheckId("reservation_id", c.reservation_id.value());
+}
+
+std::optional<Rejection> CheckTtl(TimeMs ttl_ms) {
+  if (ttl_ms >= kReservationTtlMinMs && ttl_ms <= kReservationTtlMaxMs) return std::nullopt;
+  return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs, " and ", kReservationTtlMaxMs,
+                                             ", got ", ttl_ms));
+}
+
+std::optional<Rejection> Check(const ExtendReservation& c) {
+  if (auto r = CheckId("reservation_id", c.reservation_id.value())) return r;
+  return CheckTtl(c.ttl_ms);
+}
+
+std::optional<Rejection> Check(const BlockSales& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  if (auto r = CheckOptionalCode("warehouse", c.warehouse)) return r;
+  if (c.reason.empty()) return InvalidField("reason", "is required: say why sales are blocked");
+  return CheckText("reason", c.reason, kTextLengthMax);
+}
+std::optional<Rejection> Check(const UnblockSales& c) {
+  if (auto r = CheckCode("sku", c.sku.value(), kSkuLengthMax)) return r;
+  return CheckOptionalCode("warehouse", c.warehouse);
 }
 
 }  // namespace

@@ -61,6 +61,24 @@ void AddProjectorCollectors(Registry* r, const projector::Projector* p, StockCol
       return s.ForEachOutOfStock(v);
     });
   });
+  r->AddCallback("inventory_sales_blocks",
+                 "Sales blocks in force (BlockSales): scope everywhere (a SKU blocked in every warehouse) or warehouse",
+                 Type::kGauge, [p] {
+                   std::vector<Sample> out;
+                   if (p == nullptr) return out;
+                   double everywhere = 0, at_warehouse = 0;
+                   absl::Status s = p->NewSnapshot()->ForEachSalesBlock([&](const inventory::v1::SalesBlock& b) {
+                     (b.warehouse().empty() ? everywhere : at_warehouse) += 1;
+                     return true;
+                   });
+                   if (!s.ok()) {
+                     spdlog::warn("metrics: reading the sales blocks: {}", s.ToString());
+                     return out;
+                   }
+                   out.push_back({{{"scope", "everywhere"}}, everywhere});
+                   out.push_back({{{"scope", "warehouse"}}, at_warehouse});
+                   return out;
+                 });
   const size_t series_max = options.stock_level_series_max;
   r->AddCallback("inventory_stock_level",
                  "Available quantity per warehouse of SKUs at or below their reorder point (at most "

@@ -30,7 +30,7 @@ struct StockCollectorOptions {
 
 // inventory_projector_lag_events, _lag_seconds, _events_applied_total,
 // _anomalies_total, inventory_low_stock_items, inventory_out_of_stock_items,
-// inventory_stock_level{sku,warehouse}. `projector` may be null.
+// inventory_sales_blocks{scope}, inventory_stock_level{sku,warehouse}. `projector` may be null.
 void AddProjectorCollectors(Registry* registry, const projector::Projector* projector,
                             StockCollectorOptions options = {});
 

@@ -8,16 +8,18 @@
 namespace metrics {
 namespace {
 
-static_assert(static_cast<size_t>(ledger::RejectionReason::kIdempotencyKeyReused) + 1 == kRejectionReasonCount,
+static_assert(static_cast<size_t>(ledger::RejectionReason::kExpiryNotLater) + 1 == kRejectionReasonCount,
               "a RejectionReason was added: update kRejectionReasonCount");
 
 // Index order of ledger::CommandBody.
 constexpr std::array<std::string_view, kCommandKindCount> kKindNames = {
     "create_item",   "update_item",    "discontinue_item", "register_warehouse",  "update_warehouse",
     "receive_stock", "adjust_stock",   "count_stock",      "ship_transfer",       "receive_transfer",
-    "reserve",       "commit_reservation", "release_reservation", "expire_reservation"};
+    "reserve",       "commit_reservation", "release_reservation", "expire_reservation", "block_sales",
+    "unblock_sales", "extend_reservation"};
 static_assert(std::is_same_v<std::variant_alternative_t<10, ledger::CommandBody>, ledger::Reserve> &&
-                  std::is_same_v<std::variant_alternative_t<13, ledger::CommandBody>, ledger::ExpireReservation>,
+                  std::is_same_v<std::variant_alternative_t<13, ledger::CommandBody>, ledger::ExpireReservation> &&
+                  std::is_same_v<std::variant_alternative_t<16, ledger::CommandBody>, ledger::ExtendReservation>,
               "ledger::CommandBody changed: update kKindNames");
 
 constexpr std::array<std::string_view, 4> kOutcomeNames = {"accepted", "rejected", "duplicate", "unavailable"};
@@ -140,8 +142,9 @@ void ServiceMetrics::OnCommand(const ledger::Command& command, const ledger::Rej
     committed_->Inc();
   } else if (std::holds_alternative<ledger::ReleaseReservation>(command.body)) {
     released_->Inc();
-  } else if (std::holds_alternative<ledger::ExpireReservation>(command.body)) {
-    expired_->Inc();
+  } else if (const auto* e = std::get_if<ledger::ExpireReservation>(&command.body);
+             e != nullptr && e->when == ledger::ExpireWhen::kDue) {
+    expired_->Inc();  // the timer's only: an operator's expiry is no checkout that ran out
   }
 }
 

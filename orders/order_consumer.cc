@@ -57,7 +57,7 @@ std::int64_t NowMs() {
 bool IsReservationRefusal(RejectionReason r) {
   return r == RejectionReason::kInsufficientStock || r == RejectionReason::kUnknownItem ||
          r == RejectionReason::kUnknownWarehouse || r == RejectionReason::kItemDiscontinued ||
-         r == RejectionReason::kWarehouseInactive;
+         r == RejectionReason::kWarehouseInactive || r == RejectionReason::kSalesBlocked;
 }
 
 std::string HeaderValue(rd_kafka_message_t* m, const char* name) {

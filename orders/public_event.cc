@@ -99,6 +99,24 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
     return make("inventory.expired",
                 resolution("inventory.expired", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
   }
+  if (const auto* x = std::get_if<ledger::ReservationExtended>(&e.payload)) {
+    JsonObject o = Start("inventory.reservation_extended", id, e);
+    o.Str("reservationId", x->reservation_id.value()).Str("orderId", order_id).Str("warehouseId", x->warehouse.value());
+    o.Str("expiresAt", base::FormatRfc3339Ms(x->expires_at_ms)).Int("allocationIndex", x->allocation_index);
+    return make("inventory.reservation_extended", std::move(o));
+  }
+  // A sales block: checkouts and marketplaces stop offering the SKU there.
+  if (const auto* b = std::get_if<ledger::SalesBlocked>(&e.payload)) {
+    JsonObject o = Start("inventory.sales_blocked", id, e);
+    o.Str("warehouseId", b->warehouse.value()).Str("reason", b->reason);
+    o.Str("message", ledger::DescribeBlock(e.envelope.sku.value(), b->warehouse.value(), b->reason));
+    return make("inventory.sales_blocked", std::move(o));
+  }
+  if (const auto* b = std::get_if<ledger::SalesUnblocked>(&e.payload)) {
+    JsonObject o = Start("inventory.sales_unblocked", id, e);
+    o.Str("warehouseId", b->warehouse.value());
+    return make("inventory.sales_unblocked", std::move(o));
+  }
   std::optional<ledger::WarehouseCode> wh = TouchedWarehouse(e.payload);
   if (!wh || before.on_hand == after.on_hand) return std::nullopt;
   JsonObject o = Start("inventory.stock_updated", id, e);

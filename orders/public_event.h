@@ -4,16 +4,21 @@
 //   inventory.reserved            one per reservation allocation (ReservationLineReserved)
 //   inventory.confirmed           one per committed allocation
 //   inventory.released            one per released allocation
-//   inventory.expired             one per expired allocation
+//   inventory.expired             one per expired allocation (by the timer or an operator)
+//   inventory.reservation_extended one per allocation of an extended reservation (new expiresAt)
 //   inventory.stock_updated       a movement changed on_hand at a (SKU, warehouse)
 //   inventory.low_stock           the SKU became low: 0 < available total <= reorder point
 //   inventory.out_of_stock        the SKU became out of stock: available total <= 0
 //   inventory.back_in_stock       the SKU was out of stock and has some available again
+//   inventory.sales_blocked       reservations of the SKU are refused at warehouseId
+//                                 ("" = every warehouse) until sales_unblocked (BlockSales)
+//   inventory.sales_unblocked     that block was lifted (UnblockSales)
 //   inventory.reservation_failed  an order could not be reserved (made by the consumer,
 //                                 not from the log: a refused command appends nothing)
 //
 // Every event has "eventId" (32 hex digits), stable for its source: the
-// ledger event's id for the first four and stock_updated, a hash of the ledger
+// ledger event's id for the first four, reservation_extended, stock_updated
+// and the sales blocks, a hash of the ledger
 // event id and the alert kind for the alerts, and a hash of the order event's
 // eventId for reservation_failed. Consumers deduplicate on it. Each carries
 // its cause's traceparent as a header (HeadersOf). The Kafka key

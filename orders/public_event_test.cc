@@ -75,6 +75,45 @@ TEST(PublicEvents, LifecycleStockAndAlerts) {
   EXPECT_NE(got[0].json.find(R"("reason":"payment_failed")"), std::string::npos) << got[0].json;
 }
 
+TEST(PublicEvents, SalesBlocksAreAnnouncedWithTheirScopeAndReason) {
+  Mapper m;
+  const ledger::Sku mug("MUG");
+  const ledger::WarehouseCode ber("BER-1");
+  m.Apply(ledger::RegisterWarehouse{ber, "Berlin", "eu", 1, true});
+  m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 5, 10});
+  m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
+  std::vector<PublicEvent> got = m.Apply(ledger::BlockSales{mug, ber, "recall"});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.sales_blocked"}) << "a block raises no stock alert";
+  EXPECT_EQ(got[0].key, "MUG");
+  EXPECT_NE(got[0].json.find(
+                R"("sku":"MUG","warehouseId":"BER-1","reason":"recall","message":"sales of MUG are blocked at BER-1: recall")"),
+            std::string::npos)
+      << got[0].json;
+  got = m.Apply(ledger::BlockSales{mug, ledger::WarehouseCode(), "price error"});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].json.find(R"("warehouseId":"","reason":"price error")"), std::string::npos) << got[0].json;
+  got = m.Apply(ledger::UnblockSales{mug, ber});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.sales_unblocked"});
+  EXPECT_NE(got[0].json.find(R"("sku":"MUG","warehouseId":"BER-1")"), std::string::npos) << got[0].json;
+}
+
+TEST(PublicEvents, ExtensionAndOperatorExpiry) {
+  Mapper m;
+  const ledger::Sku mug("MUG");
+  const ledger::WarehouseCode ber("BER-1");
+  m.Apply(ledger::RegisterWarehouse{ber, "Berlin", "eu", 1, true});
+  m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 0, 10});
+  m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
+  m.Apply(Reserve("r-o-1", "o-1", mug, ber));
+  std::vector<PublicEvent> got = m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), 3'600'000});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.reservation_extended"});
+  EXPECT_NE(got[0].json.find(R"("reservationId":"r-o-1","orderId":"o-1","warehouseId":"BER-1","expiresAt":"1970-01-01T01:00:05.000Z")"),
+            std::string::npos)
+      << got[0].json;
+  got = m.Apply(ledger::ExpireReservation{ledger::ReservationId("r-o-1"), ledger::ExpireWhen::kNow});
+  ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.expired"});
+}
+
 TEST(PublicEvents, AlertsFollowTheStockState) {
   Mapper m;
   const ledger::Sku a("A");

@@ -150,6 +150,66 @@ struct Fold::Visitor {
     return Moves(e, "expired", e.reservation_id.value());
   }
 
+  // The reservation row's expiry moves later; no level, no movement.
+  absl::Status operator()(const ledger::ReservationExtended& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, fold.ReservationRow(e.reservation_id.value()));
+    if (!row->value || e.allocation_index >= static_cast<uint32_t>(row->value->allocations_size()) ||
+        row->value->allocations(static_cast<int>(e.allocation_index)).status() != v1::RESERVATION_STATUS_ACTIVE) {
+      fold.Anomaly(ctx, absl::StrCat("extension of an unknown or resolved allocation ", e.reservation_id.value(), "#",
+                                     e.allocation_index));
+      return absl::OkStatus();
+    }
+    if (e.expires_at_ms > row->value->expires_at_ms()) row->value->set_expires_at_ms(e.expires_at_ms);
+    Touch(fold.reservations_dirty_, e.reservation_id.value(), row);
+    return absl::OkStatus();
+  }
+
+  // Sales blocks live in the item row (Item.sales_blocks, in the ledger's
+  // order) and in the report's set of blocks; they move no level.
+  absl::Status operator()(const ledger::SalesBlocked& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Item>* row, fold.ItemRow(sku));
+    if (!row->value) {
+      fold.Anomaly(ctx, "sales block of an unknown item");
+      return absl::OkStatus();
+    }
+    auto* blocks = row->value->mutable_sales_blocks();
+    auto it = ledger::SalesBlockSlot(*blocks, e.warehouse.value(), ScopeOf);
+    if (it != blocks->end() && it->warehouse() == e.warehouse.value()) {
+      fold.Anomaly(ctx, "sales blocked twice at one scope");
+      return absl::OkStatus();
+    }
+    v1::SalesBlock block;
+    block.set_sku(sku);
+    block.set_warehouse(e.warehouse.value());
+    block.set_reason(e.reason);
+    block.set_blocked_at_ms(ctx.envelope.occurred_at_ms);
+    block.set_actor(ctx.envelope.actor);
+    const int index = static_cast<int>(it - blocks->begin());
+    *blocks->Add() = block;
+    for (int i = blocks->size() - 1; i > index; --i) blocks->SwapElements(i, i - 1);
+    Touch(fold.items_dirty_, sku, row);
+    fold.block_writes_.emplace_back(SalesBlockKey(sku, e.warehouse.value()), block.SerializeAsString());
+    return absl::OkStatus();
+  }
+  absl::Status operator()(const ledger::SalesUnblocked& e) {
+    ASSIGN_OR_RETURN(Cached<v1::Item>* row, fold.ItemRow(sku));
+    if (!row->value) {
+      fold.Anomaly(ctx, "sales unblock of an unknown item");
+      return absl::OkStatus();
+    }
+    auto* blocks = row->value->mutable_sales_blocks();
+    auto it = ledger::SalesBlockSlot(*blocks, e.warehouse.value(), ScopeOf);
+    if (it == blocks->end() || it->warehouse() != e.warehouse.value()) {
+      fold.Anomaly(ctx, "unblock of sales not blocked at that scope");
+      return absl::OkStatus();
+    }
+    blocks->erase(it);
+    Touch(fold.items_dirty_, sku, row);
+    fold.block_writes_.emplace_back(SalesBlockKey(sku, e.warehouse.value()), std::nullopt);
+    return absl::OkStatus();
+  }
+  static std::string_view ScopeOf(const v1::SalesBlock& b) { return b.warehouse(); }
+
   // One movement per level `e` changes (ledger/stock_rules.h), indexed in order.
   template <typename Payload>
   absl::Status Moves(const Payload& e, std::string_view kind, std::string_view reference = {},
@@ -428,6 +488,11 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& ap
   by_sku_puts_.clear();
   put_sorted(Cf::kBySku);
 
+  for (auto& [key, block] : block_writes_) {  // in fold order: a block then its unblock ends deleted
+    if (block) batch.Put(store_->handle(Cf::kReports), AsSlice(key), AsSlice(*block));
+    else batch.Delete(store_->handle(Cf::kReports), AsSlice(key));
+  }
+  block_writes_.clear();
   for (const std::string& sku : flags_dirty_) {
     ASSIGN_OR_RETURN(ledger::StockFlags* stored, StoredFlags(sku));
     ASSIGN_OR_RETURN(Cached<v1::Item>* item, ItemRow(sku));

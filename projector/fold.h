@@ -130,6 +130,8 @@ class Fold {
   std::vector<std::string> new_order_keys_;
   std::vector<std::pair<std::string, std::string>> movement_puts_;  // movements + by_sku keys
   std::vector<std::string> by_sku_puts_;
+  // Report rows of sales blocks: put (value) or delete (nullopt), in fold order.
+  std::vector<std::pair<std::string, std::optional<std::string>>> block_writes_;
 
   absl::flat_hash_map<std::string, Totals> warehouse_totals_;
   absl::flat_hash_map<std::string, Totals> category_totals_;

@@ -380,6 +380,52 @@ TEST_F(ProjectorViewsTest, ReservationsCountsAndStockSets) {
   EXPECT_EQ(counts->released, 2);
 }
 
+TEST_F(ProjectorViewsTest, SalesBlocksInTheItemRowAndTheReport) {
+  ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
+  ASSERT_TRUE(history_->Run(ledger::BlockSales{Sku("SKU-1"), WarehouseCode("WH-B"), "audit"}).accepted());
+  ASSERT_TRUE(history_->Run(ledger::BlockSales{Sku("SKU-1"), WarehouseCode(), "recall"}).accepted());
+  ASSERT_TRUE(history_->Run(ledger::BlockSales{Sku("SKU-2"), WarehouseCode("WH-A"), "shelf"}).accepted());
+  // Blocked and lifted inside one batch: the report row ends deleted.
+  ASSERT_TRUE(history_->Run(ledger::BlockSales{Sku("SKU-2"), WarehouseCode("WH-B"), "brief"}).accepted());
+  ASSERT_TRUE(history_->Run(ledger::UnblockSales{Sku("SKU-2"), WarehouseCode("WH-B")}).accepted());
+
+  auto projector = StartProjector(log_.get(), path_);
+  ASSERT_NE(projector, nullptr);
+  auto s = projector->NewSnapshot();
+  auto item = s->Item("SKU-1");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  ASSERT_EQ((*item)->sales_blocks_size(), 2);
+  EXPECT_EQ((*item)->sales_blocks(0).warehouse(), "") << "the everywhere block first";
+  EXPECT_EQ((*item)->sales_blocks(0).reason(), "recall");
+  EXPECT_EQ((*item)->sales_blocks(0).actor(), "tester");
+  EXPECT_GT((*item)->sales_blocks(0).blocked_at_ms(), 0);
+  EXPECT_EQ((*item)->sales_blocks(1).warehouse(), "WH-B");
+  std::vector<std::string> report;
+  ASSERT_TRUE(s->ForEachSalesBlock([&](const v1::SalesBlock& b) {
+                 report.push_back(b.sku() + "@" + b.warehouse() + ":" + b.reason());
+                 return true;
+               }).ok());
+  EXPECT_EQ(report, (std::vector<std::string>{"SKU-1@:recall", "SKU-1@WH-B:audit", "SKU-2@WH-A:shelf"}));
+  // A block moves no level and records no movement.
+  EXPECT_EQ(LevelOf(*s, "SKU-1", "WH-A").on_hand(), 10);
+  EXPECT_EQ(MovementsOf(*s, "SKU-1").size(), 1u);
+
+  ASSERT_TRUE(history_->Run(ledger::UnblockSales{Sku("SKU-1"), WarehouseCode()}).accepted());
+  ASSERT_TRUE(projector->WaitCaughtUp(Deadline()).ok());
+  s = projector->NewSnapshot();
+  item = s->Item("SKU-1");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  ASSERT_EQ((*item)->sales_blocks_size(), 1);
+  EXPECT_EQ((*item)->sales_blocks(0).warehouse(), "WH-B");
+  report.clear();
+  ASSERT_TRUE(s->ForEachSalesBlock([&](const v1::SalesBlock& b) {
+                 report.push_back(b.sku() + "@" + b.warehouse());
+                 return true;
+               }).ok());
+  EXPECT_EQ(report, (std::vector<std::string>{"SKU-1@WH-B", "SKU-2@WH-A"}));
+  EXPECT_EQ(projector->stats().anomalies, 0u);
+}
+
 TEST_F(ProjectorViewsTest, CategoryChangeMovesTotals) {
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-2"), WarehouseCode("WH-A"), 5, ""}).accepted());
@@ -544,12 +590,27 @@ TEST_F(ProjectorViewsTest, SecondaryReaderSeesThePrimarysViews) {
 void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
   std::map<std::string, Totals> expect_wh, expect_cat;
   int64_t levels_seen = 0;
+  std::vector<std::string> expect_blocks, view_blocks;
+  ASSERT_TRUE(s.ForEachSalesBlock([&](const v1::SalesBlock& b) {
+                 view_blocks.push_back(absl::StrCat(b.sku(), "@", b.warehouse(), ":", b.reason(), "/", b.actor()));
+                 return true;
+               }).ok());
   for (const ledger::ItemState& item : state.items()) {
     const std::string& sku = item.sku.value();
     auto view_item = s.Item(sku);
     ASSERT_TRUE(view_item.ok());
     ASSERT_EQ(view_item->has_value(), item.created) << sku;
+    for (const ledger::SalesBlock& b : item.sales_blocks) {
+      expect_blocks.push_back(absl::StrCat(sku, "@", b.warehouse.value(), ":", b.reason, "/", b.actor));
+    }
     if (item.created) {
+      ASSERT_EQ((*view_item)->sales_blocks_size(), static_cast<int>(item.sales_blocks.size())) << sku;
+      for (size_t i = 0; i < item.sales_blocks.size(); ++i) {
+        const v1::SalesBlock& vb = (*view_item)->sales_blocks(static_cast<int>(i));
+        EXPECT_EQ(vb.warehouse(), item.sales_blocks[i].warehouse.value()) << sku;
+        EXPECT_EQ(vb.reason(), item.sales_blocks[i].reason) << sku;
+        EXPECT_EQ(vb.blocked_at_ms(), item.sales_blocks[i].blocked_at_ms) << sku;
+      }
       EXPECT_EQ((*view_item)->category(), item.category) << sku;
       EXPECT_EQ((*view_item)->reorder_point(), item.reorder_point) << sku;
       EXPECT_EQ((*view_item)->status() == v1::ITEM_STATUS_DISCONTINUED,
@@ -596,6 +657,7 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
     ASSERT_TRUE(view.ok() && view->has_value()) << id;
     EXPECT_EQ(static_cast<int>((*view)->status()), static_cast<int>(r.status()) + 1) << id;
     EXPECT_EQ((*view)->order_id(), r.order_id.value());
+    EXPECT_EQ((*view)->expires_at_ms(), r.expires_at_ms) << id << " (extensions move it later)";
     ASSERT_EQ((*view)->allocations_size(), static_cast<int>(r.allocations.size()));
     for (size_t i = 0; i < r.allocations.size(); ++i) {
       EXPECT_EQ((*view)->allocations(static_cast<int>(i)).quantity(), r.allocations[i].quantity) << id;
@@ -610,6 +672,8 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
   auto counts = s.Counts();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(*counts, expect_counts);
+  std::sort(expect_blocks.begin(), expect_blocks.end());
+  EXPECT_EQ(view_blocks, expect_blocks) << "the report's blocks, in (SKU, warehouse) order";
 }
 
 TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {

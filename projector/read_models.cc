@@ -19,6 +19,8 @@
 //                 "c/" category                -> totals
 //                 "l/" sku                     -> ""   (low stock)
 //                 "o/" sku                     -> ""   (out of stock)
+//                 "b/" sku '\0' warehouse      -> inventory.v1.SalesBlock (warehouse
+//                                                 "" = everywhere, so it sorts first)
 //                 "n/counts"                   -> counts
 //
 //   level  := on_hand:be64 reserved:be64 incoming:be64   (two's complement)
@@ -221,6 +223,12 @@ class SnapshotImpl final : public Snapshot {
   }
   absl::Status ForEachLowStock(const Visitor<std::string>& visit) const override { return ScanSet("l/", visit); }
   absl::Status ForEachOutOfStock(const Visitor<std::string>& visit) const override { return ScanSet("o/", visit); }
+  absl::Status ForEachSalesBlock(const Visitor<inventory::v1::SalesBlock>& visit) const override {
+    return Scan(Cf::kReports, "b/", "b/", [&](std::string_view, std::string_view value) -> absl::StatusOr<bool> {
+      ASSIGN_OR_RETURN(auto block, ParseValue<inventory::v1::SalesBlock>(value, "sales block"));
+      return visit(block);
+    });
+  }
 
  private:
   rocksdb::ReadOptions Options() const {
@@ -340,6 +348,9 @@ std::string WarehouseTotalsKey(std::string_view code) { return absl::StrCat("w/"
 std::string CategoryTotalsKey(std::string_view category) { return absl::StrCat("c/", base::AsAbsl(category)); }
 std::string LowStockKey(std::string_view sku) { return absl::StrCat("l/", base::AsAbsl(sku)); }
 std::string OutOfStockKey(std::string_view sku) { return absl::StrCat("o/", base::AsAbsl(sku)); }
+std::string SalesBlockKey(std::string_view sku, std::string_view warehouse) {
+  return absl::StrCat("b/", base::AsAbsl(LevelKey(sku, warehouse)));
+}
 
 std::string EncodeLevel(const ledger::StockLevel& level) {
   std::string out;

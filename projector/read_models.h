@@ -12,7 +12,7 @@
 //   movements     (partition, offset, index) -> inventory.v1.InventoryUpdate
 //   by_sku        (SKU, occurred_at_ms, partition, offset, index) -> ""
 //   reports       per-warehouse and per-category sums, reservation counts,
-//                 low-stock and out-of-stock sets
+//                 low-stock and out-of-stock sets, sales blocks in force
 //
 // The applied offsets live in the same WriteBatch as the view updates they
 // cover, so a Snapshot's applied() always describes exactly its contents.
@@ -151,6 +151,9 @@ class Snapshot {
   // out-of-stock SKU is not in the low-stock set. In SKU order.
   virtual absl::Status ForEachLowStock(const Visitor<std::string>& visit) const = 0;
   virtual absl::Status ForEachOutOfStock(const Visitor<std::string>& visit) const = 0;
+  // Every sales block in force (BlockSales), in (SKU, warehouse) order, the
+  // SKU's everywhere block first.
+  virtual absl::Status ForEachSalesBlock(const Visitor<inventory::v1::SalesBlock>& visit) const = 0;
 };
 
 // The cursor that resumes ForEachMovementOf right after `update`.

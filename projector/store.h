@@ -54,6 +54,7 @@ std::string WarehouseTotalsKey(std::string_view code);
 std::string CategoryTotalsKey(std::string_view category);
 std::string LowStockKey(std::string_view sku);
 std::string OutOfStockKey(std::string_view sku);
+std::string SalesBlockKey(std::string_view sku, std::string_view warehouse);
 inline constexpr std::string_view kCountsKey = "n/counts";
 
 // Fixed-size values.

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "ledger/stock_rules.h"
 
 namespace query_api {
 namespace {
@@ -17,6 +18,7 @@ namespace pb = inventory::v1;
 
 struct SkuInfo {
   bool active = true;
+  google::protobuf::RepeatedPtrField<pb::SalesBlock> blocks;  // the item row's, in force
   std::map<std::string, int64_t, std::less<>> available;  // warehouse -> on_hand - reserved
 };
 
@@ -43,6 +45,7 @@ class Inputs {
     if (!item->has_value()) return nullptr;
     SkuInfo info;
     info.active = (*item)->status() != pb::ITEM_STATUS_DISCONTINUED;
+    info.blocks = (*item)->sales_blocks();
     absl::Status st = s_.ForEachLevelOf(sku, [&info](const pb::StockLevel& l) {
       info.available[l.warehouse()] = l.on_hand() - l.reserved();
       return true;
@@ -56,6 +59,13 @@ class Inputs {
   std::map<std::string, pb::Warehouse, std::less<>> warehouses_;
   std::map<std::string, SkuInfo, std::less<>> skus_;
 };
+
+// ledger/stock_rules.h's rule over the item row's blocks.
+const pb::SalesBlock* BlockOf(const SkuInfo& info, std::string_view warehouse) {
+  return ledger::SalesBlockOf(info.blocks, warehouse, [](const pb::SalesBlock& b) -> std::string_view {
+    return b.warehouse();
+  });
+}
 
 // Units already taken by earlier lines, per (SKU, warehouse).
 using Taken = std::map<std::pair<std::string, std::string>, int64_t>;
@@ -76,6 +86,7 @@ std::vector<Candidate> Ranked(const Inputs& in, const std::string& sku, const Sk
   for (const auto& [code, available] : info.available) {
     const pb::Warehouse* w = in.warehouse(code);
     if (w == nullptr || !w->active()) continue;
+    if (BlockOf(info, code) != nullptr) continue;
     int64_t left = available - Used(taken, sku, code);
     if (left > 0) out.push_back({w, left});
   }
@@ -157,7 +168,12 @@ absl::Status FillAvailability(const projector::Snapshot& snapshot, const pb::Che
     } else {
       fillable = FillOpenLine(in, req, line, *info, taken, out);
     }
+    const pb::SalesBlock* block = BlockOf(*info, l.warehouse());
     pb::LineAvailability* la = out->add_lines();
+    if (block != nullptr) {
+      allowed = false;
+      la->set_sales_block(ledger::DescribeBlock(l.sku(), block->warehouse(), block->reason()));
+    }
     la->set_line(line);
     la->set_sku(l.sku());
     la->set_requested(l.quantity());

@@ -8,9 +8,12 @@
 // earlier lines' picks subtracted before later lines). availability_test.cc
 // checks that both agree on randomly generated ledgers.
 //
-// Beyond Allocate, a line whose item is discontinued or whose named warehouse
-// is inactive cannot be fulfilled (the command side would refuse it), though
-// its available quantity is still reported.
+// Beyond Allocate, a line whose item is discontinued, whose named warehouse
+// is inactive, or which a sales block refuses (the everywhere block, or the
+// named warehouse's; ledger/stock_rules.h SalesBlockOf) cannot be fulfilled
+// (the command side would refuse it), though its available quantity is still
+// reported. Like Allocate, an open line skips warehouses whose sales are
+// blocked.
 //
 // Thread-safety: pure function of the snapshot and the request.
 #ifndef QUERY_API_AVAILABILITY_H_

@@ -11,6 +11,7 @@
 
 #include "ledger/allocation.h"
 #include "ledger/evolve.h"
+#include "ledger/stock_rules.h"
 #include "query-api/memory_views.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -54,6 +55,11 @@ class AgreementTest : public ::testing::Test {
                           .lines = {ledger::ReserveLine{.sku = Sku(rng, items), .quantity = 1 + static_cast<int64_t>(rng() % 8)}}});
     }
     if (rng() % 3 == 0) Run(ledger::UpdateWarehouse{.warehouse = Wh(rng, warehouses), .active = false});
+    if (rng() % 3 == 0) {
+      Run(ledger::BlockSales{.sku = Sku(rng, items),
+                             .warehouse = rng() % 3 == 0 ? ledger::WarehouseCode() : Wh(rng, warehouses),
+                             .reason = "b"});
+    }
     warehouses_ = warehouses;
     items_ = items;
   }
@@ -79,6 +85,12 @@ class AgreementTest : public ::testing::Test {
         out.set_sku(item.sku.value());
         out.set_status(item.status == ledger::ItemStatus::kActive ? pb::ITEM_STATUS_ACTIVE
                                                                   : pb::ITEM_STATUS_DISCONTINUED);
+        for (const ledger::SalesBlock& b : item.sales_blocks) {
+          pb::SalesBlock* block = out.add_sales_blocks();
+          block->set_sku(item.sku.value());
+          block->set_warehouse(b.warehouse.value());
+          block->set_reason(b.reason);
+        }
         for (const ledger::LevelEntry& e : item.levels) {
           const std::string& wh = state_.warehouse(e.warehouse).code.value();
           pb::StockLevel& l = d.levels[{item.sku.value(), wh}];
@@ -102,6 +114,7 @@ TEST_F(AgreementTest, RandomLedgersAndRequestsAgreeWithLedgerAllocate) {
   std::mt19937 rng(20261121);
   int compared = 0;
   int fulfilled = 0;
+  int blocked = 0;
   for (int round = 0; round < 200; ++round) {
     state_ = ledger::State();
     Build(rng);
@@ -128,10 +141,15 @@ TEST_F(AgreementTest, RandomLedgersAndRequestsAgreeWithLedgerAllocate) {
       pb::CheckAvailabilityResponse got;
       ASSERT_TRUE(FillAvailability(*views.NewSnapshot(), req, &got).ok());
 
-      // A named inactive warehouse is refused on top of Allocate.
+      // A named inactive warehouse, and a line a sales block refuses (decide's
+      // check before Allocate), are refused on top of Allocate.
       bool named_inactive = false;
       for (const auto& l : lines) {
         if (!l.warehouse.empty() && !state_.warehouse(l.warehouse)->active) named_inactive = true;
+        if (ledger::SalesBlockOf(*state_.item(l.sku), l.warehouse) != nullptr) {
+          named_inactive = true;
+          ++blocked;
+        }
       }
       EXPECT_EQ(got.can_fulfil(), want.ok && !named_inactive) << req.ShortDebugString();
       ASSERT_EQ(got.lines_size(), static_cast<int>(want.lines.size()));
@@ -158,6 +176,7 @@ TEST_F(AgreementTest, RandomLedgersAndRequestsAgreeWithLedgerAllocate) {
   EXPECT_EQ(compared, 2000);
   EXPECT_GT(fulfilled, 200) << "the generator should produce many satisfiable requests";
   EXPECT_LT(fulfilled, 1800) << "and many unsatisfiable ones";
+  EXPECT_GT(blocked, 50) << "and lines refused by a sales block";
 }
 
 TEST(AvailabilityTest, UnknownSkuAndWarehouseAreNotFoundNamingTheLine) {

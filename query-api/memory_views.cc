@@ -121,6 +121,15 @@ class MemorySnapshot final : public projector::Snapshot {
   absl::StatusOr<projector::ReservationCounts> Counts() const override { return projector::ReservationCounts{}; }
   absl::Status ForEachLowStock(const projector::Visitor<std::string>&) const override { return absl::OkStatus(); }
   absl::Status ForEachOutOfStock(const projector::Visitor<std::string>&) const override { return absl::OkStatus(); }
+  // From the item rows, which hold them in the same order.
+  absl::Status ForEachSalesBlock(const projector::Visitor<pb::SalesBlock>& v) const override {
+    for (const auto& [sku, item] : d_->items) {
+      for (const pb::SalesBlock& b : item.sales_blocks()) {
+        if (!v(b)) return absl::OkStatus();
+      }
+    }
+    return absl::OkStatus();
+  }
 
  private:
   template <typename Map, typename Key>

@@ -262,8 +262,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryLevels(grpc::CallbackSer
                   pb::SkuLevels* levels = out->add_levels();
                   levels->set_sku(sku);
                   ASSIGN_OR_RETURN(std::optional<pb::StockLevel> total, s.Total(sku));
+                  ASSIGN_OR_RETURN(std::optional<pb::Item> item, s.Item(sku));
+                  if (item) *levels->mutable_sales_blocks() = item->sales_blocks();
                   if (!total) {
-                    ASSIGN_OR_RETURN(std::optional<pb::Item> item, s.Item(sku));
                     if (!item) return absl::NotFoundError(absl::StrCat("skus[", i, "]: unknown SKU ", sku));
                     levels->mutable_total()->set_sku(sku);
                     continue;
@@ -480,6 +481,11 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryReport(grpc::CallbackSer
                 }));
                 out->set_skus_truncated(out->low_stock_skus_size() >= lists_max ||
                                         out->out_of_stock_skus_size() >= lists_max);
+                RETURN_IF_ERROR(s.ForEachSalesBlock([&](const pb::SalesBlock& b) {
+                  *out->add_sales_blocks() = b;
+                  return out->sales_blocks_size() < lists_max;
+                }));
+                out->set_sales_blocks_truncated(out->sales_blocks_size() >= lists_max);
                 ASSIGN_OR_RETURN(projector::ReservationCounts c, s.Counts());
                 out->set_active_reservations(c.active);
                 out->set_committed_reservations(c.committed);

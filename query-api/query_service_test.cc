@@ -227,6 +227,76 @@ TEST_F(QueryServiceTest, GetInventoryLevelsBoundsAndUnknownSku) {
   EXPECT_EQ(st.error_message().rfind("skus:", 0), 0u) << st.error_message();
 }
 
+TEST_F(QueryServiceTest, SalesBlocksShowInLevelsReportAndAvailability) {
+  QueryServiceOptions options;
+  options.report_skus_max = 2;
+  Start(options);
+  views_->Edit([](MemoryData& d) {
+    AddItem(d, "A", "c");
+    AddItem(d, "B", "c");
+    for (const char* wh : {"W1", "W2"}) {
+      pb::Warehouse& w = d.warehouses[wh];
+      w.set_warehouse(wh);
+      w.set_active(true);
+      w.set_priority(wh[1] == '1' ? 1 : 2);
+      pb::StockLevel& l = d.levels[{"A", wh}];
+      l.set_sku("A");
+      l.set_warehouse(wh);
+      l.set_on_hand(5);
+    }
+    pb::SalesBlock* b = d.items["A"].add_sales_blocks();
+    b->set_sku("A");
+    b->set_warehouse("W1");
+    b->set_reason("audit");
+    for (const char* reason : {"recall", "price error"}) {
+      pb::SalesBlock* everywhere = d.items["B"].add_sales_blocks();
+      everywhere->set_sku("B");
+      everywhere->set_warehouse(reason[0] == 'r' ? "" : "W2");
+      everywhere->set_reason(reason);
+    }
+  });
+  pb::GetInventoryLevelsRequest req;
+  req.add_skus("A");
+  grpc::ClientContext ctx;
+  pb::GetInventoryLevelsResponse levels;
+  ASSERT_TRUE(stub_->GetInventoryLevels(&ctx, req, &levels).ok());
+  ASSERT_EQ(levels.levels(0).sales_blocks_size(), 1);
+  EXPECT_EQ(levels.levels(0).sales_blocks(0).reason(), "audit");
+
+  grpc::ClientContext report_ctx;
+  pb::GetInventoryReportResponse report;
+  ASSERT_TRUE(stub_->GetInventoryReport(&report_ctx, pb::GetInventoryReportRequest(), &report).ok());
+  ASSERT_EQ(report.sales_blocks_size(), 2) << "cut at report_skus_max";
+  EXPECT_EQ(report.sales_blocks(0).sku(), "A");
+  EXPECT_EQ(report.sales_blocks(1).reason(), "recall");
+  EXPECT_TRUE(report.sales_blocks_truncated());
+
+  // W1 is blocked for A: allocation takes W2; naming W1 cannot be fulfilled.
+  pb::CheckAvailabilityRequest check;
+  pb::OrderLine* line = check.add_lines();
+  line->set_sku("A");
+  line->set_quantity(2);
+  grpc::ClientContext check_ctx;
+  pb::CheckAvailabilityResponse got;
+  ASSERT_TRUE(stub_->CheckAvailability(&check_ctx, check, &got).ok());
+  EXPECT_TRUE(got.can_fulfil());
+  ASSERT_EQ(got.allocations_size(), 1);
+  EXPECT_EQ(got.allocations(0).warehouse(), "W2");
+  EXPECT_EQ(got.lines(0).sales_block(), "");
+  line->set_warehouse("W1");
+  grpc::ClientContext named_ctx;
+  ASSERT_TRUE(stub_->CheckAvailability(&named_ctx, check, &got).ok());
+  EXPECT_FALSE(got.can_fulfil());
+  EXPECT_EQ(got.lines(0).available(), 2) << "what W1 holds is still reported";
+  EXPECT_EQ(got.lines(0).sales_block(), "sales of A are blocked at W1: audit");
+  line->set_sku("B");
+  line->clear_warehouse();
+  grpc::ClientContext everywhere_ctx;
+  ASSERT_TRUE(stub_->CheckAvailability(&everywhere_ctx, check, &got).ok());
+  EXPECT_FALSE(got.can_fulfil());
+  EXPECT_EQ(got.lines(0).sales_block(), "sales of B are blocked everywhere: recall");
+}
+
 TEST_F(QueryServiceTest, ConsistencyTokenWaitIsMetOnceApplied) {
   Start();
   views_->Edit([](MemoryData& d) { AddItem(d, "A", "c"); });

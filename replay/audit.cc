@@ -58,7 +58,24 @@ std::string ItemDiff(const ledger::ItemState& s, const pb::Item& v) {
     absl::StrAppend(&diff, diff.empty() ? "" : "; ", "attributes: ledger ", s.attributes.size(), ", read model ",
                     v.attributes_size(), " (or different values)");
   }
+  AddDiff(&diff, "sales_blocks", s.sales_blocks.size(), v.sales_blocks_size());
+  for (size_t i = 0; i < s.sales_blocks.size() && i < static_cast<size_t>(v.sales_blocks_size()); ++i) {
+    const ledger::SalesBlock& sb = s.sales_blocks[i];
+    const pb::SalesBlock& vb = v.sales_blocks(static_cast<int>(i));
+    const std::string field = absl::StrCat("sales_blocks[", i, "]");
+    AddDiff(&diff, field + ".warehouse", sb.warehouse.value(), vb.warehouse());
+    AddDiff(&diff, field + ".reason", sb.reason, vb.reason());
+    AddDiff(&diff, field + ".blocked_at_ms", sb.blocked_at_ms, vb.blocked_at_ms());
+    AddDiff(&diff, field + ".actor", sb.actor, vb.actor());
+  }
   return diff;
+}
+
+// "SKU@WH: reason" ("SKU@*" for the everywhere block): one entry of the
+// report's set of sales blocks.
+std::string BlockEntry(std::string_view sku, std::string_view warehouse, std::string_view reason) {
+  return absl::StrCat(base::AsAbsl(sku), "@", warehouse.empty() ? "*" : base::AsAbsl(warehouse), ": ",
+                      base::AsAbsl(reason));
 }
 
 std::string WarehouseDiff(const ledger::WarehouseState& s, const pb::Warehouse& v) {
@@ -254,8 +271,11 @@ absl::Status CompareReservations(const ledger::State& state, const projector::Sn
 absl::Status CompareAggregates(const ledger::State& state, const projector::Snapshot& views, MismatchSink& sink,
                                const AuditReport& report) {
   std::map<std::string, Totals> by_warehouse, by_category;
-  std::vector<std::string> low, out;
+  std::vector<std::string> low, out, blocks;
   for (const ledger::ItemState& item : state.items()) {
+    for (const ledger::SalesBlock& b : item.sales_blocks) {
+      blocks.push_back(BlockEntry(item.sku.value(), b.warehouse.value(), b.reason));
+    }
     ledger::StockLevel total;
     for (const ledger::LevelEntry& e : item.levels) {
       AddTo(by_warehouse[state.warehouse(e.warehouse).code.value()], e.level);
@@ -284,6 +304,12 @@ absl::Status CompareAggregates(const ledger::State& state, const projector::Snap
   }));
   CompareSkuSets("low_stock", std::move(low), std::move(view_low), sink);
   CompareSkuSets("out_of_stock", std::move(out), std::move(view_out), sink);
+  std::vector<std::string> view_blocks;
+  RETURN_IF_ERROR(views.ForEachSalesBlock([&](const pb::SalesBlock& b) {
+    view_blocks.push_back(BlockEntry(b.sku(), b.warehouse(), b.reason()));
+    return true;
+  }));
+  CompareSkuSets("sales_blocks", std::move(blocks), std::move(view_blocks), sink);
 
   if (report.reservations_not_compared > 0) return absl::OkStatus();  // counts include forgotten ones
   projector::ReservationCounts counts;

@@ -4,14 +4,15 @@
 // snapshot's applied() offsets.
 //
 // What is compared (projector/read_models.h):
-//   items and warehouses      every field
+//   items and warehouses      every field, an item's sales blocks included
 //   levels                    every (SKU, warehouse): on_hand, reserved,
 //                             available, incoming; a pair absent on one side
 //                             equals all zeros on the other
 //   totals                    every SKU's sum over warehouses
 //   reservations              order, status, times, every allocation
 //   aggregates                per-warehouse and per-category sums,
-//                             reservation counts, low-stock and out-of-stock sets
+//                             reservation counts, low-stock and out-of-stock sets,
+//                             the set of sales blocks in force
 // A resolved reservation the fold no longer holds (it never forgets with
 // ReplayLedgerOptions, but a caller may bound it) is counted as
 // not compared, never as a mismatch.

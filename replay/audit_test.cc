@@ -39,6 +39,15 @@ class FakeSnapshot final : public projector::Snapshot {
         item.set_reorder_point(i.reorder_point);
         item.set_reorder_quantity(i.reorder_quantity);
         item.set_status(i.status == ledger::ItemStatus::kActive ? pb::ITEM_STATUS_ACTIVE : pb::ITEM_STATUS_DISCONTINUED);
+        for (const ledger::SalesBlock& b : i.sales_blocks) {
+          pb::SalesBlock* block = item.add_sales_blocks();
+          block->set_sku(i.sku.value());
+          block->set_warehouse(b.warehouse.value());
+          block->set_reason(b.reason);
+          block->set_blocked_at_ms(b.blocked_at_ms);
+          block->set_actor(b.actor);
+          blocks.push_back(*block);
+        }
       }
       ledger::StockLevel total;
       for (const ledger::LevelEntry& e : i.levels) {
@@ -147,6 +156,10 @@ class FakeSnapshot final : public projector::Snapshot {
     for (const std::string& s : out) if (!visit(s)) break;
     return absl::OkStatus();
   }
+  absl::Status ForEachSalesBlock(const projector::Visitor<pb::SalesBlock>& visit) const override {
+    for (const pb::SalesBlock& b : blocks) if (!visit(b)) break;
+    return absl::OkStatus();
+  }
 
   base::NextOffsets applied_;
   std::map<std::string, pb::Item> items;
@@ -157,6 +170,7 @@ class FakeSnapshot final : public projector::Snapshot {
   std::map<std::string, Totals> by_warehouse, by_category;
   projector::ReservationCounts counts;
   std::vector<std::string> low, out;
+  std::vector<pb::SalesBlock> blocks;
 
  private:
   static pb::StockLevel Level(const std::string& sku, const std::string& wh, const ledger::StockLevel& l) {
@@ -271,6 +285,22 @@ TEST_F(AuditTest, WrongAggregatesAndReservationFieldsAreNamed) {
   EXPECT_THAT(text, HasSubstr("category_totals mugs: incoming: ledger"));
   EXPECT_THAT(text, HasSubstr("reservation " + r.reservation_id() + ": allocations[0].quantity: ledger"));
   EXPECT_EQ(report.mismatches_total, 3u) << text;
+}
+
+TEST_F(AuditTest, WrongAndMissingSalesBlocksAreNamed) {
+  ASSERT_FALSE(views_->blocks.empty()) << "the history should leave some sales blocked";
+  pb::SalesBlock& block = views_->blocks.front();
+  const std::string key = block.sku() + "@" + (block.warehouse().empty() ? "*" : block.warehouse());
+  block.set_reason("other");
+  pb::Item& item = views_->items[block.sku()];
+  item.mutable_sales_blocks(0)->set_actor("mallory");
+  AuditReport report = RunAudit();
+  const std::string text = FormatAuditText(report);
+  EXPECT_THAT(text, HasSubstr("sales_blocks " + key + ": other: in the read model's set, not the ledger's"));
+  EXPECT_THAT(text, HasSubstr("sales_blocks " + key + ": recall"));
+  EXPECT_THAT(text, HasSubstr("item " + block.sku() + ": sales_blocks[0].actor: ledger clerk, \"7\", read model mallory"));
+  EXPECT_EQ(report.mismatches_by_view["sales_blocks"], 2u) << text;
+  EXPECT_EQ(report.mismatches_by_view["item"], 1u) << text;
 }
 
 TEST_F(AuditTest, InjectedInvariantBreakingEventFailsTheAuditWithPositionAndId) {

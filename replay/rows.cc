@@ -93,6 +93,17 @@ struct ToMovement {
     m.quantity = e.quantity;
     m.reservation_id = e.reservation_id.value();
   }
+  void operator()(const ledger::ReservationExtended& e) {
+    m.warehouse = e.warehouse.value();
+    m.reservation_id = e.reservation_id.value();
+    m.reference = FormatTime(e.expires_at_ms);  // the new expiry
+  }
+  // The block's scope is its warehouse (empty: everywhere), its reason the reason.
+  void operator()(const ledger::SalesBlocked& e) {
+    m.warehouse = e.warehouse.value();
+    m.reason = e.reason;
+  }
+  void operator()(const ledger::SalesUnblocked& e) { m.warehouse = e.warehouse.value(); }
 };
 
 Cell Text(const std::string& s) { return s.empty() ? Cell::Null() : Cell::Str(s); }
@@ -203,6 +214,32 @@ uint64_t WriteOpenReservations(const ledger::State& state, const RowFilter& filt
       out.Write({Cell::Str(r->id.value()), Cell::Str(r->order_id.value()), Cell::Str(sku), Cell::Str(code),
                  Cell::Num(a.quantity), Cell::Num(a.request_line), Cell::Str(FormatTime(r->created_at_ms)),
                  Cell::Str(FormatTime(r->expires_at_ms))});
+      ++rows;
+    }
+  }
+  return rows;
+}
+
+const std::vector<std::string>& SalesBlockColumns() {
+  static const std::vector<std::string> kColumns = {"sku", "warehouse", "reason", "blocked_at", "actor"};
+  return kColumns;
+}
+
+uint64_t WriteSalesBlocks(const ledger::State& state, const RowFilter& filter, RowWriter& out) {
+  std::vector<const ledger::ItemState*> items;
+  for (const ledger::ItemState& item : state.items()) {
+    if (!item.sales_blocks.empty()) items.push_back(&item);
+  }
+  std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->sku.value() < b->sku.value(); });
+  uint64_t rows = 0;
+  for (const ledger::ItemState* item : items) {
+    for (const ledger::SalesBlock& b : item->sales_blocks) {  // the everywhere block first
+      // The everywhere block covers whichever warehouse the filter names.
+      const bool match = b.warehouse.empty() ? RowFilter{filter.skus, {}}.Matches(item->sku.value(), "")
+                                             : filter.Matches(item->sku.value(), b.warehouse.value());
+      if (!match) continue;
+      out.Write({Cell::Str(item->sku.value()), Text(b.warehouse.value()), Cell::Str(b.reason),
+                 Cell::Str(FormatTime(b.blocked_at_ms)), Text(b.actor)});
       ++rows;
     }
   }

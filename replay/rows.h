@@ -1,6 +1,6 @@
 // The tables inventoryctl prints and exports: events (one row per event, a
-// flat superset of every payload's fields), stock levels and open
-// reservations of a folded State, and a SKU's history (event rows plus the
+// flat superset of every payload's fields), stock levels, open reservations
+// and sales blocks of a folded State, and a SKU's history (event rows plus the
 // level they left behind).
 //
 // Event columns, in order:
@@ -9,7 +9,9 @@
 //   event changes: the source of a shipped transfer, the destination of a
 //   received one), other_warehouse (a transfer's other end), quantity (the
 //   change: received units, adjustment or count delta, transfer or
-//   reservation quantity), counted, reason, reference, reservation_id,
+//   reservation quantity), counted, reason (a sales block's too; its scope
+//   is warehouse, empty for every warehouse), reference (a reservation
+//   extension's: the new expiry, RFC 3339), reservation_id,
 //   order_id, transfer_id, name, category (an item's; a warehouse's region),
 //   actor, command_id, correlation_id.
 // Empty text cells are written as empty CSV fields and omitted from JSON.
@@ -53,6 +55,12 @@ uint64_t WriteLevels(const ledger::State& state, const RowFilter& filter, RowWri
 const std::vector<std::string>& OpenReservationColumns();
 // Active allocations of active reservations, in reservation id order.
 uint64_t WriteOpenReservations(const ledger::State& state, const RowFilter& filter, RowWriter& out);
+
+// sku, warehouse (empty: every warehouse), reason, blocked_at, actor.
+const std::vector<std::string>& SalesBlockColumns();
+// Sales blocks in force, in (SKU, warehouse) order, the everywhere block
+// first; an everywhere block matches any warehouse filter.
+uint64_t WriteSalesBlocks(const ledger::State& state, const RowFilter& filter, RowWriter& out);
 
 // EventColumns() then on_hand, reserved, available, incoming at the event's
 // warehouse after the event.

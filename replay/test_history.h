@@ -176,6 +176,10 @@ class HistoryGenerator {
           Run(ledger::UpdateItem{sku, std::nullopt, std::nullopt, std::nullopt, 8, std::nullopt});
         } else if (rng() % 8 == 0) {
           Run(ledger::DiscontinueItem{sku});
+        } else if (rng() % 6 == 0) {
+          // Sales blocks come and go, at one warehouse or everywhere.
+          const ledger::WarehouseCode scope = rng() % 3 == 0 ? ledger::WarehouseCode() : wh;
+          if (!Run(ledger::BlockSales{sku, scope, "recall, \"lot 7\""})) Run(ledger::UnblockSales{sku, scope});
         } else {
           Run(ledger::ReceiveStock{sku, wh, 5, "ASN,5"});
         }
@@ -193,8 +197,8 @@ class HistoryGenerator {
   uint64_t seq_ = 0;
 };
 
-// Levels and open reservations of a state, rendered as CSV: two states that
-// render the same hold the same stock.
+// Levels, open reservations and sales blocks of a state, rendered as CSV: two
+// states that render the same hold the same stock.
 inline std::string RenderStock(const ledger::State& state) {
   char* buffer = nullptr;
   size_t size = 0;
@@ -202,8 +206,13 @@ inline std::string RenderStock(const ledger::State& state) {
   {
     RowWriter levels(out, TableFormat::kCsv, LevelColumns());
     WriteLevels(state, {}, levels);
-    RowWriter open(out, TableFormat::kCsv, OpenReservationColumns());
-    WriteOpenReservations(state, {}, open);
+    {
+      RowWriter open(out, TableFormat::kCsv, OpenReservationColumns());
+      WriteOpenReservations(state, {}, open);
+    }
+    std::fputs("\n", out);  // as-of --format csv: a blank line before the sales blocks
+    RowWriter blocks(out, TableFormat::kCsv, SalesBlockColumns());
+    WriteSalesBlocks(state, {}, blocks);
   }
   std::fclose(out);
   std::string text(buffer, size);

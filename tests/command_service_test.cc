@@ -1195,3 +1195,112 @@ TEST_F(CommandServiceTest, BulkReserveStockNamesRequestFieldPaths) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(CommandServiceTest, BlockAndUnblockSales) {
+  CreateWarehouse("W1", 1);
+  CreateWarehouse("W2", 2);
+  CreateItem("SKU-B");
+  Receive("SKU-B", "W1", 10);
+  Receive("SKU-B", "W2", 10);
+
+  pb::BlockSalesRequest block;
+  *block.mutable_context() = Context("block-1");
+  block.set_sku("SKU-B");
+  block.set_warehouse("W1");
+  block.set_reason("recall lot 7");
+  auto blocked = Call(&Stub::BlockSales, block);
+  ASSERT_TRUE(blocked.status.ok()) << Describe(blocked.status);
+  ExpectTokenInLog(blocked.resp.result());
+  EXPECT_EQ(blocked.resp.block().sku(), "SKU-B");
+  EXPECT_EQ(blocked.resp.block().warehouse(), "W1");
+  EXPECT_EQ(blocked.resp.block().reason(), "recall lot 7");
+  EXPECT_EQ(blocked.resp.block().actor(), "tester");
+  EXPECT_EQ(blocked.resp.block().blocked_at_ms(), kStartMs);
+  EXPECT_EQ(CountEvents<ledger::SalesBlocked>([](const ledger::SalesBlocked& e) { return e.reason == "recall lot 7"; }),
+            1);
+  // The same command again is a duplicate; another with the same scope is refused.
+  auto again = Call(&Stub::BlockSales, block);
+  ASSERT_TRUE(again.status.ok()) << Describe(again.status);
+  EXPECT_TRUE(again.resp.result().duplicate());
+  pb::BlockSalesRequest twice = block;
+  *twice.mutable_context() = Context("block-2");
+  ExpectRejected(&Stub::BlockSales, twice, grpc::StatusCode::ALREADY_EXISTS, "already",
+                 pb::Rejection::REASON_ALREADY_EXISTS);
+  pb::BlockSalesRequest no_reason = block;
+  *no_reason.mutable_context() = Context("block-3");
+  no_reason.clear_reason();
+  ExpectRejected(&Stub::BlockSales, no_reason, grpc::StatusCode::INVALID_ARGUMENT, "reason",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "reason");
+
+  // Naming the blocked warehouse is refused with the block; a free line goes to W2.
+  pb::CheckAndReserveStockRequest named = ReserveRequest("res-b1", {{"SKU-B", 1}});
+  named.mutable_lines(0)->set_warehouse("W1");
+  ExpectRejected(&Stub::CheckAndReserveStock, named, grpc::StatusCode::FAILED_PRECONDITION,
+                 "lines[0]: sales of SKU-B are blocked at W1: recall lot 7", pb::Rejection::REASON_SALES_BLOCKED);
+  auto free_line = Call(&Stub::CheckAndReserveStock, ReserveRequest("res-b2", {{"SKU-B", 3}}));
+  ASSERT_TRUE(free_line.status.ok()) << Describe(free_line.status);
+  ASSERT_EQ(free_line.resp.reservation().allocations_size(), 1);
+  EXPECT_EQ(free_line.resp.reservation().allocations(0).warehouse(), "W2");
+
+  pb::UnblockSalesRequest unblock;
+  *unblock.mutable_context() = Context("unblock-1");
+  unblock.set_sku("SKU-B");
+  ExpectRejected(&Stub::UnblockSales, unblock, grpc::StatusCode::FAILED_PRECONDITION,
+                 "sales of SKU-B are not blocked everywhere", pb::Rejection::REASON_NOT_BLOCKED);
+  *unblock.mutable_context() = Context("unblock-2");
+  unblock.set_warehouse("W1");
+  auto lifted = Call(&Stub::UnblockSales, unblock);
+  ASSERT_TRUE(lifted.status.ok()) << Describe(lifted.status);
+  ExpectTokenInLog(lifted.resp.result());
+  auto after = Call(&Stub::CheckAndReserveStock, named);
+  ASSERT_TRUE(after.status.ok()) << Describe(after.status);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(CommandServiceTest, OperatorExpiryAndExtension) {
+  CreateWarehouse("W1", 1);
+  CreateItem("SKU-X");
+  Receive("SKU-X", "W1", 10);
+  auto reserved = Call(&Stub::CheckAndReserveStock, ReserveRequest("res-x", {{"SKU-X", 4}}, 60'000));
+  ASSERT_TRUE(reserved.status.ok()) << Describe(reserved.status);
+
+  pb::ExtendReservationRequest extend;
+  *extend.mutable_context() = Context("ext-1");
+  extend.set_reservation_id("r-res-x");
+  extend.set_ttl_ms(3'600'000);
+  auto extended = Call(&Stub::ExtendReservation, extend);
+  ASSERT_TRUE(extended.status.ok()) << Describe(extended.status);
+  ExpectTokenInLog(extended.resp.result());
+  EXPECT_EQ(extended.resp.reservation().expires_at_ms(), kStartMs + 3'600'000);
+  EXPECT_EQ(extended.resp.reservation().status(), pb::RESERVATION_STATUS_ACTIVE);
+  *extend.mutable_context() = Context("ext-2");
+  extend.set_ttl_ms(120'000);
+  ExpectRejected(&Stub::ExtendReservation, extend, grpc::StatusCode::FAILED_PRECONDITION, "is not later",
+                 pb::Rejection::REASON_EXPIRY_NOT_LATER);
+  *extend.mutable_context() = Context("ext-3");
+  extend.set_ttl_ms(5);
+  ExpectRejected(&Stub::ExtendReservation, extend, grpc::StatusCode::INVALID_ARGUMENT, "ttl_ms",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "ttl_ms");
+
+  pb::ExpireReservationRequest expire;
+  *expire.mutable_context() = Context("exp-1");
+  expire.set_reservation_id("r-res-x");
+  auto expired = Call(&Stub::ExpireReservation, expire);
+  ASSERT_TRUE(expired.status.ok()) << Describe(expired.status);
+  EXPECT_EQ(expired.resp.reservation().status(), pb::RESERVATION_STATUS_EXPIRED);
+  EXPECT_EQ(Probe("SKU-X", "W1").available(), 10);
+  *expire.mutable_context() = Context("exp-2");
+  ExpectRejected(&Stub::ExpireReservation, expire, grpc::StatusCode::FAILED_PRECONDITION, "already",
+                 pb::Rejection::REASON_ALREADY_RESOLVED);
+  *expire.mutable_context() = Context("exp-3");
+  expire.set_reservation_id("r-none");
+  ExpectRejected(&Stub::ExpireReservation, expire, grpc::StatusCode::NOT_FOUND, "unknown reservation",
+                 pb::Rejection::REASON_UNKNOWN_RESERVATION);
+}
+
+}  // namespace

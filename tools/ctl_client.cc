@@ -417,6 +417,8 @@ struct ClientCommands::Args {
   CLI::App* stock_count = nullptr;
   CLI::App* stock_transfer = nullptr;
   CLI::App* stock_transfer_receive = nullptr;
+  CLI::App* stock_block = nullptr;
+  CLI::App* stock_unblock = nullptr;
   int64_t quantity = 0;
   std::string reason;
   std::string reference;
@@ -426,6 +428,8 @@ struct ClientCommands::Args {
   CLI::App* reserve = nullptr;
   CLI::App* commit = nullptr;
   CLI::App* release = nullptr;
+  CLI::App* expire = nullptr;
+  CLI::App* extend = nullptr;
   CLI::App* reservation_get = nullptr;
   std::string reservation_id;
   std::string order_id;
@@ -527,7 +531,15 @@ ClientCommands::ClientCommands(CLI::App& app) : args_(std::make_unique<Args>()) 
   a.stock_transfer_receive =
       stock->add_subcommand("transfer-receive", "Receive a shipped transfer: its incoming becomes on hand");
   a.stock_transfer_receive->add_option("transfer_id", a.transfer_id, "The transfer id")->required();
-  for (CLI::App* s : {a.stock_receive, a.stock_adjust, a.stock_count, a.stock_transfer, a.stock_transfer_receive}) {
+  a.stock_block = stock->add_subcommand("block", "Refuse reservations of SKU at WAREHOUSE (every warehouse if none)");
+  a.stock_block->add_option("sku", a.sku, "The SKU")->required();
+  a.stock_block->add_option("warehouse", a.warehouse, "Warehouse code (default: every warehouse)");
+  a.stock_block->add_option("--reason", a.reason, "Why, shown with every refusal (a recall, a price error)")->required();
+  a.stock_unblock = stock->add_subcommand("unblock", "Lift the sales block of SKU at WAREHOUSE (the everywhere one if none)");
+  a.stock_unblock->add_option("sku", a.sku, "The SKU")->required();
+  a.stock_unblock->add_option("warehouse", a.warehouse, "Warehouse code (default: the everywhere block)");
+  for (CLI::App* s : {a.stock_receive, a.stock_adjust, a.stock_count, a.stock_transfer, a.stock_transfer_receive,
+                      a.stock_block, a.stock_unblock}) {
     AddCommon(s, c, true);
   }
 
@@ -544,7 +556,12 @@ ClientCommands::ClientCommands(CLI::App& app) : args_(std::make_unique<Args>()) 
   a.release->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
   a.release->add_option("--reason", a.release_reason, "cancelled, payment-failed or order-cancelled")
       ->check(CLI::IsMember({"cancelled", "payment-failed", "order-cancelled"}))->capture_default_str();
-  for (CLI::App* s : {a.reserve, a.commit, a.release}) AddCommon(s, c, true);
+  a.expire = app.add_subcommand("expire", "Expire a reservation now, whatever its TTL (an operator's expiry)");
+  a.expire->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
+  a.extend = app.add_subcommand("extend", "Move a reservation's expiry to now + --ttl-ms (later than it is)");
+  a.extend->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
+  a.extend->add_option("--ttl-ms", a.ttl_ms, "New time to live from now (0: the service default)");
+  for (CLI::App* s : {a.reserve, a.commit, a.release, a.expire, a.extend}) AddCommon(s, c, true);
 
   a.levels = app.add_subcommand("levels", "Stock levels of SKUs per warehouse and in total (gRPC to --server)");
   a.levels->add_option("sku", a.skus, "SKUs")->required();
@@ -586,7 +603,7 @@ std::optional<int> ClientCommands::Run() {
   Args& a = *args_;
   for (CLI::App* s : {a.item_create, a.item_update, a.item_discontinue, a.warehouse_create, a.warehouse_update,
                       a.stock_receive, a.stock_adjust, a.stock_count, a.stock_transfer, a.stock_transfer_receive,
-                      a.reserve, a.commit, a.release, a.levels, a.reservation_get, a.watch, a.import, a.seed}) {
+                      a.stock_block, a.stock_unblock, a.reserve, a.commit, a.release, a.expire, a.extend, a.levels, a.reservation_get, a.watch, a.import, a.seed}) {
     if (s->parsed()) return a.Dispatch();
   }
   return std::nullopt;
@@ -662,6 +679,19 @@ int ClientCommands::Args::Dispatch() {
     return Send<pb::TransferInventoryRequest, pb::TransferInventoryResponse>(with_id, r,
                                                                              &CommandStub::TransferInventory);
   }
+  if (stock_block->parsed()) {
+    pb::BlockSalesRequest r;
+    r.set_sku(sku);
+    r.set_warehouse(warehouse);
+    r.set_reason(reason);
+    return Send<pb::BlockSalesRequest, pb::BlockSalesResponse>(c, r, &CommandStub::BlockSales);
+  }
+  if (stock_unblock->parsed()) {
+    pb::UnblockSalesRequest r;
+    r.set_sku(sku);
+    r.set_warehouse(warehouse);
+    return Send<pb::UnblockSalesRequest, pb::UnblockSalesResponse>(c, r, &CommandStub::UnblockSales);
+  }
   if (reserve->parsed()) return Reserve();
   if (commit->parsed()) {
     pb::CommitReservationRequest r;
@@ -676,6 +706,17 @@ int ClientCommands::Args::Dispatch() {
                                                        : pb::RELEASE_REASON_CANCELLED);
     return Send<pb::ReleaseReservedStockRequest, pb::ReleaseReservedStockResponse>(c, r,
                                                                                    &CommandStub::ReleaseReservedStock);
+  }
+  if (expire->parsed()) {
+    pb::ExpireReservationRequest r;
+    r.set_reservation_id(reservation_id);
+    return Send<pb::ExpireReservationRequest, pb::ExpireReservationResponse>(c, r, &CommandStub::ExpireReservation);
+  }
+  if (extend->parsed()) {
+    pb::ExtendReservationRequest r;
+    r.set_reservation_id(reservation_id);
+    r.set_ttl_ms(ttl_ms);
+    return Send<pb::ExtendReservationRequest, pb::ExtendReservationResponse>(c, r, &CommandStub::ExtendReservation);
   }
   if (levels->parsed()) return Levels();
   if (reservation_get->parsed()) return ReservationGet();
@@ -788,6 +829,13 @@ int ClientCommands::Args::Levels() {
   for (const pb::SkuLevels& s : response.levels()) {
     for (const pb::StockLevel& l : s.warehouses()) row(s.sku(), l, l.warehouse().c_str());
     row(s.sku(), s.total(), "(total)");
+  }
+  for (const pb::SkuLevels& s : response.levels()) {
+    for (const pb::SalesBlock& b : s.sales_blocks()) {
+      std::printf("sales blocked: %s at %s: %s (by %s)\n", s.sku().c_str(),
+                  b.warehouse().empty() ? "every warehouse" : b.warehouse().c_str(), b.reason().c_str(),
+                  b.actor().empty() ? "unknown" : b.actor().c_str());
+    }
   }
   return kExitOk;
 }

@@ -188,8 +188,15 @@ int RunAsOf(const LogFlags& f, const AsOfFlags& a) {
   std::printf(*format == replay::TableFormat::kText ? "open reservations:\n"
               : *format == replay::TableFormat::kCsv ? "\n"
                                                       : "");
-  replay::RowWriter open(stdout, *format, replay::OpenReservationColumns());
-  replay::WriteOpenReservations(folder.state(), filter, open);
+  {
+    replay::RowWriter open(stdout, *format, replay::OpenReservationColumns());
+    replay::WriteOpenReservations(folder.state(), filter, open);
+  }
+  std::printf(*format == replay::TableFormat::kText ? "sales blocks:\n"
+              : *format == replay::TableFormat::kCsv ? "\n"
+                                                      : "");
+  replay::RowWriter blocks(stdout, *format, replay::SalesBlockColumns());
+  replay::WriteSalesBlocks(folder.state(), filter, blocks);
   return folder.result().violations_total == 0 ? 0 : kExitFindings;
 }
 
@@ -338,7 +345,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000))->capture_default_str();
 
   AsOfFlags as_of_flags;
-  CLI::App* as_of = app.add_subcommand("as-of", "Stock levels and open reservations as they stood at a time or position");
+  CLI::App* as_of = app.add_subcommand("as-of", "Stock levels, open reservations and sales blocks as they stood at a time or position");
   as_of->add_option("at", as_of_flags.at,
                     "RFC 3339 / ISO 8601 time (UTC unless an offset is given), epoch ms, or positions p:o[,p:o...] "
                     "(those records included)")

@@ -7,6 +7,7 @@
 #ifndef LEDGER_TESTING_HISTORY_GENERATOR_H_
 #define LEDGER_TESTING_HISTORY_GENERATOR_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -61,6 +62,13 @@ class HistoryGenerator {
     return ReservationId(id);
   }
 
+  // One of the last few reservations asked for: likely still active.
+  ReservationId RecentReservation() {
+    if (reservations_.empty()) return ReservationId("R-unknown-0");
+    const std::size_t recent = std::min<std::size_t>(reservations_.size(), 5);
+    return ReservationId(reservations_[reservations_.size() - 1 - Pick(recent)]);
+  }
+
   CommandBody Body(const State& state, TimeMs now_ms) {
     int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
     if (roll < 4) return RegisterWarehouse{AnyWarehouse(), "W", Chance(50) ? "eu" : "us",
@@ -91,7 +99,20 @@ class HistoryGenerator {
     if (roll < 70) return AnyReserve(now_ms);
     if (roll < 82) return CommitReservation{KnownReservation(state)};
     if (roll < 92) return ReleaseReservation{KnownReservation(state), ReleaseReason::kCancelled};
-    return ExpireReservation{KnownReservation(state)};
+    if (roll < 94) return ExpireReservation{KnownReservation(state)};
+    if (roll < 95) return ExpireReservation{RecentReservation(), ExpireWhen::kNow};
+    if (roll < 96) return ExtendReservation{RecentReservation(), static_cast<TimeMs>(1'000 + Pick(180'000))};
+    // Sales blocks on the hot SKUs, everywhere or at one warehouse, short
+    // lived: most unblocks lift a block that stands, some name a scope that
+    // is not blocked.
+    WarehouseCode scope = Chance(30) ? WarehouseCode() : AnyWarehouse();
+    Sku hot(absl::StrCat("SKU-", Pick(kHotSkus)));
+    if (roll < 97) return BlockSales{hot, scope, Chance(50) ? "recall" : "price error"};
+    const ItemState* item = state.item(hot);
+    if (item != nullptr && !item->sales_blocks.empty() && !Chance(20)) {
+      scope = item->sales_blocks[Pick(item->sales_blocks.size())].warehouse;
+    }
+    return UnblockSales{hot, scope};
   }
 
   Reserve AnyReserve(TimeMs) {
