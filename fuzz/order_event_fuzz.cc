@@ -3,7 +3,8 @@
 // Input: one selector byte (type header, aliases on or off), then the body.
 // Properties: no crash or sanitizer report; an accepted body is one whole,
 // valid JSON document (simdjson's DOM parser, which validates everything,
-// agrees: issue 20 defect 2), within the parser's stated limits.
+// agrees: issue 20 defect 2; numbers past double's range excepted, which it
+// declines to represent), within the parser's stated limits.
 #include <simdjson.h>
 
 #include <cstddef>
@@ -47,7 +48,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(event->event_id.size() <= parser.options().event_id_length_max, "eventId within its limit");
   simdjson::padded_string padded(body);
   simdjson::dom::element root;
-  FUZZ_CHECK(dom.parse(padded).get(root) == simdjson::SUCCESS, "an accepted body is valid JSON");
+  simdjson::error_code parsed = dom.parse(padded).get(root);
+  // A number outside double's range (1e400) is valid JSON that
+  // the DOM parser declines to represent; the consumer never reads such a
+  // field as a number (its own fields are range-checked), so that is no
+  // disagreement about validity.
+  if (parsed == simdjson::NUMBER_ERROR) return 0;
+  FUZZ_CHECK(parsed == simdjson::SUCCESS, "an accepted body is valid JSON");
   FUZZ_CHECK(root.is_object(), "an accepted body is a JSON object");
   return 0;
 }
