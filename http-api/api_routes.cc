@@ -191,6 +191,7 @@ std::optional<Refusal> ApplyPath(const HttpRequest& http, const std::vector<std:
     const FieldDescriptor* f = req->GetDescriptor()->FindFieldByName(field_name);
     const std::string& value = http.params.at(param);
     const google::protobuf::Reflection* r = req->GetReflection();
+    if (absl::Status s = CheckUtf8(field_name, value); !s.ok()) return Refusal{400, s};
     if (f->is_repeated()) {
       if (r->FieldSize(*req, f) > 0) {
         return Refusal{400, base::InvalidField(field_name, absl::StrCat("comes from the path ({", param, "})"))};

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include <simdjson.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +36,7 @@ absl::Status SetScalar(const std::string& name, std::string_view value, const Fi
   };
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
+      if (absl::Status s = CheckUtf8(name, value); !s.ok()) return s;
       rep ? r->AddString(m, f, std::string(value)) : r->SetString(m, f, std::string(value));
       return absl::OkStatus();
     case FieldDescriptor::CPPTYPE_INT32: {
@@ -140,6 +143,11 @@ std::string PrintJson(const Message& message) {
   // unknown type); ours have none.
   if (!status.ok()) return "{}";
   return out;
+}
+
+absl::Status CheckUtf8(std::string_view field, std::string_view value) {
+  if (simdjson::validate_utf8(value.data(), value.size())) return absl::OkStatus();
+  return base::InvalidField(field, "is not valid UTF-8 (percent-escape the UTF-8 bytes of the text)");
 }
 
 absl::Status ApplyQuery(const std::vector<std::pair<std::string, std::string>>& query, Message* message) {

@@ -40,9 +40,17 @@ std::string PrintJson(const google::protobuf::Message& message);
 // Sets scalar (and repeated scalar) fields of `message` from query parameters
 // named as the fields are (lowerCamel or original). A repeated field takes the
 // parameter repeated (?skus=A&skus=B). INVALID_ARGUMENT naming the parameter
-// for an unknown name, a message-typed field, or a value of the wrong type.
+// for an unknown name, a message-typed field, a value of the wrong type, or
+// text that is not UTF-8 (CheckUtf8).
 absl::Status ApplyQuery(const std::vector<std::pair<std::string, std::string>>& query,
                         google::protobuf::Message* message);
+
+// Text from the URL (a path segment or a query value) bound for a string
+// field: INVALID_ARGUMENT naming `field` unless it is valid UTF-8. Protobuf
+// refuses such a string when the request crosses to the gRPC service, which
+// would otherwise answer with a bare error that names nothing (found by
+// fuzz/http_request_fuzz.cc).
+absl::Status CheckUtf8(std::string_view field, std::string_view value);
 
 // The consistency token's text form: "partition:offset" entries joined by
 // ",", e.g. "0:41,3:7". The empty string is the empty token.

@@ -44,6 +44,11 @@ TEST(Codec, QueryParametersSetScalarFields) {
   EXPECT_EQ(ApplyQuery({{"nope", "1"}}, &req).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ApplyQuery({{"read", "1"}}, &req).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ApplyQuery({{"category", "a"}, {"category", "b"}}, &req).code(), absl::StatusCode::kInvalidArgument);
+  // Not UTF-8: refused naming the parameter, not passed on to protobuf.
+  absl::Status not_utf8 = ApplyQuery({{"category", "\xff\xfe"}}, &req);
+  EXPECT_EQ(not_utf8.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(not_utf8.message().find("category: is not valid UTF-8"), std::string_view::npos) << not_utf8;
+  EXPECT_TRUE(ApplyQuery({{"category", "K\xc3\xbc" "che"}}, &req).ok());
   pb::StreamInventoryUpdatesRequest stream;
   ASSERT_TRUE(ApplyQuery({{"skus", "A"}, {"skus", "B"}}, &stream).ok());
   EXPECT_EQ(stream.skus_size(), 2);
