@@ -16,6 +16,13 @@
 //     schema declares free-form (type object without properties, such as
 //     resources): those are handed to Kubernetes whole.
 //
+//   node check_chart.mjs readiness <rendered.yaml> <bound> <Kind/component>...
+//     Each workload (Deployment or StatefulSet with that
+//     app.kubernetes.io/component label) exists, and its inventoryd
+//     container is ready on GET /ready of its `http` port, which it declares
+//     and listens on (INVENTORY_HTTP_LISTEN), with INVENTORY_READY_LAG_EVENTS_MAX
+//     (the caught-up bound /ready holds the views to) equal to <bound>.
+//
 // Exit status 0 when every check passes, 1 otherwise (each failure printed).
 import fs from "node:fs";
 import path from "node:path";
@@ -131,6 +138,38 @@ function checkValues(chart) {
   if (!failures.length) console.log(`${chart}: ${keys.length} value keys, each read by a template and listed in README.md`);
 }
 
+function checkReadiness(file, bound, workloads) {
+  const objs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  for (const w of workloads) {
+    const [kind, component] = w.split("/");
+    const obj = objs.find((o) => o.kind === kind && o.metadata?.labels?.["app.kubernetes.io/component"] === component);
+    if (!obj) {
+      fail(`${file}: no ${kind} of component ${component}`);
+      continue;
+    }
+    const where = `${file}: ${kind} ${obj.metadata.name}`;
+    const c = obj.spec.template.spec.containers.find((x) => x.name === "inventoryd");
+    if (!c) {
+      fail(`${where}: no inventoryd container`);
+      continue;
+    }
+    const get = c.readinessProbe?.httpGet;
+    if (get?.path !== "/ready" || get?.port !== "http") {
+      fail(`${where}: readiness probe is ${JSON.stringify(c.readinessProbe)}, not GET /ready on port http`);
+    }
+    const port = (c.ports ?? []).find((p) => p.name === "http");
+    if (!port) fail(`${where}: the container declares no port named http`);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+    if (port && env.INVENTORY_HTTP_LISTEN !== `0.0.0.0:${port.containerPort}`) {
+      fail(`${where}: INVENTORY_HTTP_LISTEN is ${env.INVENTORY_HTTP_LISTEN}, not the http port ${port.containerPort}`);
+    }
+    if (env.INVENTORY_READY_LAG_EVENTS_MAX !== bound) {
+      fail(`${where}: INVENTORY_READY_LAG_EVENTS_MAX is ${env.INVENTORY_READY_LAG_EVENTS_MAX}, not ${bound}`);
+    }
+  }
+  if (!failures.length) console.log(`${file}: ${workloads.join(", ")} ready on GET /ready, bound ${bound} events`);
+}
+
 const [cmd, target, ...rest] = process.argv.slice(2);
 if (cmd === "validate" && target) {
   const expect = [];
@@ -141,8 +180,11 @@ if (cmd === "validate" && target) {
   await validate(target, expect);
 } else if (cmd === "values" && target) {
   checkValues(target);
+} else if (cmd === "readiness" && target && rest.length >= 2) {
+  checkReadiness(target, rest[0], rest.slice(1));
 } else {
-  fail("usage: check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...] | values <chart dir>");
+  fail("usage: check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...] | values <chart dir>"
+    + " | readiness <rendered.yaml> <bound> <Kind/component>...");
 }
 for (const f of failures) console.error("FAIL: " + f);
 process.exit(failures.length ? 1 : 0);

@@ -4,8 +4,10 @@
 #     ci/*-values.yaml, each rendered object validated against the Kubernetes
 #     API schema (check_chart.mjs validate) with the kinds each set must have;
 #   * every INVENTORY_* variable the chart sets is one `inventoryd serve
-#     --help` lists (INVENTORY_HTTP_LISTEN excepted: behind http.enabled,
-#     for the HTTP API being built);
+#     --help` lists;
+#   * by default the query replicas and the embedded pod are ready on
+#     GET /ready, with the caught-up bound passed as the
+#     --ready-lag-events-max flag's variable (default: the binary's);
 #   * values the chart must refuse are refused, with a message naming them;
 #   * every values.yaml key is read by a template and listed in README.md,
 #     and the check itself fails on a chart with an unused key.
@@ -54,8 +56,7 @@ for s in "${sets[@]}"; do
   else
     bad "$name: validation"
   fi
-  unknown=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/$name.yaml" | sort -u | grep -vx INVENTORY_HTTP_LISTEN \
-    | comm -23 - <(echo "$accepted") || true)
+  unknown=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/$name.yaml" | sort -u | comm -23 - <(echo "$accepted") || true)
   if [ -z "$unknown" ]; then
     ok "$name: every INVENTORY_* variable is one inventoryd accepts"
   else
@@ -68,9 +69,48 @@ grep -q 'value: "command"' "$work/distributed.yaml" && grep -q 'value: "projecto
   && grep -q 'INVENTORY_LOG_BACKEND: kafka' "$work/distributed.yaml" \
   && ok "distributed: command and projector,query pods on the kafka backend" \
   || bad "distributed: roles or backend not as expected"
-grep -q 'INVENTORY_HTTP_LISTEN' "$work/distributed.yaml" \
-  && bad "distributed: INVENTORY_HTTP_LISTEN set without http.enabled" \
-  || ok "distributed: INVENTORY_HTTP_LISTEN only behind http.enabled"
+
+# Readiness tied to catch-up by default: GET /ready on the embedded pod
+# (defaults) and on the query replicas (distributed sets no probe values),
+# the bound passed as INVENTORY_READY_LAG_EVENTS_MAX, the variable of
+# inventoryd's --ready-lag-events-max, and by default the binary's default.
+bound_line=$(grep -e '--ready-lag-events-max' "$work/help.txt" || true)
+binary_bound=$(sed -n 's/.*--ready-lag-events-max UINT=\([0-9][0-9]*\).*/\1/p' <<<"$bound_line")
+if grep -q 'Env:INVENTORY_READY_LAG_EVENTS_MAX' <<<"$bound_line" && [ -n "$binary_bound" ]; then
+  ok "INVENTORY_READY_LAG_EVENTS_MAX is the variable of inventoryd's --ready-lag-events-max (default $binary_bound)"
+else
+  bad "inventoryd serve --help has no --ready-lag-events-max UINT=<n> (Env:INVENTORY_READY_LAG_EVENTS_MAX): '$bound_line'"
+  binary_bound=none
+fi
+if (cd "$here" && node check_chart.mjs readiness "$work/defaults.yaml" "$binary_bound" StatefulSet/all); then
+  ok "defaults: the embedded pod is ready on GET /ready, bound $binary_bound as inventoryd's default"
+else
+  bad "defaults: the embedded pod's readiness is not GET /ready with the binary's bound"
+fi
+if (cd "$here" && node check_chart.mjs readiness "$work/distributed.yaml" "$binary_bound" Deployment/query StatefulSet/command); then
+  ok "distributed: query replicas (and the writer) ready on GET /ready, bound $binary_bound"
+else
+  bad "distributed: readiness of the query replicas is not GET /ready with the binary's bound"
+fi
+for t in embedded distributed; do
+  targs=(--set probes.readiness.lagEventsMax=4321)
+  want=StatefulSet/all
+  [ "$t" = distributed ] && targs+=(-f "$chart/ci/distributed-values.yaml") && want=Deployment/query
+  if "$helm" template inv "$chart" "${targs[@]}" >"$work/bound-$t.yaml" 2>"$work/bound-$t.err" \
+    && (cd "$here" && node check_chart.mjs readiness "$work/bound-$t.yaml" 4321 "$want"); then
+    ok "$t: probes.readiness.lagEventsMax=4321 reaches inventoryd as INVENTORY_READY_LAG_EVENTS_MAX=4321"
+  else
+    bad "$t: probes.readiness.lagEventsMax=4321 not passed to inventoryd"; cat "$work/bound-$t.err"
+  fi
+done
+# The gRPC option (ci/embedded: http off): no HTTP server, no /ready probe.
+if grep -q -e 'INVENTORY_HTTP_LISTEN' -e 'INVENTORY_READY_LAG_EVENTS_MAX' -e 'path: /ready' "$work/embedded.yaml"; then
+  bad "embedded (http.enabled=false, probes.type=grpc): HTTP settings or an HTTP probe rendered"
+elif grep -q -A1 'readinessProbe:' "$work/embedded.yaml" && grep -A1 'readinessProbe:' "$work/embedded.yaml" | grep -q 'grpc:'; then
+  ok "embedded (http.enabled=false, probes.type=grpc): gRPC readiness, no HTTP settings"
+else
+  bad "embedded (http.enabled=false, probes.type=grpc): no gRPC readiness probe"
+fi
 # Order settings reach only the writer: on a query pod inventoryd refuses to
 # start ("--orders-brokers needs the command role").
 if (cd "$here" && node --input-type=module -e '
@@ -95,8 +135,9 @@ refusals=(
   "unknown topology|--set topology=sharded|topology"
   "unknown key|--set query.replica=3|replica"
   "partitions out of range|--set ledger.partitions=0|partitions"
-  "http probes without http|--set probes.type=http|probes.type=http needs http.enabled"
-  "ServiceMonitor without http|--set metrics.serviceMonitor.enabled=true|needs http.enabled"
+  "HTTP off with the default HTTP probes|--set http.enabled=false|probes.type=http needs http.enabled"
+  "negative readiness bound|--set probes.readiness.lagEventsMax=-1|lagEventsMax"
+  "ServiceMonitor without http|--set http.enabled=false --set probes.type=grpc --set metrics.serviceMonitor.enabled=true|needs http.enabled"
   "SASL without mechanism|--set kafka.security.protocol=SASL_SSL|saslMechanism"
   "rules file outside the chart|--set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.rulesFile=../monitoring/x.yaml|rulesFile"
 )

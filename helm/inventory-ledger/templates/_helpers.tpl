@@ -51,7 +51,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- fail "orders.enabled needs orders.brokers (or kafka.brokers)" -}}
 {{- end -}}
 {{- if and (eq .Values.probes.type "http") (not .Values.http.enabled) -}}
-{{- fail "probes.type=http needs http.enabled: the probes call /health and /ready on the HTTP port" -}}
+{{- fail "probes.type=http needs http.enabled: the probes call /health and /ready on the HTTP port (probes.type=http is the default; without HTTP set probes.type=grpc, whose readiness does not wait for the views to catch up)" -}}
 {{- end -}}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.http.enabled) -}}
 {{- fail "metrics.serviceMonitor.enabled needs http.enabled: /metrics is served on the HTTP port" -}}
@@ -83,6 +83,10 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
     {{- if $root.Values.http.enabled }}
     - name: INVENTORY_HTTP_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $root.Values.ports.http) | quote }}
+    # The caught-up bound of GET /ready (the readiness probe with
+    # probes.type: http): 503 while the projector is more events behind.
+    - name: INVENTORY_READY_LAG_EVENTS_MAX
+      value: {{ $root.Values.probes.readiness.lagEventsMax | int64 | quote }}
     {{- end }}
     {{- /* Authentication (docs/security.md): the mounted Secrets' files. */}}
     {{- if $root.Values.auth.jwtSecret }}
@@ -144,6 +148,12 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
     {{- end }}
 {{- end -}}
 
+{{/*
+probes.type http: startup and liveness on /health (the process answers),
+readiness on /ready (log open and, with the query role, the views within
+probes.readiness.lagEventsMax events of the log). grpc: grpc.health.v1 for
+all three, SERVING once the roles are started.
+*/}}
 {{- define "inventory-ledger.probes" -}}
 {{- if eq .Values.probes.type "grpc" }}
 startupProbe:
