@@ -26,6 +26,8 @@ packages=(
   libpq-dev libhiredis-dev postgresql redis-server gnuplot-nox
   # bench/http_bench.sh: the HTTP load generator.
   wrk
+  # fuzz/: the libFuzzer targets (ctest's fuzz_smoke builds and runs them).
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
