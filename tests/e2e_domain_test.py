@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 import inventoryd_harness
@@ -35,22 +34,6 @@ SERVER = None
 HOST = None
 PORT = None
 TIMEOUT = 15
-
-
-def read_http_line(proc, timeout=30):
-    """The second stdout line: 'http listening on host:port'."""
-    line = b''
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b'\n'):
-        if time.monotonic() > deadline:
-            raise AssertionError('no http address line: %r' % line)
-        chunk = os.read(proc.stdout.fileno(), 1)
-        if not chunk:
-            raise AssertionError('inventoryd exited before the http line')
-        line += chunk
-    text = line.decode().strip()
-    assert text.startswith('http listening on '), text
-    return text[len('http listening on '):]
 
 
 def call(method, path, body=None, key=None):
@@ -98,7 +81,7 @@ def setUpModule():
     global SERVER, HOST, PORT, WORK
     WORK = tempfile.mkdtemp(prefix='e2e-domain-')
     SERVER = inventoryd_harness.Inventoryd(INVENTORYD, WORK, ['--http-listen', '127.0.0.1:0']).start()
-    HOST, port = read_http_line(SERVER.proc).rsplit(':', 1)
+    HOST, port = SERVER.read_http_address().rsplit(':', 1)
     PORT = int(port)
     for code, prio in [('BER-1', 1), ('MUC-1', 2)]:
         ok('POST', '/api/v1/warehouses', {'warehouse': {'warehouse': code, 'name': code, 'region': 'eu',

@@ -68,20 +68,9 @@ def wait_for(what, predicate, timeout=90, interval=0.3):
 def read_http_line(proc, timeout=30):
     """The address of the second stdout line of an inventoryd started with
     --http-listen: 'http listening on host:port'."""
-    line = b''
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b'\n'):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError('no http address line: %r' % line)
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd exited before the http line')
-            line += chunk
-    text = line.decode().strip()
-    assert text.startswith('http listening on '), text
+    text = read_line(proc.stdout, timeout)
+    if not text.startswith('http listening on '):
+        raise AssertionError('unexpected second line %r' % text)
     return text[len('http listening on '):]
 
 
@@ -104,21 +93,10 @@ class Inventoryd:
                 [self.binary, 'serve', '--data-dir', os.path.join(self.work, 'data'), '--listen', '127.0.0.1:0']
                 + self.args,
                 stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
-        line = b''
-        deadline = time.monotonic() + self.start_timeout
-        while not line.endswith(b'\n'):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError('inventoryd printed no address within %d s: %r\n%s'
-                                     % (self.start_timeout, line, self.stderr()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd exited before listening:\n' + self.stderr())
-            line += chunk
-        text = line.decode().strip()
+        try:
+            text = read_line(self.proc.stdout, self.start_timeout)
+        except AssertionError as e:
+            raise AssertionError('inventoryd printed no address (%s):\n%s' % (e, self.stderr())) from None
         if not text.startswith('listening on '):
             raise AssertionError('unexpected first line %r' % text)
         self.address = text[len('listening on '):]
@@ -127,10 +105,7 @@ class Inventoryd:
     def read_http_address(self, timeout=30):
         """With --http-listen: the HTTP server's host:port, from the second
         stdout line "http listening on <host:port>"."""
-        line = read_line(self.proc.stdout, timeout)
-        if not line.startswith('http listening on '):
-            raise AssertionError('unexpected second line %r' % line)
-        return line[len('http listening on '):]
+        return read_http_line(self.proc, timeout)
 
     def stderr(self):
         try:

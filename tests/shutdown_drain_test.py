@@ -16,7 +16,6 @@ server.
 """
 import http.client
 import os
-import select
 import shutil
 import signal
 import socket
@@ -31,24 +30,6 @@ import grpc
 import inventoryd_harness
 
 SHUTDOWN_BOUND_S = 2.0
-
-
-def read_line(proc, timeout=30):
-    """The next stdout line of `proc`, read byte by byte so nothing past it
-    is consumed (the harness reads the first line the same way)."""
-    line = b''
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b'\n'):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError('no further stdout line within %d s: %r' % (timeout, line))
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError('inventoryd closed stdout after %r' % line)
-            line += chunk
-    return line.decode().strip()
 
 
 class Subscriber(threading.Thread):
@@ -117,9 +98,7 @@ class ShutdownDrainTest(unittest.TestCase):
         server = inventoryd_harness.Inventoryd(self.binary, work, ['--roles', roles, '--http-listen', '127.0.0.1:0'])
         server.start()
         try:
-            http_line = read_line(server.proc)
-            self.assertTrue(http_line.startswith('http listening on '), http_line)
-            http_host, http_port = http_line[len('http listening on '):].rsplit(':', 1)
+            http_host, http_port = server.read_http_address().rsplit(':', 1)
             http_port = int(http_port)
             with_query = roles == 'all' or 'query' in roles
 
