@@ -146,6 +146,20 @@ class OrdersInProcess : public ::testing::Test {
     ASSERT_TRUE(done.get_future().get().ok()) << id;
   }
 
+  // Runs a consumer with default options over what was produced until it has
+  // handled `messages` messages, stops it, and returns its stats.
+  OrderConsumerStats ConsumeMessages(std::uint64_t messages) {
+    OrderConsumerOptions options;
+    options.bootstrap_servers = kafka_.brokers();
+    auto consumer = OrderConsumer::Open(writer_.get(), options);
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return {};
+    (*consumer)->Start();
+    EXPECT_TRUE(Eventually([&] { return (*consumer)->stats().messages == messages; })) << (*consumer)->stats().messages;
+    (*consumer)->Stop();
+    return (*consumer)->stats();
+  }
+
   // The ledger as the log holds it: every event folded from offset 0.
   ledger::State Fold() {
     ledger::State state;
@@ -292,14 +306,7 @@ TEST_F(OrdersInProcess, MessagesAreCountedByTypeOutcomeAndDeadLetterReason) {
   kafka_.Produce("o-4", R"({"type":"payment.confirmed","eventId":"p-4","orderId":"o-4"})");  // nothing to commit
   kafka_.Produce("o-5", "{");
   kafka_.Flush();
-  OrderConsumerOptions options;
-  options.bootstrap_servers = kafka_.brokers();
-  auto consumer = OrderConsumer::Open(writer_.get(), options);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  (*consumer)->Start();
-  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 6; })) << (*consumer)->stats().messages;
-  (*consumer)->Stop();
-  const OrderConsumerStats s = (*consumer)->stats();
+  const OrderConsumerStats s = ConsumeMessages(6);
   std::array<std::array<std::uint64_t, kMessageOutcomeCount>, kMessageTypeCount> want{};
   want[kCreated][At(MessageOutcome::kApplied)] = 1;
   want[kCreated][At(MessageOutcome::kDuplicate)] = 1;
@@ -338,14 +345,7 @@ TEST_F(OrdersInProcess, AReturnAfterCancellationIsDecidedInMessageOrder) {
   kafka_.Produce("k", R"({"type":"order.cancelled","eventId":"x-X","orderId":"X"})");
   kafka_.Produce("k", created("Y"));
   kafka_.Flush();
-  OrderConsumerOptions options;
-  options.bootstrap_servers = kafka_.brokers();
-  auto consumer = OrderConsumer::Open(writer_.get(), options);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  (*consumer)->Start();
-  ASSERT_TRUE(Eventually([&] { return (*consumer)->stats().messages == 4; })) << (*consumer)->stats().messages;
-  (*consumer)->Stop();
-  const OrderConsumerStats s = (*consumer)->stats();
+  const OrderConsumerStats s = ConsumeMessages(4);
   EXPECT_EQ(s.batches, 1u);
   EXPECT_EQ(s.reserved, 2u);
   EXPECT_EQ(s.returned, 1u);
