@@ -199,8 +199,7 @@ class StateMutator {
   absl::Status operator()(const SalesBlocked& e) {
     ItemState* item = CreatedItem();
     if (item == nullptr) return Broken(absl::StrCat("sales block of unknown item ", env_.sku.value()));
-    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
-    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), BlockScope);
     if (it != item->sales_blocks.end() && it->warehouse == e.warehouse) {
       return Broken(absl::StrCat("sales of ", env_.sku.value(), " blocked twice at '", e.warehouse.value(), "'"));
     }
@@ -214,8 +213,7 @@ class StateMutator {
   absl::Status operator()(const SalesUnblocked& e) {
     ItemState* item = CreatedItem();
     if (item == nullptr) return Broken(absl::StrCat("sales unblock of unknown item ", env_.sku.value()));
-    auto scope = [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); };
-    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), scope);
+    auto it = SalesBlockSlot(item->sales_blocks, e.warehouse.value(), BlockScope);
     if (it == item->sales_blocks.end() || it->warehouse != e.warehouse) {
       return Broken(absl::StrCat("unblock of sales of ", env_.sku.value(), " not blocked at '", e.warehouse.value(), "'"));
     }

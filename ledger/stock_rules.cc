@@ -71,8 +71,7 @@ bool BlockCovers(std::string_view scope, std::string_view warehouse) {
 }
 
 const SalesBlock* SalesBlockOf(const ItemState& item, const WarehouseCode& warehouse) {
-  return SalesBlockOf(item.sales_blocks, warehouse.value(),
-                      [](const SalesBlock& b) -> std::string_view { return b.warehouse.value(); });
+  return SalesBlockOf(item.sales_blocks, warehouse.value(), BlockScope);
 }
 
 std::string DescribeBlock(std::string_view sku, std::string_view scope, std::string_view reason) {

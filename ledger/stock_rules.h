@@ -112,6 +112,8 @@ auto SalesBlockOf(const Blocks& blocks, std::string_view warehouse, ScopeOf scop
   return found;
 }
 const SalesBlock* SalesBlockOf(const ItemState& item, const WarehouseCode& warehouse);
+// The ledger's SalesBlock's scope, for SalesBlockOf and SalesBlockSlot.
+inline std::string_view BlockScope(const SalesBlock& block) { return block.warehouse.value(); }
 
 // Where `scope`'s block sits in warehouse-code order among `blocks` (so the
 // everywhere block, "", comes first): the first block not before it.
