@@ -180,9 +180,9 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r)
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o) {
-  return ledger::Command{Meta(r.context()),
-                         ledger::ExtendReservation{ledger::ReservationId(r.reservation_id()),
-                                                   r.ttl_ms() == 0 ? o.default_ttl_ms : ledger::DurationMs{r.ttl_ms()}}};
+  return ledger::Command{Meta(r.context()), ledger::ExtendReservation{
+                                                ledger::ReservationId(r.reservation_id()),
+                                                r.ttl_ms() == 0 ? o.default_ttl_ms : ledger::DurationMs{r.ttl_ms()}}};
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r) {

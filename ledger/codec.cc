@@ -229,10 +229,9 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
     }
     case pb::Event::kReservationLineReserved: {
       const auto& m = p.reservation_line_reserved();
-      return ReservationLineReserved{ReservationId(m.reservation_id()), OrderId(m.order_id()),
-                                     WarehouseCode(m.warehouse()),      m.quantity(),
-                                     AtEpochMs(m.expires_at_ms()),                 m.allocation_index(),
-                                     m.allocation_count(),              m.request_line()};
+      return ReservationLineReserved{
+          ReservationId(m.reservation_id()), OrderId(m.order_id()), WarehouseCode(m.warehouse()), m.quantity(),
+          AtEpochMs(m.expires_at_ms()),      m.allocation_index(),  m.allocation_count(),         m.request_line()};
     }
     case pb::Event::kReservationCommitted: {
       const auto& m = p.reservation_committed();

@@ -18,7 +18,7 @@ namespace ledger {
 
 struct CommandMeta {
   CommandId command_id;  // idempotency key, required
-  TimeMs now_ms{};  // decision time; becomes each event's occurred_at_ms
+  TimeMs now_ms{};       // decision time; becomes each event's occurred_at_ms
   std::string actor;
   std::string correlation_id;
   // The caller's W3C traceparent, already validated (metrics::TraceIdOf);

@@ -313,8 +313,8 @@ class Decider {
     if (r != nullptr && r->complete() && r->status() == ReservationStatus::kActive) {
       // Past its TTL it holds nothing to extend, even before the timer records the expiry.
       if (meta_.now_ms >= r->expires_at_ms) {
-        return Reject(RejectionReason::kAlreadyResolved,
-                      absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", EpochMs(r->expires_at_ms)));
+        return Reject(RejectionReason::kAlreadyResolved, absl::StrCat("reservation ", c.reservation_id.value(),
+                                                                      " expired at ", EpochMs(r->expires_at_ms)));
       }
       if (to <= r->expires_at_ms) {
         return Reject(RejectionReason::kExpiryNotLater,

@@ -847,8 +847,8 @@ TEST_F(ReserveTest, ExplicitWarehouseReservesThere) {
   ExpectEnvelopes(d.events, c);
   EXPECT_EQ(d.events[0].envelope.sku, Sku("A"));
   EXPECT_EQ(PayloadAs<ReservationLineReserved>(d.events[0]),
-            (ReservationLineReserved{ReservationId("R1"), OrderId("order-R1"), WarehouseCode("W2"), 4,
-                                     now_ + 60'000ms, 0, 1, 0}));
+            (ReservationLineReserved{ReservationId("R1"), OrderId("order-R1"), WarehouseCode("W2"), 4, now_ + 60'000ms,
+                                     0, 1, 0}));
   EXPECT_EQ(Level("A", "W2"), (StockLevel{10, 4, 0}));
   EXPECT_EQ(Level("A", "W2").available(), 6);
   EXPECT_EQ(Level("A", "W1"), (StockLevel{10, 0, 0}));

@@ -136,7 +136,8 @@ TEST(SnapshotTest, RichStateRoundTrips) {
   // Interning order is kept, so stored indexes mean the same thing.
   for (std::size_t i = 0; i < s.items().size(); ++i) EXPECT_EQ(back->state.items()[i].sku, s.items()[i].sku);
   EXPECT_EQ(back->state.NextExpiry(), s.NextExpiry());
-  EXPECT_EQ(back->state.ExpiredBy(kStart + kStart.time_since_epoch(), 100), s.ExpiredBy(kStart + kStart.time_since_epoch(), 100));
+  EXPECT_EQ(back->state.ExpiredBy(kStart + kStart.time_since_epoch(), 100),
+            s.ExpiredBy(kStart + kStart.time_since_epoch(), 100));
 }
 
 TEST(SnapshotTest, EmptyStateRoundTrips) {

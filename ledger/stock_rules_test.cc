@@ -38,7 +38,8 @@ TEST(LevelChanges, EachEventKind) {
   EXPECT_EQ(Moves(TransferShipped{TransferId("t"), a, b, 4}),
             (std::vector<Moved>{{"A", -4, 0, 0}, {"B", 0, 0, 4}}));
   EXPECT_EQ(Moves(TransferReceived{TransferId("t"), a, b, 4}), (std::vector<Moved>{{"B", 4, 0, -4}}));
-  EXPECT_EQ(Moves(ReservationLineReserved{r, OrderId("o"), a, 6, TimeMs{}, 0, 1, 0}), (std::vector<Moved>{{"A", 0, 6, 0}}));
+  EXPECT_EQ(Moves(ReservationLineReserved{r, OrderId("o"), a, 6, TimeMs{}, 0, 1, 0}),
+            (std::vector<Moved>{{"A", 0, 6, 0}}));
   EXPECT_EQ(Moves(ReservationCommitted{r, a, 6, 0}), (std::vector<Moved>{{"A", -6, -6, 0}}));
   EXPECT_EQ(Moves(ReservationReleased{r, a, 6, 0, ReleaseReason::kCancelled}), (std::vector<Moved>{{"A", 0, -6, 0}}));
   EXPECT_EQ(Moves(ReservationExpired{r, a, 6, 0}), (std::vector<Moved>{{"A", 0, -6, 0}}));
@@ -118,7 +119,8 @@ TEST(StockStateRule, FromTheLedgerState) {
   EXPECT_EQ(StockStateOf(state, sku), StockState::kUntracked);
   int n = 0;
   auto run = [&](CommandBody body) {
-    Decision d = DecideAndApply(state, {{CommandId("c" + std::to_string(++n)), AtEpochMs(1000), "t", ""}, std::move(body)});
+    Decision d =
+        DecideAndApply(state, {{CommandId("c" + std::to_string(++n)), AtEpochMs(1000), "t", ""}, std::move(body)});
     ASSERT_TRUE(d.accepted()) << d.rejection->message;
   };
   run(RegisterWarehouse{w, "W", "eu", 1, true});

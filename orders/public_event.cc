@@ -102,7 +102,8 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
   if (const auto* x = std::get_if<ledger::ReservationExtended>(&e.payload)) {
     JsonObject o = Start("inventory.reservation_extended", id, e);
     o.Str("reservationId", x->reservation_id.value()).Str("orderId", order_id).Str("warehouseId", x->warehouse.value());
-    o.Str("expiresAt", base::FormatRfc3339Ms(ledger::EpochMs(x->expires_at_ms))).Int("allocationIndex", x->allocation_index);
+    o.Str("expiresAt", base::FormatRfc3339Ms(ledger::EpochMs(x->expires_at_ms)))
+        .Int("allocationIndex", x->allocation_index);
     return make("inventory.reservation_extended", std::move(o));
   }
   // A sales block: checkouts and marketplaces stop offering the SKU there.

@@ -13,7 +13,8 @@ namespace {
 class Mapper {
  public:
   std::vector<PublicEvent> Apply(ledger::CommandBody body) {
-    ledger::Decision d = ledger::Decide(state_, {{ledger::CommandId("c" + std::to_string(n_++)), ledger::AtEpochMs(5000), "t", ""}, body});
+    ledger::Decision d = ledger::Decide(
+        state_, {{ledger::CommandId("c" + std::to_string(n_++)), ledger::AtEpochMs(5000), "t", ""}, body});
     EXPECT_TRUE(d.accepted()) << d.rejection->message;
     std::vector<PublicEvent> out;
     for (const ledger::Event& e : d.events) EXPECT_TRUE(FoldToPublicEvents(state_, e, &out).ok());
@@ -105,7 +106,8 @@ TEST(PublicEvents, ExtensionAndOperatorExpiry) {
   m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 0, 10});
   m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
   m.Apply(Reserve("r-o-1", "o-1", mug, ber));
-  std::vector<PublicEvent> got = m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), std::chrono::hours{1}});
+  std::vector<PublicEvent> got =
+      m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), std::chrono::hours{1}});
   ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.reservation_extended"});
   EXPECT_NE(got[0].json.find(R"("reservationId":"r-o-1","orderId":"o-1","warehouseId":"BER-1","expiresAt":"1970-01-01T01:00:05.000Z")"),
             std::string::npos)

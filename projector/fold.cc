@@ -159,7 +159,8 @@ struct Fold::Visitor {
                                      e.allocation_index));
       return absl::OkStatus();
     }
-    if (ledger::EpochMs(e.expires_at_ms) > row->value->expires_at_ms()) row->value->set_expires_at_ms(ledger::EpochMs(e.expires_at_ms));
+    if (ledger::EpochMs(e.expires_at_ms) > row->value->expires_at_ms())
+      row->value->set_expires_at_ms(ledger::EpochMs(e.expires_at_ms));
     Touch(fold.reservations_dirty_, e.reservation_id.value(), row);
     return absl::OkStatus();
   }
@@ -372,8 +373,8 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
 
   movement_puts_.emplace_back(MovementKey(ctx.position.partition, ctx.position.offset, move.index),
                               update.SerializeAsString());
-  by_sku_puts_.push_back(
-      BySkuKey(sku, ledger::EpochMs(ctx.envelope.occurred_at_ms), ctx.position.partition, ctx.position.offset, move.index));
+  by_sku_puts_.push_back(BySkuKey(sku, ledger::EpochMs(ctx.envelope.occurred_at_ms), ctx.position.partition,
+                                  ctx.position.offset, move.index));
   ctx.updates->push_back(std::move(update));
   return absl::OkStatus();
 }
@@ -425,7 +426,8 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
     a->set_status(v1::RESERVATION_STATUS_ACTIVE);
     // Allocations of other partitions may be folded first: creation time is
     // the earliest seen.
-    if (ledger::EpochMs(ctx.envelope.occurred_at_ms) < r.created_at_ms()) r.set_created_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
+    if (ledger::EpochMs(ctx.envelope.occurred_at_ms) < r.created_at_ms())
+      r.set_created_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
   }
   r.set_status(StatusOf(r));
   Touch(reservations_dirty_, e.reservation_id.value(), row);

@@ -37,7 +37,8 @@ absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text) {
   for (const char* format : kFormats) {
     absl::Time t;
     std::string error;
-    if (absl::ParseTime(format, input, absl::UTCTimeZone(), &t, &error)) return ledger::AtEpochMs(absl::ToUnixMillis(t));
+    if (absl::ParseTime(format, input, absl::UTCTimeZone(), &t, &error))
+      return ledger::AtEpochMs(absl::ToUnixMillis(t));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "time '", base::AsAbsl(text),

@@ -152,7 +152,8 @@ TEST_F(InventoryctlTest, VerifyLogNamesACorruptedRecord) {
 TEST_F(InventoryctlTest, AsOfPrintsTheRecordedStateAtTimesAndPositions) {
   for (const replay::testing::Checkpoint& cp : history_->checkpoints()) {
     std::string expected = replay::testing::RenderStock(cp.state);
-    for (const std::string& at : {replay::FormatTime(cp.time_ms), std::to_string(ledger::EpochMs(cp.time_ms)), cp.last_positions}) {
+    for (const std::string& at :
+         {replay::FormatTime(cp.time_ms), std::to_string(ledger::EpochMs(cp.time_ms)), cp.last_positions}) {
       Result as_of = Run({"as-of", at, "--format", "csv"});
       ASSERT_EQ(as_of.exit_code, 0) << at << as_of.err;
       std::string out = as_of.out;

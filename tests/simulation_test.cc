@@ -158,7 +158,8 @@ class Simulation {
     namespace ts = ledger::test_support;
     int n = 0;
     auto body = [&](ledger::CommandBody b) {
-      return ledger::Command{{ledger::CommandId(absl::StrCat("setup-", ++n)), ledger::AtEpochMs(clock_.NowMs()), "sim", ""}, std::move(b)};
+      return ledger::Command{
+          {ledger::CommandId(absl::StrCat("setup-", ++n)), ledger::AtEpochMs(clock_.NowMs()), "sim", ""}, std::move(b)};
     };
     for (int w = 0; w < ts::kWarehouses; ++w) {
       ledger::WarehouseCode code(absl::StrCat("WH-", w));
