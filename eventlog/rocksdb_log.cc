@@ -36,11 +36,14 @@
 
 #include "base/check.h"
 #include "base/coding.h"
+#include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "log_limits.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -220,8 +223,9 @@ class ChunkWriter {
 //    one and skips most of the skiplist search. Hints need
 //    allow_concurrent_memtable_write off; group commit already makes us a
 //    single writer.
-rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options) {
+rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options, rocksdb::Env* env) {
   rocksdb::Options rocks;
+  if (env != nullptr) rocks.env = env;
   rocks.create_if_missing = true;
   rocks.paranoid_checks = true;
   rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -239,6 +243,11 @@ rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options) {
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocks.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return rocks;
+}
+
+// An Env over `fs`, or null (RocksDB's default Env, the real disk).
+std::unique_ptr<rocksdb::Env> NewEnvOver(const std::shared_ptr<rocksdb::FileSystem>& fs) {
+  return fs == nullptr ? nullptr : rocksdb::NewCompositeEnv(fs);
 }
 
 const rocksdb::Slice kMetaSlice(kMetaKey, sizeof(kMetaKey));
@@ -311,13 +320,15 @@ absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::Open(RocksDbLogOptions o
   if (options.path.empty()) return base::InvalidField("path", "must not be empty");
   if (options.mode == RocksDbLogMode::kSecondary) return OpenSecondary(std::move(options));
   RETURN_IF_ERROR(ValidatePartitionCount(options.partition_count));
+  std::unique_ptr<rocksdb::Env> env = NewEnvOver(options.file_system);
   rocksdb::DB* raw = nullptr;
-  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(MakeRocksOptions(options), options.path, &raw),
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(MakeRocksOptions(options, env.get()), options.path, &raw),
                             "event log: opening " + options.path));
   std::unique_ptr<rocksdb::DB> db(raw);
   RETURN_IF_ERROR(CheckOrWriteMeta(db.get(), options.partition_count));
   ASSIGN_OR_RETURN(NextOffsets end_offsets, RecoverEndOffsets(db.get(), options.partition_count));
-  return std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(options), std::move(db), std::move(end_offsets), ""));
+  return std::unique_ptr<RocksDbLog>(
+      new RocksDbLog(std::move(options), std::move(env), std::move(db), std::move(end_offsets), ""));
 }
 
 // A secondary instance replays the writer's MANIFEST and WAL into its own
@@ -340,7 +351,8 @@ absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::OpenSecondary(RocksDbLog
     if (!owned_scratch.empty()) std::filesystem::remove_all(owned_scratch, ec);
     return status;
   };
-  rocksdb::Options rocks = MakeRocksOptions(options);
+  std::unique_ptr<rocksdb::Env> env = NewEnvOver(options.file_system);
+  rocksdb::Options rocks = MakeRocksOptions(options, env.get());
   rocks.create_if_missing = false;
   rocks.max_open_files = -1;  // secondary instances keep every table file open
   rocksdb::DB* raw = nullptr;
@@ -357,12 +369,13 @@ absl::StatusOr<std::unique_ptr<RocksDbLog>> RocksDbLog::OpenSecondary(RocksDbLog
   absl::StatusOr<NextOffsets> end_offsets = RecoverEndOffsets(db.get(), options.partition_count);
   if (!end_offsets.ok()) return fail(end_offsets.status());
   return std::unique_ptr<RocksDbLog>(
-      new RocksDbLog(std::move(options), std::move(db), std::move(*end_offsets), std::move(owned_scratch)));
+      new RocksDbLog(std::move(options), std::move(env), std::move(db), std::move(*end_offsets), std::move(owned_scratch)));
 }
 
-RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, NextOffsets end_offsets,
-                       std::string owned_scratch_dir)
+RocksDbLog::RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
+                       NextOffsets end_offsets, std::string owned_scratch_dir)
     : options_(std::move(options)),
+      env_(std::move(env)),
       db_(std::move(db)),
       owned_scratch_dir_(std::move(owned_scratch_dir)),
       group_commit_(options_.group_records_max, [this](GroupCommit::Batches b) { return CommitGroup(b); }),
@@ -372,7 +385,8 @@ RocksDbLog::~RocksDbLog() { Close().IgnoreError(); }
 
 absl::Status RocksDbLog::Close() {
   if (closed_.exchange(true)) return absl::OkStatus();
-  absl::Status status = FromRocks(db_->Close(), "event log: closing");
+  std::unique_lock db_lock(db_mu_);
+  absl::Status status = db_ == nullptr ? absl::OkStatus() : FromRocks(db_->Close(), "event log: closing");
   db_.reset();
   if (!owned_scratch_dir_.empty()) {
     std::error_code ec;
@@ -395,7 +409,7 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(Gr
   NextOffsets next;
   {
     std::lock_guard lock(mu_);
-    RETURN_IF_ERROR(write_failure_);
+    if (!write_failure_.ok()) RETURN_IF_ERROR(ResumeAfterWriteFailure());
     next = end_offsets_;
   }
   rocksdb::WriteBatch batch;
@@ -424,13 +438,14 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(Gr
   ASSIGN_OR_RETURN(next, chunks.Finish());
   rocksdb::WriteOptions write;
   write.sync = true;
-  const rocksdb::Status s = db_->Write(write, &batch);
+  const rocksdb::Status s = db_->Write(write, &batch);  // db_ changes only in this (the leader's) thread
   {
     std::lock_guard lock(mu_);
     if (!s.ok()) {
-      // Whether the batch reached the disk is unknown; offsets may now be
-      // ambiguous, so refuse further appends until the log is reopened.
-      write_failure_ = FromRocks(s, "event log: synced write failed; reopen the log");
+      // Whether the batch reached the disk is unknown: refuse appends until
+      // RocksDB resumes and the end offsets are read back from the database
+      // (ResumeAfterWriteFailure).
+      write_failure_ = FromRocks(s, "event log: synced write failed; appends are refused until the disk recovers");
       return write_failure_;
     }
     for (uint32_t p = 0; p < options_.partition_count; ++p) {
@@ -440,6 +455,52 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> RocksDbLog::CommitGroup(Gr
   }
   signal_.Notify();
   return positions;
+}
+
+absl::Status RocksDbLog::ResumeAfterWriteFailure() {
+  const auto not_recovered = [&](const absl::Status& why) {
+    return absl::UnavailableError(
+        absl::StrCat("event log: the disk has not recovered: ", why.message(), " (after: ", write_failure_.message(), ")"));
+  };
+  // RocksDB resumes after some failures itself; after a failed WAL write it
+  // keeps refusing until reopened. Reopen only once a synced probe write
+  // shows the disk works again; readers wait for the reopen (db_mu_).
+  if (db_ == nullptr || !db_->Resume().ok()) {
+    if (absl::Status probe = ProbeDisk(); !probe.ok()) return not_recovered(probe);
+    std::unique_lock db_lock(db_mu_);
+    if (db_ != nullptr) db_->Close().PermitUncheckedError();
+    db_.reset();
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status opened = rocksdb::DB::Open(MakeRocksOptions(options_, env_.get()), options_.path, &raw);
+    if (!opened.ok()) return not_recovered(FromRocks(opened, "reopening " + options_.path));
+    db_.reset(raw);
+  }
+  ASSIGN_OR_RETURN(NextOffsets on_disk, RecoverEndOffsets(db_.get(), options_.partition_count));
+  write_failure_ = absl::OkStatus();
+  if (on_disk == end_offsets_) return absl::OkStatus();
+  // The failed write is in the database after all: readers may see records
+  // the appender was told failed, and an appender's own view is stale.
+  for (uint32_t p = 0; p < options_.partition_count; ++p) {
+    INV_CHECK(on_disk[p] >= end_offsets_[p]) << "end offset of partition " << p << " went backwards on resume";
+  }
+  end_offsets_ = std::move(on_disk);
+  signal_.Notify();
+  return absl::UnavailableError(
+      "event log: a write reported as failed reached the disk after all; the log has moved on, retry");
+}
+
+absl::Status RocksDbLog::ProbeDisk() {
+  rocksdb::FileSystem* fs = options_.file_system != nullptr ? options_.file_system.get()
+                                                             : rocksdb::FileSystem::Default().get();
+  const std::string probe = options_.path + "/DISK-PROBE";
+  const rocksdb::IOOptions io;
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s = fs->NewWritableFile(probe, rocksdb::FileOptions(), &file, nullptr);
+  if (s.ok()) s = file->Append(rocksdb::Slice(std::string(4096, 'p')), io, nullptr);
+  if (s.ok()) s = file->Sync(io, nullptr);
+  if (file != nullptr) file->Close(io, nullptr).PermitUncheckedError();
+  fs->DeleteFile(probe, io, nullptr).PermitUncheckedError();
+  return FromRocks(s, "a synced probe write");
 }
 
 absl::StatusOr<std::vector<StoredRecord>> RocksDbLog::Read(uint32_t partition, uint64_t from_offset,
@@ -456,6 +517,8 @@ absl::StatusOr<std::vector<StoredRecord>> RocksDbLog::Read(uint32_t partition, u
   rocksdb::ReadOptions read;
   read.iterate_upper_bound = &upper_slice;
   read.readahead_size = 256 << 10;  // sequential scans
+  std::shared_lock db_lock(db_mu_);  // the iterator must not outlive a reopen
+  if (db_ == nullptr) return absl::UnavailableError("event log: reopening after a failed write; retry");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
   // Start at the chunk holding from_offset: the last one starting at or
   // before it, else the first one after it.

@@ -6,6 +6,16 @@
 // queued batches as a single synced WriteBatch (eventlog/group_commit.h). The
 // byte layout is written down at the top of rocksdb_log.cc.
 //
+// A failed write (fsync error, EIO, a full disk) fails its Append with
+// UNAVAILABLE, naming the cause, and every Append after it until the disk
+// recovers: each one first asks RocksDB to resume (DB::Resume) and rereads the
+// end offsets from the database. Whether the failed write itself reached the
+// disk is unknown; if it did, its records are in the log from then on, and
+// the first Append after the resume reports UNAVAILABLE once more so that its
+// caller (the command writer) rebuilds its view of the log before deciding
+// again. Nothing acknowledged is lost: an Append returns only after its
+// synced write succeeded.
+//
 // Offsets here are contiguous (0, 1, 2, ...) per partition, which satisfies
 // the "strictly increasing" contract of eventlog/event_log.h.
 //
@@ -24,6 +34,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,6 +44,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 }
 
 namespace eventlog {
@@ -66,6 +79,9 @@ struct RocksDbLogOptions {
   size_t chunk_bytes_max = 256 << 10;
   // Block cache for reads, bytes. Default 32 MiB.
   size_t block_cache_bytes = 32 << 20;
+  // The file system under the database; null = the real disk. Tests pass a
+  // fault-injecting one (eventlog/testing/fault_file_system.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 class RocksDbLog final : public EventLog {
@@ -87,14 +103,27 @@ class RocksDbLog final : public EventLog {
   absl::Status Close() override;
 
  private:
-  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::DB> db, NextOffsets end_offsets,
-             std::string owned_scratch_dir);
+  RocksDbLog(RocksDbLogOptions options, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
+             NextOffsets end_offsets, std::string owned_scratch_dir);
   static absl::StatusOr<std::unique_ptr<RocksDbLog>> OpenSecondary(RocksDbLogOptions options);
 
   // The group commit leader's write: assigns offsets, one synced WriteBatch.
   absl::StatusOr<std::vector<std::vector<LogPosition>>> CommitGroup(GroupCommit::Batches batches);
+  // After a failed write: asks RocksDB to resume writing (DB::Resume) and
+  // rereads the end offsets from the database. OK when writes may go on; the
+  // failure (still UNAVAILABLE) while the disk has not recovered, or when the
+  // failed write turned out to be in the log after all, so the caller's view
+  // of the log is stale. REQUIRES: mu_ held.
+  absl::Status ResumeAfterWriteFailure();
+  // Writes, syncs and deletes a small file beside the database: OK when the
+  // disk takes synced writes again.
+  absl::Status ProbeDisk();
 
   const RocksDbLogOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // over options_.file_system; null for the real disk; outlives db_
+  // Replaced only by ResumeAfterWriteFailure (the group commit leader), under
+  // db_mu_ held exclusively; Read holds it shared. Null while a reopen failed.
+  std::shared_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   const std::string owned_scratch_dir_;  // kSecondary: removed on Close when non-empty
   std::atomic<bool> closed_{false};
@@ -103,7 +132,7 @@ class RocksDbLog final : public EventLog {
 
   std::mutex mu_;
   NextOffsets end_offsets_;  // guarded by mu_; written by the leader only
-  absl::Status write_failure_;         // guarded by mu_; sticky after a failed write
+  absl::Status write_failure_;         // guarded by mu_; set by a failed write until a resume succeeds
 };
 
 }  // namespace eventlog
