@@ -43,13 +43,18 @@ def openssl(*args):
     subprocess.run(['openssl'] + list(args), check=True, cwd=WORK, capture_output=True, timeout=60)
 
 
-def make_cert(name, cn, ext):
-    """<name>.pem and <name>.key, signed by the test CA."""
+def make_ca(name, cn):
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.pem', '-days',
+            '1', '-subj', '/CN=' + cn)
+
+
+def make_cert(name, cn, ext, ca='ca'):
+    """<name>.pem and <name>.key, signed by the test CA (<ca>.pem)."""
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
             '-subj', '/CN=' + cn)
     with open(os.path.join(WORK, name + '.ext'), 'w') as f:
         f.write(ext + '\n')
-    openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    openssl('x509', '-req', '-in', name + '.csr', '-CA', ca + '.pem', '-CAkey', ca + '.key', '-CAcreateserial',
             '-out', name + '.pem', '-days', '1', '-extfile', name + '.ext')
 
 
@@ -57,8 +62,7 @@ SERVER_EXT = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
 
 
 def make_certs():
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1',
-            '-subj', '/CN=test-ca')
+    make_ca('ca', 'test-ca')
     make_cert('server', 'localhost', SERVER_EXT)
     make_cert('client', 'ops-client', 'extendedKeyUsage=clientAuth')
 
@@ -461,6 +465,48 @@ class AuthTest(unittest.TestCase):
         inventoryd_harness.wait_for('the reload error', lambda: 'HTTP TLS certificate not reloaded' in d.stderr(),
                                     timeout=10)
         self.assertEqual(connect().sock.getpeercert(binary_form=True), second)
+
+    def test_grpc_certificate_reload_on_sighup_keeps_open_connections(self):
+        """--tls-cert/--tls-key re-read on SIGHUP (rpc/reloadable_tls.h). The
+        new certificate comes from another CA, so grpcio itself tells the two
+        apart: a channel trusting only the new CA connects once the reload is
+        in use, one trusting only the old CA no longer can, and the channel
+        opened before the reload goes on over its connection."""
+        make_ca('ca-next', 'test-ca-next')
+        make_cert('grot', 'localhost', SERVER_EXT)
+        make_cert('grot-next', 'localhost', SERVER_EXT, ca='ca-next')
+        d, target = self.serve('grpc-reload', [], cert='grot')
+        admin = (('x-api-key', 'admin-key'),)
+
+        def stub(ca):
+            channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=read(ca + '.pem')))
+            self.addCleanup(channel.close)
+            return pb_grpc.CommandServiceStub(channel)
+
+        def handshakes(ca):
+            """A fresh connection trusting only <ca> reaches a handler (which
+            refuses the empty request: INVALID_ARGUMENT), not UNAVAILABLE."""
+            code = self.code(stub(ca).CreateWarehouse, pb.CreateWarehouseRequest(), admin)
+            return code != grpc.StatusCode.UNAVAILABLE
+
+        old = stub('ca')
+        self.create_warehouse(old, 'grpc-reload-1', admin)
+        self.assertFalse(handshakes('ca-next'))
+        shutil.copy(os.path.join(WORK, 'grot-next.pem'), os.path.join(WORK, 'grot.pem'))
+        shutil.copy(os.path.join(WORK, 'grot-next.key'), os.path.join(WORK, 'grot.key'))
+        d.proc.send_signal(signal.SIGHUP)
+        inventoryd_harness.wait_for('a handshake with the new certificate', lambda: handshakes('ca-next'), timeout=20)
+        self.assertIn('SIGHUP: gRPC TLS certificate reloaded', d.stderr())
+        self.assertFalse(handshakes('ca'))
+        self.create_warehouse(old, 'grpc-reload-2', admin)  # the connection opened before the reload goes on
+        # A broken file keeps the certificate in force, and the server up.
+        with open(os.path.join(WORK, 'grot.key'), 'w') as f:
+            f.write('not a key\n')
+        d.proc.send_signal(signal.SIGHUP)
+        inventoryd_harness.wait_for('the reload error', lambda: 'gRPC TLS certificate not reloaded' in d.stderr(),
+                                    timeout=10)
+        self.assertTrue(handshakes('ca-next'))
+        self.create_warehouse(old, 'grpc-reload-3', admin)
 
     # ---- Kafka security passthrough (--kafka-config) ----
 

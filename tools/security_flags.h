@@ -1,5 +1,6 @@
 // inventoryd's security flags and their wiring: the Authenticator (JWT keys,
-// API keys, policy, rate limits), the gRPC server credentials (TLS, mTLS),
+// API keys, policy, rate limits), the gRPC server credentials (TLS, mTLS,
+// rpc/reloadable_tls.h),
 // the HTTP front door's TLS files, the SIGHUP reload of the key and policy
 // files (and of what OnReload adds), and the safe default: with
 // no authentication configured the service listens on loopback only, and a
@@ -7,7 +8,8 @@
 // --insecure-no-auth. Every flag has an INVENTORY_* environment variable.
 //
 // Thread-safety: Security is built and destroyed on the main thread; its
-// reload thread only calls Authenticator::Reload.
+// reload thread calls Authenticator::Reload, the gRPC TLS reload and what
+// OnReload added.
 #ifndef TOOLS_SECURITY_FLAGS_H_
 #define TOOLS_SECURITY_FLAGS_H_
 
@@ -27,6 +29,7 @@
 #include "auth/authenticator.h"
 #include "eventlog/kafka_settings.h"
 #include "http-api/http_server.h"
+#include "rpc/reloadable_tls.h"
 
 namespace tools {
 
@@ -92,6 +95,7 @@ class Security {
   Security() = default;
   void ReloadAll();
   std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<rpc::ReloadableServerTls> grpc_tls_;  // null: plaintext gRPC
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   http_api::HttpTlsOptions http_tls_;
   eventlog::KafkaSettings kafka_settings_;
