@@ -386,6 +386,54 @@ class AuthTest(unittest.TestCase):
                          grpc.StatusCode.RESOURCE_EXHAUSTED)
         self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
 
+    def test_in_flight_bound_refuses_with_a_retry_hint(self):
+        """--requests-in-flight-max 2 (rpc/in_flight.h): a gRPC stream and an
+        SSE stream hold both slots; a further gRPC call is RESOURCE_EXHAUSTED
+        with grpc-retry-pushback-ms, an HTTP request 429 with Retry-After,
+        /metrics counts them, /health and gRPC health still answer; once a
+        stream ends calls pass again, and a client sending the server's
+        refusal mark itself is not refused by it."""
+        import query_service_pb2 as qpb
+        import query_service_pb2_grpc as qpb_grpc
+        d, target = self.serve('in-flight', ['--requests-in-flight-max', '2'], http=True, cert=None)
+        viewer = bearer(jwt(claims(sub='viewer')))
+        admin = (('x-api-key', 'admin-key'),)
+        channel = grpc.insecure_channel(target)
+        self.addCleanup(channel.close)
+        stub = pb_grpc.CommandServiceStub(channel)
+        stream = qpb_grpc.QueryServiceStub(channel).StreamInventoryUpdates(
+            qpb.StreamInventoryUpdatesRequest(), timeout=60, metadata=viewer)
+        self.addCleanup(stream.cancel)
+        self.assertEqual(dict(stream.initial_metadata()).get('inventory-stream-admitted'), '1')
+        sse = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=RPC_TIMEOUT)
+        self.addCleanup(sse.close)
+        sse.request('GET', '/api/v1/stream', headers=dict(viewer))
+        self.assertEqual(sse.getresponse().status, 200)
+
+        try:
+            stub.CreateWarehouse(pb.CreateWarehouseRequest(), timeout=RPC_TIMEOUT, metadata=admin)
+            self.fail('a third call was admitted')
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), grpc.StatusCode.RESOURCE_EXHAUSTED, e.details())
+            self.assertIn('in flight', e.details())
+            self.assertEqual(dict(e.trailing_metadata()).get('grpc-retry-pushback-ms'), '100')
+        status, headers, _ = self.http_call(d.http_port, 'GET', '/api/v1/warehouses', headers=admin)
+        self.assertEqual((status, headers.get('retry-after')), (429, '1'))
+        self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
+        check = channel.unary_unary('/grpc.health.v1.Health/Check')  # raw bytes in and out
+        self.assertEqual(check(b'', timeout=RPC_TIMEOUT), b'\x08\x01')  # status: SERVING
+        metrics = self.http_call(d.http_port, 'GET', '/metrics')[2]
+        self.assertIn('\ninventory_requests_in_flight 2\n', metrics)
+        self.assertIn('\ninventory_requests_in_flight_refused_total 2\n', metrics)
+
+        stream.cancel()
+        inventoryd_harness.wait_for('a slot given back', lambda: self.code(
+            stub.CreateWarehouse, pb.CreateWarehouseRequest(), admin) == grpc.StatusCode.INVALID_ARGUMENT, timeout=20)
+        forged = admin + (('x-inventory-in-flight-refused', '1'),)
+        self.assertEqual(self.code(stub.CreateWarehouse, pb.CreateWarehouseRequest(), forged),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(d.proc.poll(), None)
+
     # ---- HTTPS (--http-tls-*, the twins of gRPC's --tls-*) ----
 
     def curl(self, port, path, *args):

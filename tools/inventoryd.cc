@@ -59,6 +59,7 @@
 #include "orders/orders_role.h"
 #include "projector/projector.h"
 #include "query-api/query_role.h"
+#include "rpc/in_flight.h"
 #include "google/protobuf/descriptor.h"
 #include "logging/log_format.h"
 #include "metrics/collectors.h"
@@ -350,24 +351,23 @@ struct GrpcFrontDoor {
   std::string address;  // host:port, with the port actually bound
 };
 
-// `metrics` null: nothing recorded; the interceptor then runs only for the
-// access log.
-absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
-                                        const std::shared_ptr<grpc::ServerCredentials>& credentials,
+// Every call of our services first passes the in-flight bound's interceptor
+// (rpc/in_flight.h); `metrics` null: nothing recorded, the metrics
+// interceptor then runs only for the access log.
+absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const tools::Security& security,
                                         const Roles& roles, metrics::ServiceMetrics* metrics, bool access_log) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   tools::ApplyGrpcLimits(tools::GrpcLimits{}, &builder);
   int port = 0;
-  builder.AddListeningPort(listen, credentials, &port);
+  builder.AddListeningPort(listen, security.credentials(), &port);
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
-  if (metrics != nullptr || access_log) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<rpc::InFlightInterceptorFactory>(security.in_flight()));
+  if (metrics != nullptr || access_log) interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
   if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
   door.server->GetHealthCheckService()->SetServingStatus(true);
@@ -542,9 +542,10 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
                                             .query = roles.query ? roles.query->service() : nullptr,
                                             .consumer = roles.orders ? roles.orders->consumer() : nullptr,
                                             .publisher = roles.orders ? roles.orders->publisher() : nullptr,
+                                            .in_flight = (*security)->in_flight(),
                                             .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
   absl::StatusOr<GrpcFrontDoor> grpc =
-      StartGrpc(f.listen, (*security)->credentials(), roles, obs.recorded(), obs_flags.access_log);
+      StartGrpc(f.listen, **security, roles, obs.recorded(), obs_flags.access_log);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);

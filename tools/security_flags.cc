@@ -55,6 +55,10 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
                     "File of librdkafka security settings for every Kafka client: key=value lines, "
                     "security.protocol, sasl.*, ssl.* (docs/security.md); values are never printed")
       ->envname("INVENTORY_KAFKA_CONFIG");
+  serve->add_option("--requests-in-flight-max", f.in_flight.calls_max,
+                    "Most gRPC calls and HTTP requests to the services in flight at once, streams included; past it "
+                    "RESOURCE_EXHAUSTED / HTTP 429 with a retry hint (0: no bound)")
+      ->envname("INVENTORY_REQUESTS_IN_FLIGHT_MAX")->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
       ->envname("INVENTORY_INSECURE_NO_AUTH");
@@ -107,6 +111,7 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
     ASSIGN_OR_RETURN(s->kafka_settings_, eventlog::ReadKafkaSettings(f.kafka_config_file));
   }
   s->http_tls_ = f.http_tls;
+  s->in_flight_ = std::make_unique<rpc::InFlightLimit>(f.in_flight);
   if (options.Enabled()) {
     ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
   }
