@@ -652,6 +652,26 @@ class HttpRouteListTest(unittest.TestCase):
         documented = {(path, method.upper()) for path, ops in doc['paths'].items() if path.startswith('/api/v1/')
                       for method in ops if method in ('get', 'post', 'put', 'delete')}
         self.assertEqual({(t, m) for t, m, _, _, _ in HTTP_ROUTES}, documented)
+        # Every route states how it is authenticated and documents the gate's
+        # refusals (the answers test_http_every_route_refused_then_admin_writes
+        # and the rate and in-flight tests get); /health and /ready are open.
+        schemes = doc['components']['securitySchemes']
+        self.assertEqual((schemes['bearerJwt']['scheme'], schemes['apiKey']['name'], schemes['mutualTls']['type']),
+                         ('bearer', 'X-API-Key', 'mutualTLS'))
+        self.assertTrue(doc['openapi'].startswith('3.1'), 'mutualTLS needs OpenAPI 3.1')
+        responses = doc['components']['responses']
+        self.assertIn('WWW-Authenticate', responses['Unauthenticated']['headers'])
+        self.assertIn('Retry-After', responses['TooManyRequests']['headers'])
+        for path, ops in doc['paths'].items():
+            for method, op in ops.items():
+                where = '%s %s' % (method.upper(), path)
+                if not path.startswith('/api/v1/'):
+                    self.assertEqual(op.get('security'), [], where)
+                    continue
+                self.assertEqual(op.get('security'), [{'bearerJwt': []}, {'apiKey': []}, {'mutualTls': []}], where)
+                refs = {code: r.get('$ref', '').rsplit('/', 1)[-1] for code, r in op['responses'].items()}
+                self.assertEqual((refs.get('401'), refs.get('403'), refs.get('429')),
+                                 ('Unauthenticated', 'PermissionDenied', 'TooManyRequests'), where)
 
 
 if __name__ == '__main__':
