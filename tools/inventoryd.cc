@@ -13,7 +13,7 @@
 //                    [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
 //                    [--http-listen H:P] [--ready-lag-events-max N]
-//                    [--shutdown-grace-ms 1000]
+//                    [--shutdown-grace-ms 1000] [--standby-of H:P]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help), and
 // every default is the default of the options struct the flag sets.
@@ -23,7 +23,8 @@
 // (QueryService over those views; needs projector in the same process).
 // --roles all (the default) runs all three.
 //
-// Serve, in order: open the log (eventlog/open_log.h); start the roles
+// Serve, in order: (with --standby-of, follow the log as a warm standby until
+// the writer is gone: tools/standby_flags.h); open the log (eventlog/open_log.h); start the roles
 // (command-api/command_role.h loads the newest valid snapshot and replays the
 // log after it; orders/orders_role.h; projector/projector.h;
 // query-api/query_role.h); start the front doors (gRPC); print "listening on
@@ -69,6 +70,7 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "tools/security_flags.h"
+#include "tools/standby_flags.h"
 
 namespace {
 
@@ -507,7 +509,8 @@ struct Observability {
 // ---- end observability ----
 
 int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags,
-          const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags) {
+          const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags,
+          const tools::StandbyFlags& standby_flags) {
   logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
   Observability obs(obs_flags.metrics == "on");
   obs.service.AddGrpcMethods(OurGrpcMethods());
@@ -530,6 +533,12 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   std::error_code ec;
   std::filesystem::create_directories(f.log.data_dir, ec);
   if (ec) return Fail(kExitError, absl::UnavailableError("cannot create data dir " + f.log.data_dir + ": " + ec.message()));
+  // ---- warm standby (tools/standby_flags.h): follow until the writer is gone ----
+  absl::StatusOr<tools::StandbyEnd> standby =
+      tools::FollowUntilTakeover(standby_flags, which->command, *log_config, CommandOptions(f), stop_signals);
+  if (!standby.ok()) return Fail(kExitError, WithContext("standby", standby.status()));
+  if (*standby == tools::StandbyEnd::kStopped) return 0;
+  // ---- end standby ----
   absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = eventlog::OpenLog(*log_config);
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
@@ -599,8 +608,10 @@ int main(int argc, char** argv) {
   tools::AddSecurityFlags(serve, security_flags);
   ObsFlags obs_flags;
   AddObsFlags(serve, obs_flags);
+  tools::StandbyFlags standby_flags;
+  tools::AddStandbyFlags(serve, standby_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags, obs_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags, obs_flags, standby_flags);
   return 0;
 }
