@@ -439,6 +439,18 @@ class AuthTest(unittest.TestCase):
                          grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(d.proc.poll(), None)
 
+    def test_in_flight_bound_zero_counts_nothing(self):
+        """--requests-in-flight-max 0: no bound and no interceptor, so the
+        in-flight families are exposed without samples, and calls pass."""
+        d, target = self.serve('in-flight-off', ['--requests-in-flight-max', '0'], http=True, cert=None)
+        stub = self.stub(target, tls=False)
+        self.assertEqual(self.code(stub.CreateWarehouse, pb.CreateWarehouseRequest(), (('x-api-key', 'admin-key'),)),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        metrics = self.http_call(d.http_port, 'GET', '/metrics')[2]
+        self.assertIn('# TYPE inventory_requests_in_flight gauge', metrics)
+        self.assertNotIn('\ninventory_requests_in_flight ', metrics)
+        self.assertNotIn('\ninventory_requests_in_flight_refused_total ', metrics)
+
     # ---- HTTPS (--http-tls-*, the twins of gRPC's --tls-*) ----
 
     def curl(self, port, path, *args):

@@ -354,7 +354,7 @@ struct GrpcFrontDoor {
 };
 
 // Every call of our services first passes the in-flight bound's interceptor
-// (rpc/in_flight.h); `metrics` null: nothing recorded, the metrics
+// (rpc/in_flight.h) unless --requests-in-flight-max is 0; `metrics` null: nothing recorded, the metrics
 // interceptor then runs only for the access log.
 absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const tools::Security& security,
                                         const Roles& roles, metrics::ServiceMetrics* metrics, bool access_log) {
@@ -367,7 +367,9 @@ absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const tools::
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<rpc::InFlightInterceptorFactory>(security.in_flight()));
+  if (security.in_flight()->options().calls_max > 0) {  // 0: no bound, and no interceptor to pay for
+    interceptors.push_back(std::make_unique<rpc::InFlightInterceptorFactory>(security.in_flight()));
+  }
   if (metrics != nullptr || access_log) interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
@@ -551,7 +553,9 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
                                             .query = roles.query ? roles.query->service() : nullptr,
                                             .consumer = roles.orders ? roles.orders->consumer() : nullptr,
                                             .publisher = roles.orders ? roles.orders->publisher() : nullptr,
-                                            .in_flight = (*security)->in_flight(),
+                                            .in_flight = (*security)->in_flight()->options().calls_max > 0
+                                                             ? (*security)->in_flight()
+                                                             : nullptr,
                                             .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
   absl::StatusOr<GrpcFrontDoor> grpc =
       StartGrpc(f.listen, **security, roles, obs.recorded(), obs_flags.access_log);

@@ -57,7 +57,7 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
       ->envname("INVENTORY_KAFKA_CONFIG");
   serve->add_option("--requests-in-flight-max", f.in_flight.calls_max,
                     "Most gRPC calls and HTTP requests to the services in flight at once, streams included; past it "
-                    "RESOURCE_EXHAUSTED / HTTP 429 with a retry hint (0: no bound)")
+                    "RESOURCE_EXHAUSTED / HTTP 429 with a retry hint (0: no bound, nothing counted)")
       ->envname("INVENTORY_REQUESTS_IN_FLIGHT_MAX")->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
