@@ -22,7 +22,7 @@ namespace ledger {
 namespace {
 
 constexpr int kWarehouses = 3;
-constexpr TimeMs kStart = 1'700'000'000'000;
+constexpr TimeMs kStart = ledger::AtEpochMs(1'700'000'000'000);
 
 std::size_t ResidentBytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
@@ -84,7 +84,7 @@ struct Fixture {
   }
 
   Command Next(CommandBody body) {
-    now += 1;
+    now += DurationMs{1};
     return Command{{CommandId(Id("c", ++seq)), now, "bench", ""}, std::move(body)};
   }
 };

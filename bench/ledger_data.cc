@@ -29,7 +29,7 @@ absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_ha
   ledger::State state;
   std::vector<eventlog::LogRecord> pending;
   std::uint64_t seq = 0;
-  ledger::TimeMs now = 1'700'000'000'000;
+  ledger::TimeMs now = ledger::AtEpochMs(1'700'000'000'000);
   auto run = [&](ledger::CommandBody body) -> absl::Status {
     ledger::Command c{{ledger::CommandId(absl::StrCat("seed-", ++seq)), ++now, "bench", ""}, std::move(body)};
     ledger::Decision d = ledger::DecideAndApply(state, c);

@@ -67,7 +67,7 @@ void Must(const absl::Status& s, const char* what) {
 
 void SubmitAndWait(command_api::Writer* writer, ledger::CommandBody body, const std::string& id) {
   std::promise<absl::Status> done;
-  ledger::Command c{{ledger::CommandId(id), 0, "bench", ""}, std::move(body)};
+  ledger::Command c{{ledger::CommandId(id), {}, "bench", ""}, std::move(body)};
   Must(writer->Submit(std::move(c), [&](const command_api::WriteResult& r, const ledger::State&) {
     done.set_value(r.status);
   }), "submit");

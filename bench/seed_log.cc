@@ -30,10 +30,10 @@ struct Seeder {
   std::vector<eventlog::LogRecord> pending;
   base::NextOffsets next_offsets;
   std::uint64_t seq = 0;
-  ledger::TimeMs now = 1'700'000'000'000;
+  ledger::TimeMs now = ledger::AtEpochMs(1'700'000'000'000);
 
   void Run(ledger::CommandBody body) {
-    now += 1;
+    now += ledger::DurationMs{1};
     ledger::Command c{{ledger::CommandId("seed-" + std::to_string(++seq)), now, "seed", ""}, std::move(body)};
     ledger::Decision d = ledger::DecideAndApply(state, c);
     for (const ledger::Event& e : d.events) pending.push_back({ledger::PartitionKey(e), ledger::Encode(e)});

@@ -152,7 +152,7 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
   for (const pb::OrderLine& line : r.lines()) {
     reserve.lines.push_back({ledger::Sku(line.sku()), line.quantity(), ledger::WarehouseCode(line.warehouse())});
   }
-  reserve.ttl_ms = r.ttl_ms() == 0 ? o.default_ttl_ms : r.ttl_ms();
+  reserve.ttl_ms = r.ttl_ms() == 0 ? o.default_ttl_ms : ledger::DurationMs{r.ttl_ms()};
   reserve.split = r.allow_split() ? ledger::SplitPolicy::kAllowSplit : ledger::SplitPolicy::kSingleWarehouse;
   reserve.preferred_region = r.preferred_region();
   ledger::Command command{Meta(r.context()), std::move(reserve)};
@@ -180,9 +180,9 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::ExpireReservationRequest& r)
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::ExtendReservationRequest& r, const TranslateOptions& o) {
-  return ledger::Command{Meta(r.context()),
-                         ledger::ExtendReservation{ledger::ReservationId(r.reservation_id()),
-                                                   r.ttl_ms() == 0 ? o.default_ttl_ms : r.ttl_ms()}};
+  return ledger::Command{Meta(r.context()), ledger::ExtendReservation{
+                                                ledger::ReservationId(r.reservation_id()),
+                                                r.ttl_ms() == 0 ? o.default_ttl_ms : ledger::DurationMs{r.ttl_ms()}}};
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::BlockSalesRequest& r) {
@@ -253,7 +253,7 @@ void FillSalesBlock(const ledger::Sku& sku, const ledger::SalesBlock& b, pb::Sal
   out->set_sku(sku.value());
   out->set_warehouse(b.warehouse.value());
   out->set_reason(b.reason);
-  out->set_blocked_at_ms(b.blocked_at_ms);
+  out->set_blocked_at_ms(ledger::EpochMs(b.blocked_at_ms));
   out->set_actor(b.actor);
 }
 
@@ -280,9 +280,9 @@ void FillReservation(const ledger::State& state, const ledger::ReservationState&
   out->set_reservation_id(r.id.value());
   out->set_order_id(r.order_id.value());
   out->set_status(ToProto(r.status()));
-  out->set_created_at_ms(r.created_at_ms);
-  out->set_expires_at_ms(r.expires_at_ms);
-  out->set_resolved_at_ms(r.resolved_at_ms);
+  out->set_created_at_ms(ledger::EpochMs(r.created_at_ms));
+  out->set_expires_at_ms(ledger::EpochMs(r.expires_at_ms));
+  out->set_resolved_at_ms(ledger::EpochMs(r.resolved_at_ms));
   for (const ledger::ReservationAllocation& a : r.allocations) {
     pb::Allocation* p = out->add_allocations();
     p->set_request_line(a.request_line);

@@ -26,7 +26,7 @@ namespace pb = inventory::v1;
 
 struct TranslateOptions {
   // TTL of a reservation that names none, ms. Default 15 minutes.
-  std::int64_t default_ttl_ms = 15 * 60 * 1000;
+  ledger::DurationMs default_ttl_ms = std::chrono::minutes{15};
 };
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CreateItemRequest& r);

@@ -28,7 +28,7 @@ void ExpectMeta(const ledger::Command& command, const std::string& id, const std
   EXPECT_EQ(command.meta.command_id.value(), id);
   EXPECT_EQ(command.meta.actor, actor);
   EXPECT_EQ(command.meta.correlation_id, correlation);
-  EXPECT_EQ(command.meta.now_ms, 0) << "the writer stamps the time, not the translation";
+  EXPECT_EQ(ledger::EpochMs(command.meta.now_ms), 0) << "the writer stamps the time, not the translation";
 }
 
 // The body as T, or a test failure.
@@ -306,7 +306,7 @@ TEST(TranslateTest, ReserveMapsEveryField) {
   r.set_preferred_region("eu-west");
   r.mutable_context()->set_correlation_id("corr-7");
   TranslateOptions options;
-  options.default_ttl_ms = 123'000;
+  options.default_ttl_ms = ledger::DurationMs{123'000};
   absl::StatusOr<ledger::Command> c = ToCommand(r, options);
   ASSERT_TRUE(c.ok()) << c.status();
   ExpectMeta(*c, "cmd-11", "shop", "corr-7");
@@ -320,7 +320,7 @@ TEST(TranslateTest, ReserveMapsEveryField) {
   EXPECT_EQ(reserve.lines[1].sku.value(), "SKU-2");
   EXPECT_EQ(reserve.lines[1].quantity, 4);
   EXPECT_TRUE(reserve.lines[1].warehouse.empty());
-  EXPECT_EQ(reserve.ttl_ms, 90'000);
+  EXPECT_EQ(reserve.ttl_ms.count(), 90'000);
   EXPECT_EQ(reserve.split, ledger::SplitPolicy::kAllowSplit);
   EXPECT_EQ(reserve.preferred_region, "eu-west");
 }
@@ -328,11 +328,11 @@ TEST(TranslateTest, ReserveMapsEveryField) {
 TEST(TranslateTest, ReserveDefaults) {
   pb::CheckAndReserveStockRequest r = ReserveRequest();
   TranslateOptions options;
-  options.default_ttl_ms = 123'000;
+  options.default_ttl_ms = ledger::DurationMs{123'000};
   absl::StatusOr<ledger::Command> c = ToCommand(r, options);
   ASSERT_TRUE(c.ok()) << c.status();
   const auto& reserve = Body<ledger::Reserve>(c);
-  EXPECT_EQ(reserve.ttl_ms, 123'000) << "ttl_ms 0 takes the configured default";
+  EXPECT_EQ(reserve.ttl_ms.count(), 123'000) << "ttl_ms 0 takes the configured default";
   EXPECT_EQ(reserve.split, ledger::SplitPolicy::kSingleWarehouse);
   EXPECT_EQ(reserve.reservation_id.value(), "r-cmd-11");
   EXPECT_EQ(ReservationIdFor(r), "r-cmd-11");
@@ -341,7 +341,7 @@ TEST(TranslateTest, ReserveDefaults) {
 
   // The built-in default is 15 minutes.
   absl::StatusOr<ledger::Command> builtin = ToCommand(r, TranslateOptions{});
-  EXPECT_EQ(Body<ledger::Reserve>(builtin).ttl_ms, 15 * 60 * 1000);
+  EXPECT_EQ(Body<ledger::Reserve>(builtin).ttl_ms, std::chrono::minutes{15});
 
   r.set_reservation_id("mine");
   EXPECT_EQ(ReservationIdFor(r), "mine");

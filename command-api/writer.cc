@@ -139,7 +139,7 @@ std::optional<std::int64_t> Writer::NextExpiryMs() const {
 
 void Writer::PublishExpiry() {
   std::optional<ledger::TimeMs> next = state_.NextExpiry();
-  next_expiry_ms_.store(next ? *next : -1, std::memory_order_release);
+  next_expiry_ms_.store(next ? ledger::EpochMs(*next) : -1, std::memory_order_release);
 }
 
 void Writer::Stop() {
@@ -178,7 +178,7 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
     wake_.wait(lock, [&] { return !queue_.empty() || expire_requested_ || stopping_; });
     if (expire_requested_) {
       expire_requested_ = false;
-      ledger::TimeMs now = std::max(clock_->NowMs(), state_.time_high_water_ms());
+      ledger::TimeMs now = std::max(ledger::AtEpochMs(clock_->NowMs()), state_.time_high_water_ms());
       for (const ledger::ReservationId& id : state_.ExpiredBy(now, options_.expire_batch_max)) {
         Command expire{{.command_id = ledger::ExpireCommandId(id), .actor = "expiry"}, ledger::ExpireReservation{id}};
         batch.push_back({std::move(expire), nullptr});
@@ -247,7 +247,7 @@ Writer::Chunk Writer::Decide(std::vector<Pending>& batch, std::size_t from) {
   chunk.begin = chunk.end = from;
   while (chunk.end < batch.size() && chunk.records.size() + kEventsPerCommandMax <= options_.batch_events_max) {
     Command& command = batch[chunk.end].command;
-    command.meta.now_ms = std::max(clock_->NowMs(), state_.time_high_water_ms());
+    command.meta.now_ms = std::max(ledger::AtEpochMs(clock_->NowMs()), state_.time_high_water_ms());
     Decision d = ledger::DecideAndApply(state_, command);
     chunk.first_record.push_back(chunk.records.size());
     for (const Event& e : d.events) chunk.records.push_back({ledger::PartitionKey(e), ledger::Encode(e)});

@@ -38,6 +38,8 @@
 #include "ledger/snapshot.h"
 #include "ledger/validate.h"
 
+using namespace std::chrono_literals;
+
 namespace command_api {
 namespace {
 
@@ -63,7 +65,7 @@ ledger::CommandBody Receive(const std::string& sku, const std::string& warehouse
 }
 
 ledger::CommandBody Reserve(const std::string& reservation, const std::vector<ledger::ReserveLine>& lines,
-                            ledger::TimeMs ttl_ms = 15 * 60 * 1000,
+                            ledger::DurationMs ttl_ms = 15min,
                             ledger::SplitPolicy split = ledger::SplitPolicy::kSingleWarehouse) {
   ledger::Reserve r;
   r.reservation_id = ledger::ReservationId(reservation);
@@ -773,7 +775,7 @@ TEST_F(WriterTest, RestartFromTheLogRebuildsTheSameState) {
   Accept("s1", Receive("SKU-1", "WH-A", 10));
   Accept("s2", Receive("SKU-1", "WH-B", 7));
   Accept("s3", Receive("SKU-2", "WH-B", 4));
-  Accept("r1", Reserve("R1", {Line("SKU-1", 12)}, 60'000, ledger::SplitPolicy::kAllowSplit));
+  Accept("r1", Reserve("R1", {Line("SKU-1", 12)}, 60'000ms, ledger::SplitPolicy::kAllowSplit));
   Accept("r2", Reserve("R2", {Line("SKU-2", 1)}));
   Accept("c2", ledger::CommitReservation{ledger::ReservationId("R2")});
   Accept("x1", ledger::ShipTransfer{ledger::TransferId("T1"), Sku("SKU-2"), WarehouseCode("WH-B"),
@@ -917,7 +919,7 @@ TEST_F(WriterTest, ReservationExpiresOnceOnTheManualClock) {
   Accept("stock-a", Receive("SKU-1", "WH-A", 2));
   Accept("stock-b", Receive("SKU-1", "WH-B", 3));
   // 4 units: no warehouse holds them alone, so two allocations.
-  Outcome reserved = Accept("reserve", Reserve("RX", {Line("SKU-1", 4)}, 60'000, ledger::SplitPolicy::kAllowSplit));
+  Outcome reserved = Accept("reserve", Reserve("RX", {Line("SKU-1", 4)}, 60'000ms, ledger::SplitPolicy::kAllowSplit));
   const ledger::ReservationState* rx = reserved.state.reservation(ledger::ReservationId("RX"));
   ASSERT_NE(rx, nullptr);
   const std::size_t allocations = rx->allocations.size();
@@ -973,7 +975,7 @@ TEST_F(WriterTest, ReservationExpiresOnceOnTheManualClock) {
     EXPECT_EQ(expired->reservation_id.value(), "RX");
     ASSERT_LT(expired->allocation_index, allocations);
     ++expired_per_allocation[expired->allocation_index];
-    EXPECT_EQ(e.event.envelope.occurred_at_ms, kT0 + 60'000) << "expired at the clock's time";
+    EXPECT_EQ(ledger::EpochMs(e.event.envelope.occurred_at_ms), kT0 + 60'000) << "expired at the clock's time";
   }
   for (std::size_t i = 0; i < allocations; ++i) {
     EXPECT_EQ(expired_per_allocation[i], 1) << "allocation " << i;
@@ -989,11 +991,11 @@ TEST_F(WriterTest, ReservationWithTheLongestValidIdExpires) {
   Seed();
   Accept("stock", Receive("SKU-1", "WH-A", 5));
   const std::string long_id(ledger::kIdLengthMax, 'r');
-  Outcome reserved = Accept("reserve-long", Reserve(long_id, {Line("SKU-1", 5)}, 60'000));
+  Outcome reserved = Accept("reserve-long", Reserve(long_id, {Line("SKU-1", 5)}, 60'000ms));
   ASSERT_NE(reserved.state.reservation(ledger::ReservationId(long_id)), nullptr);
   // A control with a short id, due at the same time.
   Accept("stock-2", Receive("SKU-2", "WH-A", 2));
-  Accept("reserve-short", Reserve("RS", {Line("SKU-2", 2)}, 60'000));
+  Accept("reserve-short", Reserve("RS", {Line("SKU-2", 2)}, 60'000ms));
   clock_.Advance(60'000);
   writer_->ExpireDue();
   ledger::State s = Probe();  // decided after the expiry pass
@@ -1012,7 +1014,7 @@ TEST_F(WriterTest, ExpiryAfterRestartComesFromTheLog) {
   OpenWriter();
   Seed();
   Accept("stock", Receive("SKU-2", "WH-A", 6));
-  Accept("reserve", Reserve("RY", {Line("SKU-2", 6)}, 60'000));
+  Accept("reserve", Reserve("RY", {Line("SKU-2", 6)}, 60'000ms));
   Reopen();
   EXPECT_EQ(writer_->NextExpiryMs(), std::optional<std::int64_t>(kT0 + 60'000));
   ExpiryOptions expiry_options;
@@ -1092,27 +1094,27 @@ TEST_F(WriterTest, CommandTimeComesFromTheClock) {
   clock_.Set(kT0 + 5);
   Outcome first = Accept("at-5", Receive("SKU-1", "WH-A", 5));
   clock_.Set(kT0 + 70'000);
-  Outcome reserve = Accept("at-70", Reserve("RT", {Line("SKU-1", 1)}, 30'000));
+  Outcome reserve = Accept("at-70", Reserve("RT", {Line("SKU-1", 1)}, 30'000ms));
   std::vector<LoggedEvent> a = EventsOf("at-5");
   std::vector<LoggedEvent> b = EventsOf("at-70");
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
-  EXPECT_EQ(a[0].event.envelope.occurred_at_ms, kT0 + 5);
-  EXPECT_EQ(b[0].event.envelope.occurred_at_ms, kT0 + 70'000);
+  EXPECT_EQ(ledger::EpochMs(a[0].event.envelope.occurred_at_ms), kT0 + 5);
+  EXPECT_EQ(ledger::EpochMs(b[0].event.envelope.occurred_at_ms), kT0 + 70'000);
   const auto* line = std::get_if<ledger::ReservationLineReserved>(&b[0].event.payload);
   ASSERT_NE(line, nullptr);
-  EXPECT_EQ(line->expires_at_ms, kT0 + 70'000 + 30'000);
+  EXPECT_EQ(ledger::EpochMs(line->expires_at_ms), kT0 + 70'000 + 30'000);
   const ledger::ReservationState* r = reserve.state.reservation(ledger::ReservationId("RT"));
   ASSERT_NE(r, nullptr);
-  EXPECT_EQ(r->created_at_ms, kT0 + 70'000);
-  for (const LoggedEvent& e : EventsOf("seed-wh-a")) EXPECT_EQ(e.event.envelope.occurred_at_ms, kT0);
+  EXPECT_EQ(ledger::EpochMs(r->created_at_ms), kT0 + 70'000);
+  for (const LoggedEvent& e : EventsOf("seed-wh-a")) EXPECT_EQ(ledger::EpochMs(e.event.envelope.occurred_at_ms), kT0);
 
   // A clock that steps back does not take event time back with it.
   clock_.Set(kT0 + 1'000);
   Accept("stepped-back", Receive("SKU-1", "WH-A", 1));
   std::vector<LoggedEvent> c = EventsOf("stepped-back");
   ASSERT_EQ(c.size(), 1u);
-  EXPECT_EQ(c[0].event.envelope.occurred_at_ms, kT0 + 70'000);
+  EXPECT_EQ(ledger::EpochMs(c[0].event.envelope.occurred_at_ms), kT0 + 70'000);
 }
 
 }  // namespace

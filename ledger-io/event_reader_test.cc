@@ -25,7 +25,7 @@ class EventReaderTest : public ::testing::Test {
       ledger::Event event{ledger::Envelope{}, ledger::ItemCreated{"Widget", "tools", {}, 5, 50}};
       event.envelope.event_id = ledger::EventId{1, static_cast<uint64_t>(i)};
       event.envelope.sku = ledger::Sku(absl::StrCat("SKU-", i));
-      event.envelope.occurred_at_ms = 1000 + i;
+      event.envelope.occurred_at_ms = ledger::AtEpochMs(1000 + static_cast<std::int64_t>(i));
       event.envelope.schema_version = ledger::kSchemaVersion;
       event.envelope.command_event_count = 1;
       eventlog::LogRecord record{event.envelope.sku.value(), i == 3 ? std::string("\xff\xff not an event") : ledger::Encode(event)};

@@ -22,7 +22,7 @@ class AllocationTest : public ::testing::Test {
   void Run(CommandBody body) {
     Command c;
     c.meta.command_id = CommandId("c" + std::to_string(++seq_));
-    c.meta.now_ms = 1'000'000;
+    c.meta.now_ms = AtEpochMs(1'000'000);
     c.body = std::move(body);
     Decision d = DecideAndApply(state_, c);
     ASSERT_TRUE(d.accepted()) << d.rejection->message;
@@ -300,7 +300,7 @@ TEST_F(AllocationTest, UnregisteredWarehousesAreSkipped) {
   // Stock folded for a warehouse whose registration has not been folded yet.
   Event e;
   e.envelope.event_id = EventId{1, 2};
-  e.envelope.occurred_at_ms = 1'000'000;
+  e.envelope.occurred_at_ms = AtEpochMs(1'000'000);
   e.envelope.sku = Sku("A");
   e.payload = StockReceived{.warehouse = WarehouseCode("GHOST"), .quantity = 100};
   ASSERT_TRUE(Evolve(state_, e).ok());

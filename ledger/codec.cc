@@ -129,7 +129,7 @@ struct PayloadToProto {
     p->set_order_id(e.order_id.value());
     p->set_warehouse(e.warehouse.value());
     p->set_quantity(e.quantity);
-    p->set_expires_at_ms(e.expires_at_ms);
+    p->set_expires_at_ms(EpochMs(e.expires_at_ms));
     p->set_allocation_index(e.allocation_index);
     p->set_allocation_count(e.allocation_count);
     p->set_request_line(e.request_line);
@@ -167,7 +167,7 @@ struct PayloadToProto {
     p->set_reservation_id(e.reservation_id.value());
     p->set_warehouse(e.warehouse.value());
     p->set_allocation_index(e.allocation_index);
-    p->set_expires_at_ms(e.expires_at_ms);
+    p->set_expires_at_ms(EpochMs(e.expires_at_ms));
   }
 };
 
@@ -229,10 +229,9 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
     }
     case pb::Event::kReservationLineReserved: {
       const auto& m = p.reservation_line_reserved();
-      return ReservationLineReserved{ReservationId(m.reservation_id()), OrderId(m.order_id()),
-                                     WarehouseCode(m.warehouse()),      m.quantity(),
-                                     m.expires_at_ms(),                 m.allocation_index(),
-                                     m.allocation_count(),              m.request_line()};
+      return ReservationLineReserved{
+          ReservationId(m.reservation_id()), OrderId(m.order_id()), WarehouseCode(m.warehouse()), m.quantity(),
+          AtEpochMs(m.expires_at_ms()),      m.allocation_index(),  m.allocation_count(),         m.request_line()};
     }
     case pb::Event::kReservationCommitted: {
       const auto& m = p.reservation_committed();
@@ -258,7 +257,7 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
     case pb::Event::kReservationExtended: {
       const auto& m = p.reservation_extended();
       return ReservationExtended{ReservationId(m.reservation_id()), WarehouseCode(m.warehouse()), m.allocation_index(),
-                                 m.expires_at_ms()};
+                                 AtEpochMs(m.expires_at_ms())};
     }
     case pb::Event::PAYLOAD_NOT_SET: break;
   }
@@ -312,7 +311,7 @@ pb::Event ToProto(const Event& event) {
   const Envelope& env = event.envelope;
   out.set_event_id(env.event_id.ToBytes());
   out.set_schema_version(env.schema_version);
-  out.set_occurred_at_ms(env.occurred_at_ms);
+  out.set_occurred_at_ms(EpochMs(env.occurred_at_ms));
   out.set_command_id(env.command_id.value());
   out.set_actor(env.actor);
   out.set_correlation_id(env.correlation_id);
@@ -346,7 +345,7 @@ absl::StatusOr<Event> FromProto(const pb::Event& proto) {
   const char* id = proto.event_id().data();
   env.event_id = {base::DecodeFixed64Be(id), base::DecodeFixed64Be(id + 8)};
   env.schema_version = proto.schema_version();
-  env.occurred_at_ms = proto.occurred_at_ms();
+  env.occurred_at_ms = AtEpochMs(proto.occurred_at_ms());
   env.command_id = CommandId(proto.command_id());
   env.actor = proto.actor();
   env.correlation_id = proto.correlation_id();

@@ -11,7 +11,7 @@ Envelope SampleEnvelope(std::string sku) {
   Envelope env;
   env.event_id = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
   env.schema_version = kSchemaVersion;
-  env.occurred_at_ms = 1'700'000'000'123;
+  env.occurred_at_ms = AtEpochMs(1'700'000'000'123);
   env.command_id = CommandId("cmd-42");
   env.actor = "alice";
   env.correlation_id = "order-7";
@@ -38,15 +38,15 @@ std::vector<EventPayload> EveryPayload() {
       StockCounted{WarehouseCode("WH-1"), 90, -6},
       TransferShipped{TransferId("T-1"), WarehouseCode("WH-1"), WarehouseCode("WH-2"), 10},
       TransferReceived{TransferId("T-1"), WarehouseCode("WH-1"), WarehouseCode("WH-2"), 10},
-      ReservationLineReserved{ReservationId("R-1"), OrderId("O-1"), WarehouseCode("WH-2"), 3, 1'700'000'900'000, 1,
-                              2, 1},
+      ReservationLineReserved{ReservationId("R-1"), OrderId("O-1"), WarehouseCode("WH-2"), 3,
+                              AtEpochMs(1'700'000'900'000), 1, 2, 1},
       ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
       ReservationReleased{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1, ReleaseReason::kPaymentFailed},
       ReservationExpired{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
       SalesBlocked{WarehouseCode("WH-2"), "recall 7"},
       SalesBlocked{WarehouseCode(), "everywhere"},
       SalesUnblocked{WarehouseCode("WH-2")},
-      ReservationExtended{ReservationId("R-1"), WarehouseCode("WH-2"), 1, 1'700'000'990'000},
+      ReservationExtended{ReservationId("R-1"), WarehouseCode("WH-2"), 1, AtEpochMs(1'700'000'990'000)},
   };
 }
 

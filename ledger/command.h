@@ -18,7 +18,7 @@ namespace ledger {
 
 struct CommandMeta {
   CommandId command_id;  // idempotency key, required
-  TimeMs now_ms = 0;     // decision time; becomes each event's occurred_at_ms
+  TimeMs now_ms{};       // decision time; becomes each event's occurred_at_ms
   std::string actor;
   std::string correlation_id;
   // The caller's W3C traceparent, already validated (metrics::TraceIdOf);
@@ -111,7 +111,7 @@ struct Reserve {
   ReservationId reservation_id;
   OrderId order_id;
   std::vector<ReserveLine> lines;
-  TimeMs ttl_ms = 15 * 60 * 1000;
+  DurationMs ttl_ms = std::chrono::minutes{15};
   SplitPolicy split = SplitPolicy::kSingleWarehouse;
   std::string preferred_region;
 };
@@ -147,7 +147,7 @@ struct ExpireReservation {
 // later than the current one; ttl_ms is bounded like Reserve's.
 struct ExtendReservation {
   ReservationId reservation_id;
-  TimeMs ttl_ms = 0;
+  DurationMs ttl_ms{};
 };
 
 // Refuses new reservations of `sku` at `warehouse` (every warehouse when

@@ -256,7 +256,7 @@ class Decider {
     const ReservationState* r = state_.reservation(c.reservation_id);
     if (r != nullptr && r->status() == ReservationStatus::kActive && meta_.now_ms >= r->expires_at_ms) {
       return Reject(RejectionReason::kAlreadyResolved,
-                    absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
+                    absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", EpochMs(r->expires_at_ms)));
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationCommitted{.reservation_id = c.reservation_id,
@@ -313,13 +313,13 @@ class Decider {
     if (r != nullptr && r->complete() && r->status() == ReservationStatus::kActive) {
       // Past its TTL it holds nothing to extend, even before the timer records the expiry.
       if (meta_.now_ms >= r->expires_at_ms) {
-        return Reject(RejectionReason::kAlreadyResolved,
-                      absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", r->expires_at_ms));
+        return Reject(RejectionReason::kAlreadyResolved, absl::StrCat("reservation ", c.reservation_id.value(),
+                                                                      " expired at ", EpochMs(r->expires_at_ms)));
       }
       if (to <= r->expires_at_ms) {
         return Reject(RejectionReason::kExpiryNotLater,
-                      absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
-                                   "; the extension to ", to, " is not later"));
+                      absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", EpochMs(r->expires_at_ms),
+                                   "; the extension to ", EpochMs(to), " is not later"));
       }
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
@@ -335,8 +335,8 @@ class Decider {
     if (c.when == ExpireWhen::kDue && r != nullptr && r->status() == ReservationStatus::kActive &&
         meta_.now_ms < r->expires_at_ms) {
       return Reject(RejectionReason::kNotYetExpired,
-                    absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", r->expires_at_ms,
-                                 ", not yet at ", meta_.now_ms));
+                    absl::StrCat("reservation ", c.reservation_id.value(), " expires at ", EpochMs(r->expires_at_ms),
+                                 ", not yet at ", EpochMs(meta_.now_ms)));
     }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationExpired{.reservation_id = c.reservation_id,

@@ -15,6 +15,8 @@
 #include "ledger/evolve.h"
 #include "ledger/validate.h"
 
+using namespace std::chrono_literals;
+
 // Commands are written with C++20 designated initializers, leaving the other
 // members at their defaults on purpose; GCC's -Wextra would flag every one.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -22,7 +24,7 @@
 namespace ledger {
 namespace {
 
-constexpr TimeMs kStart = 1'700'000'000'000;
+constexpr TimeMs kStart = AtEpochMs(1'700'000'000'000);
 
 // A ledger under test: a State, a clock and a command-id counter.
 class DecideTest : public ::testing::Test {
@@ -162,9 +164,9 @@ TEST_F(DecideTest, MetaWithMalformedCommandIdIsInvalid) {
 
 TEST_F(DecideTest, MetaTimeOutOfRangeIsInvalid) {
   Command c = Make(CreateItem{.sku = Sku("A"), .name = "a"});
-  c.meta.now_ms = -1;
+  c.meta.now_ms = AtEpochMs(-1);
   EXPECT_EQ(Refuse(c, RejectionReason::kInvalidArgument).field, "now_ms");
-  c.meta.now_ms = kTimeMaxMs + 1;
+  c.meta.now_ms = kTimeMaxMs + 1ms;
   EXPECT_EQ(Refuse(c, RejectionReason::kInvalidArgument).field, "now_ms");
 }
 
@@ -200,7 +202,7 @@ TEST_F(DecideTest, DecideIsPureAndDeterministic) {
   ASSERT_EQ(d1.events.size(), 1u);
   EXPECT_EQ(d1.events, d2.events);
   // Another time gives another event id.
-  c.meta.now_ms += 1;
+  c.meta.now_ms += 1ms;
   Decision d3 = Decide(state_, c);
   ASSERT_EQ(d3.events.size(), 1u);
   EXPECT_NE(d3.events[0].envelope.event_id, d1.events[0].envelope.event_id);
@@ -728,7 +730,7 @@ TEST_F(TransferTest, ShipMovesStockOutOfFromAndIncomingAtTo) {
 
 TEST_F(TransferTest, ReceiveMovesIncomingToOnHand) {
   Accept(Ship("T1", 8));
-  now_ += 5000;
+  now_ += 5000ms;
   Command c = Make(ReceiveTransfer{.transfer_id = TransferId("T1")});
   Decision d = DecideAndApply(state_, c);
   ASSERT_TRUE(d.accepted());
@@ -837,7 +839,7 @@ TEST_F(ReserveTest, ExplicitWarehouseReservesThere) {
   Receive("A", "W1", 10);
   Receive("A", "W2", 10);
   Reserve body = OneLine("R1", "A", 4, "W2");
-  body.ttl_ms = 60'000;
+  body.ttl_ms = 60'000ms;
   Command c = Make(body);
   Decision d = DecideAndApply(state_, c);
   ASSERT_TRUE(d.accepted());
@@ -845,8 +847,8 @@ TEST_F(ReserveTest, ExplicitWarehouseReservesThere) {
   ExpectEnvelopes(d.events, c);
   EXPECT_EQ(d.events[0].envelope.sku, Sku("A"));
   EXPECT_EQ(PayloadAs<ReservationLineReserved>(d.events[0]),
-            (ReservationLineReserved{ReservationId("R1"), OrderId("order-R1"), WarehouseCode("W2"), 4,
-                                     now_ + 60'000, 0, 1, 0}));
+            (ReservationLineReserved{ReservationId("R1"), OrderId("order-R1"), WarehouseCode("W2"), 4, now_ + 60'000ms,
+                                     0, 1, 0}));
   EXPECT_EQ(Level("A", "W2"), (StockLevel{10, 4, 0}));
   EXPECT_EQ(Level("A", "W2").available(), 6);
   EXPECT_EQ(Level("A", "W1"), (StockLevel{10, 0, 0}));
@@ -857,14 +859,14 @@ TEST_F(ReserveTest, ExplicitWarehouseReservesThere) {
   EXPECT_TRUE(r->complete());
   EXPECT_EQ(r->order_id, OrderId("order-R1"));
   EXPECT_EQ(r->created_at_ms, now_);
-  EXPECT_EQ(r->expires_at_ms, now_ + 60'000);
+  EXPECT_EQ(r->expires_at_ms, now_ + 60'000ms);
   ASSERT_EQ(r->allocations.size(), 1u);
   EXPECT_EQ(state_.item(r->allocations[0].item).sku, Sku("A"));
   EXPECT_EQ(state_.warehouse(r->allocations[0].warehouse).code, WarehouseCode("W2"));
   EXPECT_EQ(r->allocations[0].quantity, 4);
   EXPECT_EQ(r->allocations[0].request_line, 0u);
   EXPECT_EQ(r->allocations[0].status, ReservationStatus::kActive);
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(now_ + 60'000));
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(now_ + 60'000ms));
 }
 
 TEST_F(ReserveTest, ExplicitWarehouseWithoutEnoughIsInsufficientEvenIfOthersHaveIt) {
@@ -921,10 +923,10 @@ TEST_F(ReserveTest, MultiLineAcrossSkusEmitsOneEventPerLine) {
   EXPECT_EQ(d.events[1].envelope.sku, Sku("B"));
   EXPECT_EQ(PayloadAs<ReservationLineReserved>(d.events[0]),
             (ReservationLineReserved{ReservationId("R1"), OrderId("O1"), WarehouseCode("W1"), 2,
-                                     now_ + 15 * 60 * 1000, 0, 2, 0}));
+                                     now_ + 15ms * 60 * 1000, 0, 2, 0}));
   EXPECT_EQ(PayloadAs<ReservationLineReserved>(d.events[1]),
             (ReservationLineReserved{ReservationId("R1"), OrderId("O1"), WarehouseCode("W2"), 3,
-                                     now_ + 15 * 60 * 1000, 1, 2, 1}));
+                                     now_ + 15ms * 60 * 1000, 1, 2, 1}));
   EXPECT_EQ(Level("A", "W1").reserved, 2);
   EXPECT_EQ(Level("B", "W2").reserved, 3);
   const ReservationState* r = state_.reservation(ReservationId("R1"));
@@ -1096,11 +1098,11 @@ TEST_F(ReserveTest, InvalidFields) {
   b.lines[0].warehouse = WarehouseCode("W/1");
   RefuseField(b, "lines[0].warehouse");
   b = valid();
-  b.ttl_ms = kReservationTtlMinMs - 1;
+  b.ttl_ms = kReservationTtlMinMs - 1ms;
   RefuseField(b, "ttl_ms");
-  b.ttl_ms = kReservationTtlMaxMs + 1;
+  b.ttl_ms = kReservationTtlMaxMs + 1ms;
   RefuseField(b, "ttl_ms");
-  b.ttl_ms = 0;
+  b.ttl_ms = 0ms;
   RefuseField(b, "ttl_ms");
   b = valid();
   b.preferred_region = std::string(kTextLengthMax + 1, 'r');
@@ -1181,10 +1183,10 @@ class ResolveTest : public DecideTest {
     Accept(Reserve{.reservation_id = ReservationId("R1"),
                    .order_id = OrderId("O1"),
                    .lines = {{Sku("A"), 7, WarehouseCode()}, {Sku("B"), 1, WarehouseCode()}},
-                   .ttl_ms = 10'000,
+                   .ttl_ms = 10'000ms,
                    .split = SplitPolicy::kAllowSplit});
-    expires_at_ = now_ + 10'000;
-    now_ += 1000;
+    expires_at_ = now_ + 10'000ms;
+    now_ += 1000ms;
   }
   void ExpectAllResolved(ReservationStatus status) {
     const ReservationState* r = state_.reservation(ReservationId("R1"));
@@ -1193,9 +1195,9 @@ class ResolveTest : public DecideTest {
     EXPECT_EQ(r->resolved_at_ms, now_);
     for (const ReservationAllocation& a : r->allocations) EXPECT_EQ(a.status, status);
     EXPECT_FALSE(state_.NextExpiry().has_value());
-    EXPECT_TRUE(state_.ExpiredBy(expires_at_ + 1, 10).empty());
+    EXPECT_TRUE(state_.ExpiredBy(expires_at_ + 1ms, 10).empty());
   }
-  TimeMs expires_at_ = 0;
+  TimeMs expires_at_{};
 };
 
 TEST_F(ResolveTest, CommitTakesStockOut) {
@@ -1239,7 +1241,7 @@ TEST_F(ResolveTest, ReleaseReturnsReservedToAvailable) {
 }
 
 TEST_F(ResolveTest, ExpireBeforeExpiryIsNotYetExpired) {
-  now_ = expires_at_ - 1;
+  now_ = expires_at_ - 1ms;
   Rejection r = Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kNotYetExpired);
   EXPECT_EQ(r.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kActive);
@@ -1266,7 +1268,7 @@ TEST_F(ResolveTest, ResolvingTwiceIsAlreadyResolved) {
   Rejection r = Refuse(CommitReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
   EXPECT_EQ(r.code(), absl::StatusCode::kFailedPrecondition);
   Refuse(ReleaseReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
-  now_ = expires_at_ + 1;
+  now_ = expires_at_ + 1ms;
   Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
 
@@ -1276,7 +1278,7 @@ TEST_F(ResolveTest, CommitTwiceAndReleaseAfterCommitAreAlreadyResolved) {
   Refuse(ReleaseReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
   // Expire of a committed reservation is "already resolved", before or after its expiry.
   Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
-  now_ = expires_at_ + 1;
+  now_ = expires_at_ + 1ms;
   Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
 
@@ -1313,7 +1315,7 @@ TEST_F(ResolveTest, ReleaseWithReturnStockOfAnActiveReservationJustReleases) {
 }
 
 TEST_F(ResolveTest, CommitAfterExpiryIsAlreadyResolved) {
-  now_ = expires_at_ + 5;
+  now_ = expires_at_ + 5ms;
   Accept(ExpireReservation{.reservation_id = ReservationId("R1")});
   Refuse(CommitReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
@@ -1329,7 +1331,7 @@ TEST_F(ResolveTest, CommitPastTheTtlIsRefusedEvenBeforeTheExpiryIsRecorded) {
 }
 
 TEST_F(ResolveTest, CommitJustBeforeTheTtlSucceeds) {
-  now_ = expires_at_ - 1;
+  now_ = expires_at_ - 1ms;
   Accept(CommitReservation{.reservation_id = ReservationId("R1")});
   EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kCommitted);
 }
@@ -1368,7 +1370,7 @@ TEST_F(DecideTest, SameCommandIdSameBodyIsDuplicate) {
                                                    .quantity = 5});
   ASSERT_TRUE(DecideAndApply(state_, c).accepted());
   State before = state_;
-  c.meta.now_ms += 60'000;  // a retry, later
+  c.meta.now_ms += 60s;  // a retry, later
   Decision d = DecideAndApply(state_, c);
   EXPECT_TRUE(d.accepted());
   EXPECT_TRUE(d.duplicate);
@@ -1626,12 +1628,12 @@ TEST_F(ResolveTest, OperatorExpiresNowWhateverTheTtl) {
 }
 
 TEST_F(ResolveTest, ExtendMovesTheExpiryOfEveryAllocationLater) {
-  Command c = Make(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000});
+  Command c = Make(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000ms});
   Decision d = DecideAndApply(state_, c);
   ASSERT_TRUE(d.accepted()) << d.rejection->message;
   ASSERT_EQ(d.events.size(), 3u);
   ExpectEnvelopes(d.events, c);
-  const TimeMs to = now_ + 60'000;
+  const TimeMs to = now_ + 60'000ms;
   EXPECT_EQ(PayloadAs<ReservationExtended>(d.events[2]),
             (ReservationExtended{ReservationId("R1"), WarehouseCode("W1"), 2, to}));
   EXPECT_EQ(d.events[2].envelope.sku, Sku("B"));
@@ -1643,7 +1645,7 @@ TEST_F(ResolveTest, ExtendMovesTheExpiryOfEveryAllocationLater) {
   EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 5, 0})) << "an extension moves no level";
   // The old expiry no longer applies: the timer's expiry waits for the new one,
   // and a commit past the old one succeeds.
-  now_ = expires_at_ + 1;
+  now_ = expires_at_ + 1ms;
   EXPECT_TRUE(state_.ExpiredBy(now_, 10).empty());
   Refuse(ExpireReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kNotYetExpired);
   Accept(CommitReservation{ReservationId("R1")});
@@ -1651,25 +1653,25 @@ TEST_F(ResolveTest, ExtendMovesTheExpiryOfEveryAllocationLater) {
 }
 
 TEST_F(ResolveTest, ExtendRejections) {
-  Rejection earlier = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 1'000},
+  Rejection earlier = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 1'000ms},
                              RejectionReason::kExpiryNotLater);
   EXPECT_EQ(earlier.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(earlier.message, absl::StrCat("reservation R1 expires at ", expires_at_, "; the extension to ",
-                                          now_ + 1'000, " is not later"));
-  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 999}, "ttl_ms");
-  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = kReservationTtlMaxMs + 1}, "ttl_ms");
-  RefuseField(ExtendReservation{.reservation_id = ReservationId(""), .ttl_ms = 60'000}, "reservation_id");
-  Refuse(ExtendReservation{.reservation_id = ReservationId("nope"), .ttl_ms = 60'000},
+  EXPECT_EQ(earlier.message, absl::StrCat("reservation R1 expires at ", EpochMs(expires_at_), "; the extension to ",
+                                          EpochMs(now_ + 1'000ms), " is not later"));
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 999ms}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = kReservationTtlMaxMs + 1ms}, "ttl_ms");
+  RefuseField(ExtendReservation{.reservation_id = ReservationId(""), .ttl_ms = 60'000ms}, "reservation_id");
+  Refuse(ExtendReservation{.reservation_id = ReservationId("nope"), .ttl_ms = 60'000ms},
          RejectionReason::kUnknownReservation);
   // Past its TTL (even before the timer records it) there is nothing to extend.
   const TimeMs before = now_;
   now_ = expires_at_;
-  Rejection late = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+  Rejection late = Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000ms},
                           RejectionReason::kAlreadyResolved);
-  EXPECT_EQ(late.message, absl::StrCat("reservation R1 expired at ", expires_at_));
+  EXPECT_EQ(late.message, absl::StrCat("reservation R1 expired at ", EpochMs(expires_at_)));
   now_ = before;
   Accept(ReleaseReservation{ReservationId("R1")});
-  Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000},
+  Refuse(ExtendReservation{.reservation_id = ReservationId("R1"), .ttl_ms = 60'000ms},
          RejectionReason::kAlreadyResolved);
 }
 

@@ -29,7 +29,7 @@ EventId EventIdFor(const CommandId& command_id, TimeMs now_ms, std::uint32_t ind
   StableHasher hi(kEventIdSeeds.hi), lo(kEventIdSeeds.lo);
   for (StableHasher* h : {&hi, &lo}) {
     h->AddString(command_id.value());
-    h->AddInt(now_ms);
+    h->AddInt(EpochMs(now_ms));
     h->AddInt(index);
   }
   return {hi.Finish(), lo.Finish()};

@@ -38,11 +38,11 @@ TEST(DerivedIds, ExpireCommandId) {
 }
 
 TEST(DerivedIds, EventIdDependsOnCommandTimeAndIndex) {
-  const EventId id = EventIdFor(CommandId("cmd-1"), 1000, 2);
+  const EventId id = EventIdFor(CommandId("cmd-1"), AtEpochMs(1000), 2);
   EXPECT_EQ(id.ToHex(), "83fd07e85cb01dac25eda3022602e6f5");
-  EXPECT_NE(id, EventIdFor(CommandId("cmd-1"), 1000, 1));
-  EXPECT_NE(id, EventIdFor(CommandId("cmd-1"), 1001, 2));
-  EXPECT_NE(id, EventIdFor(CommandId("cmd-2"), 1000, 2));
+  EXPECT_NE(id, EventIdFor(CommandId("cmd-1"), AtEpochMs(1000), 1));
+  EXPECT_NE(id, EventIdFor(CommandId("cmd-1"), AtEpochMs(1001), 2));
+  EXPECT_NE(id, EventIdFor(CommandId("cmd-2"), AtEpochMs(1000), 2));
 }
 
 TEST(DerivedIds, PublicEventIds) {

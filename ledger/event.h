@@ -21,7 +21,7 @@ namespace ledger {
 struct Envelope {
   EventId event_id;
   std::uint32_t schema_version = 0;
-  TimeMs occurred_at_ms = 0;
+  TimeMs occurred_at_ms{};
   CommandId command_id;
   std::string actor;
   std::string correlation_id;
@@ -118,7 +118,7 @@ struct ReservationLineReserved {
   OrderId order_id;
   WarehouseCode warehouse;
   Quantity quantity = 0;
-  TimeMs expires_at_ms = 0;
+  TimeMs expires_at_ms{};
   std::uint32_t allocation_index = 0;
   std::uint32_t allocation_count = 0;
   std::uint32_t request_line = 0;
@@ -156,7 +156,7 @@ struct ReservationExtended {
   ReservationId reservation_id;
   WarehouseCode warehouse;
   std::uint32_t allocation_index = 0;
-  TimeMs expires_at_ms = 0;
+  TimeMs expires_at_ms{};
   friend bool operator==(const ReservationExtended&, const ReservationExtended&) = default;
 };
 

@@ -11,6 +11,8 @@
 
 #include "absl/status/status.h"
 
+using namespace std::chrono_literals;
+
 // Commands and events are written with C++20 designated initializers, leaving
 // the other members at their defaults on purpose; GCC's -Wextra would flag
 // every one.
@@ -19,7 +21,7 @@
 namespace ledger {
 namespace {
 
-constexpr TimeMs kStart = 1'700'000'000'000;
+constexpr TimeMs kStart = AtEpochMs(1'700'000'000'000);
 
 class EvolveTest : public ::testing::Test {
  protected:
@@ -63,12 +65,12 @@ class EvolveTest : public ::testing::Test {
   }
 
   static ReservationLineReserved Line(const std::string& id, const std::string& wh, Quantity quantity,
-                                      std::uint32_t index = 0, std::uint32_t count = 1, TimeMs expires = 0) {
+                                      std::uint32_t index = 0, std::uint32_t count = 1, TimeMs expires = {}) {
     return ReservationLineReserved{.reservation_id = ReservationId(id),
                                    .order_id = OrderId("O-" + id),
                                    .warehouse = WarehouseCode(wh),
                                    .quantity = quantity,
-                                   .expires_at_ms = expires == 0 ? kStart + 60'000 : expires,
+                                   .expires_at_ms = expires == TimeMs{} ? kStart + 60'000ms : expires,
                                    .allocation_index = index,
                                    .allocation_count = count,
                                    .request_line = index};
@@ -99,7 +101,7 @@ class EvolveTest : public ::testing::Test {
   static ReceiveStock Receive1() {
     return ReceiveStock{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .quantity = 1};
   }
-  static Reserve Res(const std::string& id, Quantity quantity = 1, TimeMs ttl = 60'000) {
+  static Reserve Res(const std::string& id, Quantity quantity = 1, DurationMs ttl = 60s) {
     return Reserve{.reservation_id = ReservationId(id),
                    .lines = {ReserveLine{.sku = Sku("A"), .quantity = quantity}},
                    .ttl_ms = ttl};
@@ -304,12 +306,12 @@ TEST_F(EvolveTest, RefusesTransferReceivedAtAnotherWarehouse) {
 TEST_F(EvolveTest, AcceptedEventsAreCountedAndRaiseTheHighWaterMark) {
   Basic();
   EXPECT_EQ(state_.events_applied(), 5u);
-  now_ = kStart + 500;
+  now_ = kStart + 500ms;
   Fold(Ev("A", StockReceived{.warehouse = WarehouseCode("W1"), .quantity = 1}));
-  EXPECT_EQ(state_.time_high_water_ms(), kStart + 500);
-  now_ = kStart + 100;  // an older event (another partition) does not lower it
+  EXPECT_EQ(state_.time_high_water_ms(), kStart + 500ms);
+  now_ = kStart + 100ms;  // an older event (another partition) does not lower it
   Fold(Ev("A", StockReceived{.warehouse = WarehouseCode("W1"), .quantity = 1}));
-  EXPECT_EQ(state_.time_high_water_ms(), kStart + 500);
+  EXPECT_EQ(state_.time_high_water_ms(), kStart + 500ms);
   EXPECT_EQ(state_.events_applied(), 7u);
 }
 
@@ -378,7 +380,7 @@ TEST_F(EvolveTest, ReservationAllocationOneBeforeZeroIsAccepted) {
   Basic();
   Fold(Ev("B", StockReceived{.warehouse = WarehouseCode("W2"), .quantity = 3}));
   // Allocation 1 (B's partition) arrives first.
-  Fold(Ev("B", Line("R1", "W2", 2, 1, 2, kStart + 9000)));
+  Fold(Ev("B", Line("R1", "W2", 2, 1, 2, kStart + 9000ms)));
   const ReservationState* r = state_.reservation(ReservationId("R1"));
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->allocations.size(), 2u);
@@ -386,7 +388,7 @@ TEST_F(EvolveTest, ReservationAllocationOneBeforeZeroIsAccepted) {
   EXPECT_FALSE(r->allocations[0].present);
   EXPECT_TRUE(r->allocations[1].present);
   EXPECT_EQ(r->status(), ReservationStatus::kActive);
-  EXPECT_EQ(r->expires_at_ms, kStart + 9000);
+  EXPECT_EQ(r->expires_at_ms, kStart + 9000ms);
   EXPECT_EQ(r->order_id, OrderId("O-R1"));
   EXPECT_EQ(Level("B", "W2").reserved, 2);
 
@@ -399,12 +401,12 @@ TEST_F(EvolveTest, ReservationAllocationOneBeforeZeroIsAccepted) {
   EXPECT_FALSE(early.accepted());
   EXPECT_TRUE(early.events.empty());
 
-  Fold(Ev("A", Line("R1", "W1", 4, 0, 2, kStart + 9000)));
+  Fold(Ev("A", Line("R1", "W1", 4, 0, 2, kStart + 9000ms)));
   r = state_.reservation(ReservationId("R1"));
   EXPECT_TRUE(r->complete());
   EXPECT_EQ(r->status(), ReservationStatus::kActive);
   EXPECT_EQ(Level("A", "W1").reserved, 4);
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 9000));
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 9000ms));
 
   Decision d = DecideAndApply(state_, commit);
   ASSERT_TRUE(d.accepted());
@@ -476,13 +478,13 @@ TEST_F(EvolveTest, ForgetsOldestCommandIdsPastTheCount) {
 }
 
 TEST_F(EvolveTest, ForgetsCommandIdsPastTheAge) {
-  state_ = State(LedgerOptions{.remembered_commands_age_max_ms = 1000});
+  state_ = State(LedgerOptions{.remembered_commands_age_max_ms = 1000ms});
   SetUpByCommands();
   RunOk("old", Receive1());
-  now_ += 1000;
+  now_ += 1000ms;
   RunOk("mid", Receive1());
   EXPECT_NE(state_.command(CommandId("old")), nullptr) << "exactly the age is still remembered";
-  now_ += 1;
+  now_ += 1ms;
   RunOk("new", Receive1());
   EXPECT_EQ(state_.command(CommandId("old")), nullptr);
   EXPECT_NE(state_.command(CommandId("mid")), nullptr);
@@ -519,22 +521,22 @@ TEST_F(EvolveTest, DropsResolvedReservationsPastTheCount) {
 }
 
 TEST_F(EvolveTest, DropsResolvedReservationsAndTransfersPastTheAge) {
-  state_ = State(LedgerOptions{.resolved_kept_age_max_ms = 1000});
+  state_ = State(LedgerOptions{.resolved_kept_age_max_ms = 1000ms});
   SetUpByCommands();
   RunOk("w2", RegisterWarehouse{.warehouse = WarehouseCode("W2")});
   RunOk("r1", Res("R1"));
-  RunOk("r2", Res("R2", 1, 2'000'000));
+  RunOk("r2", Res("R2", 1, 2'000s));
   RunOk("t1", ShipTransfer{.transfer_id = TransferId("T1"), .sku = Sku("A"), .from = WarehouseCode("W1"),
                            .to = WarehouseCode("W2"), .quantity = 3});
   RunOk("t2", ShipTransfer{.transfer_id = TransferId("T2"), .sku = Sku("A"), .from = WarehouseCode("W1"),
                            .to = WarehouseCode("W2"), .quantity = 3});
   RunOk("c1", CommitReservation{.reservation_id = ReservationId("R1")});
   RunOk("rt1", ReceiveTransfer{.transfer_id = TransferId("T1")});
-  now_ += 1000;
+  now_ += 1000ms;
   RunOk("k1", Receive1());
   EXPECT_NE(state_.reservation(ReservationId("R1")), nullptr);
   EXPECT_NE(state_.transfer(TransferId("T1")), nullptr);
-  now_ += 1;
+  now_ += 1ms;
   RunOk("k2", Receive1());
   EXPECT_EQ(state_.reservation(ReservationId("R1")), nullptr);
   EXPECT_EQ(state_.transfer(TransferId("T1")), nullptr);
@@ -550,9 +552,9 @@ TEST_F(EvolveTest, DropsResolvedReservationsAndTransfersPastTheAge) {
 }
 
 TEST_F(EvolveTest, ForgettingFollowsEventTimeNotArrival) {
-  state_ = State(LedgerOptions{.remembered_commands_age_max_ms = 1000});
+  state_ = State(LedgerOptions{.remembered_commands_age_max_ms = 1000ms});
   SetUpByCommands();
-  now_ += 5000;
+  now_ += 5000ms;
   RunOk("late", Receive1());
   // Every set-up command is now older than the age, by event time.
   EXPECT_EQ(state_.command(CommandId("setup-1")), nullptr);
@@ -560,14 +562,14 @@ TEST_F(EvolveTest, ForgettingFollowsEventTimeNotArrival) {
   // An event stamped earlier (another partition) does not bring time back.
   now_ = kStart;
   RunOk("early", Receive1());
-  EXPECT_EQ(state_.time_high_water_ms(), kStart + 5000);
+  EXPECT_EQ(state_.time_high_water_ms(), kStart + 5000ms);
   // Ids leave in the order they were remembered: "early" queues behind "late"
   // and is forgotten with it, once the high-water mark passes late's age.
-  now_ = kStart + 6000;
+  now_ = kStart + 6000ms;
   RunOk("later", Receive1());
   EXPECT_NE(state_.command(CommandId("late")), nullptr);
   EXPECT_NE(state_.command(CommandId("early")), nullptr);
-  now_ = kStart + 6001;
+  now_ = kStart + 6001ms;
   RunOk("latest", Receive1());
   EXPECT_EQ(state_.command(CommandId("late")), nullptr);
   EXPECT_EQ(state_.command(CommandId("early")), nullptr);
@@ -580,42 +582,42 @@ TEST_F(EvolveTest, ForgettingFollowsEventTimeNotArrival) {
 TEST_F(EvolveTest, ExpiredByAndNextExpiry) {
   SetUpByCommands();
   EXPECT_FALSE(state_.NextExpiry().has_value());
-  EXPECT_TRUE(state_.ExpiredBy(kStart + 1'000'000'000, 10).empty());
-  RunOk("r1", Res("R-5", 1, 5000));
-  RunOk("r2", Res("R-3", 1, 3000));
-  RunOk("r3", Res("R-4b", 1, 4000));
-  RunOk("r4", Res("R-4a", 1, 4000));
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 3000));
+  EXPECT_TRUE(state_.ExpiredBy(kStart + 1'000'000'000ms, 10).empty());
+  RunOk("r1", Res("R-5", 1, 5s));
+  RunOk("r2", Res("R-3", 1, 3s));
+  RunOk("r3", Res("R-4b", 1, 4s));
+  RunOk("r4", Res("R-4a", 1, 4s));
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 3000ms));
 
-  EXPECT_TRUE(state_.ExpiredBy(kStart + 2999, 10).empty());
-  EXPECT_EQ(state_.ExpiredBy(kStart + 3000, 10), std::vector<ReservationId>{ReservationId("R-3")});
+  EXPECT_TRUE(state_.ExpiredBy(kStart + 2999ms, 10).empty());
+  EXPECT_EQ(state_.ExpiredBy(kStart + 3000ms, 10), std::vector<ReservationId>{ReservationId("R-3")});
   // Oldest first; equal expiries by id.
-  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000, 10),
+  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000ms, 10),
             (std::vector<ReservationId>{ReservationId("R-3"), ReservationId("R-4a"), ReservationId("R-4b"),
                                         ReservationId("R-5")}));
-  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000, 2),
+  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000ms, 2),
             (std::vector<ReservationId>{ReservationId("R-3"), ReservationId("R-4a")}));
-  EXPECT_TRUE(state_.ExpiredBy(kStart + 10'000, 0).empty());
+  EXPECT_TRUE(state_.ExpiredBy(kStart + 10'000ms, 0).empty());
 
   // Resolved reservations leave the index, whichever way they resolve.
   RunOk("c", CommitReservation{.reservation_id = ReservationId("R-3")});
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 4000));
-  now_ = kStart + 4000;
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 4000ms));
+  now_ = kStart + 4000ms;
   RunOk("e", ExpireReservation{.reservation_id = ReservationId("R-4a")});
   RunOk("x", ReleaseReservation{.reservation_id = ReservationId("R-4b")});
-  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000, 10), std::vector<ReservationId>{ReservationId("R-5")});
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 5000));
+  EXPECT_EQ(state_.ExpiredBy(kStart + 10'000ms, 10), std::vector<ReservationId>{ReservationId("R-5")});
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 5000ms));
   RunOk("y", ReleaseReservation{.reservation_id = ReservationId("R-5")});
   EXPECT_FALSE(state_.NextExpiry().has_value());
-  EXPECT_TRUE(state_.ExpiredBy(kStart + 10'000, 10).empty());
+  EXPECT_TRUE(state_.ExpiredBy(kStart + 10'000ms, 10).empty());
 }
 
 TEST_F(EvolveTest, RefusedEventLeavesTheExpiryIndexAlone) {
   Basic();
-  Fold(Ev("A", Line("R1", "W1", 10, 0, 1, kStart + 100)));
-  ExpectRefused(Ev("A", Line("R2", "W1", 1, 0, 1, kStart + 50)));
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 100));
-  EXPECT_EQ(state_.ExpiredBy(kStart + 100, 10), std::vector<ReservationId>{ReservationId("R1")});
+  Fold(Ev("A", Line("R1", "W1", 10, 0, 1, kStart + 100ms)));
+  ExpectRefused(Ev("A", Line("R2", "W1", 1, 0, 1, kStart + 50ms)));
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(kStart + 100ms));
+  EXPECT_EQ(state_.ExpiredBy(kStart + 100ms, 10), std::vector<ReservationId>{ReservationId("R1")});
 }
 
 }  // namespace
@@ -658,19 +660,19 @@ namespace {
 TEST_F(EvolveTest, ExtensionMovesTheExpiryIndexAndRefusesWhatDisagrees) {
   Basic();
   Fold(Ev("A", Line("R", "W1", 2)));
-  const TimeMs first = kStart + 60'000;
+  const TimeMs first = kStart + 60'000ms;
   ASSERT_EQ(state_.NextExpiry(), std::optional<TimeMs>(first));
-  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first - 1}));
-  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W2"), 0, first + 5}));
-  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, first + 5}));
-  ExpectRefused(Ev("A", ReservationExtended{ReservationId("nope"), WarehouseCode("W1"), 0, first + 5}));
-  ExpectRefused(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5}));
-  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5'000}));
-  EXPECT_EQ(state_.reservation(ReservationId("R"))->expires_at_ms, first + 5'000);
-  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(first + 5'000));
-  EXPECT_TRUE(state_.ExpiredBy(first + 4'999, 10).empty());
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first - 1ms}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W2"), 0, first + 5ms}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, first + 5ms}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("nope"), WarehouseCode("W1"), 0, first + 5ms}));
+  ExpectRefused(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5ms}));
+  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 5'000ms}));
+  EXPECT_EQ(state_.reservation(ReservationId("R"))->expires_at_ms, first + 5'000ms);
+  EXPECT_EQ(state_.NextExpiry(), std::optional<TimeMs>(first + 5'000ms));
+  EXPECT_TRUE(state_.ExpiredBy(first + 4'999ms, 10).empty());
   Fold(Ev("A", ReservationReleased{ReservationId("R"), WarehouseCode("W1"), 2, 0, ReleaseReason::kCancelled}));
-  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 9'000}));
+  ExpectRefused(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, first + 9'000ms}));
 }
 
 // Partitions folded out of order: one allocation's extension before the
@@ -679,16 +681,16 @@ TEST_F(EvolveTest, ExtensionOfOnePartitionBeforeAnotherPartitionsReservation) {
   Basic();
   Fold(Ev("B", StockReceived{.warehouse = WarehouseCode("W1"), .quantity = 4}));
   Fold(Ev("A", Line("R", "W1", 2, 0, 2)));
-  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, kStart + 90'000}));
+  Fold(Ev("A", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 0, kStart + 90'000ms}));
   Fold(Ev("B", Line("R", "W1", 1, 1, 2)));
-  Fold(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, kStart + 90'000}));
+  Fold(Ev("B", ReservationExtended{ReservationId("R"), WarehouseCode("W1"), 1, kStart + 90'000ms}));
   const ReservationState* r = state_.reservation(ReservationId("R"));
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->complete());
-  EXPECT_EQ(r->expires_at_ms, kStart + 90'000);
+  EXPECT_EQ(r->expires_at_ms, kStart + 90'000ms);
   // A Reserved event claiming a later expiry than its reservation's is still refused.
-  Fold(Ev("A", Line("S", "W1", 1, 0, 2, kStart + 1'000)));
-  ExpectRefused(Ev("B", Line("S", "W1", 1, 1, 2, kStart + 2'000)));
+  Fold(Ev("A", Line("S", "W1", 1, 0, 2, kStart + 1'000ms)));
+  ExpectRefused(Ev("B", Line("S", "W1", 1, 1, 2, kStart + 2'000ms)));
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ class FingerprintVisitor {
       Int(line.quantity);
       Str(line.warehouse.value());
     }
-    Int(c.ttl_ms);
+    Int(c.ttl_ms.count());
     Int(static_cast<std::int64_t>(c.split));
     Str(c.preferred_region);
   }
@@ -99,7 +99,7 @@ class FingerprintVisitor {
   }
   void operator()(const ExtendReservation& c) {
     Str(c.reservation_id.value());
-    Int(c.ttl_ms);
+    Int(c.ttl_ms.count());
   }
   void operator()(const BlockSales& c) {
     Str(c.sku.value());

@@ -17,6 +17,8 @@
 #include "ledger/stock_rules.h"
 #include "ledger/testing/history_generator.h"
 
+using namespace std::chrono_literals;
+
 namespace ledger {
 namespace {
 
@@ -81,9 +83,9 @@ void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
   State live(options);
   HistoryGenerator generator(seed);
   std::vector<Event> log;
-  TimeMs now = 1'700'000'000'000;
+  TimeMs now = AtEpochMs(1'700'000'000'000);
   for (int step = 0; step < steps; ++step) {
-    now += 50 + static_cast<TimeMs>(step % 7) * 100;
+    now += 50ms + DurationMs{static_cast<std::int64_t>(step % 7) * 100};
     Command command = generator.Next(live, now);
     State before = live;
     Decision d = DecideAndApply(live, command);

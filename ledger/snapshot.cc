@@ -202,7 +202,7 @@ class SnapshotCodec {
  public:
   static void Encode(const State& s, pb::Snapshot& out) {
     out.set_events_applied(s.events_applied_);
-    out.set_time_high_water_ms(s.time_high_water_ms_);
+    out.set_time_high_water_ms(EpochMs(s.time_high_water_ms_));
     EncodeItems(s, *out.mutable_items());
     EncodeWarehouses(s, out);
     EncodeReservations(s, *out.mutable_reservations());
@@ -215,7 +215,7 @@ class SnapshotCodec {
 
   static absl::Status Decode(const pb::Snapshot& in, State& s) {
     s.events_applied_ = in.events_applied();
-    s.time_high_water_ms_ = in.time_high_water_ms();
+    s.time_high_water_ms_ = AtEpochMs(in.time_high_water_ms());
     RETURN_IF_ERROR(DecodeWarehouses(in, s));
     RETURN_IF_ERROR(DecodeItems(in.items(), s));
     RETURN_IF_ERROR(DecodeReservations(in.reservations(), s));
@@ -234,7 +234,7 @@ class SnapshotCodec {
         c.add_item(static_cast<std::uint32_t>(i));
         warehouse.Add(b.warehouse.value());
         reason.Add(b.reason);
-        c.add_blocked_at_ms(b.blocked_at_ms);
+        c.add_blocked_at_ms(EpochMs(b.blocked_at_ms));
         actor.Add(b.actor);
       }
     }
@@ -252,7 +252,7 @@ class SnapshotCodec {
       std::vector<SalesBlock>& blocks = s.items_[item].sales_blocks;
       SalesBlock b{.warehouse = WarehouseCode(warehouse.Next()),
                    .reason = std::string(reason.Next()),
-                   .blocked_at_ms = c.blocked_at_ms(static_cast<int>(row)),
+                   .blocked_at_ms = AtEpochMs(c.blocked_at_ms(static_cast<int>(row))),
                    .actor = std::string(actor.Next())};
       // Evolve keeps them in strict warehouse-code order; so must the file.
       if (!blocks.empty() && !(blocks.back().warehouse.value() < b.warehouse.value())) {
@@ -429,9 +429,9 @@ class SnapshotCodec {
     for (const auto& [key, r] : s.reservations_) {
       id.Add(key);
       order_id.Add(r.order_id.value());
-      c.add_created_at_ms(r.created_at_ms);
-      c.add_expires_at_ms(r.expires_at_ms);
-      c.add_resolved_at_ms(r.resolved_at_ms);
+      c.add_created_at_ms(EpochMs(r.created_at_ms));
+      c.add_expires_at_ms(EpochMs(r.expires_at_ms));
+      c.add_resolved_at_ms(EpochMs(r.resolved_at_ms));
       c.add_allocation_count(static_cast<std::uint32_t>(r.allocations.size()));
       for (const ReservationAllocation& a : r.allocations) {
         c.add_allocation_item(a.item);
@@ -468,9 +468,9 @@ class SnapshotCodec {
       ReservationState& r = it->second;
       r.id = ReservationId(key);
       r.order_id = OrderId(order_id.Next());
-      r.created_at_ms = c.created_at_ms(row);
-      r.expires_at_ms = c.expires_at_ms(row);
-      r.resolved_at_ms = c.resolved_at_ms(row);
+      r.created_at_ms = AtEpochMs(c.created_at_ms(row));
+      r.expires_at_ms = AtEpochMs(c.expires_at_ms(row));
+      r.resolved_at_ms = AtEpochMs(c.resolved_at_ms(row));
       const std::uint32_t count = c.allocation_count(row);
       if (count == 0 || count > kReservationAllocationsMax) {
         return Corrupt("reservation ", base::AsAbsl(key), " has ", count, " allocations");
@@ -495,7 +495,7 @@ class SnapshotCodec {
     StringColumnWriter id(c.mutable_reservation_id(), s.active_by_expiry_.size());
     c.mutable_expires_at_ms()->Reserve(static_cast<int>(s.active_by_expiry_.size()));
     for (const auto& [expires_at_ms, key] : s.active_by_expiry_) {
-      c.add_expires_at_ms(expires_at_ms);
+      c.add_expires_at_ms(EpochMs(expires_at_ms));
       id.Add(key);
     }
   }
@@ -505,7 +505,7 @@ class SnapshotCodec {
     ASSIGN_OR_RETURN(StringColumnReader id, StringColumnReader::Open(c.reservation_id(), n, "expiry.reservation_id"));
     for (int row = 0; row < static_cast<int>(n); ++row) {
       std::string_view key = id.Next();
-      const TimeMs expires_at_ms = c.expires_at_ms(row);
+      const TimeMs expires_at_ms = AtEpochMs(c.expires_at_ms(row));
       auto r = s.reservations_.find(base::AsAbsl(key));
       if (r == s.reservations_.end() || r->second.expires_at_ms != expires_at_ms) {
         return Corrupt("expiry index names reservation ", base::AsAbsl(key), " it does not hold");
@@ -528,7 +528,7 @@ class SnapshotCodec {
       c.add_quantity(t.quantity);
       c.add_shipped(t.shipped);
       c.add_received(t.received);
-      c.add_shipped_at_ms(t.shipped_at_ms);
+      c.add_shipped_at_ms(EpochMs(t.shipped_at_ms));
     }
   }
 
@@ -558,7 +558,7 @@ class SnapshotCodec {
       t.quantity = c.quantity(row);
       t.shipped = c.shipped(row);
       t.received = c.received(row);
-      t.shipped_at_ms = c.shipped_at_ms(row);
+      t.shipped_at_ms = AtEpochMs(c.shipped_at_ms(row));
     }
     return absl::OkStatus();
   }
@@ -580,11 +580,11 @@ class SnapshotCodec {
     for (const auto& [key, record] : s.commands_) {
       id.Add(key);
       c.add_fingerprint(record.fingerprint);
-      c.add_applied_at_ms(record.applied_at_ms);
+      c.add_applied_at_ms(EpochMs(record.applied_at_ms));
       c.add_event_count(record.event_count);
     }
     for (const auto& [at_ms, key] : s.command_order_) {
-      c.add_queue_at_ms(at_ms);
+      c.add_queue_at_ms(EpochMs(at_ms));
       queue_id.Add(key);
     }
   }
@@ -605,7 +605,7 @@ class SnapshotCodec {
       std::string_view key = id.Next();
       map_ids += IdHash(key);
       CommandRecord record{.fingerprint = c.fingerprint(row),
-                           .applied_at_ms = c.applied_at_ms(row),
+                           .applied_at_ms = AtEpochMs(c.applied_at_ms(row)),
                            .event_count = c.event_count(row)};
       if (!s.commands_.try_emplace(std::string(key), record).second) {
         return Corrupt("command ", base::AsAbsl(key), " remembered twice");
@@ -614,7 +614,7 @@ class SnapshotCodec {
     for (int row = 0; row < static_cast<int>(n); ++row) {
       std::string_view key = queue_id.Next();
       queued_ids += IdHash(key);
-      s.command_order_.emplace_back(c.queue_at_ms(row), std::string(key));
+      s.command_order_.emplace_back(AtEpochMs(c.queue_at_ms(row)), std::string(key));
     }
     if (map_ids != queued_ids) return Corrupt("the command queue and the remembered commands disagree");
     return absl::OkStatus();
@@ -632,7 +632,7 @@ class SnapshotCodec {
     c.mutable_at_ms()->Reserve(static_cast<int>(n));
     c.mutable_kind()->Reserve(static_cast<int>(n));
     for (const State::Resolved& r : s.resolved_order_) {
-      c.add_at_ms(r.at_ms);
+      c.add_at_ms(EpochMs(r.at_ms));
       c.add_kind(r.kind == State::Resolved::Kind::kReservation ? pb::RESOLVED_KIND_RESERVATION
                                                                 : pb::RESOLVED_KIND_TRANSFER);
       id.Add(r.id);
@@ -645,7 +645,7 @@ class SnapshotCodec {
     RETURN_IF_ERROR(ExpectRows(c.kind(), n, "resolved.kind"));
     for (int row = 0; row < static_cast<int>(n); ++row) {
       State::Resolved r;
-      r.at_ms = c.at_ms(row);
+      r.at_ms = AtEpochMs(c.at_ms(row));
       switch (c.kind().Get(row)) {
         case pb::RESOLVED_KIND_RESERVATION: r.kind = State::Resolved::Kind::kReservation; break;
         case pb::RESOLVED_KIND_TRANSFER: r.kind = State::Resolved::Kind::kTransfer; break;

@@ -25,6 +25,8 @@
 #include "ledger/testing/command_driver.h"
 #include "proto/snapshot.pb.h"
 
+using namespace std::chrono_literals;
+
 // Commands are written with C++20 designated initializers, leaving the other
 // members at their defaults on purpose; GCC's -Wextra would flag every one.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -37,7 +39,7 @@ constexpr TimeMs kStart = test_support::CommandDriver::kStartMs;
 using Driver = test_support::CommandDriver;
 
 Reserve MakeReserve(const std::string& id, std::vector<ReserveLine> lines,
-                    SplitPolicy split = SplitPolicy::kSingleWarehouse, TimeMs ttl_ms = 15 * 60 * 1000) {
+                    SplitPolicy split = SplitPolicy::kSingleWarehouse, DurationMs ttl_ms = 15min) {
   return Reserve{.reservation_id = ReservationId(id), .order_id = OrderId("O-" + id), .lines = std::move(lines),
                  .ttl_ms = ttl_ms, .split = split};
 }
@@ -134,7 +136,8 @@ TEST(SnapshotTest, RichStateRoundTrips) {
   // Interning order is kept, so stored indexes mean the same thing.
   for (std::size_t i = 0; i < s.items().size(); ++i) EXPECT_EQ(back->state.items()[i].sku, s.items()[i].sku);
   EXPECT_EQ(back->state.NextExpiry(), s.NextExpiry());
-  EXPECT_EQ(back->state.ExpiredBy(kStart * 2, 100), s.ExpiredBy(kStart * 2, 100));
+  EXPECT_EQ(back->state.ExpiredBy(kStart + kStart.time_since_epoch(), 100),
+            s.ExpiredBy(kStart + kStart.time_since_epoch(), 100));
 }
 
 TEST(SnapshotTest, EmptyStateRoundTrips) {
@@ -165,7 +168,7 @@ void ContinueBoth(Driver& d, State& a, State& b, const std::vector<CommandBody>&
     ASSERT_EQ(da.accepted(), db.accepted());
     ASSERT_EQ(da.duplicate, db.duplicate);
     ASSERT_TRUE(da.events == db.events);
-    ASSERT_TRUE(a == b) << "states diverge after command at " << command.meta.now_ms;
+    ASSERT_TRUE(a == b) << "states diverge after command at " << EpochMs(command.meta.now_ms);
     ASSERT_EQ(a.ExpiredBy(command.meta.now_ms, 100), b.ExpiredBy(command.meta.now_ms, 100));
   }
 }
@@ -175,9 +178,9 @@ TEST(SnapshotTest, ContinuingAfterReloadIsIdentical) {
   // reservations remembered before the snapshot: that only matches if the
   // forgetting queues were restored (operator== does not look at them).
   LedgerOptions options{.remembered_commands_max = 6,
-                        .remembered_commands_age_max_ms = 60'000,
+                        .remembered_commands_age_max_ms = 60'000ms,
                         .resolved_kept_max = 3,
-                        .resolved_kept_age_max_ms = 120'000};
+                        .resolved_kept_age_max_ms = 120'000ms};
   Driver d;
   State original(options);
   BuildRichState(d, original);
@@ -204,7 +207,7 @@ TEST(SnapshotTest, ContinuingAfterReloadIsIdentical) {
   };
   ContinueBoth(d, original, reloaded, more);
   // Time passes: the age limits forget the rest.
-  d.Advance(200'000);
+  d.Advance(200s);
   ContinueBoth(d, original, reloaded, {AdjustStock{.sku = Sku("A"), .warehouse = WarehouseCode("W2"), .delta = 1}});
   EXPECT_LT(original.reservations().size(), reservations_before);
   EXPECT_EQ(original.remembered_commands(), 1u);
@@ -327,7 +330,7 @@ Event MakeEvent(std::uint64_t seq, const Sku& sku, EventPayload payload) {
   Event e;
   e.envelope.event_id = {seq, seq};
   e.envelope.schema_version = kSchemaVersion;
-  e.envelope.occurred_at_ms = kStart + static_cast<TimeMs>(seq / 1000);
+  e.envelope.occurred_at_ms = kStart + DurationMs{static_cast<std::int64_t>(seq / 1000)};
   e.envelope.command_id = CommandId(absl::StrCat("cmd-", seq));
   e.envelope.command_fingerprint = seq * 0x9e3779b97f4a7c15ULL;
   e.envelope.sku = sku;

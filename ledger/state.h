@@ -33,11 +33,11 @@ struct LedgerOptions {
   // Most command ids remembered for idempotency. Default 1,000,000.
   std::size_t remembered_commands_max = 1'000'000;
   // How long a command id is remembered, by event time. Default 24 hours.
-  TimeMs remembered_commands_age_max_ms = 24LL * 3600 * 1000;
+  DurationMs remembered_commands_age_max_ms = std::chrono::hours{24};
   // Most resolved reservations and received transfers kept. Default 1,000,000.
   std::size_t resolved_kept_max = 1'000'000;
   // How long resolved reservations and received transfers are kept. Default 7 days.
-  TimeMs resolved_kept_age_max_ms = 7LL * 24 * 3600 * 1000;
+  DurationMs resolved_kept_age_max_ms = std::chrono::days{7};
 };
 
 using ItemIndex = std::uint32_t;
@@ -62,7 +62,7 @@ struct LevelEntry {
 struct SalesBlock {
   WarehouseCode warehouse;  // empty: every warehouse
   std::string reason;
-  TimeMs blocked_at_ms = 0;
+  TimeMs blocked_at_ms{};
   std::string actor;
   friend bool operator==(const SalesBlock&, const SalesBlock&) = default;
 };
@@ -105,9 +105,9 @@ struct ReservationAllocation {
 struct ReservationState {
   ReservationId id;
   OrderId order_id;
-  TimeMs created_at_ms = 0;
-  TimeMs expires_at_ms = 0;  // the latest: ExtendReservation moves it later
-  TimeMs resolved_at_ms = 0;
+  TimeMs created_at_ms{};
+  TimeMs expires_at_ms{};  // the latest: ExtendReservation moves it later
+  TimeMs resolved_at_ms{};
   // Indexed by allocation_index; sized allocation_count on the first event.
   absl::InlinedVector<ReservationAllocation, 1> allocations;
   // ACTIVE while any allocation is active, else the resolution
@@ -125,7 +125,7 @@ struct TransferState {
   Quantity quantity = 0;
   bool shipped = false;
   bool received = false;
-  TimeMs shipped_at_ms = 0;
+  TimeMs shipped_at_ms{};
   friend bool operator==(const TransferState&, const TransferState&) = default;
 };
 
@@ -139,7 +139,7 @@ enum class CommandKind : std::uint8_t {
 
 struct CommandRecord {
   std::uint64_t fingerprint = 0;
-  TimeMs applied_at_ms = 0;
+  TimeMs applied_at_ms{};
   std::uint32_t event_count = 0;
   friend bool operator==(const CommandRecord&, const CommandRecord&) = default;
 };
@@ -202,13 +202,13 @@ class State {
   std::deque<std::pair<TimeMs, std::string>> command_order_;
   // Resolved reservations and received transfers, in resolution order.
   struct Resolved {
-    TimeMs at_ms = 0;
+    TimeMs at_ms{};
     enum class Kind : std::uint8_t { kReservation, kTransfer } kind = Kind::kReservation;
     std::string id;
   };
   std::deque<Resolved> resolved_order_;
   std::uint64_t events_applied_ = 0;
-  TimeMs time_high_water_ms_ = 0;
+  TimeMs time_high_water_ms_{};
 };
 
 }  // namespace ledger

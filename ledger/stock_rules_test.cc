@@ -38,13 +38,14 @@ TEST(LevelChanges, EachEventKind) {
   EXPECT_EQ(Moves(TransferShipped{TransferId("t"), a, b, 4}),
             (std::vector<Moved>{{"A", -4, 0, 0}, {"B", 0, 0, 4}}));
   EXPECT_EQ(Moves(TransferReceived{TransferId("t"), a, b, 4}), (std::vector<Moved>{{"B", 4, 0, -4}}));
-  EXPECT_EQ(Moves(ReservationLineReserved{r, OrderId("o"), a, 6, 0, 0, 1, 0}), (std::vector<Moved>{{"A", 0, 6, 0}}));
+  EXPECT_EQ(Moves(ReservationLineReserved{r, OrderId("o"), a, 6, TimeMs{}, 0, 1, 0}),
+            (std::vector<Moved>{{"A", 0, 6, 0}}));
   EXPECT_EQ(Moves(ReservationCommitted{r, a, 6, 0}), (std::vector<Moved>{{"A", -6, -6, 0}}));
   EXPECT_EQ(Moves(ReservationReleased{r, a, 6, 0, ReleaseReason::kCancelled}), (std::vector<Moved>{{"A", 0, -6, 0}}));
   EXPECT_EQ(Moves(ReservationExpired{r, a, 6, 0}), (std::vector<Moved>{{"A", 0, -6, 0}}));
   EXPECT_TRUE(Moves(SalesBlocked{a, "recall"}).empty());
   EXPECT_TRUE(Moves(SalesUnblocked{a}).empty());
-  EXPECT_TRUE(Moves(ReservationExtended{r, a, 0, 5}).empty());
+  EXPECT_TRUE(Moves(ReservationExtended{r, a, 0, AtEpochMs(5)}).empty());
   // The typed overloads say the same as the payload one.
   EXPECT_EQ(LevelChangesOf(TransferShipped{TransferId("t"), a, b, 4}).size(), 2u);
   EXPECT_EQ(LevelChangesOf(ReservationCommitted{r, a, 6, 0})[0].available(), 0);
@@ -75,12 +76,12 @@ TEST(ReservationStatusRule, ActiveUntilEveryAllocationResolves) {
 TEST(SalesBlockRule, EverywhereFirstThenTheWarehouse) {
   ItemState item;
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1")), nullptr);
-  item.sales_blocks = {SalesBlock{WarehouseCode("W1"), "audit", 1, "ops"}};
+  item.sales_blocks = {SalesBlock{WarehouseCode("W1"), "audit", AtEpochMs(1), "ops"}};
   ASSERT_NE(SalesBlockOf(item, WarehouseCode("W1")), nullptr);
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1"))->reason, "audit");
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W2")), nullptr);
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode()), nullptr) << "a free line is refused only by the everywhere block";
-  item.sales_blocks.insert(item.sales_blocks.begin(), SalesBlock{WarehouseCode(), "recall", 2, "ops"});
+  item.sales_blocks.insert(item.sales_blocks.begin(), SalesBlock{WarehouseCode(), "recall", AtEpochMs(2), "ops"});
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W1"))->reason, "recall");
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode("W2"))->reason, "recall");
   EXPECT_EQ(SalesBlockOf(item, WarehouseCode())->reason, "recall");
@@ -118,7 +119,8 @@ TEST(StockStateRule, FromTheLedgerState) {
   EXPECT_EQ(StockStateOf(state, sku), StockState::kUntracked);
   int n = 0;
   auto run = [&](CommandBody body) {
-    Decision d = DecideAndApply(state, {{CommandId("c" + std::to_string(++n)), 1000, "t", ""}, std::move(body)});
+    Decision d =
+        DecideAndApply(state, {{CommandId("c" + std::to_string(++n)), AtEpochMs(1000), "t", ""}, std::move(body)});
     ASSERT_TRUE(d.accepted()) << d.rejection->message;
   };
   run(RegisterWarehouse{w, "W", "eu", 1, true});

@@ -11,6 +11,7 @@
 #ifndef LEDGER_TYPES_H_
 #define LEDGER_TYPES_H_
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -38,8 +39,17 @@ using CommandId = base::StrongId<CommandTag>;
 
 // A count of units. Signed so deltas share the type; see the limits below.
 using Quantity = std::int64_t;
-// Unix epoch milliseconds. The core never reads a clock: time arrives in commands.
-using TimeMs = std::int64_t;
+
+// Time is std::chrono, so it never mixes with a Quantity unnoticed: a span is
+// a DurationMs, a point a TimeMs (Unix epoch milliseconds; the core never reads
+// a clock: time arrives in commands). TimeMs + DurationMs is a TimeMs, TimeMs -
+// TimeMs a DurationMs; TimeMs + Quantity, or a TimeMs built from a bare
+// integer, does not compile. Integers cross only at the edges (codecs, flags,
+// text) through AtEpochMs and EpochMs.
+using DurationMs = std::chrono::milliseconds;
+using TimeMs = std::chrono::sys_time<DurationMs>;
+constexpr TimeMs AtEpochMs(std::int64_t ms) { return TimeMs{DurationMs{ms}}; }
+constexpr std::int64_t EpochMs(TimeMs t) { return t.time_since_epoch().count(); }
 
 // Largest quantity one command line or movement may carry.
 inline constexpr Quantity kMovementQuantityMax = 1'000'000'000;
@@ -51,8 +61,8 @@ inline constexpr std::size_t kWarehousesMax = 1024;
 inline constexpr std::size_t kReservationLinesMax = 100;
 inline constexpr std::size_t kReservationAllocationsMax = 400;
 // Reservation time-to-live bounds.
-inline constexpr TimeMs kReservationTtlMinMs = 1'000;
-inline constexpr TimeMs kReservationTtlMaxMs = 7LL * 24 * 3600 * 1000;
+inline constexpr DurationMs kReservationTtlMinMs = std::chrono::seconds{1};
+inline constexpr DurationMs kReservationTtlMaxMs = std::chrono::days{7};
 
 enum class AdjustmentReason : std::uint8_t { kDamage, kLoss, kFound, kCorrection, kReturn };
 enum class ItemStatus : std::uint8_t { kActive, kDiscontinued };

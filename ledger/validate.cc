@@ -79,7 +79,7 @@ std::optional<Rejection> CheckOptionalCode(std::string_view field, const Warehou
   return CheckCode(field, code.value(), kWarehouseCodeLengthMax);
 }
 
-std::optional<Rejection> CheckTtl(TimeMs ttl_ms);
+std::optional<Rejection> CheckTtl(DurationMs ttl_ms);
 
 // One overload per command body.
 std::optional<Rejection> Check(const CreateItem& c) {
@@ -214,10 +214,10 @@ std::optional<Rejection> Check(const ExpireReservation& c) {
   return CheckId("reservation_id", c.reservation_id.value());
 }
 
-std::optional<Rejection> CheckTtl(TimeMs ttl_ms) {
+std::optional<Rejection> CheckTtl(DurationMs ttl_ms) {
   if (ttl_ms >= kReservationTtlMinMs && ttl_ms <= kReservationTtlMaxMs) return std::nullopt;
-  return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs, " and ", kReservationTtlMaxMs,
-                                             ", got ", ttl_ms));
+  return InvalidField("ttl_ms", absl::StrCat("must be between ", kReservationTtlMinMs.count(), " and ",
+                                             kReservationTtlMaxMs.count(), ", got ", ttl_ms.count()));
 }
 
 std::optional<Rejection> Check(const ExtendReservation& c) {
@@ -278,8 +278,8 @@ std::optional<Rejection> CheckMovementQuantity(std::string_view field, Quantity 
 
 std::optional<Rejection> ValidateMeta(const CommandMeta& meta) {
   if (auto r = CheckId("command_id", meta.command_id.value())) return r;
-  if (meta.now_ms < 0 || meta.now_ms > kTimeMaxMs) {
-    return InvalidField("now_ms", absl::StrCat("must be between 0 and ", kTimeMaxMs));
+  if (meta.now_ms < TimeMs{} || meta.now_ms > kTimeMaxMs) {
+    return InvalidField("now_ms", absl::StrCat("must be between 0 and ", EpochMs(kTimeMaxMs)));
   }
   if (auto r = CheckText("actor", meta.actor, kIdLengthMax)) return r;
   if (auto r = CheckText("traceparent", meta.traceparent, kIdLengthMax)) return r;

@@ -25,7 +25,7 @@ inline constexpr std::size_t kAttributesMax = 32;
 inline constexpr std::size_t kAttributeKeyLengthMax = 64;
 inline constexpr std::int32_t kWarehousePriorityMax = 1'000'000;
 // Command times must lie in [0, kTimeMaxMs] (year 2255), so now + ttl never overflows.
-inline constexpr TimeMs kTimeMaxMs = 9'000'000'000'000;
+inline constexpr TimeMs kTimeMaxMs = AtEpochMs(9'000'000'000'000);
 
 std::optional<Rejection> InvalidField(std::string field, std::string problem);
 

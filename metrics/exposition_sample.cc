@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   metrics::ServiceMetrics service(&registry);
   service.AddGrpcMethods({"/inventory.v1.CommandService/Reserve"});
   metrics::AddAllCollectors(&registry, {.roles = "all"});
-  ledger::Command reserve{{ledger::CommandId("c"), 0, "", ""}, ledger::Reserve{}};
+  ledger::Command reserve{{ledger::CommandId("c"), {}, "", ""}, ledger::Reserve{}};
   service.OnCommand(reserve, nullptr, false);
   service.OnAppend(1, 1, 0.002, true);
   service.OnFoldBatch(1, 0.001);

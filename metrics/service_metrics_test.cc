@@ -40,7 +40,7 @@ double ValueOf(const std::string& exposition, const std::string& series) {
 }
 
 ledger::Command Cmd(std::string id, ledger::CommandBody body) {
-  return {{ledger::CommandId(std::move(id)), 0, "tester", ""}, std::move(body)};
+  return {{ledger::CommandId(std::move(id)), {}, "tester", ""}, std::move(body)};
 }
 
 class WriterMetricsTest : public ::testing::Test {
@@ -76,7 +76,10 @@ TEST_F(WriterMetricsTest, CountsCommandsReservationsAndBatches) {
   ASSERT_TRUE(Run(Cmd("c2", ledger::RegisterWarehouse{ledger::WarehouseCode("WH"), "W", "eu"})).status.ok());
   ASSERT_TRUE(Run(Cmd("c3", ledger::ReceiveStock{ledger::Sku("SKU-1"), ledger::WarehouseCode("WH"), 5, ""})).status.ok());
   auto reserve = [](std::string id, ledger::Quantity q) {
-    return ledger::Reserve{ledger::ReservationId(id), ledger::OrderId("o-" + id), {{ledger::Sku("SKU-1"), q, {}}}, 60'000};
+    return ledger::Reserve{ledger::ReservationId(id),
+                           ledger::OrderId("o-" + id),
+                           {{ledger::Sku("SKU-1"), q, {}}},
+                           std::chrono::minutes{1}};
   };
   EXPECT_TRUE(Run(Cmd("r1", reserve("r1", 3))).status.ok());
   EXPECT_TRUE(Run(Cmd("r1", reserve("r1", 3))).duplicate);

@@ -37,7 +37,7 @@ namespace orders {
 
 struct OrderCommandOptions {
   // TTL of the reservations order.created makes, ms. Default 15 minutes.
-  ledger::TimeMs reservation_ttl_ms = 15 * 60 * 1000;
+  ledger::DurationMs reservation_ttl_ms = std::chrono::minutes{15};
   // Whether allocation may split an item across warehouses. Default no.
   ledger::SplitPolicy split = ledger::SplitPolicy::kSingleWarehouse;
   // The actor recorded on every command. Default "order-events".

@@ -83,7 +83,8 @@ TEST(OrderCommands, ReservationIdAgreesWithTheGrpcDerivation) {
 TEST(OrderCommands, CancelAfterCommitReturnsTheStockInItsOwnCommand) {
   ledger::State state;
   auto apply = [&](ledger::CommandBody body, std::string id) {
-    ledger::Decision d = ledger::DecideAndApply(state, {{ledger::CommandId(id), 1000, "t", ""}, std::move(body)});
+    ledger::Decision d =
+        ledger::DecideAndApply(state, {{ledger::CommandId(id), ledger::AtEpochMs(1000), "t", ""}, std::move(body)});
     ASSERT_TRUE(d.accepted()) << d.rejection->message;
   };
   apply(ledger::RegisterWarehouse{ledger::WarehouseCode("BER-1"), "Berlin", "eu", 1, true}, "w");

@@ -546,7 +546,8 @@ void OrderConsumer::Classify(Batch& batch) {
       c.reservation_failed += 1;
       item.outcome = MessageOutcome::kRefused;
       item.failed = ReservationFailed(item.event->event_id, item.event->order_id.value(),
-                                      ledger::ReservationIdForOrder(item.event->order_id).value(), rejection, now_ms);
+                                      ledger::ReservationIdForOrder(item.event->order_id).value(), rejection,
+                                      ledger::AtEpochMs(now_ms));
       item.failed->traceparent = item.traceparent;
       continue;
     }

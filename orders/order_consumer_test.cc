@@ -140,8 +140,9 @@ class OrdersInProcess : public ::testing::Test {
 
   void Apply(ledger::CommandBody body, const std::string& id) {
     std::promise<absl::Status> done;
-    ASSERT_TRUE(writer_->Submit({{ledger::CommandId(id), 0, "test", ""}, std::move(body)},
-                                [&](const command_api::WriteResult& r, const ledger::State&) { done.set_value(r.status); })
+    ASSERT_TRUE(writer_
+                    ->Submit({{ledger::CommandId(id), {}, "test", ""}, std::move(body)},
+                             [&](const command_api::WriteResult& r, const ledger::State&) { done.set_value(r.status); })
                     .ok());
     ASSERT_TRUE(done.get_future().get().ok()) << id;
   }

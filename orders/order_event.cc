@@ -96,8 +96,8 @@ absl::Status ReadTimestamp(od::value value, ledger::TimeMs* out) {
   } else {
     return InvalidField("timestamp", absl::StrCat("must be a string or a number, got ", AsAbsl(TypeName(type))));
   }
-  if (ms < 0 || ms > ledger::kTimeMaxMs) return InvalidField("timestamp", "is out of range");
-  *out = ms;
+  if (ms < 0 || ms > ledger::EpochMs(ledger::kTimeMaxMs)) return InvalidField("timestamp", "is out of range");
+  *out = ledger::AtEpochMs(ms);
   return absl::OkStatus();
 }
 

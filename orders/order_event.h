@@ -61,7 +61,7 @@ struct OrderEvent {
   std::string event_id;
   ledger::OrderId order_id;
   std::vector<OrderItem> items;      // order.created only
-  ledger::TimeMs timestamp_ms = 0;   // 0 when absent (required for order.created)
+  ledger::TimeMs timestamp_ms{};     // 0 when absent (required for order.created)
 };
 
 struct OrderEventParserOptions {

@@ -22,7 +22,7 @@ TEST(OrderEventParser, ParsesOrderCreated) {
   EXPECT_EQ(e->type, OrderEventType::kOrderCreated);
   EXPECT_EQ(e->event_id, "e-1");
   EXPECT_EQ(e->order_id.value(), "o-1");
-  EXPECT_EQ(e->timestamp_ms, 1772366400000);
+  EXPECT_EQ(ledger::EpochMs(e->timestamp_ms), 1772366400000);
   ASSERT_EQ(e->items.size(), 2u);
   EXPECT_EQ(e->items[0], (OrderItem{ledger::Sku("MUG"), 2, ledger::WarehouseCode("BER-1")}));
   EXPECT_EQ(e->items[1], (OrderItem{ledger::Sku("CUP"), 1, ledger::WarehouseCode()}));
@@ -39,7 +39,7 @@ TEST(OrderEventParser, FieldsInAnyOrderAndUnknownFieldsIgnored) {
   ASSERT_EQ(e->items.size(), 1u);
   EXPECT_EQ(e->items[0].quantity, 3);
   EXPECT_TRUE(e->items[0].warehouse.empty());
-  EXPECT_EQ(e->timestamp_ms, 1772366400000);
+  EXPECT_EQ(ledger::EpochMs(e->timestamp_ms), 1772366400000);
 }
 
 // Upstream shapes accepted through configuration: items keyed productId,

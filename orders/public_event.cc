@@ -49,7 +49,7 @@ class JsonObject {
 JsonObject Start(std::string_view type, const std::string& event_id, const ledger::Event& e) {
   JsonObject o;
   o.Str("eventId", event_id).Str("type", type);
-  o.Str("occurredAt", base::FormatRfc3339Ms(e.envelope.occurred_at_ms));
+  o.Str("occurredAt", base::FormatRfc3339Ms(ledger::EpochMs(e.envelope.occurred_at_ms)));
   o.Str("sku", e.envelope.sku.value());
   return o;
 }
@@ -74,7 +74,7 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
     JsonObject o = Start("inventory.reserved", id, e);
     o.Str("reservationId", r->reservation_id.value()).Str("orderId", r->order_id.value());
     o.Str("warehouseId", r->warehouse.value()).Int("quantity", r->quantity);
-    o.Str("expiresAt", base::FormatRfc3339Ms(r->expires_at_ms));
+    o.Str("expiresAt", base::FormatRfc3339Ms(ledger::EpochMs(r->expires_at_ms)));
     o.Int("line", r->request_line).Int("allocationIndex", r->allocation_index);
     o.Int("allocationCount", r->allocation_count);
     return make("inventory.reserved", std::move(o));
@@ -102,7 +102,8 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
   if (const auto* x = std::get_if<ledger::ReservationExtended>(&e.payload)) {
     JsonObject o = Start("inventory.reservation_extended", id, e);
     o.Str("reservationId", x->reservation_id.value()).Str("orderId", order_id).Str("warehouseId", x->warehouse.value());
-    o.Str("expiresAt", base::FormatRfc3339Ms(x->expires_at_ms)).Int("allocationIndex", x->allocation_index);
+    o.Str("expiresAt", base::FormatRfc3339Ms(ledger::EpochMs(x->expires_at_ms)))
+        .Int("allocationIndex", x->allocation_index);
     return make("inventory.reservation_extended", std::move(o));
   }
   // A sales block: checkouts and marketplaces stop offering the SKU there.
@@ -210,7 +211,7 @@ PublicEvent ReservationFailed(std::string_view source_event_id, std::string_view
   lines += ']';
   JsonObject o;
   o.Str("eventId", id).Str("type", "inventory.reservation_failed");
-  o.Str("occurredAt", base::FormatRfc3339Ms(at_ms));
+  o.Str("occurredAt", base::FormatRfc3339Ms(ledger::EpochMs(at_ms)));
   o.Str("orderId", order_id).Str("reservationId", reservation_id).Str("sourceEventId", source_event_id);
   o.Str("reason", ledger::ToString(rejection.reason)).Str("message", rejection.message).Raw("shortLines", lines);
   return PublicEvent{std::string(order_id), "inventory.reservation_failed", id, o.Done()};

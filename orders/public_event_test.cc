@@ -13,7 +13,8 @@ namespace {
 class Mapper {
  public:
   std::vector<PublicEvent> Apply(ledger::CommandBody body) {
-    ledger::Decision d = ledger::Decide(state_, {{ledger::CommandId("c" + std::to_string(n_++)), 5000, "t", ""}, body});
+    ledger::Decision d = ledger::Decide(
+        state_, {{ledger::CommandId("c" + std::to_string(n_++)), ledger::AtEpochMs(5000), "t", ""}, body});
     EXPECT_TRUE(d.accepted()) << d.rejection->message;
     std::vector<PublicEvent> out;
     for (const ledger::Event& e : d.events) EXPECT_TRUE(FoldToPublicEvents(state_, e, &out).ok());
@@ -105,7 +106,8 @@ TEST(PublicEvents, ExtensionAndOperatorExpiry) {
   m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 0, 10});
   m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
   m.Apply(Reserve("r-o-1", "o-1", mug, ber));
-  std::vector<PublicEvent> got = m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), 3'600'000});
+  std::vector<PublicEvent> got =
+      m.Apply(ledger::ExtendReservation{ledger::ReservationId("r-o-1"), std::chrono::hours{1}});
   ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.reservation_extended"});
   EXPECT_NE(got[0].json.find(R"("reservationId":"r-o-1","orderId":"o-1","warehouseId":"BER-1","expiresAt":"1970-01-01T01:00:05.000Z")"),
             std::string::npos)
@@ -157,15 +159,15 @@ TEST(PublicEvents, ReservationFailedNamesOnlyTheShortLines) {
   r.reason = ledger::RejectionReason::kInsufficientStock;
   r.message = "insufficient \"stock\"";
   r.lines = {{0, ledger::Sku("A"), 2, 5}, {1, ledger::Sku("B"), 9, 1}};
-  PublicEvent e = ReservationFailed("src-1", "o-9", "r-o-9", r, 0);
+  PublicEvent e = ReservationFailed("src-1", "o-9", "r-o-9", r, ledger::TimeMs{});
   EXPECT_EQ(e.type, "inventory.reservation_failed");
   EXPECT_EQ(e.key, "o-9");
   EXPECT_NE(e.json.find(R"("shortLines":[{"line":1,"sku":"B","requested":9,"available":1}])"), std::string::npos)
       << e.json;
   EXPECT_NE(e.json.find(R"("message":"insufficient \"stock\"")"), std::string::npos) << e.json;
   EXPECT_NE(e.json.find(R"("reason":"insufficient_stock")"), std::string::npos) << e.json;
-  EXPECT_EQ(ReservationFailed("src-1", "o-9", "r-o-9", r, 99).event_id, e.event_id);
-  EXPECT_NE(ReservationFailed("src-2", "o-9", "r-o-9", r, 0).event_id, e.event_id);
+  EXPECT_EQ(ReservationFailed("src-1", "o-9", "r-o-9", r, ledger::AtEpochMs(99)).event_id, e.event_id);
+  EXPECT_NE(ReservationFailed("src-2", "o-9", "r-o-9", r, ledger::TimeMs{}).event_id, e.event_id);
 }
 
 // Text fields are escaped by base/json_text.h, the rule inventoryctl's JSON
@@ -174,7 +176,7 @@ TEST(PublicEvents, JsonEscaping) {
   ledger::Rejection r;
   r.reason = ledger::RejectionReason::kInsufficientStock;
   r.message = std::string("a\"b\\c\n\x01\b\f", 9);
-  PublicEvent e = ReservationFailed("src-1", "o-9", "r-o-9", r, 0);
+  PublicEvent e = ReservationFailed("src-1", "o-9", "r-o-9", r, ledger::TimeMs{});
   EXPECT_NE(e.json.find(R"("message":"a\"b\\c\n\u0001\b\f")"), std::string::npos) << e.json;
 }
 

@@ -159,7 +159,8 @@ struct Fold::Visitor {
                                      e.allocation_index));
       return absl::OkStatus();
     }
-    if (e.expires_at_ms > row->value->expires_at_ms()) row->value->set_expires_at_ms(e.expires_at_ms);
+    if (ledger::EpochMs(e.expires_at_ms) > row->value->expires_at_ms())
+      row->value->set_expires_at_ms(ledger::EpochMs(e.expires_at_ms));
     Touch(fold.reservations_dirty_, e.reservation_id.value(), row);
     return absl::OkStatus();
   }
@@ -182,7 +183,7 @@ struct Fold::Visitor {
     block.set_sku(sku);
     block.set_warehouse(e.warehouse.value());
     block.set_reason(e.reason);
-    block.set_blocked_at_ms(ctx.envelope.occurred_at_ms);
+    block.set_blocked_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
     block.set_actor(ctx.envelope.actor);
     const int index = static_cast<int>(it - blocks->begin());
     *blocks->Add() = block;
@@ -348,7 +349,7 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
   v1::Movement* m = update.mutable_movement();
   *m->mutable_position() = update.position();
   m->set_event_id(ctx.envelope.event_id.ToBytes());
-  m->set_occurred_at_ms(ctx.envelope.occurred_at_ms);
+  m->set_occurred_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
   m->set_sku(sku);
   m->set_warehouse(warehouse);
   m->set_kind(std::string(move.kind));
@@ -372,8 +373,8 @@ absl::Status Fold::ChangeLevel(const Context& ctx, const Move& move) {
 
   movement_puts_.emplace_back(MovementKey(ctx.position.partition, ctx.position.offset, move.index),
                               update.SerializeAsString());
-  by_sku_puts_.push_back(
-      BySkuKey(sku, ctx.envelope.occurred_at_ms, ctx.position.partition, ctx.position.offset, move.index));
+  by_sku_puts_.push_back(BySkuKey(sku, ledger::EpochMs(ctx.envelope.occurred_at_ms), ctx.position.partition,
+                                  ctx.position.offset, move.index));
   ctx.updates->push_back(std::move(update));
   return absl::OkStatus();
 }
@@ -406,8 +407,8 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
     v1::Reservation r;
     r.set_reservation_id(e.reservation_id.value());
     r.set_order_id(e.order_id.value());
-    r.set_created_at_ms(ctx.envelope.occurred_at_ms);
-    r.set_expires_at_ms(e.expires_at_ms);
+    r.set_created_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
+    r.set_expires_at_ms(ledger::EpochMs(e.expires_at_ms));
     for (uint32_t i = 0; i < e.allocation_count; ++i) r.add_allocations();
     row->value = std::move(r);
     new_order_keys_.push_back(OrderKey(e.order_id.value(), e.reservation_id.value()));
@@ -425,7 +426,8 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
     a->set_status(v1::RESERVATION_STATUS_ACTIVE);
     // Allocations of other partitions may be folded first: creation time is
     // the earliest seen.
-    if (ctx.envelope.occurred_at_ms < r.created_at_ms()) r.set_created_at_ms(ctx.envelope.occurred_at_ms);
+    if (ledger::EpochMs(ctx.envelope.occurred_at_ms) < r.created_at_ms())
+      r.set_created_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
   }
   r.set_status(StatusOf(r));
   Touch(reservations_dirty_, e.reservation_id.value(), row);
@@ -445,7 +447,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
     r.mutable_allocations(static_cast<int>(index))->set_status(ledger::ToProto(to));
     v1::ReservationStatus after = StatusOf(r);
     if (before == v1::RESERVATION_STATUS_ACTIVE && after != v1::RESERVATION_STATUS_ACTIVE) {
-      r.set_resolved_at_ms(ctx.envelope.occurred_at_ms);
+      r.set_resolved_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));
     }
     r.set_status(after);
     Touch(reservations_dirty_, id.value(), row);

@@ -50,7 +50,7 @@ class History {
   explicit History(eventlog::EventLog* log, ledger::LedgerOptions options = {}) : log_(log), state_(options) {}
 
   ledger::Decision Run(ledger::CommandBody body) {
-    now_ms_ += 1000;
+    now_ms_ += std::chrono::seconds{1};
     Command command{{ledger::CommandId(absl::StrCat("cmd-", ++next_)), now_ms_, "tester", ""}, std::move(body)};
     return Run(command);
   }
@@ -78,7 +78,7 @@ class History {
  private:
   eventlog::EventLog* log_;
   ledger::State state_;
-  ledger::TimeMs now_ms_ = 1'700'000'000'000;
+  ledger::TimeMs now_ms_ = ledger::AtEpochMs(1'700'000'000'000);
   int next_ = 0;
   std::vector<eventlog::LogPosition> last_positions_;
 };
@@ -296,7 +296,7 @@ TEST_F(ProjectorViewsTest, ReservationsCountsAndStockSets) {
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-2"), WarehouseCode("WH-B"), 4, ""}).accepted());
   auto reserve = [&](std::string id, std::string order, std::vector<ledger::ReserveLine> lines, int64_t ttl_ms) {
-    ledger::Reserve r{ReservationId(id), OrderId(order), std::move(lines), ttl_ms};
+    ledger::Reserve r{ReservationId(id), OrderId(order), std::move(lines), ledger::DurationMs{ttl_ms}};
     return history_->Run(r).accepted();
   };
   ASSERT_TRUE(reserve("R-1", "O-1", {{Sku("SKU-1"), 3, WarehouseCode("WH-A")}, {Sku("SKU-2"), 1, WarehouseCode()}},
@@ -307,7 +307,7 @@ TEST_F(ProjectorViewsTest, ReservationsCountsAndStockSets) {
   ASSERT_TRUE(history_->Run(ledger::CommitReservation{ReservationId("R-1")}).accepted());
   ASSERT_TRUE(history_->Run(ledger::ReleaseReservation{ReservationId("R-2"), ledger::ReleaseReason::kPaymentFailed})
                   .accepted());
-  history_->set_now_ms(history_->now_ms() + 10'000);
+  history_->set_now_ms(history_->now_ms() + std::chrono::seconds{10});
   ASSERT_TRUE(history_->Run(ledger::ExpireReservation{ReservationId("R-3")}).accepted());
 
   auto projector = StartProjector(log_.get(), path_);
@@ -609,7 +609,7 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
         const v1::SalesBlock& vb = (*view_item)->sales_blocks(static_cast<int>(i));
         EXPECT_EQ(vb.warehouse(), item.sales_blocks[i].warehouse.value()) << sku;
         EXPECT_EQ(vb.reason(), item.sales_blocks[i].reason) << sku;
-        EXPECT_EQ(vb.blocked_at_ms(), item.sales_blocks[i].blocked_at_ms) << sku;
+        EXPECT_EQ(vb.blocked_at_ms(), ledger::EpochMs(item.sales_blocks[i].blocked_at_ms)) << sku;
       }
       EXPECT_EQ((*view_item)->category(), item.category) << sku;
       EXPECT_EQ((*view_item)->reorder_point(), item.reorder_point) << sku;
@@ -657,7 +657,7 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
     ASSERT_TRUE(view.ok() && view->has_value()) << id;
     EXPECT_EQ(static_cast<int>((*view)->status()), static_cast<int>(r.status()) + 1) << id;
     EXPECT_EQ((*view)->order_id(), r.order_id.value());
-    EXPECT_EQ((*view)->expires_at_ms(), r.expires_at_ms) << id << " (extensions move it later)";
+    EXPECT_EQ((*view)->expires_at_ms(), ledger::EpochMs(r.expires_at_ms)) << id << " (extensions move it later)";
     ASSERT_EQ((*view)->allocations_size(), static_cast<int>(r.allocations.size()));
     for (size_t i = 0; i < r.allocations.size(); ++i) {
       EXPECT_EQ((*view)->allocations(static_cast<int>(i)).quantity(), r.allocations[i].quantity) << id;
@@ -682,7 +682,7 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
     auto log = NewMemoryLog(4);
     ledger::LedgerOptions options;  // large bounds: nothing resolved is forgotten
     options.resolved_kept_max = 1'000'000;
-    options.resolved_kept_age_max_ms = INT64_MAX / 4;
+    options.resolved_kept_age_max_ms = ledger::DurationMs::max() / 4;
     History history(log.get(), options);
     ledger::test_support::HistoryGenerator generator(seed);
     ProjectorOptions projector_options;
@@ -693,7 +693,7 @@ TEST(ProjectorPropertyTest, RandomHistoriesProjectToTheLedgersState) {
     ASSERT_TRUE(projector.ok()) << projector.status();
     ledger::TimeMs now = history.now_ms();
     for (int step = 0; step < 3000; ++step) {
-      now += 200;
+      now += std::chrono::milliseconds{200};
       history.set_now_ms(now);
       Command command = generator.Next(history.state(), now);
       history.Run(command);

@@ -26,7 +26,7 @@ class AgreementTest : public ::testing::Test {
   bool Run(ledger::CommandBody body) {
     ledger::Command c;
     c.meta.command_id = ledger::CommandId("c" + std::to_string(++seq_));
-    c.meta.now_ms = 1'000'000;
+    c.meta.now_ms = ledger::AtEpochMs(1'000'000);
     c.body = std::move(body);
     return ledger::DecideAndApply(state_, c).accepted();
   }

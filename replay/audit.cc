@@ -65,7 +65,7 @@ std::string ItemDiff(const ledger::ItemState& s, const pb::Item& v) {
     const std::string field = absl::StrCat("sales_blocks[", i, "]");
     AddDiff(&diff, field + ".warehouse", sb.warehouse.value(), vb.warehouse());
     AddDiff(&diff, field + ".reason", sb.reason, vb.reason());
-    AddDiff(&diff, field + ".blocked_at_ms", sb.blocked_at_ms, vb.blocked_at_ms());
+    AddDiff(&diff, field + ".blocked_at_ms", ledger::EpochMs(sb.blocked_at_ms), vb.blocked_at_ms());
     AddDiff(&diff, field + ".actor", sb.actor, vb.actor());
   }
   return diff;
@@ -91,9 +91,9 @@ std::string ReservationDiff(const ledger::State& state, const ledger::Reservatio
   std::string diff;
   AddDiff(&diff, "order_id", s.order_id.value(), v.order_id());
   AddDiff(&diff, "status", pb::ReservationStatus_Name(ToProto(s.status())), pb::ReservationStatus_Name(v.status()));
-  AddDiff(&diff, "created_at_ms", s.created_at_ms, v.created_at_ms());
-  AddDiff(&diff, "expires_at_ms", s.expires_at_ms, v.expires_at_ms());
-  AddDiff(&diff, "resolved_at_ms", s.resolved_at_ms, v.resolved_at_ms());
+  AddDiff(&diff, "created_at_ms", ledger::EpochMs(s.created_at_ms), v.created_at_ms());
+  AddDiff(&diff, "expires_at_ms", ledger::EpochMs(s.expires_at_ms), v.expires_at_ms());
+  AddDiff(&diff, "resolved_at_ms", ledger::EpochMs(s.resolved_at_ms), v.resolved_at_ms());
   // Every allocation slot by index; a slot whose event is not folded yet is
   // not present in the ledger and UNSPECIFIED in the read model.
   if (s.allocations.size() != static_cast<size_t>(v.allocations_size())) {

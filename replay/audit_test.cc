@@ -44,7 +44,7 @@ class FakeSnapshot final : public projector::Snapshot {
           block->set_sku(i.sku.value());
           block->set_warehouse(b.warehouse.value());
           block->set_reason(b.reason);
-          block->set_blocked_at_ms(b.blocked_at_ms);
+          block->set_blocked_at_ms(ledger::EpochMs(b.blocked_at_ms));
           block->set_actor(b.actor);
           blocks.push_back(*block);
         }
@@ -86,9 +86,9 @@ class FakeSnapshot final : public projector::Snapshot {
        : status == ledger::ReservationStatus::kCommitted ? counts.committed
        : status == ledger::ReservationStatus::kReleased  ? counts.released
                                                          : counts.expired) += 1;
-      out_r.set_created_at_ms(r.created_at_ms);
-      out_r.set_expires_at_ms(r.expires_at_ms);
-      out_r.set_resolved_at_ms(r.resolved_at_ms);
+      out_r.set_created_at_ms(ledger::EpochMs(r.created_at_ms));
+      out_r.set_expires_at_ms(ledger::EpochMs(r.expires_at_ms));
+      out_r.set_resolved_at_ms(ledger::EpochMs(r.resolved_at_ms));
       for (const ledger::ReservationAllocation& a : r.allocations) {
         pb::Allocation* out_a = out_r.add_allocations();
         if (!a.present) continue;  // UNSPECIFIED: not folded yet
@@ -308,7 +308,7 @@ TEST_F(AuditTest, InjectedInvariantBreakingEventFailsTheAuditWithPositionAndId) 
   e.envelope.event_id = {7, 7};
   e.envelope.schema_version = 1;
   e.envelope.command_event_count = 1;
-  e.envelope.occurred_at_ms = history_->now_ms() + 1;
+  e.envelope.occurred_at_ms = history_->now_ms() + ledger::DurationMs{1};
   e.envelope.sku = ledger::Sku("SKU-1");
   e.payload = ledger::ReservationCommitted{ledger::ReservationId("R-none"), ledger::WarehouseCode("WH-A"), 1, 0};
   auto forged = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-1", ledger::Encode(e)}});

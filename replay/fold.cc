@@ -16,7 +16,7 @@ ledger::LedgerOptions ReplayLedgerOptions() {
   ledger::LedgerOptions options;
   options.remembered_commands_max = 0;
   options.resolved_kept_max = std::numeric_limits<std::size_t>::max();
-  options.resolved_kept_age_max_ms = std::numeric_limits<ledger::TimeMs>::max();
+  options.resolved_kept_age_max_ms = ledger::DurationMs::max();
   return options;
 }
 

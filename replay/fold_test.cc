@@ -30,7 +30,7 @@ class FoldTest : public ::testing::Test {
     ledger::Event e;
     e.envelope.event_id = {0xf0f0, 0x1234};
     e.envelope.schema_version = 1;
-    e.envelope.occurred_at_ms = history_->now_ms() + 1;
+    e.envelope.occurred_at_ms = history_->now_ms() + ledger::DurationMs{1};
     e.envelope.command_id = ledger::CommandId("forged");
     e.envelope.command_event_count = 1;
     e.envelope.sku = ledger::Sku(sku);
@@ -63,7 +63,7 @@ TEST_F(FoldTest, AsOfTimeAndPositionEqualTheStatesRecordedWhileGenerating) {
   for (const testing::Checkpoint& cp : history_->checkpoints()) {
     SCOPED_TRACE("checkpoint at " + FormatTime(cp.time_ms));
     const std::string expected = RenderStock(cp.state);
-    for (ledger::TimeMs t : {cp.time_ms, cp.time_ms + 999}) {  // commands are 1 s apart
+    for (ledger::TimeMs t : {cp.time_ms, cp.time_ms + ledger::DurationMs{999}}) {  // commands are 1 s apart
       Folder by_time;
       FoldBounds bounds;
       bounds.until_time_ms = t;
@@ -83,7 +83,7 @@ TEST_F(FoldTest, AsOfTimeAndPositionEqualTheStatesRecordedWhileGenerating) {
   // Just before the first checkpoint's command: differs from it.
   Folder before;
   FoldBounds bounds;
-  bounds.until_time_ms = history_->checkpoints()[1].time_ms - 1000;
+  bounds.until_time_ms = history_->checkpoints()[1].time_ms - std::chrono::seconds{1};
   ASSERT_TRUE(before.Run(*log_, bounds).ok());
   EXPECT_NE(RenderStock(before.state()), RenderStock(history_->checkpoints()[1].state));
 }

@@ -30,14 +30,15 @@ bool ParseUnsigned(std::string_view s, T* out) {
 
 absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text) {
   int64_t ms = 0;
-  if (ParseUnsigned(text, &ms)) return ms;
+  if (ParseUnsigned(text, &ms)) return ledger::AtEpochMs(ms);
   const std::string input(text);
   // With zone, fraction optional; without zone (UTC); date only.
   static constexpr const char* kFormats[] = {"%Y-%m-%d%ET%H:%M:%E*S%Ez", "%Y-%m-%d%ET%H:%M:%E*S", "%Y-%m-%d"};
   for (const char* format : kFormats) {
     absl::Time t;
     std::string error;
-    if (absl::ParseTime(format, input, absl::UTCTimeZone(), &t, &error)) return absl::ToUnixMillis(t);
+    if (absl::ParseTime(format, input, absl::UTCTimeZone(), &t, &error))
+      return ledger::AtEpochMs(absl::ToUnixMillis(t));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "time '", base::AsAbsl(text),
@@ -45,7 +46,7 @@ absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text) {
       "2026-03-01T12:00:00.250+01:00)"));
 }
 
-std::string FormatTime(ledger::TimeMs ms) { return base::FormatRfc3339Ms(ms); }
+std::string FormatTime(ledger::TimeMs t) { return base::FormatRfc3339Ms(ledger::EpochMs(t)); }
 
 absl::StatusOr<base::NextOffsets> ParsePositions(std::string_view text, uint32_t partition_count) {
   base::NextOffsets bounds = base::NextOffsets::Zero(partition_count);

@@ -34,7 +34,7 @@ namespace replay {
 // INVALID_ARGUMENT naming the accepted forms when `text` is neither.
 absl::StatusOr<ledger::TimeMs> ParseTime(std::string_view text);
 // "2026-03-01T12:00:00.000Z" (base::FormatRfc3339Ms).
-std::string FormatTime(ledger::TimeMs ms);
+std::string FormatTime(ledger::TimeMs t);
 
 // Exclusive per-partition bounds ("next offset") of a position list: each
 // named record is included; partitions not named contribute nothing.

@@ -14,14 +14,14 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ParseTimeTest, AcceptsEpochMillisRfc3339AndDates) {
-  EXPECT_EQ(*ParseTime("1772323200000"), 1'772'323'200'000);
-  EXPECT_EQ(*ParseTime("2026-03-01"), 1'772'323'200'000);
-  EXPECT_EQ(*ParseTime("2026-03-01T00:00:00Z"), 1'772'323'200'000);
-  EXPECT_EQ(*ParseTime("2026-03-01T00:00:00"), 1'772'323'200'000) << "no zone: UTC";
-  EXPECT_EQ(*ParseTime("2026-03-01T01:00:00.250+01:00"), 1'772'323'200'250);
-  EXPECT_EQ(*ParseTime("2026-03-01t00:00:01z"), 1'772'323'201'000);
-  EXPECT_EQ(FormatTime(1'772'323'200'250), "2026-03-01T00:00:00.250Z");
-  EXPECT_EQ(*ParseTime(FormatTime(1'772'323'200'250)), 1'772'323'200'250);
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("1772323200000")), 1'772'323'200'000);
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("2026-03-01")), 1'772'323'200'000);
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("2026-03-01T00:00:00Z")), 1'772'323'200'000);
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("2026-03-01T00:00:00")), 1'772'323'200'000) << "no zone: UTC";
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("2026-03-01T01:00:00.250+01:00")), 1'772'323'200'250);
+  EXPECT_EQ(ledger::EpochMs(*ParseTime("2026-03-01t00:00:01z")), 1'772'323'201'000);
+  EXPECT_EQ(FormatTime(ledger::AtEpochMs(1'772'323'200'250)), "2026-03-01T00:00:00.250Z");
+  EXPECT_EQ(*ParseTime(FormatTime(ledger::AtEpochMs(1'772'323'200'250))), ledger::AtEpochMs(1'772'323'200'250));
 }
 
 TEST(ParseTimeTest, RefusesGarbageNamingTheForms) {

@@ -134,7 +134,7 @@ std::vector<Cell> EventRow(const eventlog::LogPosition& position, const ledger::
           Cell::Num(static_cast<int64_t>(position.offset)),
           Cell::Str(env.event_id.ToHex()),
           Cell::Str(FormatTime(env.occurred_at_ms)),
-          Cell::Num(env.occurred_at_ms),
+          Cell::Num(ledger::EpochMs(env.occurred_at_ms)),
           Cell::Str(std::string(ledger::KindName(event.payload))),
           Text(env.sku.value()),
           Text(m.warehouse),

@@ -41,7 +41,7 @@ inline std::unique_ptr<eventlog::RocksDbLog> OpenTestLog(const TempDir& dir, uin
 }
 
 struct Checkpoint {
-  ledger::TimeMs time_ms = 0;
+  ledger::TimeMs time_ms{};
   base::NextOffsets bounds;  // next offset per partition after the command
   std::string last_positions;    // "p:o,..." of the last record of every partition so far
   ledger::State state;
@@ -54,7 +54,7 @@ struct LoggedEvent {
 
 class HistoryGenerator {
  public:
-  static constexpr ledger::TimeMs kT0 = 1'772'323'200'000;  // 2026-03-01T00:00:00Z
+  static constexpr ledger::TimeMs kT0 = ledger::AtEpochMs(1'772'323'200'000);  // 2026-03-01T00:00:00Z
 
   explicit HistoryGenerator(eventlog::EventLog* log) : log_(log), bounds_(base::NextOffsets::Zero(log->partition_count())) {}
 
@@ -90,7 +90,7 @@ class HistoryGenerator {
 
   // Decides and appends one command; returns whether it was accepted.
   bool Run(ledger::CommandBody body) {
-    now_ms_ += 1000;
+    now_ms_ += std::chrono::seconds{1};
     ledger::Command command{{ledger::CommandId("c-" + std::to_string(++seq_)), now_ms_, "clerk, \"7\"", ""},
                             std::move(body)};
     ledger::Decision decision = ledger::DecideAndApply(state_, command);
@@ -154,7 +154,7 @@ class HistoryGenerator {
         r.order_id = ledger::OrderId("O-" + std::to_string(seq_));
         r.lines.push_back({sku, static_cast<ledger::Quantity>(1 + rng() % 3), ledger::WarehouseCode()});
         r.lines.push_back({Sku(static_cast<int>(rng() % kSkus)), 1, ledger::WarehouseCode()});
-        r.ttl_ms = 30'000;
+        r.ttl_ms = std::chrono::seconds{30};
         r.split = ledger::SplitPolicy::kAllowSplit;
         if (Run(std::move(r))) open_.push_back(ledger::ReservationId("R-" + std::to_string(seq_)));
         break;

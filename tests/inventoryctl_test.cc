@@ -122,7 +122,7 @@ TEST_F(InventoryctlTest, AuditFailsOnAnInjectedInvariantBreakingEvent) {
   e.envelope.event_id = {0xabc, 0xdef};
   e.envelope.schema_version = 1;
   e.envelope.command_event_count = 1;
-  e.envelope.occurred_at_ms = history_->now_ms() + 1;
+  e.envelope.occurred_at_ms = history_->now_ms() + ledger::DurationMs{1};
   e.envelope.sku = ledger::Sku("SKU-2");
   e.payload = ledger::StockAdjusted{ledger::WarehouseCode("WH-B"), -900'000'000, ledger::AdjustmentReason::kLoss, ""};
   auto forged = log_->Append(std::vector<eventlog::LogRecord>{{"SKU-2", ledger::Encode(e)}});
@@ -152,7 +152,8 @@ TEST_F(InventoryctlTest, VerifyLogNamesACorruptedRecord) {
 TEST_F(InventoryctlTest, AsOfPrintsTheRecordedStateAtTimesAndPositions) {
   for (const replay::testing::Checkpoint& cp : history_->checkpoints()) {
     std::string expected = replay::testing::RenderStock(cp.state);
-    for (const std::string& at : {replay::FormatTime(cp.time_ms), std::to_string(cp.time_ms), cp.last_positions}) {
+    for (const std::string& at :
+         {replay::FormatTime(cp.time_ms), std::to_string(ledger::EpochMs(cp.time_ms)), cp.last_positions}) {
       Result as_of = Run({"as-of", at, "--format", "csv"});
       ASSERT_EQ(as_of.exit_code, 0) << at << as_of.err;
       std::string out = as_of.out;
@@ -309,7 +310,7 @@ TEST(InventoryctlKafkaTest, AuditVerifyAndAsOfOverKafka) {
     Result verify = with({"verify-log"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     const replay::testing::Checkpoint& cp = history.checkpoints().front();
-    Result as_of = with({"as-of", std::to_string(cp.time_ms), "--format", "csv"});
+    Result as_of = with({"as-of", std::to_string(ledger::EpochMs(cp.time_ms)), "--format", "csv"});
     ASSERT_EQ(as_of.exit_code, 0) << as_of.err;
     std::string out = as_of.out;
     const size_t blank = out.find("\n\n");

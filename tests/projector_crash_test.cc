@@ -33,7 +33,7 @@ uint64_t FillLog(const std::string& path, uint64_t seed, int steps) {
   EXPECT_TRUE(log.ok()) << log.status();
   ledger::State state;
   ledger::test_support::HistoryGenerator generator(seed);
-  ledger::TimeMs now = 1'700'000'000'000;
+  ledger::TimeMs now = ledger::AtEpochMs(1'700'000'000'000);
   uint64_t events = 0;
   std::vector<eventlog::LogRecord> records;
   auto run = [&](const ledger::Command& command) {
@@ -42,7 +42,7 @@ uint64_t FillLog(const std::string& path, uint64_t seed, int steps) {
     }
   };
   for (int step = 0; step < steps; ++step) {
-    now += 100;
+    now += ledger::DurationMs{100};
     run(generator.Next(state, now));
     for (const ledger::ReservationId& id : state.ExpiredBy(now, 10)) {
       run({{ledger::CommandId(absl::StrCat("expire/", id.value())), now, "timer", ""},

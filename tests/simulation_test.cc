@@ -158,7 +158,8 @@ class Simulation {
     namespace ts = ledger::test_support;
     int n = 0;
     auto body = [&](ledger::CommandBody b) {
-      return ledger::Command{{ledger::CommandId(absl::StrCat("setup-", ++n)), clock_.NowMs(), "sim", ""}, std::move(b)};
+      return ledger::Command{
+          {ledger::CommandId(absl::StrCat("setup-", ++n)), ledger::AtEpochMs(clock_.NowMs()), "sim", ""}, std::move(b)};
     };
     for (int w = 0; w < ts::kWarehouses; ++w) {
       ledger::WarehouseCode code(absl::StrCat("WH-", w));
@@ -177,7 +178,7 @@ class Simulation {
 
   std::optional<std::string> Step() {
     int roll = Roll();
-    if (roll < 60) return Submit(generator_.Next(state_view_, clock_.NowMs()));
+    if (roll < 60) return Submit(generator_.Next(state_view_, ledger::AtEpochMs(clock_.NowMs())));
     if (roll < 75) return Order();
     if (roll < 83) return Jump();
     if (roll < 92) {
@@ -242,7 +243,7 @@ class Simulation {
     absl::StatusOr<orders::OrderEvent> event = parser_.Parse(body, "");
     if (!event.ok()) return Fail("the parser refused a well-formed order event: " + event.status().ToString() + ": " + body);
     ledger::Command command = orders::ToCommand(*event, {});
-    command.meta.now_ms = clock_.NowMs();
+    command.meta.now_ms = ledger::AtEpochMs(clock_.NowMs());
     return Submit(std::move(command));
   }
 

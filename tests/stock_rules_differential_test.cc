@@ -100,9 +100,9 @@ class Differential {
     auto started = projector::Projector::Start(log_.get(), {.path = path, .batch_events_max = 1, .batch_ms = 0ms});
     ASSERT_TRUE(started.ok()) << started.status();
     projector_ = std::move(*started);
-    ledger::TimeMs now = 1'700'000'000'000;
+    ledger::TimeMs now = ledger::AtEpochMs(1'700'000'000'000);
     for (int step = 0; step < steps && !::testing::Test::HasFatalFailure(); ++step) {
-      now += 200;
+      now += ledger::DurationMs{200};
       Decide(NextCommand(now));
       for (const ledger::ReservationId& id : writer_.ExpiredBy(now, 10)) {
         Decide({{ledger::CommandId(absl::StrCat("expire/", id.value())), now, "timer", ""},

@@ -210,7 +210,7 @@ struct HistoryFlags {
 int RunHistory(const LogFlags& f, const HistoryFlags& h) {
   absl::StatusOr<replay::TableFormat> format = replay::ParseTableFormat(h.format);
   if (!format.ok()) return Fail(format.status());
-  ledger::TimeMs since = std::numeric_limits<ledger::TimeMs>::min();
+  ledger::TimeMs since = ledger::TimeMs::min();
   replay::FoldBounds bounds;
   if (!h.since.empty()) {
     absl::StatusOr<ledger::TimeMs> t = replay::ParseTime(h.since);
@@ -220,7 +220,7 @@ int RunHistory(const LogFlags& f, const HistoryFlags& h) {
   if (!h.until.empty()) {
     absl::StatusOr<ledger::TimeMs> t = replay::ParseTime(h.until);
     if (!t.ok()) return Fail(absl::InvalidArgumentError("--until: " + std::string(t.status().message())));
-    bounds.until_time_ms = *t - 1;  // --until is exclusive
+    bounds.until_time_ms = *t - ledger::DurationMs{1};  // --until is exclusive
   }
   auto log = OpenLog(f);
   if (!log.ok()) return Fail(log.status());

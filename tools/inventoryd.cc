@@ -83,7 +83,7 @@ struct ServeFlags {
   std::string log_backend{eventlog::ToString(eventlog::LogConfig{}.backend)};
   std::string listen = "127.0.0.1:50051";
   std::string roles = "all";
-  std::int64_t default_ttl_ms = command_api::TranslateOptions{}.default_ttl_ms;
+  std::int64_t default_ttl_ms = command_api::TranslateOptions{}.default_ttl_ms.count();
   std::uint64_t snapshot_every_events = command_api::WriterOptions{}.snapshot_every_events;
   std::int64_t snapshot_every_seconds = command_api::WriterOptions{}.snapshot_every_ms / 1000;
   bool rebuild_views = projector::ProjectorOptions{}.rebuild;
@@ -249,7 +249,7 @@ command_api::CommandRoleOptions CommandOptions(const ServeFlags& f) {
   r.snapshot_dir = std::filesystem::path(f.log.data_dir) / "snapshots";
   r.writer.snapshot_every_events = f.snapshot_every_events;
   r.writer.snapshot_every_ms = f.snapshot_every_seconds * 1000;
-  r.service.translate.default_ttl_ms = f.default_ttl_ms;
+  r.service.translate.default_ttl_ms = ledger::DurationMs{f.default_ttl_ms};
   return r;
 }
 
@@ -265,7 +265,7 @@ orders::OrdersRoleOptions OrdersOptions(const OrdersFlags& o, const ServeFlags& 
   r.consumer.group_id = o.group;
   r.consumer.dlq_topic = o.dlq_topic;
   r.consumer.public_topic = o.public_topic;
-  r.consumer.commands.reservation_ttl_ms = f.default_ttl_ms;
+  r.consumer.commands.reservation_ttl_ms = ledger::DurationMs{f.default_ttl_ms};
   r.consumer.batch_messages_max = o.batch_messages;
   r.consumer.typed_topics = Pairs(o.typed_topics);
   r.consumer.parser.field_aliases = Pairs(o.field_aliases);

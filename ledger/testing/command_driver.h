@@ -20,10 +20,10 @@ namespace ledger::test_support {
 // Drives one or more states with the same commands.
 class CommandDriver {
  public:
-  static constexpr TimeMs kStartMs = 1'700'000'000'000;
+  static constexpr TimeMs kStartMs = AtEpochMs(1'700'000'000'000);
 
   Command Next(CommandBody body) {
-    now_ms_ += 1000;
+    now_ms_ += std::chrono::seconds{1};
     return Command{{CommandId(absl::StrCat("c-", ++seq_)), now_ms_, "test", ""}, std::move(body)};
   }
   // Applies a command that must be accepted.
@@ -31,7 +31,7 @@ class CommandDriver {
     Decision d = DecideAndApply(state, Next(std::move(body)));
     ASSERT_TRUE(d.accepted()) << "command " << seq_ << ": " << d.rejection->message;
   }
-  void Advance(TimeMs ms) { now_ms_ += ms; }
+  void Advance(DurationMs by) { now_ms_ += by; }
   TimeMs now_ms() const { return now_ms_; }
 
  private:

@@ -26,7 +26,7 @@ inline std::vector<Event> OversoldHistory() {
   for (CommandBody body : std::vector<CommandBody>{CreateItem{Sku("SKU-1"), "Mug", "", {}, 1, 0},
                                                    RegisterWarehouse{WarehouseCode("WH"), "W", "eu"},
                                                    ReceiveStock{Sku("SKU-1"), WarehouseCode("WH"), 2, ""}}) {
-    Command command{{CommandId("c" + std::to_string(events.size())), 0, "tester", ""}, std::move(body)};
+    Command command{{CommandId("c" + std::to_string(events.size())), {}, "tester", ""}, std::move(body)};
     Decision d = DecideAndApply(state, command);
     INV_CHECK(d.accepted());
     events.insert(events.end(), d.events.begin(), d.events.end());
@@ -34,7 +34,7 @@ inline std::vector<Event> OversoldHistory() {
   Event forged;
   forged.envelope.event_id = {7, 7};
   forged.envelope.schema_version = kSchemaVersion;
-  forged.envelope.occurred_at_ms = 1'700'000'100'000;
+  forged.envelope.occurred_at_ms = AtEpochMs(1'700'000'100'000);
   forged.envelope.command_id = CommandId("forged");
   forged.envelope.sku = Sku("SKU-1");
   forged.envelope.command_event_count = 1;

@@ -101,7 +101,7 @@ class HistoryGenerator {
     if (roll < 92) return ReleaseReservation{KnownReservation(state), ReleaseReason::kCancelled};
     if (roll < 94) return ExpireReservation{KnownReservation(state)};
     if (roll < 95) return ExpireReservation{RecentReservation(), ExpireWhen::kNow};
-    if (roll < 96) return ExtendReservation{RecentReservation(), static_cast<TimeMs>(1'000 + Pick(180'000))};
+    if (roll < 96) return ExtendReservation{RecentReservation(), DurationMs{1'000 + Pick(180'000)}};
     // Sales blocks on the hot SKUs, everywhere or at one warehouse, short
     // lived: most unblocks lift a block that stands, some name a scope that
     // is not blocked.
@@ -126,7 +126,7 @@ class HistoryGenerator {
       if (Chance(40)) line.warehouse = AnyWarehouse();
       r.lines.push_back(line);
     }
-    r.ttl_ms = static_cast<TimeMs>(1'000 + Pick(120'000));
+    r.ttl_ms = DurationMs{1'000 + Pick(120'000)};
     r.split = Chance(30) ? SplitPolicy::kAllowSplit : SplitPolicy::kSingleWarehouse;
     r.preferred_region = Chance(50) ? "eu" : "";
     return r;
