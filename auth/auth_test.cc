@@ -302,20 +302,14 @@ TEST(RateLimiter, ExhaustionAndRefillOnAManualClock) {
   EXPECT_FALSE(limiter.Acquire("a", MethodKind::kWrite).allowed);
 }
 
-TEST(RateLimiter, PrincipalTableAndInFlightAreBounded) {
+TEST(RateLimiter, PrincipalTableIsBounded) {
   base::ManualClock clock(kNowMs);
-  RateLimiter limiter({.writes = {.per_second = 1, .burst = 1}, .principals_max = 2, .in_flight_max = 2}, &clock);
+  RateLimiter limiter({.writes = {.per_second = 1, .burst = 1}, .principals_max = 2}, &clock);
   EXPECT_TRUE(limiter.Acquire("a", MethodKind::kWrite).allowed);
   EXPECT_TRUE(limiter.Acquire("b", MethodKind::kWrite).allowed);
   EXPECT_FALSE(limiter.Acquire("c", MethodKind::kWrite).allowed);  // table full of busy buckets
   clock.Advance(1000);                                              // a and b idle again: dropped
   EXPECT_TRUE(limiter.Acquire("c", MethodKind::kWrite).allowed);
-  EXPECT_TRUE(limiter.TryEnter());
-  EXPECT_TRUE(limiter.TryEnter());
-  EXPECT_FALSE(limiter.TryEnter());
-  EXPECT_EQ(limiter.InFlight(), 2);
-  limiter.Leave();
-  EXPECT_TRUE(limiter.TryEnter());
 }
 
 class AuthenticatorTest : public ::testing::Test {

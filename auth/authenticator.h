@@ -96,8 +96,6 @@ class Authenticator {
   // remote caller can claim a subject by sending the same metadata.
   const std::string& edge_secret() const { return edge_secret_; }
 
-  // The in-flight bound (RateLimitOptions::in_flight_max).
-  RateLimiter& limiter() { return limiter_; }
   const Counters& counters() const { return counters_; }
 
  private:

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/ascii.h"
+#include "rpc/in_flight.h"
 
 namespace auth {
 namespace {
@@ -39,6 +40,8 @@ grpc::StatusCode CodeOf(absl::StatusCode code) { return static_cast<grpc::Status
 }  // namespace
 
 Admission GrpcGate::Admit(grpc::ServerContextBase* ctx, std::string_view method) const {
+  // The server-wide in-flight bound first: a refusal there costs no token check.
+  if (std::optional<grpc::Status> refused = rpc::InFlightRefusal(ctx)) return {*refused, {}};
   if (authenticator_ == nullptr) return {};
   Decision d = authenticator_->Decide(CredentialsOf(ctx), method);
   if (d.status.ok()) return {grpc::Status::OK, std::move(d.identity.principal)};

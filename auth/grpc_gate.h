@@ -2,6 +2,9 @@
 // asks the gate first, before it validates or submits anything, so a refused
 // call appends nothing and reads nothing.
 //
+// The gate also applies the server's bound on calls in flight
+// (rpc/in_flight.h), first, with authentication on or off.
+//
 // Credentials come from metadata (`authorization: Bearer <jwt>`, `x-api-key`)
 // or, over mTLS, the verified client certificate's subject. HTTP requests
 // reach the services through an in-process channel with the same metadata,
@@ -15,8 +18,9 @@
 // channels, never on the in-process channel the HTTP edge uses. Health and
 // reflection do not ask the gate and stay open.
 //
-// A gate made without an authenticator admits everything with an empty
-// principal (inventoryd then listens on loopback only).
+// A gate made without an authenticator admits everything within the
+// in-flight bound, with an empty principal (inventoryd then listens on
+// loopback only).
 //
 // Thread-safety: Admit may be called from any thread.
 #ifndef AUTH_GRPC_GATE_H_
@@ -28,10 +32,11 @@
 #include <string_view>
 
 #include "auth/authenticator.h"
+#include "rpc/grpc_status.h"
 
 namespace auth {
 
-inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+using rpc::kRetryPushbackKey;
 // The metadata that carries credentials; HTTP forwards its headers of the
 // same (lowercase) names unchanged.
 inline constexpr char kAuthorizationKey[] = "authorization";

@@ -41,15 +41,4 @@ void RateLimiter::DropIdleBuckets(std::int64_t now_ms) {
   }
 }
 
-bool RateLimiter::TryEnter() {
-  int now = in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  if (options_.in_flight_max > 0 && now > options_.in_flight_max) {
-    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-    return false;
-  }
-  return true;
-}
-
-void RateLimiter::Leave() { in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
-
 }  // namespace auth

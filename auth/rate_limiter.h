@@ -1,5 +1,5 @@
-// Per-principal token buckets, one for writes and one for reads, plus a global
-// bound on calls in flight.
+// Per-principal token buckets, one for writes and one for reads. (The global
+// bound on calls in flight is the server's: rpc/in_flight.h.)
 //
 // A bucket holds up to `burst` tokens and refills at `per_second`; a call
 // takes one. An empty bucket refuses with RESOURCE_EXHAUSTED and the delay
@@ -10,7 +10,6 @@
 #ifndef AUTH_RATE_LIMITER_H_
 #define AUTH_RATE_LIMITER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -35,8 +34,6 @@ struct RateLimitOptions {
   // Most principals tracked; beyond it, full (idle) buckets are dropped first
   // and a new principal is refused while none is. Default 100000.
   std::size_t principals_max = 100'000;
-  // Most calls in flight at once across all principals; 0 = no bound. Default 0.
-  int in_flight_max = 0;
 };
 
 struct RateDecision {
@@ -51,12 +48,6 @@ class RateLimiter {
 
   RateDecision Acquire(const std::string& principal, MethodKind kind);
 
-  // The in-flight bound: TryEnter false means refuse; each true TryEnter is
-  // paired with one Leave.
-  bool TryEnter();
-  void Leave();
-  int InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
-
  private:
   struct Bucket {
     double tokens = 0;
@@ -68,7 +59,6 @@ class RateLimiter {
   const base::Clock* const clock_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_[2];  // [kRead, kWrite]
-  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace auth

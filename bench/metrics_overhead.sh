@@ -18,6 +18,9 @@
 #   bench/metrics_overhead.sh [BUILD_DIR] [PAIRS] [SECONDS] [CLIENTS]
 #   bench/metrics_overhead.sh build 5 5 32
 #   bench/metrics_overhead.sh --callgrind build 1 10 8
+#   SERVER=/other/inventoryd bench/metrics_overhead.sh --callgrind build 1 10 8
+# SERVER: the inventoryd to measure (default BUILD_DIR/tools/inventoryd), to
+# compare two builds (say, before and after a change on the call path).
 set -euo pipefail
 callgrind=0
 if [ "${1:-}" = --callgrind ]; then callgrind=1; shift; fi
@@ -28,7 +31,7 @@ pairs=${2:-5}
 seconds=${3:-5}
 clients=${4:-32}
 load=$build/bench/command_load
-server=$build/tools/inventoryd
+server=${SERVER:-$build/tools/inventoryd}
 for bin in "$load" "$server"; do
   if [ ! -x "$bin" ]; then
     echo "metrics_overhead.sh: $bin missing; build it: cmake --build $build --target command_load inventoryd" >&2

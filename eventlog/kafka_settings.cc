@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -24,6 +25,28 @@ bool Secret(std::string_view key) {
     if (key.find(part) != std::string_view::npos) return true;
   }
   return false;
+}
+
+constexpr absl::string_view kFileSuffix = ".file";
+
+// `<key>.file = PATH`: the value of <key> is PATH's content, one trailing
+// newline dropped (how a Kubernetes Secret volume holds a password).
+absl::Status ResolveFileValue(const std::string& where, std::string& key, std::string& value) {
+  if (!absl::EndsWith(key, kFileSuffix)) return absl::OkStatus();
+  std::string target = key.substr(0, key.size() - kFileSuffix.size());
+  absl::StatusOr<std::string> content = base::ReadWholeFile(value);
+  if (!content.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": kafka setting ", key, ": cannot read ", value, ": ", content.status().message()));
+  }
+  if (absl::EndsWith(*content, "\r\n")) {
+    content->resize(content->size() - 2);
+  } else if (absl::EndsWith(*content, "\n")) {
+    content->pop_back();
+  }
+  key = std::move(target);
+  value = std::move(*content);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -55,6 +78,7 @@ absl::StatusOr<KafkaSettings> ParseKafkaSettings(std::string_view text, std::str
     }
     std::string key(absl::StripAsciiWhitespace(line.substr(0, eq)));
     std::string value(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    RETURN_IF_ERROR(ResolveFileValue(where, key, value));
     if (!PassedThrough(key)) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": kafka setting ", key,
                                                      " is not passed through: only security.protocol, sasl.* and "

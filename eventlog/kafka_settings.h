@@ -6,6 +6,11 @@
 //
 // File format, one property a line, as librdkafka names it:
 //   line := blank | '#' comment | key '=' value      (spaces around key and value trimmed)
+//         | key '.file' '=' path                     (the value of key is the file's content,
+//                                                     one trailing newline dropped)
+// The second form keeps a secret out of the file itself: in Kubernetes the
+// file is a ConfigMap and `sasl.password.file` names a key of a mounted
+// Secret (helm/inventory-ledger). No librdkafka property ends in ".file".
 // Only security.protocol, sasl.* and ssl.* are accepted: the clients' own
 // settings (idempotence, transactions, offsets) carry the log's guarantees
 // and are not for overriding. A value is never printed: not in errors, not
@@ -31,8 +36,9 @@ namespace eventlog {
 // (key, value) in file order.
 using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
 
-// Parses `text` (from `path`, for messages). INVALID_ARGUMENT naming the file,
-// the line and the key for a malformed line, a key outside the passthrough
+// Parses `text` (from `path`, for messages), reading the files that `.file`
+// keys name. INVALID_ARGUMENT naming the file, the line and the key for a
+// malformed line, an unreadable `.file` path, a key outside the passthrough
 // set, or a key or value librdkafka refuses.
 absl::StatusOr<KafkaSettings> ParseKafkaSettings(std::string_view text, std::string_view path);
 // Reads and parses the file; INVALID_ARGUMENT naming it when unreadable.

@@ -2,6 +2,11 @@
 // the message reads, and that a secret value never appears in an error.
 #include "eventlog/kafka_settings.h"
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 
 namespace eventlog {
@@ -54,6 +59,33 @@ TEST(KafkaSettingsTest, UnreadableFileNamed) {
   absl::StatusOr<KafkaSettings> bad = ReadKafkaSettings("/nonexistent/kafka.conf");
   ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("--kafka-config /nonexistent/kafka.conf"), std::string::npos) << bad.status();
+}
+
+TEST(KafkaSettingsTest, FileKeysReadTheirValueAndNeverShowIt) {
+  std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / ("kafka_settings_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "password") << "s3cret-from-a-secret\n";
+  std::ofstream(dir / "username") << "shop";
+  absl::StatusOr<KafkaSettings> s = ParseKafkaSettings(
+      "sasl.mechanism=PLAIN\nsasl.username.file=" + (dir / "username").string() +
+          "\nsasl.password.file = " + (dir / "password").string() + "\n",
+      "kafka.conf");
+  ASSERT_TRUE(s.ok()) << s.status();
+  KafkaSettings want = {{"sasl.mechanism", "PLAIN"}, {"sasl.username", "shop"}, {"sasl.password", "s3cret-from-a-secret"}};
+  EXPECT_EQ(*s, want);
+
+  absl::StatusOr<KafkaSettings> missing = ParseKafkaSettings("sasl.password.file=" + (dir / "nope").string(), "k");
+  ASSERT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("k:1: kafka setting sasl.password.file: cannot read"), std::string::npos)
+      << missing.status();
+  // The key a file names is held to the same passthrough rule.
+  std::ofstream(dir / "servers") << "evil:9092\n";
+  absl::StatusOr<KafkaSettings> outside = ParseKafkaSettings("bootstrap.servers.file=" + (dir / "servers").string(), "k");
+  ASSERT_EQ(outside.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(outside.status().message().find("bootstrap.servers is not passed through"), std::string::npos)
+      << outside.status();
+  EXPECT_EQ(outside.status().message().find("evil"), std::string::npos) << outside.status();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -23,6 +23,15 @@
 //     and listens on (INVENTORY_HTTP_LISTEN), with INVENTORY_READY_LAG_EVENTS_MAX
 //     (the caught-up bound /ready holds the views to) equal to <bound>.
 //
+//   node check_chart.mjs kafka <rendered.yaml> <out client.properties>
+//     Every workload's inventoryd container gets INVENTORY_KAFKA_CONFIG (from
+//     its env or a ConfigMap it reads whole) naming a file it mounts, the
+//     config map's client.properties; the file holds no secret value (no
+//     sasl.password=, sasl.username=, ssl.key.password=), and every path it
+//     names (`<key>.file=`, `ssl.*.location=`) lies in a Secret the container
+//     mounts. Writes client.properties to <out>, for helm/test.sh to hand to
+//     inventoryd itself.
+//
 // Exit status 0 when every check passes, 1 otherwise (each failure printed).
 import fs from "node:fs";
 import path from "node:path";
@@ -170,6 +179,47 @@ function checkReadiness(file, bound, workloads) {
   if (!failures.length) console.log(`${file}: ${workloads.join(", ")} ready on GET /ready, bound ${bound} events`);
 }
 
+function checkKafka(file, out) {
+  const objs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const maps = Object.fromEntries(objs.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o.data ?? {}]));
+  const workloads = objs.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
+  if (!workloads.length) fail(`${file}: no workloads`);
+  let properties;
+  for (const w of workloads) {
+    const where = `${file}: ${w.kind} ${w.metadata.name}`;
+    const pod = w.spec.template.spec;
+    const c = pod.containers.find((x) => x.name === "inventoryd");
+    const env = Object.assign({}, ...(c.envFrom ?? []).map((e) => maps[e.configMapRef?.name] ?? {}),
+      Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value])));
+    const configPath = env.INVENTORY_KAFKA_CONFIG;
+    if (!configPath) {
+      fail(`${where}: no INVENTORY_KAFKA_CONFIG`);
+      continue;
+    }
+    const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === configPath);
+    const volume = mount && pod.volumes.find((v) => v.name === mount.name);
+    const text = volume?.configMap && maps[volume.configMap.name]?.[mount.subPath];
+    if (!text) {
+      fail(`${where}: INVENTORY_KAFKA_CONFIG ${configPath} is not a mounted ConfigMap file`);
+      continue;
+    }
+    properties = text;
+    const secretDirs = (c.volumeMounts ?? []).filter((m) => pod.volumes.find((v) => v.name === m.name)?.secret)
+      .map((m) => m.mountPath + "/");
+    for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+      const [key, value] = line.split(/=(.*)/s).map((x) => x.trim());
+      if (["sasl.password", "sasl.username", "ssl.key.password"].includes(key)) {
+        fail(`${where}: client.properties holds ${key} itself, not a reference to a Secret`);
+      }
+      if ((key.endsWith(".file") || key.endsWith(".location")) && !secretDirs.some((d) => value.startsWith(d))) {
+        fail(`${where}: ${key} names ${value}, which is in no Secret the container mounts`);
+      }
+    }
+  }
+  if (properties !== undefined) fs.writeFileSync(out, properties);
+  if (!failures.length) console.log(`${file}: every workload reads the Kafka settings, secrets by reference only`);
+}
+
 const [cmd, target, ...rest] = process.argv.slice(2);
 if (cmd === "validate" && target) {
   const expect = [];
@@ -180,11 +230,13 @@ if (cmd === "validate" && target) {
   await validate(target, expect);
 } else if (cmd === "values" && target) {
   checkValues(target);
+} else if (cmd === "kafka" && target && rest.length === 1) {
+  checkKafka(target, rest[0]);
 } else if (cmd === "readiness" && target && rest.length >= 2) {
   checkReadiness(target, rest[0], rest.slice(1));
 } else {
   fail("usage: check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...] | values <chart dir>"
-    + " | readiness <rendered.yaml> <bound> <Kind/component>...");
+    + " | readiness <rendered.yaml> <bound> <Kind/component>... | kafka <rendered.yaml> <out>");
 }
 for (const f of failures) console.error("FAIL: " + f);
 process.exit(failures.length ? 1 : 0);

@@ -8,6 +8,8 @@
 #   * by default the query replicas and the embedded pod are ready on
 #     GET /ready, with the caught-up bound passed as the
 #     --ready-lag-events-max flag's variable (default: the binary's);
+#   * the Kafka settings reach every pod as INVENTORY_KAFKA_CONFIG, secrets by
+#     reference only, and inventoryd accepts the rendered file;
 #   * values the chart must refuse are refused, with a message naming them;
 #   * every values.yaml key is read by a template and listed in README.md,
 #     and the check itself fails on a chart with an unused key.
@@ -126,6 +128,41 @@ if (cd "$here" && node --input-type=module -e '
 else
   bad "distributed-tls-auth: order settings missing from the writer or present on query pods"
 fi
+# Kafka security (kafka.security.*): every pod of the SASL_SSL set reads the
+# settings through INVENTORY_KAFKA_CONFIG, the file names the mounted
+# Secrets' files and holds no secret itself; then inventoryd itself is
+# given that file (its /etc/inventory paths pointed at stand-in files) and
+# must accept every line, as it does at a pod's start.
+if (cd "$here" && node check_chart.mjs kafka "$work/distributed-tls-auth.yaml" "$work/client.properties"); then
+  ok "distributed-tls-auth: every pod reads client.properties via INVENTORY_KAFKA_CONFIG, secrets by reference"
+else
+  bad "distributed-tls-auth: Kafka settings not wired to every pod, or a secret in the ConfigMap"
+fi
+grep -q 'sasl.password.file=' "$work/client.properties" 2>/dev/null \
+  && ok "distributed-tls-auth: the SASL password comes from the saslSecret's file" \
+  || bad "distributed-tls-auth: no sasl.password.file line in client.properties"
+mkdir -p "$work/etc/kafka/sasl" "$work/etc/kafka/tls" "$work/kafka-data"
+printf 'inventory\n' >"$work/etc/kafka/sasl/username"
+printf 'not-a-real-password\n' >"$work/etc/kafka/sasl/password"
+: >"$work/etc/kafka/tls/ca.crt"
+sed "s#/etc/inventory/kafka/#$work/etc/kafka/#g" "$work/client.properties" >"$work/client.local.properties" 2>/dev/null || true
+"$inventoryd" serve --kafka-config "$work/client.local.properties" --data-dir "$work/kafka-data" \
+  --listen 127.0.0.1:0 >"$work/kafka-serve.out" 2>"$work/kafka-serve.err" &
+serve_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^listening on' "$work/kafka-serve.out" && break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if grep -q '^listening on' "$work/kafka-serve.out"; then
+  ok "distributed-tls-auth: inventoryd accepts the rendered client.properties"
+else
+  bad "distributed-tls-auth: inventoryd refused the rendered client.properties"; cat "$work/kafka-serve.err"
+fi
+kill "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" 2>/dev/null || true
+grep -q 'not-a-real-password' "$work/kafka-serve.err" \
+  && bad "inventoryd printed the SASL password" || ok "inventoryd did not print the SASL password"
 grep -q 'InventoryOversell' "$work/monitoring.yaml" && ok "monitoring: the PrometheusRule carries the rules file" \
   || bad "monitoring: no InventoryOversell rule rendered"
 
@@ -139,6 +176,8 @@ refusals=(
   "negative readiness bound|--set probes.readiness.lagEventsMax=-1|lagEventsMax"
   "ServiceMonitor without http|--set http.enabled=false --set probes.type=grpc --set metrics.serviceMonitor.enabled=true|needs http.enabled"
   "SASL without mechanism|--set kafka.security.protocol=SASL_SSL|saslMechanism"
+  "SASL without a Secret|--set kafka.security.protocol=SASL_SSL --set kafka.security.saslMechanism=PLAIN|saslSecret"
+  "Kafka mTLS without tlsSecret|--set kafka.security.tlsClientCertificate=true|needs kafka.security.tlsSecret"
   "rules file outside the chart|--set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.rulesFile=../monitoring/x.yaml|rulesFile"
 )
 for r in "${refusals[@]}"; do

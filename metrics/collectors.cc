@@ -109,6 +109,14 @@ void AddQueryCollectors(Registry* r, const query_api::QueryServiceImpl* q) {
                  Type::kGauge, [q] { return q ? One(static_cast<double>(q->subscribers())) : std::vector<Sample>{}; });
 }
 
+void AddInFlightCollectors(Registry* r, const rpc::InFlightLimit* limit) {
+  r->AddCallback("inventory_requests_in_flight", "Calls of the inventory services in flight (gRPC and HTTP, streams too)",
+                 Type::kGauge, [limit] { return limit ? One(limit->in_flight()) : std::vector<Sample>{}; });
+  r->AddCallback("inventory_requests_in_flight_refused_total",
+                 "Calls refused RESOURCE_EXHAUSTED (HTTP 429) because the in-flight bound was reached", Type::kCounter,
+                 [limit] { return limit ? One(static_cast<double>(limit->refused())) : std::vector<Sample>{}; });
+}
+
 void AddOrdersCollectors(Registry* r, const orders::OrderConsumer* c, const orders::Publisher* pub,
                          eventlog::EventLog* log) {
   r->AddCallback("inventory_orders_messages_total", "Order events consumed, by message type and outcome",
@@ -182,6 +190,7 @@ void AddAllCollectors(Registry* r, const Components& c) {
   AddBuildInfo(r, c.roles);
   AddProjectorCollectors(r, c.projector, c.stock);
   AddQueryCollectors(r, c.query);
+  AddInFlightCollectors(r, c.in_flight);
   AddOrdersCollectors(r, c.consumer, c.publisher, c.log);
 }
 

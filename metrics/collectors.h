@@ -19,6 +19,7 @@
 #include "orders/publisher.h"
 #include "projector/projector.h"
 #include "query-api/query_service.h"
+#include "rpc/in_flight.h"
 
 namespace metrics {
 
@@ -44,6 +45,10 @@ void AddQueryCollectors(Registry* registry, const query_api::QueryServiceImpl* q
 void AddOrdersCollectors(Registry* registry, const orders::OrderConsumer* consumer,
                          const orders::Publisher* publisher, eventlog::EventLog* log);
 
+// inventory_requests_in_flight, inventory_requests_in_flight_refused_total
+// (the server's bound on calls in flight, rpc/in_flight.h). `limit` may be null.
+void AddInFlightCollectors(Registry* registry, const rpc::InFlightLimit* limit);
+
 // inventory_build_info{version,roles} 1, inventory_process_start_time_seconds.
 void AddBuildInfo(Registry* registry, const std::string& roles);
 
@@ -55,6 +60,7 @@ struct Components {
   const query_api::QueryServiceImpl* query = nullptr;
   const orders::OrderConsumer* consumer = nullptr;
   const orders::Publisher* publisher = nullptr;
+  const rpc::InFlightLimit* in_flight = nullptr;
   StockCollectorOptions stock;
 };
 

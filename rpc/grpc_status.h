@@ -20,6 +20,12 @@
 
 namespace rpc {
 
+// The trailing metadata of a RESOURCE_EXHAUSTED refusal saying when to try
+// again, in milliseconds (gRPC's retry pushback; the HTTP edge turns it into
+// Retry-After): the rate limits' (auth/grpc_gate.h) and the in-flight
+// bound's (rpc/in_flight.h).
+inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
+
 // The same code (absl and gRPC share the canonical code numbers 0..16) and
 // message. A code outside 0..16 (absl::Status accepts any int) becomes
 // UNKNOWN, keeping the message.

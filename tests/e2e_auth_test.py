@@ -43,13 +43,18 @@ def openssl(*args):
     subprocess.run(['openssl'] + list(args), check=True, cwd=WORK, capture_output=True, timeout=60)
 
 
-def make_cert(name, cn, ext):
-    """<name>.pem and <name>.key, signed by the test CA."""
+def make_ca(name, cn):
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.pem', '-days',
+            '1', '-subj', '/CN=' + cn)
+
+
+def make_cert(name, cn, ext, ca='ca'):
+    """<name>.pem and <name>.key, signed by the test CA (<ca>.pem)."""
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
             '-subj', '/CN=' + cn)
     with open(os.path.join(WORK, name + '.ext'), 'w') as f:
         f.write(ext + '\n')
-    openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    openssl('x509', '-req', '-in', name + '.csr', '-CA', ca + '.pem', '-CAkey', ca + '.key', '-CAcreateserial',
             '-out', name + '.pem', '-days', '1', '-extfile', name + '.ext')
 
 
@@ -57,8 +62,7 @@ SERVER_EXT = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
 
 
 def make_certs():
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1',
-            '-subj', '/CN=test-ca')
+    make_ca('ca', 'test-ca')
     make_cert('server', 'localhost', SERVER_EXT)
     make_cert('client', 'ops-client', 'extendedKeyUsage=clientAuth')
 
@@ -257,8 +261,13 @@ class AuthTest(unittest.TestCase):
         big.item.sku = 'BIG'
         big.item.name = 'x' * (4 << 20)
         self.assertEqual(self.code(stub.CreateItem, big, admin), grpc.StatusCode.RESOURCE_EXHAUSTED)
-        self.assertEqual(self.code(stub.CreateItem, big, admin + (('x-pad', 'p' * (20 << 10)),)),
-                         grpc.StatusCode.RESOURCE_EXHAUSTED)
+        # Past the metadata bound (with a small message, so only that bound is
+        # in play): refused RESOURCE_EXHAUSTED, or, when the server closes the
+        # connection first (docs/security.md says it may), UNAVAILABLE; never
+        # handled.
+        small = pb.CreateItemRequest(context=pb.CommandContext(command_id='pad'))
+        self.assertIn(self.code(stub.CreateItem, small, admin + (('x-pad', 'p' * (20 << 10)),)),
+                      (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE))
         # The server stays up (the header list past the limit may cost the
         # client its connection: a new channel) and the refused calls
         # appended nothing.
@@ -382,6 +391,66 @@ class AuthTest(unittest.TestCase):
                          grpc.StatusCode.RESOURCE_EXHAUSTED)
         self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
 
+    def test_in_flight_bound_refuses_with_a_retry_hint(self):
+        """--requests-in-flight-max 2 (rpc/in_flight.h): a gRPC stream and an
+        SSE stream hold both slots; a further gRPC call is RESOURCE_EXHAUSTED
+        with grpc-retry-pushback-ms, an HTTP request 429 with Retry-After,
+        /metrics counts them, /health and gRPC health still answer; once a
+        stream ends calls pass again, and a client sending the server's
+        refusal mark itself is not refused by it."""
+        import query_service_pb2 as qpb
+        import query_service_pb2_grpc as qpb_grpc
+        d, target = self.serve('in-flight', ['--requests-in-flight-max', '2'], http=True, cert=None)
+        viewer = bearer(jwt(claims(sub='viewer')))
+        admin = (('x-api-key', 'admin-key'),)
+        channel = grpc.insecure_channel(target)
+        self.addCleanup(channel.close)
+        stub = pb_grpc.CommandServiceStub(channel)
+        stream = qpb_grpc.QueryServiceStub(channel).StreamInventoryUpdates(
+            qpb.StreamInventoryUpdatesRequest(), timeout=60, metadata=viewer)
+        self.addCleanup(stream.cancel)
+        self.assertEqual(dict(stream.initial_metadata()).get('inventory-stream-admitted'), '1')
+        sse = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=RPC_TIMEOUT)
+        self.addCleanup(sse.close)
+        sse.request('GET', '/api/v1/stream', headers=dict(viewer))
+        self.assertEqual(sse.getresponse().status, 200)
+
+        try:
+            stub.CreateWarehouse(pb.CreateWarehouseRequest(), timeout=RPC_TIMEOUT, metadata=admin)
+            self.fail('a third call was admitted')
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), grpc.StatusCode.RESOURCE_EXHAUSTED, e.details())
+            self.assertIn('in flight', e.details())
+            self.assertEqual(dict(e.trailing_metadata()).get('grpc-retry-pushback-ms'), '100')
+        status, headers, _ = self.http_call(d.http_port, 'GET', '/api/v1/warehouses', headers=admin)
+        self.assertEqual((status, headers.get('retry-after')), (429, '1'))
+        self.assertEqual(self.http_call(d.http_port, 'GET', '/health')[0], 200)
+        check = channel.unary_unary('/grpc.health.v1.Health/Check')  # raw bytes in and out
+        self.assertEqual(check(b'', timeout=RPC_TIMEOUT), b'\x08\x01')  # status: SERVING
+        metrics = self.http_call(d.http_port, 'GET', '/metrics')[2]
+        self.assertIn('\ninventory_requests_in_flight 2\n', metrics)
+        self.assertIn('\ninventory_requests_in_flight_refused_total 2\n', metrics)
+
+        stream.cancel()
+        inventoryd_harness.wait_for('a slot given back', lambda: self.code(
+            stub.CreateWarehouse, pb.CreateWarehouseRequest(), admin) == grpc.StatusCode.INVALID_ARGUMENT, timeout=20)
+        forged = admin + (('x-inventory-in-flight-refused', '1'),)
+        self.assertEqual(self.code(stub.CreateWarehouse, pb.CreateWarehouseRequest(), forged),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(d.proc.poll(), None)
+
+    def test_in_flight_bound_zero_counts_nothing(self):
+        """--requests-in-flight-max 0: no bound and no interceptor, so the
+        in-flight families are exposed without samples, and calls pass."""
+        d, target = self.serve('in-flight-off', ['--requests-in-flight-max', '0'], http=True, cert=None)
+        stub = self.stub(target, tls=False)
+        self.assertEqual(self.code(stub.CreateWarehouse, pb.CreateWarehouseRequest(), (('x-api-key', 'admin-key'),)),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        metrics = self.http_call(d.http_port, 'GET', '/metrics')[2]
+        self.assertIn('# TYPE inventory_requests_in_flight gauge', metrics)
+        self.assertNotIn('\ninventory_requests_in_flight ', metrics)
+        self.assertNotIn('\ninventory_requests_in_flight_refused_total ', metrics)
+
     # ---- HTTPS (--http-tls-*, the twins of gRPC's --tls-*) ----
 
     def curl(self, port, path, *args):
@@ -461,6 +530,48 @@ class AuthTest(unittest.TestCase):
         inventoryd_harness.wait_for('the reload error', lambda: 'HTTP TLS certificate not reloaded' in d.stderr(),
                                     timeout=10)
         self.assertEqual(connect().sock.getpeercert(binary_form=True), second)
+
+    def test_grpc_certificate_reload_on_sighup_keeps_open_connections(self):
+        """--tls-cert/--tls-key re-read on SIGHUP (rpc/reloadable_tls.h). The
+        new certificate comes from another CA, so grpcio itself tells the two
+        apart: a channel trusting only the new CA connects once the reload is
+        in use, one trusting only the old CA no longer can, and the channel
+        opened before the reload goes on over its connection."""
+        make_ca('ca-next', 'test-ca-next')
+        make_cert('grot', 'localhost', SERVER_EXT)
+        make_cert('grot-next', 'localhost', SERVER_EXT, ca='ca-next')
+        d, target = self.serve('grpc-reload', [], cert='grot')
+        admin = (('x-api-key', 'admin-key'),)
+
+        def stub(ca):
+            channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=read(ca + '.pem')))
+            self.addCleanup(channel.close)
+            return pb_grpc.CommandServiceStub(channel)
+
+        def handshakes(ca):
+            """A fresh connection trusting only <ca> reaches a handler (which
+            refuses the empty request: INVALID_ARGUMENT), not UNAVAILABLE."""
+            code = self.code(stub(ca).CreateWarehouse, pb.CreateWarehouseRequest(), admin)
+            return code != grpc.StatusCode.UNAVAILABLE
+
+        old = stub('ca')
+        self.create_warehouse(old, 'grpc-reload-1', admin)
+        self.assertFalse(handshakes('ca-next'))
+        shutil.copy(os.path.join(WORK, 'grot-next.pem'), os.path.join(WORK, 'grot.pem'))
+        shutil.copy(os.path.join(WORK, 'grot-next.key'), os.path.join(WORK, 'grot.key'))
+        d.proc.send_signal(signal.SIGHUP)
+        inventoryd_harness.wait_for('a handshake with the new certificate', lambda: handshakes('ca-next'), timeout=20)
+        self.assertIn('SIGHUP: gRPC TLS certificate reloaded', d.stderr())
+        self.assertFalse(handshakes('ca'))
+        self.create_warehouse(old, 'grpc-reload-2', admin)  # the connection opened before the reload goes on
+        # A broken file keeps the certificate in force, and the server up.
+        with open(os.path.join(WORK, 'grot.key'), 'w') as f:
+            f.write('not a key\n')
+        d.proc.send_signal(signal.SIGHUP)
+        inventoryd_harness.wait_for('the reload error', lambda: 'gRPC TLS certificate not reloaded' in d.stderr(),
+                                    timeout=10)
+        self.assertTrue(handshakes('ca-next'))
+        self.create_warehouse(old, 'grpc-reload-3', admin)
 
     # ---- Kafka security passthrough (--kafka-config) ----
 
@@ -553,6 +664,26 @@ class HttpRouteListTest(unittest.TestCase):
         documented = {(path, method.upper()) for path, ops in doc['paths'].items() if path.startswith('/api/v1/')
                       for method in ops if method in ('get', 'post', 'put', 'delete')}
         self.assertEqual({(t, m) for t, m, _, _, _ in HTTP_ROUTES}, documented)
+        # Every route states how it is authenticated and documents the gate's
+        # refusals (the answers test_http_every_route_refused_then_admin_writes
+        # and the rate and in-flight tests get); /health and /ready are open.
+        schemes = doc['components']['securitySchemes']
+        self.assertEqual((schemes['bearerJwt']['scheme'], schemes['apiKey']['name'], schemes['mutualTls']['type']),
+                         ('bearer', 'X-API-Key', 'mutualTLS'))
+        self.assertTrue(doc['openapi'].startswith('3.1'), 'mutualTLS needs OpenAPI 3.1')
+        responses = doc['components']['responses']
+        self.assertIn('WWW-Authenticate', responses['Unauthenticated']['headers'])
+        self.assertIn('Retry-After', responses['TooManyRequests']['headers'])
+        for path, ops in doc['paths'].items():
+            for method, op in ops.items():
+                where = '%s %s' % (method.upper(), path)
+                if not path.startswith('/api/v1/'):
+                    self.assertEqual(op.get('security'), [], where)
+                    continue
+                self.assertEqual(op.get('security'), [{'bearerJwt': []}, {'apiKey': []}, {'mutualTls': []}], where)
+                refs = {code: r.get('$ref', '').rsplit('/', 1)[-1] for code, r in op['responses'].items()}
+                self.assertEqual((refs.get('401'), refs.get('403'), refs.get('429')),
+                                 ('Unauthenticated', 'PermissionDenied', 'TooManyRequests'), where)
 
 
 if __name__ == '__main__':

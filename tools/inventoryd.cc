@@ -13,7 +13,7 @@
 //                    [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
 //                    [--http-listen H:P] [--ready-lag-events-max N]
-//                    [--shutdown-grace-ms 1000]
+//                    [--shutdown-grace-ms 1000] [--standby-of H:P]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help), and
 // every default is the default of the options struct the flag sets.
@@ -23,7 +23,8 @@
 // (QueryService over those views; needs projector in the same process).
 // --roles all (the default) runs all three.
 //
-// Serve, in order: open the log (eventlog/open_log.h); start the roles
+// Serve, in order: (with --standby-of, follow the log as a warm standby until
+// the writer is gone: tools/standby_flags.h); open the log (eventlog/open_log.h); start the roles
 // (command-api/command_role.h loads the newest valid snapshot and replays the
 // log after it; orders/orders_role.h; projector/projector.h;
 // query-api/query_role.h); start the front doors (gRPC); print "listening on
@@ -59,6 +60,7 @@
 #include "orders/orders_role.h"
 #include "projector/projector.h"
 #include "query-api/query_role.h"
+#include "rpc/in_flight.h"
 #include "google/protobuf/descriptor.h"
 #include "logging/log_format.h"
 #include "metrics/collectors.h"
@@ -68,6 +70,7 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "tools/security_flags.h"
+#include "tools/standby_flags.h"
 
 namespace {
 
@@ -350,24 +353,25 @@ struct GrpcFrontDoor {
   std::string address;  // host:port, with the port actually bound
 };
 
-// `metrics` null: nothing recorded; the interceptor then runs only for the
-// access log.
-absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen,
-                                        const std::shared_ptr<grpc::ServerCredentials>& credentials,
+// Every call of our services first passes the in-flight bound's interceptor
+// (rpc/in_flight.h) unless --requests-in-flight-max is 0; `metrics` null: nothing recorded, the metrics
+// interceptor then runs only for the access log.
+absl::StatusOr<GrpcFrontDoor> StartGrpc(const std::string& listen, const tools::Security& security,
                                         const Roles& roles, metrics::ServiceMetrics* metrics, bool access_log) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   tools::ApplyGrpcLimits(tools::GrpcLimits{}, &builder);
   int port = 0;
-  builder.AddListeningPort(listen, credentials, &port);
+  builder.AddListeningPort(listen, security.credentials(), &port);
   if (roles.command) builder.RegisterService(roles.command->service());
   if (roles.query) builder.RegisterService(roles.query->service());
-  if (metrics != nullptr || access_log) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  if (security.in_flight()->options().calls_max > 0) {  // 0: no bound, and no interceptor to pay for
+    interceptors.push_back(std::make_unique<rpc::InFlightInterceptorFactory>(security.in_flight()));
   }
+  if (metrics != nullptr || access_log) interceptors.push_back(std::make_unique<metrics::GrpcMetricsFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   GrpcFrontDoor door{builder.BuildAndStart(), ""};
   if (door.server == nullptr || port == 0) return absl::UnavailableError("cannot listen on " + listen);
   door.server->GetHealthCheckService()->SetServingStatus(true);
@@ -507,7 +511,8 @@ struct Observability {
 // ---- end observability ----
 
 int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags& http_flags,
-          const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags) {
+          const tools::SecurityFlags& security_flags, const ObsFlags& obs_flags,
+          const tools::StandbyFlags& standby_flags) {
   logging::SetUpLogging(*logging::ParseLogFormat(obs_flags.log_format), f.roles, obs_flags.access_log);
   Observability obs(obs_flags.metrics == "on");
   obs.service.AddGrpcMethods(OurGrpcMethods());
@@ -530,6 +535,12 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   std::error_code ec;
   std::filesystem::create_directories(f.log.data_dir, ec);
   if (ec) return Fail(kExitError, absl::UnavailableError("cannot create data dir " + f.log.data_dir + ": " + ec.message()));
+  // ---- warm standby (tools/standby_flags.h): follow until the writer is gone ----
+  absl::StatusOr<tools::StandbyEnd> standby =
+      tools::FollowUntilTakeover(standby_flags, which->command, *log_config, CommandOptions(f), stop_signals);
+  if (!standby.ok()) return Fail(kExitError, WithContext("standby", standby.status()));
+  if (*standby == tools::StandbyEnd::kStopped) return 0;
+  // ---- end standby ----
   absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = eventlog::OpenLog(*log_config);
   if (!log.ok()) return Fail(kExitError, WithContext("cannot open the event log", log.status()));
   base::SystemClock clock;
@@ -542,9 +553,12 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
                                             .query = roles.query ? roles.query->service() : nullptr,
                                             .consumer = roles.orders ? roles.orders->consumer() : nullptr,
                                             .publisher = roles.orders ? roles.orders->publisher() : nullptr,
+                                            .in_flight = (*security)->in_flight()->options().calls_max > 0
+                                                             ? (*security)->in_flight()
+                                                             : nullptr,
                                             .stock = {.stock_level_series_max = obs_flags.stock_level_series_max}});
   absl::StatusOr<GrpcFrontDoor> grpc =
-      StartGrpc(f.listen, (*security)->credentials(), roles, obs.recorded(), obs_flags.access_log);
+      StartGrpc(f.listen, **security, roles, obs.recorded(), obs_flags.access_log);
   if (!grpc.ok()) return Fail(kExitError, grpc.status());
   std::printf("listening on %s\n", grpc->address.c_str());
   std::fflush(stdout);
@@ -598,8 +612,10 @@ int main(int argc, char** argv) {
   tools::AddSecurityFlags(serve, security_flags);
   ObsFlags obs_flags;
   AddObsFlags(serve, obs_flags);
+  tools::StandbyFlags standby_flags;
+  tools::AddStandbyFlags(serve, standby_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("inventoryd"));  // stdout carries only the address line
-  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags, obs_flags);
+  if (serve->parsed()) return Serve(flags, orders_flags, http_flags, security_flags, obs_flags, standby_flags);
   return 0;
 }

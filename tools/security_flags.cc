@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/durable_file.h"
 #include "base/status.h"
+#include "rpc/reloadable_tls.h"
 #include "spdlog/spdlog.h"
 
 namespace tools {
@@ -54,6 +55,10 @@ void AddSecurityFlags(CLI::App* serve, SecurityFlags& f) {
                     "File of librdkafka security settings for every Kafka client: key=value lines, "
                     "security.protocol, sasl.*, ssl.* (docs/security.md); values are never printed")
       ->envname("INVENTORY_KAFKA_CONFIG");
+  serve->add_option("--requests-in-flight-max", f.in_flight.calls_max,
+                    "Most gRPC calls and HTTP requests to the services in flight at once, streams included; past it "
+                    "RESOURCE_EXHAUSTED / HTTP 429 with a retry hint (0: no bound, nothing counted)")
+      ->envname("INVENTORY_REQUESTS_IN_FLIGHT_MAX")->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_flag("--insecure-no-auth", f.insecure_no_auth,
                   "Allow a non-loopback --listen without authentication (anyone reaching the port may write)")
       ->envname("INVENTORY_INSECURE_NO_AUTH");
@@ -80,24 +85,16 @@ void BlockReloadSignal() {
 
 namespace {
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const SecurityFlags& f) {
+// Null with no --tls-cert: plaintext gRPC.
+absl::StatusOr<std::unique_ptr<rpc::ReloadableServerTls>> GrpcTls(const SecurityFlags& f) {
   if (f.tls_cert_file.empty() != f.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   if (f.tls_cert_file.empty()) {
     if (!f.tls_client_ca_file.empty()) return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
-    return grpc::InsecureServerCredentials();
+    return std::unique_ptr<rpc::ReloadableServerTls>();
   }
-  grpc::SslServerCredentialsOptions options;
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ASSIGN_OR_RETURN(pair.cert_chain, base::ReadWholeFile(f.tls_cert_file));
-  ASSIGN_OR_RETURN(pair.private_key, base::ReadWholeFile(f.tls_key_file));
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!f.tls_client_ca_file.empty()) {
-    ASSIGN_OR_RETURN(options.pem_root_certs, base::ReadWholeFile(f.tls_client_ca_file));
-    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(options);
+  return rpc::ReloadableServerTls::Create({f.tls_cert_file, f.tls_key_file, f.tls_client_ca_file});
 }
 
 }  // namespace
@@ -108,15 +105,18 @@ absl::StatusOr<std::unique_ptr<Security>> Security::Create(const SecurityFlags& 
   std::unique_ptr<Security> s(new Security());
   auth::AuthOptions options = f.auth;
   options.accept_client_certificates = !f.tls_client_ca_file.empty() || !f.http_tls.client_ca_file.empty();
-  ASSIGN_OR_RETURN(s->credentials_, Credentials(f));
+  ASSIGN_OR_RETURN(s->grpc_tls_, GrpcTls(f));
+  s->credentials_ = s->grpc_tls_ ? s->grpc_tls_->credentials() : grpc::InsecureServerCredentials();
   if (!f.kafka_config_file.empty()) {
     ASSIGN_OR_RETURN(s->kafka_settings_, eventlog::ReadKafkaSettings(f.kafka_config_file));
   }
   s->http_tls_ = f.http_tls;
+  s->in_flight_ = std::make_unique<rpc::InFlightLimit>(f.in_flight);
   if (options.Enabled()) {
     ASSIGN_OR_RETURN(s->authenticator_, auth::Authenticator::Create(options, clock));
   }
   Security* raw = s.get();
+  if (s->grpc_tls_) s->OnReload("gRPC TLS certificate", [raw] { return raw->grpc_tls_->Reload(); });
   s->reload_thread_ = std::thread([raw] {
     sigset_t set;
     sigemptyset(&set);

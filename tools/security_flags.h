@@ -1,5 +1,6 @@
 // inventoryd's security flags and their wiring: the Authenticator (JWT keys,
-// API keys, policy, rate limits), the gRPC server credentials (TLS, mTLS),
+// API keys, policy, rate limits), the bound on calls in flight, the gRPC
+// server credentials (TLS, mTLS, rpc/reloadable_tls.h),
 // the HTTP front door's TLS files, the SIGHUP reload of the key and policy
 // files (and of what OnReload adds), and the safe default: with
 // no authentication configured the service listens on loopback only, and a
@@ -7,7 +8,8 @@
 // --insecure-no-auth. Every flag has an INVENTORY_* environment variable.
 //
 // Thread-safety: Security is built and destroyed on the main thread; its
-// reload thread only calls Authenticator::Reload.
+// reload thread calls Authenticator::Reload, the gRPC TLS reload and what
+// OnReload added.
 #ifndef TOOLS_SECURITY_FLAGS_H_
 #define TOOLS_SECURITY_FLAGS_H_
 
@@ -27,6 +29,8 @@
 #include "auth/authenticator.h"
 #include "eventlog/kafka_settings.h"
 #include "http-api/http_server.h"
+#include "rpc/in_flight.h"
+#include "rpc/reloadable_tls.h"
 
 namespace tools {
 
@@ -38,6 +42,7 @@ struct SecurityFlags {
   http_api::HttpTlsOptions http_tls;  // --http-tls-cert, --http-tls-key, --http-tls-client-ca
   bool insecure_no_auth = false;
   std::string kafka_config_file;  // eventlog/kafka_settings.h
+  rpc::InFlightOptions in_flight;  // --requests-in-flight-max
 };
 
 void AddSecurityFlags(CLI::App* serve, SecurityFlags& f);
@@ -81,6 +86,9 @@ class Security {
   const http_api::HttpTlsOptions& http_tls() const { return http_tls_; }
   // --kafka-config: for every Kafka client (log, order consumer, producers).
   const eventlog::KafkaSettings& kafka_settings() const { return kafka_settings_; }
+  // The bound on calls in flight (--requests-in-flight-max), with
+  // authentication on or off: its interceptor goes on the gRPC server.
+  rpc::InFlightLimit* in_flight() const { return in_flight_.get(); }
 
   // Also run `reload` on SIGHUP, after the authentication files; an error is
   // logged naming `what`, and the reloader keeps its old state.
@@ -92,9 +100,11 @@ class Security {
   Security() = default;
   void ReloadAll();
   std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<rpc::ReloadableServerTls> grpc_tls_;  // null: plaintext gRPC
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   http_api::HttpTlsOptions http_tls_;
   eventlog::KafkaSettings kafka_settings_;
+  std::unique_ptr<rpc::InFlightLimit> in_flight_;
   std::mutex mu_;  // guards reloads_
   std::vector<std::pair<std::string, std::function<absl::Status()>>> reloads_;
   std::atomic<bool> stopping_{false};

@@ -59,6 +59,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (hasPrefix "SASL" .Values.kafka.security.protocol) (not .Values.kafka.security.saslMechanism) -}}
 {{- fail "kafka.security.protocol SASL_* needs kafka.security.saslMechanism" -}}
 {{- end -}}
+{{- if and (hasPrefix "SASL" .Values.kafka.security.protocol) (not .Values.kafka.security.saslSecret) -}}
+{{- fail "kafka.security.protocol SASL_* needs kafka.security.saslSecret (a Secret with username and password)" -}}
+{{- end -}}
+{{- if and .Values.kafka.security.tlsClientCertificate (not .Values.kafka.security.tlsSecret) -}}
+{{- fail "kafka.security.tlsClientCertificate needs kafka.security.tlsSecret (a Secret with ca.crt, tls.crt, tls.key)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
