@@ -389,6 +389,12 @@ absl::StatusOr<ReservationCounts> DecodeCounts(std::string_view bytes) {
                            .expired = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 24))};
 }
 
+absl::StatusOr<std::shared_ptr<const inventory::v1::Item>> Snapshot::SharedItem(std::string_view sku) const {
+  ASSIGN_OR_RETURN(std::optional<inventory::v1::Item> item, Item(sku));
+  if (!item) return nullptr;
+  return std::make_shared<const inventory::v1::Item>(std::move(*item));
+}
+
 std::string MovementCursor(const inventory::v1::InventoryUpdate& update) {
   const inventory::v1::Movement& m = update.movement();
   return BySkuKey(m.sku(), m.occurred_at_ms(), m.position().partition(), m.position().offset(),
@@ -550,6 +556,13 @@ absl::StatusOr<std::map<std::string, std::string>> Store::DumpViews() const {
     RETURN_IF_ERROR(FromRocks(it->status(), "dumping"));
   }
   return out;
+}
+
+absl::Status Store::ForEachRow(Cf cf,
+                              const std::function<absl::Status(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) RETURN_IF_ERROR(fn(AsView(it->key()), AsView(it->value())));
+  return FromRocks(it->status(), "scanning");
 }
 
 absl::Status Store::Write(rocksdb::WriteBatch& batch, StoreWriteOptions options) {
