@@ -389,12 +389,6 @@ absl::StatusOr<ReservationCounts> DecodeCounts(std::string_view bytes) {
                            .expired = static_cast<int64_t>(base::DecodeFixed64Be(bytes.data() + 24))};
 }
 
-absl::StatusOr<std::shared_ptr<const inventory::v1::Item>> Snapshot::SharedItem(std::string_view sku) const {
-  ASSIGN_OR_RETURN(std::optional<inventory::v1::Item> item, Item(sku));
-  if (!item) return nullptr;
-  return std::make_shared<const inventory::v1::Item>(std::move(*item));
-}
-
 std::string MovementCursor(const inventory::v1::InventoryUpdate& update) {
   const inventory::v1::Movement& m = update.movement();
   return BySkuKey(m.sku(), m.occurred_at_ms(), m.position().partition(), m.position().offset(),
