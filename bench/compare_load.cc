@@ -141,6 +141,9 @@ class Client {
   virtual bool Commit(int sku, const std::string& id) = 0;
   // Reads the available quantity of `sku`; false on error.
   virtual bool Available(int sku) = 0;
+  // Failed calls by "method CODE: message" (systems that can tell), printed
+  // per run so an error count comes with its cause.
+  std::map<std::string, std::int64_t> error_kinds;
 };
 
 class System {
@@ -569,7 +572,7 @@ class LedgerClient : public Client {
       grpc::Status s = commands_->CheckAndReserveStock(&ctx, req, &resp);
       if (s.ok()) out.reserved = 1;
       else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) out.rejected = 1;
-      else out.error = true;
+      else out.error = Failed("CheckAndReserveStock", s);
       return out;
     }
     pb::BulkReserveStockRequest req;
@@ -594,12 +597,31 @@ class LedgerClient : public Client {
     return commands_->CommitReservation(&ctx, req, &resp).ok();
   }
 
-  bool Available(int sku) override { return Check(queries_, sku, bearer_).ok(); }
+  bool Available(int sku) override {
+    grpc::Status s = Check(queries_, sku, bearer_);
+    return s.ok() || !Failed("CheckAvailability", s);
+  }
 
-  static grpc::Status Check(pb::QueryService::Stub* queries, int sku, const std::string& bearer) {
+  // Counts `s` in error_kinds; returns true.
+  bool Failed(const char* method, const grpc::Status& s) {
+    static const char* const kCodes[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                         "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                         "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                         "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    auto code = static_cast<std::size_t>(s.error_code());
+    std::string message = s.error_message().substr(0, 60);
+    for (char& c : message) c = (c >= '0' && c <= '9') ? '#' : c;  // one kind per cause, not per SKU
+    error_kinds[absl::StrCat(method, " ", code < std::size(kCodes) ? kCodes[code] : "?", ": ", message)] += 1;
+    return true;
+  }
+
+  // `min_token` (optional): answered only once the read models reflect it.
+  static grpc::Status Check(pb::QueryService::Stub* queries, int sku, const std::string& bearer,
+                            const pb::ConsistencyToken* min_token = nullptr) {
     grpc::ClientContext ctx;
     PrepareContext(&ctx, bearer);
     pb::CheckAvailabilityRequest req;
+    if (min_token != nullptr) *req.mutable_read()->mutable_min_token() = *min_token;
     pb::OrderLine* line = req.add_lines();
     line->set_sku(SkuName(sku));
     line->set_quantity(1);
@@ -681,8 +703,9 @@ class LedgerSystem : public System {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("compare-ledger-", getpid(), "-", ++runs_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
-    absl::Status seeded = bench::SeedStock((dir_ / "data").string(), w.skus, w.stock, kWarehouse);
-    if (!seeded.ok()) return seeded;
+    absl::StatusOr<std::vector<bench::LastPosition>> seeded =
+        bench::SeedStock((dir_ / "data").string(), w.skus, w.stock, kWarehouse);
+    if (!seeded.ok()) return seeded.status();
     // Reads need the read side (projector and query roles); writes are
     // measured on the command role alone, as PostgreSQL and Redis keep no
     // read models either.
@@ -708,10 +731,20 @@ class LedgerSystem : public System {
     }
     if (w.read_percent > 0) {
       // The projector folds the seeded history first: wait (untimed) until
-      // the last seeded SKU is in the read models.
+      // the read models hold all of it, with the seed's last positions as
+      // the probe's consistency token. (Seeing the last seeded SKU is not
+      // enough: partitions are folded side by side, so when that SKU's
+      // partition is done others may still lag, and the first reads of their
+      // SKUs were NOT_FOUND: the read-heavy errors of issue 19.)
+      pb::ConsistencyToken seeded_token;
+      for (const bench::LastPosition& p : *seeded) {
+        pb::LogPosition* position = seeded_token.add_positions();
+        position->set_partition(p.partition);
+        position->set_offset(p.offset);
+      }
       auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
       while (true) {
-        grpc::Status probe = LedgerClient::Check(queries_[0].get(), w.skus - 1, bearer_);
+        grpc::Status probe = LedgerClient::Check(queries_[0].get(), w.skus - 1, bearer_, &seeded_token);
         if (probe.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
           return absl::UnimplementedError("QueryService.CheckAvailability answers UNIMPLEMENTED");
         }
@@ -911,6 +944,15 @@ RunResult RunOnce(System& system, const Workload& w, int clients, double seconds
   double cpu = ProcessCpuSeconds() - cpu_before;
   double server_cpu = ServerCpuSeconds(system.server_pid()) - server_cpu_before;
   std::ifstream("/proc/loadavg") >> out.load_average;
+
+  std::map<std::string, std::int64_t> error_kinds;
+  for (const auto& conn : conns) {
+    for (const auto& [kind, n] : conn->error_kinds) error_kinds[kind] += n;
+  }
+  for (const auto& [kind, n] : error_kinds) {
+    std::fprintf(stderr, "  %s %s: %lld failed calls: %s\n", out.system.c_str(), w.scenario.c_str(),
+                 static_cast<long long>(n), kind.c_str());
+  }
   conns.clear();
 
   ClientStats total;

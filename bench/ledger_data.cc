@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> OpenLog(const std::string&
 
 }  // namespace
 
-absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_hand, const std::string& warehouse) {
+absl::StatusOr<std::vector<LastPosition>> SeedStock(const std::string& data_dir, int skus, std::int64_t on_hand,
+                                                    const std::string& warehouse) {
   std::filesystem::create_directories(data_dir);
   absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = OpenLog(data_dir);
   if (!log.ok()) return log.status();
@@ -48,8 +49,18 @@ absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_ha
     if (s.ok()) s = run(ledger::ReceiveStock{sku, wh, on_hand, "bench"});
   }
   if (s.ok() && !pending.empty()) s = (*log)->Append(pending).status();
+  std::vector<LastPosition> last;
+  if (s.ok()) {
+    absl::StatusOr<base::NextOffsets> end = (*log)->EndOffsets();
+    if (!end.ok()) s = end.status();
+    for (std::uint32_t p = 0; s.ok() && p < end->size(); ++p) {
+      if ((*end)[p] > 0) last.push_back({p, (*end)[p] - 1});
+    }
+  }
   absl::Status closed = (*log)->Close();
-  return s.ok() ? closed : s;
+  if (!s.ok()) return s;
+  if (!closed.ok()) return closed;
+  return last;
 }
 
 absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir) {

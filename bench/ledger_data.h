@@ -27,9 +27,19 @@ namespace bench {
 // Partitions of the log inventoryd creates by default (its --partitions).
 inline constexpr std::uint32_t kLedgerPartitions = 8;
 
+// The last position written in each partition that holds any record: as a
+// read's consistency token (ReadOptions.min_token), it is met only once the
+// read models reflect the whole history.
+struct LastPosition {
+  std::uint32_t partition = 0;
+  std::uint64_t offset = 0;
+};
+
 // Creates `data_dir`/log with warehouse `warehouse` and items "SKU-0" ..
-// "SKU-<skus-1>", each with `on_hand` received at that warehouse.
-absl::Status SeedStock(const std::string& data_dir, int skus, std::int64_t on_hand, const std::string& warehouse);
+// "SKU-<skus-1>", each with `on_hand` received at that warehouse. Returns the
+// log's last position per partition.
+absl::StatusOr<std::vector<LastPosition>> SeedStock(const std::string& data_dir, int skus, std::int64_t on_hand,
+                                                    const std::string& warehouse);
 
 // Levels per (SKU, warehouse) folded from `data_dir`/log, keyed "SKU/WH".
 absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir);

@@ -15,8 +15,15 @@
 //         subscriber, the time from the command's acknowledgement (its
 //         response arriving at the client) to the delivery; prints p50/p99/max.
 //         A delivery that arrives before the acknowledgement counts as 0.
+// check   the same with CheckAvailability of one line (allocation included).
+// bulk    the same with BulkCheckAvailability of --bulk-skus one-line checks;
+//         also prints SKU-reads/s.
+//         levels, check and bulk run --seconds, or --calls calls in all (a
+//         fixed amount of work, for callgrind).
 // levels-inprocess  the reads behind GetInventoryLevels (snapshot, total,
 //         levels) from --clients threads without gRPC: the views' own cost.
+// --views rocksdb turns the projector's hot levels off (every read takes a
+// RocksDB snapshot), to compare with the default in-memory levels.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,6 +65,9 @@ struct Flags {
   int skus = 10'000;
   int subscribers = 1000;
   double rate = 50;
+  int bulk_skus = 1000;
+  int64_t calls = 0;          // unary scenarios: total calls instead of --seconds (callgrind)
+  std::string views = "hot";  // hot: in-memory levels; rocksdb: ProjectorOptions::hot_skus_max = 0
 };
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -71,7 +82,7 @@ double Percentile(std::vector<double>& v, double p) {
 // The whole stack in this process.
 class Stack {
  public:
-  bool Start() {
+  bool Start(const Flags& f) {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("query-load-", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -85,6 +96,7 @@ class Stack {
     writer_ = std::move(*writer);
     projector::ProjectorOptions po;
     po.path = (dir_ / "views").string();
+    if (f.views == "rocksdb") po.hot_skus_max = 0;
     auto proj = projector::Projector::Start(log_.get(), po);
     if (!proj.ok()) return Fail(proj.status());
     projector_ = std::move(*proj);
@@ -208,40 +220,80 @@ bool Seed(Stack& stack, int skus) {
   return stack.projector()->WaitCaughtUp(Clock::now() + 120s).ok();
 }
 
-int Levels(Stack& stack, const Flags& f) {
+// One closed-loop call of a unary scenario; false on a wrong answer.
+using Call = std::function<bool(pb::QueryService::Stub*, std::mt19937&)>;
+
+Call LevelsCall(const Flags& f) {
+  return [skus = f.skus](pb::QueryService::Stub* stub, std::mt19937& rng) {
+    pb::GetInventoryLevelsRequest req;
+    req.add_skus(absl::StrCat("S", rng() % skus));
+    pb::GetInventoryLevelsResponse resp;
+    grpc::ClientContext ctx;
+    return stub->GetInventoryLevels(&ctx, req, &resp).ok() && resp.levels(0).warehouses_size() == 2;
+  };
+}
+
+// CheckAvailability of one line (no warehouse named: the allocation runs),
+// or BulkCheckAvailability of --bulk-skus such checks.
+Call CheckCall(const Flags& f, int checks) {
+  return [skus = f.skus, checks](pb::QueryService::Stub* stub, std::mt19937& rng) {
+    auto fill = [&](pb::CheckAvailabilityRequest* req) {
+      pb::OrderLine* line = req->add_lines();
+      line->set_sku(absl::StrCat("S", rng() % skus));
+      line->set_quantity(1);
+    };
+    grpc::ClientContext ctx;
+    if (checks == 0) {
+      pb::CheckAvailabilityRequest req;
+      fill(&req);
+      pb::CheckAvailabilityResponse resp;
+      return stub->CheckAvailability(&ctx, req, &resp).ok() && resp.can_fulfil();
+    }
+    pb::BulkCheckAvailabilityRequest req;
+    for (int i = 0; i < checks; ++i) fill(req.add_checks());
+    pb::BulkCheckAvailabilityResponse resp;
+    return stub->BulkCheckAvailability(&ctx, req, &resp).ok() && resp.results_size() == checks &&
+           resp.results(0).can_fulfil();
+  };
+}
+
+// `call` from --clients threads for --seconds (or --calls in all); prints
+// calls/s, SKU-reads/s (calls x skus_per_call) and latency.
+int Unary(Stack& stack, const Flags& f, const Call& call, int skus_per_call) {
   std::vector<std::unique_ptr<pb::QueryService::Stub>> stubs;
   for (int c = 0; c < f.channels; ++c) stubs.push_back(pb::QueryService::NewStub(stack.Channel(c)));
   std::atomic<bool> stop{false};
+  std::atomic<int64_t> left{f.calls > 0 ? f.calls : INT64_MAX};
   std::vector<std::vector<double>> latencies(f.clients);
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> threads;
+  auto start = Clock::now();
   for (int c = 0; c < f.clients; ++c) {
     threads.emplace_back([&, c] {
       std::mt19937 rng(static_cast<unsigned>(c));
       pb::QueryService::Stub* stub = stubs[c % f.channels].get();
-      pb::GetInventoryLevelsRequest req;
-      req.add_skus("");
-      pb::GetInventoryLevelsResponse resp;
-      while (!stop.load(std::memory_order_relaxed)) {
-        req.set_skus(0, absl::StrCat("S", rng() % f.skus));
-        grpc::ClientContext ctx;
+      while (!stop.load(std::memory_order_relaxed) && left.fetch_sub(1) > 0) {
         auto t0 = Clock::now();
-        grpc::Status st = stub->GetInventoryLevels(&ctx, req, &resp);
+        bool ok = call(stub, rng);
         latencies[c].push_back(Ms(Clock::now() - t0));
-        if (!st.ok() || resp.levels(0).warehouses_size() != 2) errors.fetch_add(1);
+        if (!ok) errors.fetch_add(1);
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
-  stop = true;
+  if (f.calls == 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
+    stop = true;
+  }
   for (auto& t : threads) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   double n = static_cast<double>(all.size());
-  std::printf("scenario=levels clients=%d channels=%d skus=%d seconds=%.1f reads_per_s=%.0f errors=%lld "
-              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
-              f.clients, f.channels, f.skus, f.seconds, n / f.seconds, static_cast<long long>(errors.load()),
-              Percentile(all, 0.5), Percentile(all, 0.99), Percentile(all, 0.999));
+  std::printf("scenario=%s views=%s clients=%d channels=%d skus=%d seconds=%.1f calls=%.0f calls_per_s=%.0f "
+              "sku_reads_per_s=%.0f errors=%lld p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
+              f.scenario.c_str(), f.views.c_str(), f.clients, f.channels, f.skus, seconds, n, n / seconds,
+              n * skus_per_call / seconds, static_cast<long long>(errors.load()), Percentile(all, 0.5),
+              Percentile(all, 0.99), Percentile(all, 0.999));
   return 0;
 }
 
@@ -256,7 +308,7 @@ int LevelsInProcess(Stack& stack, const Flags& f) {
       while (!stop.load(std::memory_order_relaxed)) {
         std::string sku = absl::StrCat("S", rng() % f.skus);
         auto t0 = Clock::now();
-        auto snapshot = stack.projector()->NewSnapshot();
+        auto snapshot = f.views == "hot" ? stack.projector()->NewLevelsSnapshot() : stack.projector()->NewSnapshot();
         auto total = snapshot->Total(sku);
         int n = 0;
         (void)snapshot->ForEachLevelOf(sku, [&n](const pb::StockLevel&) { return ++n > 0; });
@@ -270,8 +322,10 @@ int LevelsInProcess(Stack& stack, const Flags& f) {
   for (auto& t : threads) t.join();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::printf("scenario=levels-inprocess threads=%d skus=%d seconds=%.1f reads_per_s=%.0f p50_ms=%.4f p99_ms=%.4f\n",
-              f.clients, f.skus, f.seconds, static_cast<double>(all.size()) / f.seconds, Percentile(all, 0.5),
+  std::printf("scenario=levels-inprocess views=%s threads=%d skus=%d seconds=%.1f reads_per_s=%.0f p50_ms=%.4f "
+              "p99_ms=%.4f\n",
+              f.views.c_str(), f.clients, f.skus, f.seconds, static_cast<double>(all.size()) / f.seconds,
+              Percentile(all, 0.5),
               Percentile(all, 0.99));
   return 0;
 }
@@ -382,7 +436,14 @@ int Fanout(Stack& stack, const Flags& f) {
 int main(int argc, char** argv) {
   CLI::App app{"query_load: QueryService load in one process (see bench/README.md)"};
   Flags f;
-  app.add_option("--scenario", f.scenario, "levels, levels-inprocess or fanout")->check(CLI::IsMember({"levels", "levels-inprocess", "fanout"}));
+  app.add_option("--scenario", f.scenario, "levels, check, bulk, levels-inprocess or fanout")
+      ->check(CLI::IsMember({"levels", "check", "bulk", "levels-inprocess", "fanout"}));
+  app.add_option("--bulk-skus", f.bulk_skus, "bulk: checks (one SKU each) per BulkCheckAvailability")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--calls", f.calls, "levels, check, bulk: stop after this many calls instead of --seconds")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
+  app.add_option("--views", f.views, "hot (in-memory levels, the default) or rocksdb (hot levels off)")
+      ->check(CLI::IsMember({"hot", "rocksdb"}));
   app.add_option("--clients", f.clients, "levels: client threads")->check(CLI::Range(1, 1024));
   app.add_option("--channels", f.channels, "gRPC connections")->check(CLI::Range(1, 64));
   app.add_option("--seconds", f.seconds, "measured duration")->check(CLI::Range(0.1, 3600.0));
@@ -391,11 +452,14 @@ int main(int argc, char** argv) {
   app.add_option("--rate", f.rate, "fanout: commands per second")->check(CLI::Range(1.0, 100000.0));
   CLI11_PARSE(app, argc, argv);
   Stack stack;
-  if (!stack.Start()) return 1;
+  if (!stack.Start(f)) return 1;
   if (!Seed(stack, f.skus)) {
     std::fprintf(stderr, "query_load: seeding failed\n");
     return 1;
   }
   if (f.scenario == "levels-inprocess") return LevelsInProcess(stack, f);
-  return f.scenario == "levels" ? Levels(stack, f) : Fanout(stack, f);
+  if (f.scenario == "levels") return Unary(stack, f, LevelsCall(f), 1);
+  if (f.scenario == "check") return Unary(stack, f, CheckCall(f, 0), 1);
+  if (f.scenario == "bulk") return Unary(stack, f, CheckCall(f, f.bulk_skus), f.bulk_skus);
+  return Fanout(stack, f);
 }

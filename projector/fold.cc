@@ -456,7 +456,7 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
   return absl::OkStatus();
 }
 
-absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied) {
+absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied, ChangedRows* changed) {
   // Each column family's rows go in key order: consecutive memtable inserts
   // then land next to each other, which RocksDB's skiplist does cheaply.
   std::vector<std::pair<std::string, std::string>> rows;
@@ -465,9 +465,12 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& ap
     for (const auto& [key, value] : rows) batch.Put(store_->handle(cf), AsSlice(key), AsSlice(value));
     rows.clear();
   };
-  auto take = [&](auto& dirty, auto encode, Cf cf) {
+  // `keep` (null: none) receives a copy of each row for the hot levels.
+  auto take = [&](auto& dirty, auto encode, Cf cf, auto* keep) {
     rows.reserve(dirty.size());
+    if (keep != nullptr) keep->reserve(keep->size() + dirty.size());
     for (auto& [key, row] : dirty) {
+      if (keep != nullptr) keep->emplace_back(key, *row->value);
       rows.emplace_back(std::move(key), encode(*row->value));
       row->dirty = false;
     }
@@ -475,11 +478,13 @@ absl::Status Fold::Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& ap
     put_sorted(cf);
   };
   auto serialize = [](const auto& proto) { return proto.SerializeAsString(); };
-  take(items_dirty_, serialize, Cf::kItems);
-  take(warehouses_dirty_, serialize, Cf::kWarehouses);
-  take(levels_dirty_, [](const ledger::StockLevel& l) { return EncodeLevel(l); }, Cf::kLevels);
-  take(totals_dirty_, [](const ledger::StockLevel& l) { return EncodeLevel(l); }, Cf::kTotals);
-  take(reservations_dirty_, serialize, Cf::kReservations);
+  auto level = [](const ledger::StockLevel& l) { return EncodeLevel(l); };
+  take(items_dirty_, serialize, Cf::kItems, changed != nullptr ? &changed->items : nullptr);
+  take(warehouses_dirty_, serialize, Cf::kWarehouses, changed != nullptr ? &changed->warehouses : nullptr);
+  take(levels_dirty_, level, Cf::kLevels, changed != nullptr ? &changed->levels : nullptr);
+  take(totals_dirty_, level, Cf::kTotals, changed != nullptr ? &changed->totals : nullptr);
+  take(reservations_dirty_, serialize, Cf::kReservations,
+       static_cast<std::vector<std::pair<std::string, v1::Reservation>>*>(nullptr));
   for (std::string& key : new_order_keys_) rows.emplace_back(std::move(key), std::string());
   new_order_keys_.clear();
   put_sorted(Cf::kByOrder);

@@ -28,6 +28,7 @@
 #include "eventlog/event_log.h"
 #include "ledger/state.h"
 #include "ledger/stock_rules.h"
+#include "projector/hot_levels.h"
 #include "projector/store.h"
 #include "proto/common.pb.h"
 #include "proto/query_service.pb.h"
@@ -52,8 +53,11 @@ class Fold {
                      std::vector<inventory::v1::InventoryUpdate>* updates);
 
   // Writes every changed row and `applied` (next offset per partition) into
-  // `batch`, with the movements collected since the last Flush.
-  absl::Status Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied);
+  // `batch`, with the movements collected since the last Flush. With
+  // `changed`, also appends there a copy of each item, warehouse, level and
+  // total row written (for the hot levels).
+  absl::Status Flush(rocksdb::WriteBatch& batch, const base::NextOffsets& applied,
+                     ChangedRows* changed = nullptr);
 
   // Drops cached rows (not aggregates) when more than `entries_max` are held.
   // REQUIRES: called right after a successful write of Flush's batch.

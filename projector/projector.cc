@@ -28,10 +28,11 @@ constexpr uint64_t kAuditLoggedMax = 20;
 
 class Projector::Impl {
  public:
-  Impl(eventlog::EventLog* log, Store* store, ProjectorOptions options, base::Clock* clock,
+  Impl(eventlog::EventLog* log, Store* store, HotLevels* hot, ProjectorOptions options, base::Clock* clock,
        base::NextOffsets applied)
       : log_(log),
         store_(store),
+        hot_(hot),
         options_(std::move(options)),
         clock_(clock),
         fold_(store),
@@ -40,6 +41,7 @@ class Projector::Impl {
 
   absl::Status Start() {
     RETURN_IF_ERROR(fold_.Load());
+    if (hot_ != nullptr) RETURN_IF_ERROR(hot_->Load(*store_));
     RETURN_IF_ERROR(AuditLevels());
     ASSIGN_OR_RETURN(end_offsets_, log_->EndOffsets());
     behind_since_ms_ = clock_->NowMs();
@@ -305,7 +307,7 @@ class Projector::Impl {
     }
     out.applied = next_;
     rocksdb::WriteBatch write;
-    RETURN_IF_ERROR(fold_.Flush(write, out.applied));
+    RETURN_IF_ERROR(fold_.Flush(write, out.applied, hot_ != nullptr ? &changed_ : nullptr));
     uint64_t behind = 0;
     {
       std::lock_guard lock(mu_);
@@ -321,6 +323,8 @@ class Projector::Impl {
     }
     RETURN_IF_ERROR(store_->Write(write, {.sync = options_.sync, .disable_wal = no_wal}));
     unflushed_ = unflushed_ || no_wal;
+    // Before applied() moves: a read whose token is applied finds it here too.
+    if (hot_ != nullptr) hot_->Apply(changed_, next_);
     fold_.Trim(options_.cache_entries_max);
     {
       std::lock_guard lock(mu_);
@@ -351,11 +355,13 @@ class Projector::Impl {
 
   eventlog::EventLog* const log_;
   Store* const store_;
+  HotLevels* const hot_;  // null: off
   const ProjectorOptions options_;
   base::Clock* const clock_;
   Fold fold_;  // applier thread only
   base::NextOffsets next_;  // applier thread only
   bool unflushed_ = false;      // applier thread only
+  ChangedRows changed_;         // applier thread only: the hot levels' rows of a batch
   uint64_t undecodable_ = 0;    // applier thread only
 
   mutable std::mutex mu_;
@@ -400,14 +406,23 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Start(eventlog::EventLog* 
   }
   ASSIGN_OR_RETURN(base::NextOffsets applied, store->LoadApplied());
   Store* raw = store.get();
-  auto impl = std::make_unique<Impl>(log, raw, std::move(options), clock, applied);
+  std::unique_ptr<HotLevels> hot;
+  if (options.hot_skus_max > 0) hot = std::make_unique<HotLevels>(options.hot_skus_max);
+  auto impl = std::make_unique<Impl>(log, raw, hot.get(), std::move(options), clock, applied);
   impl->set_next(applied);
   RETURN_IF_ERROR(impl->Start());
-  return std::unique_ptr<Projector>(new Projector(std::move(store), std::move(impl)));
+  return std::unique_ptr<Projector>(new Projector(std::move(store), std::move(hot), std::move(impl)));
 }
 
-Projector::Projector(std::unique_ptr<ReadModels> models, std::unique_ptr<Impl> impl)
-    : models_(std::move(models)), impl_(std::move(impl)) {}
+Projector::Projector(std::unique_ptr<ReadModels> models, std::unique_ptr<HotLevels> hot, std::unique_ptr<Impl> impl)
+    : models_(std::move(models)), hot_(std::move(hot)), impl_(std::move(impl)) {}
+
+std::unique_ptr<Snapshot> Projector::NewLevelsSnapshot() const {
+  if (hot_ != nullptr) {
+    if (std::unique_ptr<Snapshot> hot = hot_->NewSnapshot()) return hot;
+  }
+  return models_->NewSnapshot();
+}
 
 Projector::~Projector() { Stop(); }
 

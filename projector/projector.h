@@ -19,6 +19,9 @@
 //  * Events the fold cannot apply as written (a level would go negative, an
 //    unknown reservation resolves) are applied as far as they make sense,
 //    counted in anomalies() and logged; `inventoryctl audit` names them.
+//  * Hot levels: with hot_skus_max > 0 the rows availability reads need are
+//    also kept in memory (projector/hot_levels.h), loaded on Start and fed
+//    each batch's rows after its write and before applied() moves.
 //  * Audit on start: before folding anything new, Start checks every level
 //    the views hold against the level invariants; each broken one is logged
 //    and counted (stats().audit_oversells, the `audit` oversell metric).
@@ -43,6 +46,7 @@
 #include "base/clock.h"
 #include "eventlog/event_log.h"
 #include "metrics/service_metrics.h"
+#include "projector/hot_levels.h"
 #include "projector/read_models.h"
 #include "proto/query_service.pb.h"
 
@@ -70,6 +74,10 @@ struct ProjectorOptions {
   // Rows (items, levels, totals, reservations) cached between batches; the
   // cache is emptied when it grows past this. Default 1,000,000.
   size_t cache_entries_max = 1'000'000;
+  // Most SKUs the hot levels (projector/hot_levels.h) hold in memory for
+  // availability reads; past it they switch off and reads use RocksDB.
+  // 0 = no hot levels. Default 2,000,000 (roughly 300 bytes per SKU).
+  size_t hot_skus_max = 2'000'000;
   // Most listeners. Default 64.
   size_t listeners_max = 64;
   // Poll interval for records appended by other processes. Default 20 ms.
@@ -117,6 +125,10 @@ class Projector {
 
   const ReadModels& read_models() const { return *models_; }
   std::unique_ptr<Snapshot> NewSnapshot() const { return models_->NewSnapshot(); }
+  // A snapshot of the hot levels (projector/hot_levels.h: items, warehouses,
+  // levels and totals only), or a RocksDB snapshot when they are off. Its
+  // applied() never lags what applied() reported before the call.
+  std::unique_ptr<Snapshot> NewLevelsSnapshot() const;
 
   // Next offset to apply, per partition.
   base::NextOffsets applied() const;
@@ -143,9 +155,10 @@ class Projector {
 
  private:
   class Impl;
-  Projector(std::unique_ptr<ReadModels> models, std::unique_ptr<Impl> impl);
+  Projector(std::unique_ptr<ReadModels> models, std::unique_ptr<HotLevels> hot, std::unique_ptr<Impl> impl);
 
   std::unique_ptr<ReadModels> models_;
+  std::unique_ptr<HotLevels> hot_;  // null: off
   std::unique_ptr<Impl> impl_;
 };
 

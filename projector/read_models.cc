@@ -552,6 +552,13 @@ absl::StatusOr<std::map<std::string, std::string>> Store::DumpViews() const {
   return out;
 }
 
+absl::Status Store::ForEachRow(Cf cf,
+                              const std::function<absl::Status(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) RETURN_IF_ERROR(fn(AsView(it->key()), AsView(it->value())));
+  return FromRocks(it->status(), "scanning");
+}
+
 absl::Status Store::Write(rocksdb::WriteBatch& batch, StoreWriteOptions options) {
   INV_CHECK(mode_ == OpenMode::kReadWrite);
   rocksdb::WriteOptions write;

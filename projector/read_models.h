@@ -107,6 +107,17 @@ class Snapshot {
   virtual const base::NextOffsets& applied() const = 0;
 
   virtual absl::StatusOr<std::optional<inventory::v1::Item>> Item(std::string_view sku) const = 0;
+  // The same row, shared rather than copied where the snapshot holds it in
+  // memory (the hot levels); null when there is no such item. By default a
+  // copy of Item(sku).
+  // Inline: readers of the interface alone (replay/'s tests) need no link
+  // to the store.
+  virtual absl::StatusOr<std::shared_ptr<const inventory::v1::Item>> SharedItem(std::string_view sku) const {
+    absl::StatusOr<std::optional<inventory::v1::Item>> item = Item(sku);
+    if (!item.ok()) return item.status();
+    if (!item->has_value()) return nullptr;
+    return std::make_shared<const inventory::v1::Item>(std::move(**item));
+  }
   // Items in SKU order, starting after `start_after` ("" = from the first).
   virtual absl::Status ForEachItem(std::string_view start_after, const Visitor<inventory::v1::Item>& visit) const = 0;
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,8 @@ class Store final : public ReadModels {
   // Every row of every view (not meta), as "<cf index>|<key>" -> value, for
   // tests that compare two stores entry by entry.
   absl::StatusOr<std::map<std::string, std::string>> DumpViews() const;
+  // Every row of `cf` in key order, at the latest write; stops at fn's first error.
+  absl::Status ForEachRow(Cf cf, const std::function<absl::Status(std::string_view key, std::string_view value)>& fn) const;
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
   rocksdb::DB* db() const { return db_.get(); }

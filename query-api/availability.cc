@@ -18,7 +18,7 @@ namespace pb = inventory::v1;
 
 struct SkuInfo {
   bool active = true;
-  google::protobuf::RepeatedPtrField<pb::SalesBlock> blocks;  // the item row's, in force
+  std::shared_ptr<const pb::Item> item;  // its sales_blocks are the blocks in force
   std::map<std::string, int64_t, std::less<>> available;  // warehouse -> on_hand - reserved
 };
 
@@ -40,12 +40,12 @@ class Inputs {
   // nullptr when the SKU is not an item.
   absl::StatusOr<const SkuInfo*> Sku(const std::string& sku) {
     if (auto it = skus_.find(sku); it != skus_.end()) return &it->second;
-    absl::StatusOr<std::optional<pb::Item>> item = s_.Item(sku);
+    absl::StatusOr<std::shared_ptr<const pb::Item>> item = s_.SharedItem(sku);
     if (!item.ok()) return item.status();
-    if (!item->has_value()) return nullptr;
+    if (*item == nullptr) return nullptr;
     SkuInfo info;
     info.active = (*item)->status() != pb::ITEM_STATUS_DISCONTINUED;
-    info.blocks = (*item)->sales_blocks();
+    info.item = std::move(*item);
     absl::Status st = s_.ForEachLevelOf(sku, [&info](const pb::StockLevel& l) {
       info.available[l.warehouse()] = l.on_hand() - l.reserved();
       return true;
@@ -62,7 +62,7 @@ class Inputs {
 
 // ledger/stock_rules.h's rule over the item row's blocks.
 const pb::SalesBlock* BlockOf(const SkuInfo& info, std::string_view warehouse) {
-  return ledger::SalesBlockOf(info.blocks, warehouse, [](const pb::SalesBlock& b) -> std::string_view {
+  return ledger::SalesBlockOf(info.item->sales_blocks(), warehouse, [](const pb::SalesBlock& b) -> std::string_view {
     return b.warehouse();
   });
 }
@@ -139,10 +139,10 @@ int64_t FillOpenLine(const Inputs& in, const pb::CheckAvailabilityRequest& req, 
 
 }  // namespace
 
-absl::Status FillAvailability(const projector::Snapshot& snapshot, const pb::CheckAvailabilityRequest& req,
-                              pb::CheckAvailabilityResponse* out) {
-  Inputs in(snapshot);
-  RETURN_IF_ERROR(in.LoadWarehouses());
+namespace {
+
+// One check over inputs already loaded (shared by the checks of a bulk call).
+absl::Status FillOne(Inputs& in, const pb::CheckAvailabilityRequest& req, pb::CheckAvailabilityResponse* out) {
   Taken taken;
   bool all = true;
   for (int i = 0; i < req.lines_size(); ++i) {
@@ -183,6 +183,25 @@ absl::Status FillAvailability(const projector::Snapshot& snapshot, const pb::Che
   }
   out->set_can_fulfil(all);
   if (!all) out->clear_allocations();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FillAvailability(const projector::Snapshot& snapshot, const pb::CheckAvailabilityRequest& req,
+                              pb::CheckAvailabilityResponse* out) {
+  Inputs in(snapshot);
+  RETURN_IF_ERROR(in.LoadWarehouses());
+  return FillOne(in, req, out);
+}
+
+absl::Status FillAvailabilities(const projector::Snapshot& snapshot,
+                                const google::protobuf::RepeatedPtrField<pb::CheckAvailabilityRequest>& checks,
+                                google::protobuf::RepeatedPtrField<pb::CheckAvailabilityResponse>* out) {
+  Inputs in(snapshot);
+  RETURN_IF_ERROR(in.LoadWarehouses());
+  out->Reserve(checks.size());
+  for (const pb::CheckAvailabilityRequest& check : checks) RETURN_IF_ERROR(FillOne(in, check, out->Add()));
   return absl::OkStatus();
 }
 

@@ -31,6 +31,16 @@ namespace query_api {
 absl::Status FillAvailability(const projector::Snapshot& snapshot, const inventory::v1::CheckAvailabilityRequest& req,
                               inventory::v1::CheckAvailabilityResponse* out);
 
+// BulkCheckAvailability: each check answered as FillAvailability would
+// (independently: one check's picks do not reduce another's), appended to
+// `out` in order, with the warehouses and each SKU's rows read once for all.
+// REQUIRES: as FillAvailability, for every check. NOT_FOUND names the line
+// within its check (lines[i].sku).
+absl::Status FillAvailabilities(
+    const projector::Snapshot& snapshot,
+    const google::protobuf::RepeatedPtrField<inventory::v1::CheckAvailabilityRequest>& checks,
+    google::protobuf::RepeatedPtrField<inventory::v1::CheckAvailabilityResponse>* out);
+
 }  // namespace query_api
 
 #endif  // QUERY_API_AVAILABILITY_H_

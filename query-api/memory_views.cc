@@ -203,6 +203,11 @@ std::unique_ptr<projector::Snapshot> MemoryViews::NewSnapshot() const {
   return std::make_unique<MemorySnapshot>(data_);
 }
 
+std::unique_ptr<projector::Snapshot> MemoryViews::NewLevelsSnapshot() const {
+  levels_snapshots_.fetch_add(1);
+  return NewSnapshot();
+}
+
 base::NextOffsets MemoryViews::applied() const {
   std::lock_guard<std::mutex> lock(mu_);
   return data_->applied;

@@ -7,6 +7,7 @@
 #ifndef QUERY_API_MEMORY_VIEWS_H_
 #define QUERY_API_MEMORY_VIEWS_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,9 @@ class MemoryViews final : public ViewSource {
   size_t listeners() const;
 
   std::unique_ptr<projector::Snapshot> NewSnapshot() const override;
+  // The same data; counted, so tests see which reads ask for it.
+  std::unique_ptr<projector::Snapshot> NewLevelsSnapshot() const override;
+  size_t levels_snapshots() const { return levels_snapshots_.load(); }
   base::NextOffsets applied() const override;
   uint32_t partition_count() const override { return partitions_; }
   SourceLag lag() const override { return {}; }
@@ -55,6 +59,7 @@ class MemoryViews final : public ViewSource {
   std::shared_ptr<const MemoryData> data_;
   std::map<uint64_t, Listener> listeners_;
   uint64_t next_listener_ = 1;
+  mutable std::atomic<size_t> levels_snapshots_{0};
 };
 
 }  // namespace query_api

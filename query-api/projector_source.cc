@@ -10,6 +10,7 @@ class ProjectorViewSource final : public ViewSource {
   explicit ProjectorViewSource(projector::Projector* p) : p_(p) {}
 
   std::unique_ptr<projector::Snapshot> NewSnapshot() const override { return p_->NewSnapshot(); }
+  std::unique_ptr<projector::Snapshot> NewLevelsSnapshot() const override { return p_->NewLevelsSnapshot(); }
   base::NextOffsets applied() const override { return p_->applied(); }
   uint32_t partition_count() const override { return p_->read_models().partition_count(); }
   SourceLag lag() const override {

@@ -146,15 +146,16 @@ void QueryServiceImpl::Drain() {
 
 template <typename Resp, typename Fill>
 grpc::ServerUnaryReactor* QueryServiceImpl::Read(grpc::CallbackServerContext* ctx, const pb::ReadOptions& read,
-                                                 Resp* resp, Fill fill) {
+                                                 Resp* resp, Fill fill, Views views) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<std::vector<Position>> positions = TokenPositions(read, source_->partition_count());
   if (!positions.ok()) {
     reactor->Finish(ToGrpc(positions.status()));
     return reactor;
   }
-  auto run = [this, reactor, resp, fill]() {
-    std::unique_ptr<Snapshot> snapshot = source_->NewSnapshot();
+  auto run = [this, reactor, resp, fill, views]() {
+    std::unique_ptr<Snapshot> snapshot =
+        views == Views::kLevels ? source_->NewLevelsSnapshot() : source_->NewSnapshot();
     FillPosition(snapshot->applied(), resp->mutable_position());
     reactor->Finish(ToGrpc(fill(*snapshot, resp)));
   };
@@ -262,7 +263,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryLevels(grpc::CallbackSer
                   pb::SkuLevels* levels = out->add_levels();
                   levels->set_sku(sku);
                   ASSIGN_OR_RETURN(std::optional<pb::StockLevel> total, s.Total(sku));
-                  ASSIGN_OR_RETURN(std::optional<pb::Item> item, s.Item(sku));
+                  ASSIGN_OR_RETURN(std::shared_ptr<const pb::Item> item, s.SharedItem(sku));
                   if (item) *levels->mutable_sales_blocks() = item->sales_blocks();
                   if (!total) {
                     if (!item) return absl::NotFoundError(absl::StrCat("skus[", i, "]: unknown SKU ", sku));
@@ -276,7 +277,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetInventoryLevels(grpc::CallbackSer
                   }));
                 }
                 return absl::OkStatus();
-              });
+              },
+              Views::kLevels);
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServerContext* ctx,
@@ -288,9 +290,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::CheckAvailability(grpc::CallbackServ
                                                                 req->lines_size())));
   }
   if (absl::Status v = ValidateLines(*req, ""); !v.ok()) return Refuse(ctx, v);
-  return Read(ctx, req->read(), resp, [req](const Snapshot& s, pb::CheckAvailabilityResponse* out) {
-    return FillAvailability(s, *req, out);
-  });
+  return Read(
+      ctx, req->read(), resp,
+      [req](const Snapshot& s, pb::CheckAvailabilityResponse* out) { return FillAvailability(s, *req, out); },
+      Views::kLevels);
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::CallbackServerContext* ctx,
@@ -315,12 +318,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BulkCheckAvailability(grpc::Callback
   }
   return Read(ctx, req->read(), resp,
               [req](const Snapshot& s, pb::BulkCheckAvailabilityResponse* out) -> absl::Status {
-                for (const pb::CheckAvailabilityRequest& check : req->checks()) {
-                  pb::CheckAvailabilityResponse* result = out->add_results();
-                  RETURN_IF_ERROR(FillAvailability(s, check, result));
-                }
-                return absl::OkStatus();
-              });
+                return FillAvailabilities(s, req->checks(), out->mutable_results());
+              },
+              Views::kLevels);
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetWarehouse(grpc::CallbackServerContext* ctx,

@@ -116,11 +116,16 @@ class QueryServiceImpl final : public pb::QueryService::CallbackService {
  private:
   QueryServiceImpl(ViewSource* source, QueryServiceOptions options);
 
+  // Which snapshot a read answers from: the whole read models, or the
+  // levels snapshot (ViewSource::NewLevelsSnapshot, in memory) that
+  // availability reads need.
+  enum class Views : uint8_t { kAll, kLevels };
+
   // Validates read.min_token, waits for it if needed, then runs `fill` on a
   // fresh snapshot and finishes the call.
   template <typename Resp, typename Fill>
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const pb::ReadOptions& read, Resp* resp,
-                                 Fill fill);
+                                 Fill fill, Views views = Views::kAll);
 
   // The call's refusal by the gate (auth/grpc_gate.h), or null to proceed.
   grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* ctx, std::string_view method);

@@ -297,6 +297,79 @@ TEST_F(QueryServiceTest, SalesBlocksShowInLevelsReportAndAvailability) {
   EXPECT_EQ(got.lines(0).sales_block(), "sales of B are blocked everywhere: recall");
 }
 
+TEST_F(QueryServiceTest, BulkCheckAvailabilityIsBoundedBySkusMax) {
+  Start();
+  views_->Edit([](MemoryData& d) {
+    AddItem(d, "A", "c");
+    pb::Warehouse& w = d.warehouses["W1"];
+    w.set_warehouse("W1");
+    w.set_active(true);
+    pb::StockLevel& l = d.levels[{"A", "W1"}];
+    l.set_sku("A");
+    l.set_warehouse("W1");
+    l.set_on_hand(3);
+  });
+  auto bulk = [&](int checks, int lines_each, pb::BulkCheckAvailabilityResponse* resp) {
+    pb::BulkCheckAvailabilityRequest req;
+    for (int c = 0; c < checks; ++c) {
+      pb::CheckAvailabilityRequest* check = req.add_checks();
+      for (int l = 0; l < lines_each; ++l) {
+        pb::OrderLine* line = check->add_lines();
+        line->set_sku("A");
+        line->set_quantity(1 + c % 5);
+      }
+    }
+    grpc::ClientContext ctx;
+    return stub_->BulkCheckAvailability(&ctx, req, resp);
+  };
+  pb::BulkCheckAvailabilityResponse resp;
+  ASSERT_TRUE(bulk(1000, 1, &resp).ok()) << "1,000 SKUs: the bound itself is served";
+  ASSERT_EQ(resp.results_size(), 1000);
+  EXPECT_TRUE(resp.results(2).can_fulfil());   // 3 of 3
+  EXPECT_FALSE(resp.results(3).can_fulfil());  // 4 of 3
+  EXPECT_EQ(resp.results(3).lines(0).available(), 3);
+  EXPECT_EQ(resp.position().applied_size(), 4);
+
+  grpc::Status st = bulk(1001, 1, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message().rfind("checks:", 0), 0u) << st.error_message();
+  st = bulk(2, 501, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "1,002 lines over 2 checks";
+  EXPECT_EQ(st.error_message().rfind("checks:", 0), 0u) << st.error_message();
+  EXPECT_NE(st.error_message().find("1002"), std::string::npos) << st.error_message();
+}
+
+TEST_F(QueryServiceTest, AvailabilityReadsUseTheLevelsSnapshot) {
+  Start();
+  views_->Edit([](MemoryData& d) { AddItem(d, "A", "c"); });
+  size_t before = views_->levels_snapshots();
+  grpc::ClientContext item_ctx;
+  pb::GetItemRequest item;
+  item.set_sku("A");
+  pb::GetItemResponse item_resp;
+  ASSERT_TRUE(stub_->GetItem(&item_ctx, item, &item_resp).ok());
+  EXPECT_EQ(views_->levels_snapshots(), before) << "GetItem reads the whole views";
+
+  grpc::ClientContext levels_ctx;
+  pb::GetInventoryLevelsRequest levels;
+  levels.add_skus("A");
+  pb::GetInventoryLevelsResponse levels_resp;
+  ASSERT_TRUE(stub_->GetInventoryLevels(&levels_ctx, levels, &levels_resp).ok());
+  grpc::ClientContext check_ctx;
+  pb::CheckAvailabilityRequest check;
+  pb::OrderLine* line = check.add_lines();
+  line->set_sku("A");
+  line->set_quantity(1);
+  pb::CheckAvailabilityResponse check_resp;
+  ASSERT_TRUE(stub_->CheckAvailability(&check_ctx, check, &check_resp).ok());
+  grpc::ClientContext bulk_ctx;
+  pb::BulkCheckAvailabilityRequest bulk;
+  *bulk.add_checks() = check;
+  pb::BulkCheckAvailabilityResponse bulk_resp;
+  ASSERT_TRUE(stub_->BulkCheckAvailability(&bulk_ctx, bulk, &bulk_resp).ok());
+  EXPECT_EQ(views_->levels_snapshots(), before + 3);
+}
+
 TEST_F(QueryServiceTest, ConsistencyTokenWaitIsMetOnceApplied) {
   Start();
   views_->Edit([](MemoryData& d) { AddItem(d, "A", "c"); });

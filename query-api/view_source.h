@@ -39,6 +39,11 @@ class ViewSource {
   virtual ~ViewSource() = default;
 
   virtual std::unique_ptr<projector::Snapshot> NewSnapshot() const = 0;
+  // A snapshot for availability reads: it must answer Item, Warehouse,
+  // ForEachWarehouse, Level, Total and ForEachLevelOf (others may fail), and
+  // its applied() must cover what applied() reported before the call. The
+  // projector's in-memory hot levels; by default NewSnapshot().
+  virtual std::unique_ptr<projector::Snapshot> NewLevelsSnapshot() const { return NewSnapshot(); }
   // Next offset to apply, per partition; never goes backwards.
   virtual base::NextOffsets applied() const = 0;
   virtual uint32_t partition_count() const = 0;
