@@ -42,7 +42,7 @@ class History {
   static ledger::LedgerOptions Options() {
     ledger::LedgerOptions options;  // large bounds: nothing resolved is forgotten
     options.resolved_kept_max = 1'000'000;
-    options.resolved_kept_age_max_ms = INT64_MAX / 4;
+    options.resolved_kept_age_max_ms = ledger::DurationMs{INT64_MAX / 4};
     return options;
   }
   void Run(const Command& command) {
@@ -53,14 +53,14 @@ class History {
     ASSERT_TRUE(log_->Append(records).ok());
   }
   void Run(ledger::CommandBody body) {
-    now_ms_ += 1000;
+    now_ms_ += std::chrono::seconds{1};
     Run(Command{{ledger::CommandId(absl::StrCat("cmd-", ++next_)), now_ms_, "tester", ""}, std::move(body)});
   }
   // `steps` random commands (and the expiries they make due).
   void Random(uint64_t seed, int steps) {
     ledger::test_support::HistoryGenerator generator(seed);
     for (int step = 0; step < steps; ++step) {
-      now_ms_ += 200;
+      now_ms_ += std::chrono::milliseconds{200};
       Run(generator.Next(state_, now_ms_));
       for (const ledger::ReservationId& id : state_.ExpiredBy(now_ms_, 10)) {
         Run(Command{{ledger::CommandId(absl::StrCat("expire/", id.value())), now_ms_, "timer", ""},
@@ -72,7 +72,7 @@ class History {
  private:
   eventlog::EventLog* log_;
   ledger::State state_;
-  ledger::TimeMs now_ms_ = 1'700'000'000'000;
+  ledger::TimeMs now_ms_ = ledger::AtEpochMs(1'700'000'000'000);
   int next_ = 0;
 };
 
