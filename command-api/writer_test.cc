@@ -9,6 +9,7 @@
 // broken writer fails the test instead of hanging it; nothing sleeps for a TTL.
 #include "command-api/writer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@
 #include "base/clock.h"
 #include "base/testing/temp_dir.h"
 #include "command-api/expiry.h"
+#include "eventlog/rocksdb_log.h"
+#include "eventlog/testing/fault_file_system.h"
 #include "eventlog/testing/fault_log.h"
 #include "ledger/codec.h"
 #include "eventlog/memory_log.h"
@@ -126,6 +129,63 @@ bool Eventually(F done) {
   return done();
 }
 
+ledger::StockLevel Level(const ledger::State& s, const std::string& sku, const std::string& wh) {
+  return s.Level(Sku(sku), WarehouseCode(wh));
+}
+
+WriterOptions NoSnapshotOptions() {
+  WriterOptions o;
+  o.snapshot_every_ms = 0;
+  o.snapshot_every_events = 0;
+  return o;
+}
+
+// Submits to `writer` and waits for the answer; the state is the one the
+// completion saw.
+Outcome RunOn(Writer& writer, ledger::Command command) {
+  auto slot = std::make_shared<Slot>();
+  Outcome out;
+  absl::Status submitted = writer.Submit(std::move(command), Capture(slot, /*keep_state=*/true));
+  if (!submitted.ok()) {
+    ADD_FAILURE() << "Submit: " << submitted;
+    out.result.status = submitted;
+    return out;
+  }
+  if (!WaitCalled(*slot)) {
+    ADD_FAILURE() << "no answer within " << kWait.count() << " s";
+    out.result.status = absl::DeadlineExceededError("no answer");
+    return out;
+  }
+  std::lock_guard<std::mutex> lock(slot->mu);
+  EXPECT_EQ(slot->calls, 1);
+  out.result = slot->result;
+  out.state = *slot->state;
+  return out;
+}
+
+// Every event in `log`, partition by partition.
+std::vector<LoggedEvent> ReadAll(eventlog::EventLog& log) {
+  std::vector<LoggedEvent> out;
+  absl::StatusOr<base::NextOffsets> end = log.EndOffsets();
+  EXPECT_TRUE(end.ok()) << end.status();
+  if (!end.ok()) return out;
+  for (std::uint32_t p = 0; p < end->size(); ++p) {
+    std::uint64_t offset = 0;
+    while (offset < (*end)[p]) {
+      absl::StatusOr<std::vector<eventlog::StoredRecord>> records = log.Read(p, offset, 1000);
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok() || records->empty()) break;
+      for (const eventlog::StoredRecord& r : *records) {
+        absl::StatusOr<ledger::Event> e = ledger::Decode(r.payload);
+        EXPECT_TRUE(e.ok()) << e.status();
+        if (e.ok()) out.push_back({r.position, std::move(*e)});
+        offset = r.position.offset + 1;
+      }
+    }
+  }
+  return out;
+}
+
 class WriterTest : public ::testing::Test {
  protected:
   WriterTest() : clock_(kT0) {}
@@ -142,12 +202,7 @@ class WriterTest : public ::testing::Test {
     writer_.reset();
   }
 
-  static WriterOptions Options() {
-    WriterOptions o;
-    o.snapshot_every_ms = 0;
-    o.snapshot_every_events = 0;
-    return o;
-  }
+  static WriterOptions Options() { return NoSnapshotOptions(); }
 
   void OpenWriter(WriterOptions options = Options(), command_api::SnapshotStore* snapshots = nullptr) {
     absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(fault_.get(), snapshots, &clock_, options);
@@ -170,26 +225,7 @@ class WriterTest : public ::testing::Test {
   }
 
   // Submits and waits for the answer; the state is the one the completion saw.
-  Outcome Run(ledger::Command command) {
-    auto slot = std::make_shared<Slot>();
-    Outcome out;
-    absl::Status submitted = writer_->Submit(std::move(command), Capture(slot, /*keep_state=*/true));
-    if (!submitted.ok()) {
-      ADD_FAILURE() << "Submit: " << submitted;
-      out.result.status = submitted;
-      return out;
-    }
-    if (!WaitCalled(*slot)) {
-      ADD_FAILURE() << "no answer within " << kWait.count() << " s";
-      out.result.status = absl::DeadlineExceededError("no answer");
-      return out;
-    }
-    std::lock_guard<std::mutex> lock(slot->mu);
-    EXPECT_EQ(slot->calls, 1);
-    out.result = slot->result;
-    out.state = *slot->state;
-    return out;
-  }
+  Outcome Run(ledger::Command command) { return RunOn(*writer_, std::move(command)); }
 
   // Runs a command that must be applied (OK, not a duplicate).
   Outcome Accept(const std::string& id, ledger::CommandBody body) {
@@ -216,27 +252,7 @@ class WriterTest : public ::testing::Test {
   }
 
   // Every event in the log, partition by partition.
-  std::vector<LoggedEvent> ReadLog() {
-    std::vector<LoggedEvent> out;
-    absl::StatusOr<base::NextOffsets> end = mem_->EndOffsets();
-    EXPECT_TRUE(end.ok()) << end.status();
-    if (!end.ok()) return out;
-    for (std::uint32_t p = 0; p < end->size(); ++p) {
-      std::uint64_t offset = 0;
-      while (offset < (*end)[p]) {
-        absl::StatusOr<std::vector<eventlog::StoredRecord>> records = mem_->Read(p, offset, 1000);
-        EXPECT_TRUE(records.ok()) << records.status();
-        if (!records.ok() || records->empty()) break;
-        for (const eventlog::StoredRecord& r : *records) {
-          absl::StatusOr<ledger::Event> e = ledger::Decode(r.payload);
-          EXPECT_TRUE(e.ok()) << e.status();
-          if (e.ok()) out.push_back({r.position, std::move(*e)});
-          offset = r.position.offset + 1;
-        }
-      }
-    }
-    return out;
-  }
+  std::vector<LoggedEvent> ReadLog() { return ReadAll(*mem_); }
 
   std::vector<LoggedEvent> EventsOf(const std::string& command_id) {
     std::vector<LoggedEvent> out;
@@ -244,10 +260,6 @@ class WriterTest : public ::testing::Test {
       if (e.event.envelope.command_id.value() == command_id) out.push_back(std::move(e));
     }
     return out;
-  }
-
-  static ledger::StockLevel Level(const ledger::State& s, const std::string& sku, const std::string& wh) {
-    return s.Level(Sku(sku), WarehouseCode(wh));
   }
 
   // A snapshot store over snapshot_dir_, living as long as the fixture (it
@@ -1115,6 +1127,144 @@ TEST_F(WriterTest, CommandTimeComesFromTheClock) {
   std::vector<LoggedEvent> c = EventsOf("stepped-back");
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(ledger::EpochMs(c[0].event.envelope.occurred_at_ms), kT0 + 70'000);
+}
+
+
+// ---- the embedded log on a failing disk ----
+//
+// The writer over the real RocksDbLog on a fault-injecting file system
+// (eventlog/testing/fault_file_system.h): while fsync or writes fail, every
+// command is answered UNAVAILABLE and its decision is not kept; once the disk
+// works again the client's retries (same command ids) apply exactly once; a
+// power cut loses no acknowledged command.
+class WriterDiskFaultTest : public ::testing::Test {
+ protected:
+  WriterDiskFaultTest() : clock_(kT0) {}
+  void SetUp() override { Open(); }
+  void TearDown() override { Close(); }
+
+  void Open() {
+    eventlog::RocksDbLogOptions options;
+    options.path = (temp_ / "log").string();
+    options.partition_count = 2;
+    options.file_system = fs_;
+    absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+    absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(log_.get(), nullptr, &clock_, NoSnapshotOptions());
+    ASSERT_TRUE(w.ok()) << w.status();
+    writer_ = std::move(*w);
+  }
+  void Close() {
+    if (writer_) writer_->Stop();
+    writer_.reset();
+    if (log_) log_->Close().IgnoreError();
+    log_.reset();
+  }
+
+  Outcome Run(const std::string& id, ledger::CommandBody body) { return RunOn(*writer_, Cmd(id, std::move(body))); }
+
+  // The client's retry loop once the disk works: the first answer may still
+  // be UNAVAILABLE (the log learning that a failed write reached the disk
+  // after all); the second must be OK.
+  Outcome RetryUntilOk(const std::string& id, const ledger::CommandBody& body) {
+    Outcome out = Run(id, body);
+    if (out.result.status.code() == absl::StatusCode::kUnavailable) out = Run(id, body);
+    EXPECT_TRUE(out.result.status.ok()) << id << ": " << out.result.status;
+    return out;
+  }
+
+  std::size_t EventsOf(const std::string& command_id) {
+    std::vector<LoggedEvent> all = ReadAll(*log_);
+    return static_cast<std::size_t>(std::count_if(all.begin(), all.end(), [&](const LoggedEvent& e) {
+      return e.event.envelope.command_id.value() == command_id;
+    }));
+  }
+
+  // The writer's state, through a command that is rejected and appends nothing.
+  ledger::State Probe() {
+    Outcome out = Run("probe-" + std::to_string(++probes_), ledger::ReceiveTransfer{ledger::TransferId("none")});
+    EXPECT_EQ(out.result.status.code(), absl::StatusCode::kNotFound) << out.result.status;
+    return std::move(out.state);
+  }
+
+  void Seed() {
+    ASSERT_TRUE(Run("seed-wh", ledger::RegisterWarehouse{WarehouseCode("WH-A"), "Alpha", "eu", 1, true}).result.status.ok());
+    ASSERT_TRUE(Run("seed-sku", ledger::CreateItem{Sku("SKU-1"), "Widget", "tools", {}, 0, 0}).result.status.ok());
+    ASSERT_TRUE(Run("stock", Receive("SKU-1", "WH-A", 10)).result.status.ok());
+  }
+
+  base::TempDir temp_{"writer_disk_fault_test"};
+  std::shared_ptr<eventlog::FaultFileSystem> fs_ = std::make_shared<eventlog::FaultFileSystem>();
+  base::ManualClock clock_;
+  std::unique_ptr<eventlog::RocksDbLog> log_;
+  std::unique_ptr<Writer> writer_;
+  int probes_ = 0;
+};
+
+TEST_F(WriterDiskFaultTest, FailingFsyncAnswersUnavailableAndRetriesApplyOnce) {
+  Seed();
+  fs_->Set(eventlog::DiskFault::kSyncFails);
+  Outcome r1 = Run("r1", Receive("SKU-1", "WH-A", 5));
+  EXPECT_EQ(r1.result.status.code(), absl::StatusCode::kUnavailable) << r1.result.status;
+  EXPECT_THAT(std::string(r1.result.status.message()), ::testing::HasSubstr("retry with the same command_id"));
+  Outcome r2 = Run("r2", Reserve("RA", {Line("SKU-1", 3)}));
+  EXPECT_EQ(r2.result.status.code(), absl::StatusCode::kUnavailable) << r2.result.status;
+  EXPECT_GT(fs_->faults(), 0u);
+
+  fs_->Set(eventlog::DiskFault::kNone);
+  Outcome a1 = RetryUntilOk("r1", Receive("SKU-1", "WH-A", 5));
+  Outcome a2 = RetryUntilOk("r2", Reserve("RA", {Line("SKU-1", 3)}));
+  EXPECT_EQ(Level(a2.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(Level(a2.state, "SKU-1", "WH-A").reserved, 3);
+  EXPECT_EQ(EventsOf("r1"), 1u) << "the receipt applied once";
+
+  // A restarted writer rebuilds the same figures from the disk.
+  Close();
+  Open();
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").reserved, 3);
+  EXPECT_NE(s.reservation(ledger::ReservationId("RA")), nullptr);
+}
+
+TEST_F(WriterDiskFaultTest, FullDiskNamesTheCauseAndNothingIsKept) {
+  Seed();
+  fs_->Set(eventlog::DiskFault::kFull);
+  Outcome full = Run("r1", Receive("SKU-1", "WH-A", 5));
+  EXPECT_EQ(full.result.status.code(), absl::StatusCode::kUnavailable) << full.result.status;
+  EXPECT_THAT(std::string(full.result.status.message()), ::testing::HasSubstr("No space left on device"));
+  // The state the next command sees does not hold the refused receipt, even
+  // while the disk is still full (the writer rebuilds it from the log).
+  ledger::State during = Probe();
+  EXPECT_EQ(Level(during, "SKU-1", "WH-A").on_hand, 10);
+  EXPECT_EQ(during.command(ledger::CommandId("r1")), nullptr);
+
+  fs_->Set(eventlog::DiskFault::kNone);
+  Outcome ok = RetryUntilOk("r1", Receive("SKU-1", "WH-A", 5));
+  EXPECT_EQ(Level(ok.state, "SKU-1", "WH-A").on_hand, 15);
+  EXPECT_EQ(EventsOf("r1"), 1u);
+}
+
+TEST_F(WriterDiskFaultTest, PowerCutKeepsEveryAcknowledgedCommand) {
+  Seed();
+  int acknowledged = 0;
+  for (int i = 0; i < 30; ++i) {
+    if (Run("in-" + std::to_string(i), Receive("SKU-1", "WH-A", 1)).result.status.ok()) ++acknowledged;
+  }
+  ASSERT_EQ(acknowledged, 30);
+  fs_->Set(eventlog::DiskFault::kSyncFails);
+  EXPECT_EQ(Run("lost", Receive("SKU-1", "WH-A", 100)).result.status.code(), absl::StatusCode::kUnavailable);
+  fs_->PowerLoss();
+  Close();
+  fs_->DropUnsyncedData();
+  fs_->Set(eventlog::DiskFault::kNone);
+
+  Open();
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 10 + acknowledged) << "every acknowledged receipt, and not the lost one";
+  EXPECT_EQ(s.command(ledger::CommandId("lost")), nullptr);
+  for (int i = 0; i < 30; ++i) EXPECT_NE(s.command(ledger::CommandId("in-" + std::to_string(i))), nullptr) << i;
 }
 
 }  // namespace

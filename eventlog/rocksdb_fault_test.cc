@@ -3,8 +3,15 @@
 // power cut. What must hold: an acknowledged append is never lost, a failing
 // disk refuses appends with UNAVAILABLE naming the cause, and appends go on
 // once the disk recovers, with the offsets still contiguous and no record
-// twice.
+// twice. One case fills a real tmpfs (when run as root).
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,11 +29,13 @@ using ::testing::HasSubstr;
 
 class RocksDbFaultTest : public ::testing::Test {
  protected:
-  void Open() {
+  // Opens the log at `path` (default: the test's directory), on fs_ unless
+  // `real_disk`.
+  void Open(std::string path = "", bool real_disk = false) {
     RocksDbLogOptions options;
-    options.path = dir_.path() + "/log";
+    options.path = path.empty() ? dir_.path() + "/log" : path;
     options.partition_count = 2;
-    options.file_system = fs_;
+    if (!real_disk) options.file_system = fs_;
     absl::StatusOr<std::unique_ptr<RocksDbLog>> log = RocksDbLog::Open(options);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
@@ -177,6 +186,64 @@ TEST_F(RocksDbFaultTest, PowerCutDuringManyAppendsKeepsEveryAcknowledgedOne) {
   Open();
   ExpectAcknowledgedKept({});
   EXPECT_EQ(Payloads().size(), acknowledged_.size());
+}
+
+
+// The same on a real full file system: a small tmpfs the test mounts (it
+// needs root; skipped otherwise), filled by another file until the log's
+// writes fail with ENOSPC, then freed.
+TEST_F(RocksDbFaultTest, RealFullTmpfsRefusesAppendsAndResumesWhenFreed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  const std::string mnt = dir_.path() + "/tmpfs";
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0) << std::strerror(errno);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=32m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+
+  Open(mnt + "/log", /*real_disk=*/true);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Append("a" + std::to_string(i)).ok());
+
+  // Fill the rest of the tmpfs.
+  const std::string filler = mnt + "/filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    const std::string block(64 * 1024, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+    }
+  }
+
+  // Appends of 4 KiB until one is refused (the WAL's preallocated space may
+  // take a few first).
+  const std::string big(4096, 'b');
+  absl::Status refused;
+  std::vector<std::string> ambiguous;
+  for (int i = 0; i < 4096 && refused.ok(); ++i) {
+    std::string payload = "full-" + std::to_string(i) + big;
+    refused = Append(payload);
+    if (!refused.ok()) ambiguous.push_back(payload);
+  }
+  ASSERT_FALSE(refused.ok()) << "4096 appends of 4 KiB fitted in a full 32 MiB tmpfs";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("No space left on device"));
+
+  // Space returns: appends resume (the first may learn the refused one
+  // reached the disk after all).
+  ASSERT_EQ(::unlink(filler.c_str()), 0) << std::strerror(errno);
+  absl::Status after = Append("after");
+  if (!after.ok()) {
+    ASSERT_TRUE(Append("after").ok()) << after;
+  }
+  ExpectAcknowledgedKept(ambiguous);
+  ASSERT_TRUE(log_->Close().ok());
+  log_.reset();
+  Open(mnt + "/log", /*real_disk=*/true);
+  ExpectAcknowledgedKept(ambiguous);
+  ASSERT_TRUE(log_->Close().ok());
+  log_.reset();
 }
 
 }  // namespace

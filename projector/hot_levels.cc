@@ -14,17 +14,6 @@ namespace {
 
 namespace v1 = inventory::v1;
 
-v1::StockLevel LevelProto(std::string_view sku, std::string_view warehouse, const ledger::StockLevel& l) {
-  v1::StockLevel out;
-  out.set_sku(std::string(sku));
-  out.set_warehouse(std::string(warehouse));
-  out.set_on_hand(l.on_hand);
-  out.set_reserved(l.reserved);
-  out.set_available(l.available());
-  out.set_incoming(l.incoming);
-  return out;
-}
-
 // (sku, warehouse) of a LevelKey; false when it has no separator.
 bool SplitLevelKey(std::string_view key, std::string_view* sku, std::string_view* warehouse) {
   size_t sep = key.find('\0');

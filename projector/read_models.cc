@@ -74,17 +74,6 @@ absl::StatusOr<Proto> ParseValue(std::string_view bytes, std::string_view what) 
   return proto;
 }
 
-inventory::v1::StockLevel LevelProto(std::string_view sku, std::string_view warehouse, const ledger::StockLevel& l) {
-  inventory::v1::StockLevel out;
-  out.set_sku(std::string(sku));
-  out.set_warehouse(std::string(warehouse));
-  out.set_on_hand(l.on_hand);
-  out.set_reserved(l.reserved);
-  out.set_available(l.available());
-  out.set_incoming(l.incoming);
-  return out;
-}
-
 std::string PrefixEnd(std::string prefix) {
   // The smallest key greater than every key starting with `prefix`.
   while (!prefix.empty()) {
@@ -309,6 +298,17 @@ class SnapshotImpl final : public Snapshot {
 };
 
 }  // namespace
+
+inventory::v1::StockLevel LevelProto(std::string_view sku, std::string_view warehouse, const ledger::StockLevel& l) {
+  inventory::v1::StockLevel out;
+  out.set_sku(std::string(sku));
+  out.set_warehouse(std::string(warehouse));
+  out.set_on_hand(l.on_hand);
+  out.set_reserved(l.reserved);
+  out.set_available(l.available());
+  out.set_incoming(l.incoming);
+  return out;
+}
 
 std::string AppliedKey(uint32_t partition) {
   std::string key(kAppliedPrefix);

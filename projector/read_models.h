@@ -190,6 +190,9 @@ class ReadModels {
   virtual uint32_t partition_count() const = 0;
 };
 
+// The wire form of one level: `warehouse` empty for a SKU's total.
+inventory::v1::StockLevel LevelProto(std::string_view sku, std::string_view warehouse, const ledger::StockLevel& l);
+
 }  // namespace projector
 
 #endif  // PROJECTOR_READ_MODELS_H_
