@@ -26,6 +26,8 @@
 // its partition is reported as DATA_LOSS.
 #include "eventlog/rocksdb_log.h"
 
+#include "eventlog/rocksdb_info_log.h"
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -227,6 +229,7 @@ rocksdb::Options MakeRocksOptions(const RocksDbLogOptions& options, rocksdb::Env
   rocksdb::Options rocks;
   if (env != nullptr) rocks.env = env;
   rocks.create_if_missing = true;
+  rocks.info_log = RocksDbInfoLog("event log");  // no LOG file: see rocksdb_info_log.h
   rocks.paranoid_checks = true;
   rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   rocks.max_background_jobs = 2;

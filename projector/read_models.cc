@@ -35,6 +35,7 @@
 #include "base/check.h"
 #include "base/coding.h"
 #include "base/status.h"
+#include "eventlog/rocksdb_info_log.h"
 #include "projector/store.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -431,6 +432,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenStore(ReadModelsOptions option
 
 absl::Status Store::OpenDb() {
   rocksdb::Options db_options;
+  db_options.info_log = eventlog::RocksDbInfoLog("read models");  // no LOG file: see rocksdb_info_log.h
   db_options.create_if_missing = mode_ == OpenMode::kReadWrite;
   db_options.create_missing_column_families = mode_ == OpenMode::kReadWrite;
   // Catch-up writes with the WAL off; atomic_flush keeps every column family
