@@ -14,11 +14,10 @@ spdlog::level::level_enum ToSpdlog(rocksdb::InfoLogLevel level) {
   switch (level) {
     case rocksdb::InfoLogLevel::DEBUG_LEVEL:
     case rocksdb::InfoLogLevel::INFO_LEVEL:
+    case rocksdb::InfoLogLevel::HEADER_LEVEL:  // the options dump at open: hundreds of lines
       return spdlog::level::debug;
     case rocksdb::InfoLogLevel::WARN_LEVEL:
       return spdlog::level::warn;
-    case rocksdb::InfoLogLevel::HEADER_LEVEL:
-      return spdlog::level::info;
     case rocksdb::InfoLogLevel::ERROR_LEVEL:
     case rocksdb::InfoLogLevel::FATAL_LEVEL:
     case rocksdb::InfoLogLevel::NUM_INFO_LOG_LEVELS:
@@ -38,7 +37,6 @@ class SpdlogInfoLog final : public rocksdb::Logger {
   void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
 
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    if (level < GetInfoLogLevel() && level != rocksdb::InfoLogLevel::HEADER_LEVEL) return;
     spdlog::level::level_enum to = ToSpdlog(level);
     if (!spdlog::should_log(to)) return;
     char small[512];

@@ -9,10 +9,11 @@
 // answering UNAVAILABLE. Messages in the process log also reach whatever
 // collects the service's output, one place for operators to look.
 //
-// RocksDB's DEBUG and INFO lines (many per flush and compaction) go to spdlog
-// at debug, WARN to warn, ERROR, FATAL and HEADER to error and info. The
-// logger drops below WARN unless spdlog's level is debug or lower when it is
-// made, so routine lines cost no formatting.
+// RocksDB's DEBUG, INFO and HEADER lines (many per flush and compaction, and
+// the options dump at open) go to spdlog at debug, WARN to warn, ERROR and
+// FATAL to error. The logger drops below WARN unless spdlog's level is debug
+// or lower when it is made, so routine lines cost no formatting. Processes
+// whose stdout is a protocol must send spdlog elsewhere (stderr).
 //
 // Thread-safety: RocksDB calls Logv from any of its threads; spdlog's default
 // logger is thread-safe.

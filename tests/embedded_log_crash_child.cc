@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "eventlog/rocksdb_log.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 
 namespace {
 
@@ -46,6 +48,7 @@ void AppendForever(eventlog::RocksDbLog* log, int thread, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("embedded_log_crash_child"));  // stdout is this program's output
   if (argc != 3) {
     std::fprintf(stderr, "usage: %s <dir> <seed>\n", argv[0]);
     return 1;

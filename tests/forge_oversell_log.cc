@@ -11,8 +11,11 @@
 #include "eventlog/open_log.h"
 #include "ledger/codec.h"
 #include "ledger/testing/forged_events.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("forge_oversell_log"));  // stdout is this program's output
   if (argc != 2) {
     std::fprintf(stderr, "usage: forge_oversell_log DATA_DIR\n");
     return 2;

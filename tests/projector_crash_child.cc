@@ -10,8 +10,11 @@
 
 #include "eventlog/rocksdb_log.h"
 #include "projector/projector.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("projector_crash_child"));  // stdout is this program's output
   if (argc != 5) {
     std::fprintf(stderr, "usage: %s LOG_DIR VIEWS_DIR BATCH_EVENTS NO_WAL_MIN\n", argv[0]);
     return 2;

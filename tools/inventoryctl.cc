@@ -41,6 +41,8 @@
 #include "replay/verify.h"
 #include "tools/ctl_client.h"
 #include "tools/ctl_views.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 
 namespace {
 
@@ -325,6 +327,7 @@ int RunVerify(const LogFlags& f, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("inventoryctl"));  // stdout is this program's output
   CLI::App app{"inventoryctl: write to and read from a running inventoryd over gRPC (--server), import CSV, seed demo "
                "data; and audit and report on the ledger by replaying its event log (read-only)"};
   app.require_subcommand(1);
