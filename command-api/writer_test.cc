@@ -186,6 +186,24 @@ std::vector<LoggedEvent> ReadAll(eventlog::EventLog& log) {
   return out;
 }
 
+// The events of `log` that command `command_id` wrote.
+std::vector<LoggedEvent> EventsOfIn(eventlog::EventLog& log, const std::string& command_id) {
+  std::vector<LoggedEvent> out;
+  for (LoggedEvent& e : ReadAll(log)) {
+    if (e.event.envelope.command_id.value() == command_id) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The writer's state, through a harmless command: one that is rejected
+// (unknown transfer), so it appends nothing and changes nothing. `probes`
+// numbers the probes' command ids.
+ledger::State ProbeOn(Writer& writer, int& probes) {
+  Outcome out = RunOn(writer, Cmd("probe-" + std::to_string(++probes), ledger::ReceiveTransfer{ledger::TransferId("none")}));
+  EXPECT_EQ(out.result.status.code(), absl::StatusCode::kNotFound) << out.result.status;
+  return std::move(out.state);
+}
+
 class WriterTest : public ::testing::Test {
  protected:
   WriterTest() : clock_(kT0) {}
@@ -237,11 +255,7 @@ class WriterTest : public ::testing::Test {
 
   // The writer's state, through a harmless command: one that is rejected
   // (unknown transfer), so it appends nothing and changes nothing.
-  ledger::State Probe() {
-    Outcome out = Run(Cmd("probe-" + std::to_string(++probes_), ledger::ReceiveTransfer{ledger::TransferId("none")}));
-    EXPECT_EQ(out.result.status.code(), absl::StatusCode::kNotFound) << out.result.status;
-    return std::move(out.state);
-  }
+  ledger::State Probe() { return ProbeOn(*writer_, probes_); }
 
   // Two warehouses and two items, no stock.
   void Seed() {
@@ -254,13 +268,7 @@ class WriterTest : public ::testing::Test {
   // Every event in the log, partition by partition.
   std::vector<LoggedEvent> ReadLog() { return ReadAll(*mem_); }
 
-  std::vector<LoggedEvent> EventsOf(const std::string& command_id) {
-    std::vector<LoggedEvent> out;
-    for (LoggedEvent& e : ReadLog()) {
-      if (e.event.envelope.command_id.value() == command_id) out.push_back(std::move(e));
-    }
-    return out;
-  }
+  std::vector<LoggedEvent> EventsOf(const std::string& command_id) { return EventsOfIn(*mem_, command_id); }
 
   // A snapshot store over snapshot_dir_, living as long as the fixture (it
   // must outlive every writer using it).
@@ -1129,7 +1137,6 @@ TEST_F(WriterTest, CommandTimeComesFromTheClock) {
   EXPECT_EQ(ledger::EpochMs(c[0].event.envelope.occurred_at_ms), kT0 + 70'000);
 }
 
-
 // ---- the embedded log on a failing disk ----
 //
 // The writer over the real RocksDbLog on a fault-injecting file system
@@ -1174,19 +1181,8 @@ class WriterDiskFaultTest : public ::testing::Test {
     return out;
   }
 
-  std::size_t EventsOf(const std::string& command_id) {
-    std::vector<LoggedEvent> all = ReadAll(*log_);
-    return static_cast<std::size_t>(std::count_if(all.begin(), all.end(), [&](const LoggedEvent& e) {
-      return e.event.envelope.command_id.value() == command_id;
-    }));
-  }
-
-  // The writer's state, through a command that is rejected and appends nothing.
-  ledger::State Probe() {
-    Outcome out = Run("probe-" + std::to_string(++probes_), ledger::ReceiveTransfer{ledger::TransferId("none")});
-    EXPECT_EQ(out.result.status.code(), absl::StatusCode::kNotFound) << out.result.status;
-    return std::move(out.state);
-  }
+  std::size_t EventsOf(const std::string& command_id) { return EventsOfIn(*log_, command_id).size(); }
+  ledger::State Probe() { return ProbeOn(*writer_, probes_); }
 
   void Seed() {
     ASSERT_TRUE(Run("seed-wh", ledger::RegisterWarehouse{WarehouseCode("WH-A"), "Alpha", "eu", 1, true}).result.status.ok());
@@ -1213,7 +1209,7 @@ TEST_F(WriterDiskFaultTest, FailingFsyncAnswersUnavailableAndRetriesApplyOnce) {
   EXPECT_GT(fs_->faults(), 0u);
 
   fs_->Set(eventlog::DiskFault::kNone);
-  Outcome a1 = RetryUntilOk("r1", Receive("SKU-1", "WH-A", 5));
+  RetryUntilOk("r1", Receive("SKU-1", "WH-A", 5));
   Outcome a2 = RetryUntilOk("r2", Reserve("RA", {Line("SKU-1", 3)}));
   EXPECT_EQ(Level(a2.state, "SKU-1", "WH-A").on_hand, 15);
   EXPECT_EQ(Level(a2.state, "SKU-1", "WH-A").reserved, 3);

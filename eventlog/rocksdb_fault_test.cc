@@ -188,7 +188,6 @@ TEST_F(RocksDbFaultTest, PowerCutDuringManyAppendsKeepsEveryAcknowledgedOne) {
   EXPECT_EQ(Payloads().size(), acknowledged_.size());
 }
 
-
 // The same on a real full file system: a small tmpfs the test mounts (it
 // needs root; skipped otherwise), filled by another file until the log's
 // writes fail with ENOSPC, then freed.

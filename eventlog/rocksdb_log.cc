@@ -26,8 +26,6 @@
 // its partition is reported as DATA_LOSS.
 #include "eventlog/rocksdb_log.h"
 
-#include "eventlog/rocksdb_info_log.h"
-
 #include <stdlib.h>
 
 #include <algorithm>
@@ -40,6 +38,7 @@
 #include "base/coding.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "eventlog/rocksdb_info_log.h"
 #include "log_limits.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"

@@ -39,10 +39,10 @@
 #include "replay/progress.h"
 #include "replay/rows.h"
 #include "replay/verify.h"
-#include "tools/ctl_client.h"
-#include "tools/ctl_views.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
+#include "tools/ctl_client.h"
+#include "tools/ctl_views.h"
 
 namespace {
 
