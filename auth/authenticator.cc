@@ -108,16 +108,20 @@ Decision Authenticator::Decide(const Credentials& credentials, std::string_view 
     counters_.permission_denied.fetch_add(1, std::memory_order_relaxed);
     return d;
   }
-  RateDecision rate = limiter_.Acquire(d.identity.principal, KindOf(method));
+  d.status = ChargeRate(d.identity.principal, KindOf(method), d.retry_after_ms);
+  return d;
+}
+
+absl::Status Authenticator::ChargeRate(const std::string& principal, MethodKind kind, std::int64_t& retry_after_ms) {
+  RateDecision rate = limiter_.Acquire(principal, kind);
   if (!rate.allowed) {
     counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    d.retry_after_ms = rate.retry_after_ms;
-    d.status = absl::ResourceExhaustedError(absl::StrCat("rate limit for \"", d.identity.principal, "\": retry in ",
-                                                         rate.retry_after_ms, " ms"));
-    return d;
+    retry_after_ms = rate.retry_after_ms;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rate limit for \"", principal, "\": retry in ", rate.retry_after_ms, " ms"));
   }
   counters_.allowed.fetch_add(1, std::memory_order_relaxed);
-  return d;
+  return absl::OkStatus();
 }
 
 }  // namespace auth

@@ -91,6 +91,12 @@ class Authenticator {
   // limit, in that order.
   Decision Decide(const Credentials& credentials, std::string_view method);
 
+  // Applies the rate limit to one more call of `kind` by `principal`, who
+  // was admitted by Decide: how a stream's messages after its first are
+  // counted (the first is the call itself). RESOURCE_EXHAUSTED sets
+  // retry_after_ms.
+  absl::Status ChargeRate(const std::string& principal, MethodKind kind, std::int64_t& retry_after_ms);
+
   // A random secret made at Create, known only inside this process: the HTTP
   // edge sends it with a client certificate subject it verified, so that no
   // remote caller can claim a subject by sending the same metadata.

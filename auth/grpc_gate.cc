@@ -54,4 +54,10 @@ Admission GrpcGate::Admit(grpc::ServerContextBase* ctx, std::string_view method)
   return {grpc::Status(CodeOf(d.status.code()), message), {}};
 }
 
+absl::Status GrpcGate::AdmitMessage(const Admission& admission, std::string_view method) const {
+  if (authenticator_ == nullptr) return absl::OkStatus();
+  std::int64_t retry_after_ms = 0;
+  return authenticator_->ChargeRate(admission.principal, KindOf(method), retry_after_ms);
+}
+
 }  // namespace auth

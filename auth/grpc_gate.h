@@ -60,6 +60,9 @@ class GrpcGate {
   bool enabled() const { return authenticator_ != nullptr; }
   // `method` is the full name: "/inventory.v1.CommandService/CreateItem".
   Admission Admit(grpc::ServerContextBase* ctx, std::string_view method) const;
+  // One more message of an admitted stream of `method`: the rate limit
+  // (Authenticator::ChargeRate). OK when authentication is off.
+  absl::Status AdmitMessage(const Admission& admission, std::string_view method) const;
 
  private:
   Authenticator* const authenticator_;
@@ -76,6 +79,14 @@ template <typename T>
 class RefusedWriter final : public grpc::ServerWriteReactor<T> {
  public:
   explicit RefusedWriter(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// A bidirectional stream refused before it started.
+template <typename Request, typename Response>
+class RefusedBidi final : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit RefusedBidi(const grpc::Status& status) { this->Finish(status); }
   void OnDone() override { delete this; }
 };
 

@@ -76,8 +76,8 @@ std::map<std::string, std::vector<std::string>> DefaultRoles() {
                                                 "BulkUpdateItems", "CreateWarehouse", "UpdateWarehouse", "AdjustInventory",
                                                 "TransferInventory", "BlockSales", "UnblockSales", "ExpireReservation"})},
       {"orders", Methods(kCommandServicePrefix,
-                         {"CheckAndReserveStock", "BulkReserveStock", "CommitReservation", "ReleaseReservedStock",
-                          "ExtendReservation"})},
+                         {"CheckAndReserveStock", "BulkReserveStock", "ReserveStream", "CommitReservation",
+                          "ReleaseReservedStock", "ExtendReservation"})},
       {"reader", {queries}},
       {"auditor", {queries}},
   };

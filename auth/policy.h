@@ -13,8 +13,8 @@
 //   admin    CreateItem UpdateItem DeleteItem BulkCreateItems BulkUpdateItems
 //            CreateWarehouse UpdateWarehouse AdjustInventory (receive, adjust, count) TransferInventory
 //            BlockSales UnblockSales ExpireReservation (an operator's, now)
-//   orders   CheckAndReserveStock BulkReserveStock CommitReservation ReleaseReservedStock
-//            ExtendReservation
+//   orders   CheckAndReserveStock BulkReserveStock ReserveStream CommitReservation
+//            ReleaseReservedStock ExtendReservation
 //   reader   every QueryService method, streams included
 //   auditor  every QueryService method (history export: ListMovements)
 //

@@ -3,6 +3,7 @@
 //
 //   build/bench/command_load --scenario hot --clients 64 --seconds 10
 //   build/bench/command_load --scenario bulk --clients 8 --bulk-size 100
+//   build/bench/command_load --scenario stream --clients 8 --channels 8
 //   build/bench/command_load --scenario hot --rate 20000     # paced, for p99 at a given load
 //
 // Without --target it starts build/tools/inventoryd on a fresh temporary data
@@ -11,6 +12,9 @@
 //   uniform         CheckAndReserveStock of 1 unit, --skus SKUs (default 100000)
 //   reserve-commit  CheckAndReserveStock then CommitReservation, hot SKUs
 //   bulk            BulkReserveStock of --bulk-size single-line reservations, uniform SKUs
+//   stream          ReserveStream: each client is one stream of single-line
+//                   reservations, uniform SKUs, at most --stream-window unanswered;
+//                   latency is per reservation (sent to answered)
 // It prints one line: reservations/s, calls/s and call latency p50/p99/p999
 // (ms); for a server it started, also the server's CPU time (user + system,
 // from /proc/<pid>/stat) per call over the load window, server_cpu_us_per_call.
@@ -23,8 +27,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -48,6 +55,7 @@ struct Flags {
   double seconds = 10;
   int skus = 100'000;
   int bulk_size = 100;
+  int stream_window = 2048;
   double rate = 0;  // calls/s over all clients; 0 = closed loop
   std::vector<std::string> server_flags;
   bool seed = true;
@@ -130,8 +138,64 @@ struct ClientStats {
   std::uint64_t failures = 0;
 };
 
+// One ReserveStream: a thread sends until `end`, at most stream_window
+// unanswered (messages are corked with buffer_hint and flushed every 64th
+// and whenever the window fills); this thread reads the answers, which come
+// in request order, so each one's send time is the oldest still waiting.
+void RunStreamClient(int id, const Flags& f, pb::CommandService::Stub& stub, int skus, Clock::time_point end,
+                     ClientStats& out) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(static_cast<int>(f.seconds) + 60));
+  auto stream = stub.ReserveStream(&ctx);
+  std::mutex mu;
+  std::condition_variable room;
+  std::deque<Clock::time_point> sent;
+  const std::size_t window = static_cast<std::size_t>(f.stream_window);
+  std::thread sender([&] {
+    std::mt19937_64 rng(static_cast<std::uint64_t>(id) + 1);
+    std::uniform_int_distribution<int> pick(0, skus - 1);
+    pb::CheckAndReserveStockRequest req;
+    *req.mutable_context() = Context("");
+    pb::OrderLine* line = req.add_lines();
+    line->set_quantity(1);
+    const std::string prefix = "s" + std::to_string(id) + "-";
+    for (std::uint64_t seq = 0; Clock::now() < end; ++seq) {
+      bool fills_window = false;
+      {
+        std::unique_lock lock(mu);
+        room.wait(lock, [&] { return sent.size() < window; });
+        sent.push_back(Clock::now());
+        fills_window = sent.size() == window;
+      }
+      req.mutable_context()->set_command_id(prefix + std::to_string(seq));
+      line->set_sku("SKU-" + std::to_string(pick(rng)));
+      grpc::WriteOptions options;
+      if (!fills_window && seq % 64 != 63) options.set_buffer_hint();
+      if (!stream->Write(req, options)) break;
+    }
+    stream->WritesDone();
+  });
+  pb::ReserveStreamResponse resp;
+  while (stream->Read(&resp)) {
+    const Clock::time_point now = Clock::now();
+    std::lock_guard lock(mu);
+    for (const pb::ReserveStreamAnswer& a : resp.answers()) {
+      out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent.front()).count());
+      sent.pop_front();
+      out.calls += 1;
+      out.reservations += a.result().code() == 0 ? 1 : 0;
+      out.failures += a.result().code() == 0 ? 0 : 1;
+    }
+    room.notify_one();
+  }
+  sender.join();
+  Check(stream->Finish(), "ReserveStream");
+}
+
 void RunClient(int id, const Flags& f, pb::CommandService::Stub& stub, int skus, Clock::time_point end,
                ClientStats& out) {
+  if (f.scenario == "stream") return RunStreamClient(id, f, stub, skus, end, out);
   std::mt19937_64 rng(static_cast<std::uint64_t>(id) + 1);
   std::uniform_int_distribution<int> pick(0, skus - 1);
   std::uint64_t seq = 0;
@@ -200,15 +264,17 @@ int main(int argc, char** argv) {
   CLI::App app{"command_load: gRPC load generator for the CommandService"};
   app.add_option("--target", f.target, "host:port of a running inventoryd (default: start one)");
   app.add_option("--inventoryd", f.inventoryd, "inventoryd binary to start")->capture_default_str();
-  app.add_option("--scenario", f.scenario)->check(CLI::IsMember({"hot", "uniform", "reserve-commit", "bulk"}))
+  app.add_option("--scenario", f.scenario)->check(CLI::IsMember({"hot", "uniform", "reserve-commit", "bulk", "stream"}))
       ->capture_default_str();
   app.add_option("--clients", f.clients)->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--channels", f.channels, "gRPC channels (connections)")->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--seconds", f.seconds)->capture_default_str();
-  app.add_option("--skus", f.skus, "SKUs for uniform and bulk")->check(CLI::Range(10, 10'000'000))
+  app.add_option("--skus", f.skus, "SKUs for uniform, bulk and stream")->check(CLI::Range(10, 10'000'000))
       ->capture_default_str();
   app.add_option("--bulk-size", f.bulk_size)->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--stream-window", f.stream_window, "stream: most unanswered reservations per stream")
+      ->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--rate", f.rate, "paced calls/s over all clients (0: closed loop)")->capture_default_str();
   app.add_option("--server-flag", f.server_flags, "a flag for the inventoryd it starts, e.g. --server-flag=--metrics=off")
       ->allow_extra_args(false);

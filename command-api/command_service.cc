@@ -1,7 +1,10 @@
 #include "command-api/command_service.h"
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <memory>
+#include <optional>
 
 #include "metrics/grpc_interceptor.h"
 #include "absl/strings/str_cat.h"
@@ -107,6 +110,38 @@ struct BulkCall {
     }
   }
 };
+
+// One reservation's result, as a BulkReserveStock entry and a ReserveStream
+// answer carry it: the code, and the rejection or the reservation.
+void FillReserveResult(const WriteResult& r, const State& s, const ledger::ReservationId& id,
+                       pb::BulkReserveResult* out) {
+  out->set_code(static_cast<int>(r.status.code()));
+  if (!r.status.ok()) {
+    out->set_error(std::string(r.status.message()));
+    if (r.rejection) {
+      pb::Rejection rejection = ToProto(*r.rejection);
+      RenameField("CheckAndReserveStock", rejection);
+      out->set_error(rejection.message());
+      *out->mutable_rejection() = std::move(rejection);
+    }
+    return;
+  }
+  pb::CheckAndReserveStockResponse* ok = out->mutable_response();
+  FillToken(r.positions, ok->mutable_result()->mutable_token());
+  ok->mutable_result()->set_duplicate(r.duplicate);
+  if (const ledger::ReservationState* res = s.reservation(id)) FillReservation(s, *res, ok->mutable_reservation());
+}
+
+// A reservation refused before it reached the writer: a shape problem
+// (INVALID_ARGUMENT, naming the field) or the writer's queue or stop.
+void FillInvalidReserveResult(const absl::Status& status, pb::BulkReserveResult* out) {
+  out->set_code(static_cast<int>(status.code()));
+  out->set_error(std::string(status.message()));
+  if (status.code() != absl::StatusCode::kInvalidArgument) return;
+  out->mutable_rejection()->set_reason(pb::Rejection::REASON_INVALID_ARGUMENT);
+  out->mutable_rejection()->set_message(out->error());
+  if (auto field = base::FieldOf(status)) out->mutable_rejection()->set_field(*field);
+}
 
 void SetBulkError(const WriteResult& r, std::string_view method, pb::BulkItemResult* out) {
   out->set_code(static_cast<int>(r.status.code()));
@@ -313,31 +348,13 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
     absl::StatusOr<ledger::Command> command = ToCommand(entry, options_.translate);
     if (command.ok()) StampCaller(admission, *ctx, command->meta);
     if (!command.ok()) {
-      out->set_code(static_cast<int>(command.status().code()));
-      out->set_error(std::string(command.status().message()));
-      out->mutable_rejection()->set_reason(pb::Rejection::REASON_INVALID_ARGUMENT);
-      out->mutable_rejection()->set_message(out->error());
-      if (auto field = base::FieldOf(command.status())) out->mutable_rejection()->set_field(*field);
+      FillInvalidReserveResult(command.status(), out);
       call->Done();
       continue;
     }
     ledger::ReservationId id(ReservationIdFor(entry));
     commands.emplace_back(std::move(*command), [out, id, call](const WriteResult& r, const State& s) {
-      out->set_code(static_cast<int>(r.status.code()));
-      if (!r.status.ok()) {
-        out->set_error(std::string(r.status.message()));
-        if (r.rejection) {
-          pb::Rejection rejection = ToProto(*r.rejection);
-          RenameField("CheckAndReserveStock", rejection);
-          out->set_error(rejection.message());
-          *out->mutable_rejection() = std::move(rejection);
-        }
-      } else {
-        pb::CheckAndReserveStockResponse* ok = out->mutable_response();
-        FillToken(r.positions, ok->mutable_result()->mutable_token());
-        ok->mutable_result()->set_duplicate(r.duplicate);
-        if (const ledger::ReservationState* res = s.reservation(id)) FillReservation(s, *res, ok->mutable_reservation());
-      }
+      FillReserveResult(r, s, id, out);
       call->Done();
     });
   }
@@ -355,6 +372,190 @@ grpc::ServerUnaryReactor* CommandServiceImpl::BulkReserveStock(grpc::CallbackSer
     for (std::size_t i = 0; i < queued; ++i) call->Done();
   }
   return reactor;
+}
+
+namespace {
+
+// ReserveStream's reactor. It reads one request at a time and submits each
+// to the writer as it arrives; answers go into a slot per request, and those
+// at the front that are ready are written together in one message, so the
+// stream keeps request order and needs about one write per writer batch.
+// At most `window` requests are unanswered or unwritten: beyond it reading
+// pauses, and HTTP/2 flow control slows the client.
+//
+// Lifetime: gRPC calls OnDone once the call is over, but a submitted
+// command's completion may still be pending in the writer; the reactor
+// deletes itself when both have happened. mu_ guards the state shared by
+// gRPC's threads and the writer thread; gRPC is never called under it.
+class ReserveStreamReactor final
+    : public grpc::ServerBidiReactor<pb::CheckAndReserveStockRequest, pb::ReserveStreamResponse> {
+ public:
+  ReserveStreamReactor(Writer* writer, const CommandServiceOptions& options, const auth::GrpcGate& gate,
+                       grpc::CallbackServerContext* ctx, auth::Admission admission)
+      : writer_(writer),
+        translate_(options.translate),
+        window_(std::max(1, options.stream_window)),
+        gate_(gate),
+        ctx_(ctx),
+        admission_(std::move(admission)) {
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      std::unique_lock lock(mu_);
+      reading_ = false;
+      reads_done_ = true;
+      Act(lock, TakeActions());
+      return;
+    }
+    std::uint64_t seq = 0;
+    {
+      std::lock_guard lock(mu_);
+      seq = base_seq_ + slots_.size();
+      slots_.emplace_back();
+      ++unwritten_;
+      ++awaiting_writer_;  // until Process knows better
+    }
+    Process(seq);
+    std::unique_lock lock(mu_);
+    reading_ = false;
+    Act(lock, TakeActions());
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    unwritten_ -= writing_message_.answers_size();
+    writing_message_.Clear();
+    writing_ = false;
+    if (!ok) broken_ = true;  // the client is gone: finish, answer nothing more
+    Act(lock, TakeActions());
+  }
+
+  void OnCancel() override {
+    std::unique_lock lock(mu_);
+    broken_ = true;
+    Act(lock, TakeActions());
+  }
+
+  void OnDone() override {
+    std::unique_lock lock(mu_);
+    done_ = true;
+    if (awaiting_writer_ == 0) {
+      lock.unlock();
+      delete this;
+    }
+  }
+
+ private:
+  struct Actions {
+    bool read = false;
+    bool write = false;
+    bool finish = false;
+  };
+
+  // Translates and submits the request just read (sequence number `seq`), or
+  // answers it at once when it cannot reach the writer.
+  void Process(std::uint64_t seq) {
+    std::string command_id = request_.context().command_id();
+    absl::Status refused;
+    if (seq > 0) refused = gate_.AdmitMessage(admission_, "/inventory.v1.CommandService/ReserveStream");
+    absl::StatusOr<ledger::Command> command = refused.ok() ? ToCommand(request_, translate_) : refused;
+    if (command.ok()) {
+      StampCaller(admission_, *ctx_, command->meta);
+      ledger::ReservationId id(ReservationIdFor(request_));
+      refused = writer_->Submit(std::move(*command), [this, seq, command_id, id](const WriteResult& r, const State& s) {
+        pb::ReserveStreamAnswer answer;
+        answer.set_command_id(command_id);
+        FillReserveResult(r, s, id, answer.mutable_result());
+        Answer(seq, std::move(answer), /*from_writer=*/true);
+      });
+      if (refused.ok()) return;
+    } else {
+      refused = command.status();
+    }
+    pb::ReserveStreamAnswer answer;
+    answer.set_command_id(std::move(command_id));
+    FillInvalidReserveResult(refused, answer.mutable_result());
+    Answer(seq, std::move(answer), /*from_writer=*/false);
+  }
+
+  void Answer(std::uint64_t seq, pb::ReserveStreamAnswer answer, bool from_writer) {
+    std::unique_lock lock(mu_);
+    --awaiting_writer_;
+    if (done_) {
+      if (awaiting_writer_ == 0) {
+        lock.unlock();
+        delete this;
+      }
+      return;
+    }
+    slots_[seq - base_seq_] = std::move(answer);
+    while (!slots_.empty() && slots_.front()) {
+      *pending_.add_answers() = std::move(*slots_.front());
+      slots_.pop_front();
+      ++base_seq_;
+    }
+    if (from_writer) Act(lock, TakeActions());
+  }
+
+  // Under mu_: decides what to start next and marks it started.
+  Actions TakeActions() {
+    Actions a;
+    if (finished_) return a;
+    if (!broken_ && !writing_ && pending_.answers_size() > 0) {
+      writing_message_.Swap(&pending_);
+      writing_ = a.write = true;
+    }
+    if (!broken_ && !reading_ && !reads_done_ && unwritten_ < window_) reading_ = a.read = true;
+    bool all_written = reads_done_ && slots_.empty() && pending_.answers_size() == 0 && !writing_;
+    if ((broken_ && !writing_) || all_written) finished_ = a.finish = true;
+    return a;
+  }
+
+  // Starts what `a` says, with mu_ released.
+  void Act(std::unique_lock<std::mutex>& lock, Actions a) {
+    lock.unlock();
+    if (a.write) StartWrite(&writing_message_);
+    if (a.finish) {
+      Finish(broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled") : grpc::Status::OK);
+    } else if (a.read) {
+      StartRead(&request_);
+    }
+  }
+
+  Writer* const writer_;
+  const TranslateOptions translate_;
+  const int window_;
+  const auth::GrpcGate& gate_;
+  grpc::CallbackServerContext* const ctx_;
+  const auth::Admission admission_;
+
+  pb::CheckAndReserveStockRequest request_;  // owned by the read in flight
+  std::mutex mu_;
+  std::deque<std::optional<pb::ReserveStreamAnswer>> slots_;  // requests base_seq_.. in order
+  std::uint64_t base_seq_ = 0;
+  pb::ReserveStreamResponse pending_;          // ready, not yet being written
+  pb::ReserveStreamResponse writing_message_;  // owned by the write in flight
+  int unwritten_ = 0;        // requests read whose answers are not yet written
+  int awaiting_writer_ = 0;  // requests whose answer is not in a slot yet
+  bool reading_ = false;
+  bool writing_ = false;
+  bool reads_done_ = false;  // the client half-closed (or the call ended)
+  bool broken_ = false;      // cancelled, or a write failed
+  bool finished_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<pb::CheckAndReserveStockRequest, pb::ReserveStreamResponse>*
+CommandServiceImpl::ReserveStream(grpc::CallbackServerContext* ctx) {
+  auth::Admission admission = Admit(gate_, ctx, "ReserveStream");
+  if (!admission.ok()) return new auth::RefusedBidi<pb::CheckAndReserveStockRequest, pb::ReserveStreamResponse>(
+      admission.status);
+  return new ReserveStreamReactor(writer_, options_, gate_, ctx, std::move(admission));
 }
 
 namespace {

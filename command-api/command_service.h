@@ -11,6 +11,12 @@
 // commands together and answer one result per entry, in request order; entry
 // i of a bulk create/update uses command id "<context.command_id>/<i>".
 //
+// ReserveStream is the pipelined form of CheckAndReserveStock: one
+// reservation per request message, each with its own command id, answered
+// in request order on the same stream (answers ready together share a
+// message). A request refused before the writer (shape, rate limit, a full
+// queue) is answered in its place with that code; the stream goes on.
+//
 // Thread-safety: gRPC calls the service from its own threads.
 #ifndef COMMAND_API_COMMAND_SERVICE_H_
 #define COMMAND_API_COMMAND_SERVICE_H_
@@ -26,6 +32,11 @@ struct CommandServiceOptions {
   TranslateOptions translate;
   // Most entries in one bulk call. Default 1000.
   int bulk_entries_max = 1000;
+  // ReserveStream: most requests of one stream read but not yet answered on
+  // it; beyond this the stream is not read until answers are written. At
+  // most queue_commands_max / stream_window streams can each fill their
+  // window before the writer's queue refuses. Default 2048.
+  int stream_window = 2048;
   // Authenticates and authorises every call (auth/grpc_gate.h); the actor
   // recorded in events is then the principal, not context.actor. Null: no
   // authentication, context.actor is recorded. Default null. REQUIRES: outlives the service.
@@ -61,6 +72,8 @@ class CommandServiceImpl final : public pb::CommandService::CallbackService {
                                                  pb::CheckAndReserveStockResponse* resp) override;
   grpc::ServerUnaryReactor* BulkReserveStock(grpc::CallbackServerContext* ctx, const pb::BulkReserveStockRequest* req,
                                              pb::BulkReserveStockResponse* resp) override;
+  grpc::ServerBidiReactor<pb::CheckAndReserveStockRequest, pb::ReserveStreamResponse>* ReserveStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* CommitReservation(grpc::CallbackServerContext* ctx,
                                               const pb::CommitReservationRequest* req,
                                               pb::CommitReservationResponse* resp) override;

@@ -47,6 +47,27 @@ Call Make(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
   };
 }
 
+// Sends `requests` on one ReserveStream, half-closes, reads every answer
+// (into `answers` when given) and returns the stream's status.
+grpc::Status StreamAll(Stub* stub, grpc::ClientContext* ctx, const std::vector<pb::CheckAndReserveStockRequest>& requests,
+                       std::vector<pb::ReserveStreamAnswer>* answers) {
+  auto stream = stub->ReserveStream(ctx);
+  for (const auto& r : requests) {
+    if (!stream->Write(r)) break;
+  }
+  stream->WritesDone();
+  pb::ReserveStreamResponse resp;
+  while (stream->Read(&resp)) {
+    if (answers) answers->insert(answers->end(), resp.answers().begin(), resp.answers().end());
+  }
+  return stream->Finish();
+}
+
+grpc::Status StreamOne(Stub* stub, grpc::ClientContext* ctx, const pb::CheckAndReserveStockRequest& request,
+                       std::vector<pb::ReserveStreamAnswer>* answers) {
+  return StreamAll(stub, ctx, {request}, answers);
+}
+
 std::vector<std::pair<std::string, Call>> Methods() {
   pb::CreateWarehouseRequest warehouse;
   warehouse.mutable_warehouse()->set_warehouse("BER-1");
@@ -91,6 +112,7 @@ std::vector<std::pair<std::string, Call>> Methods() {
       {"TransferInventory", Make(&Stub::TransferInventory, transfer)},
       {"CheckAndReserveStock", Make(&Stub::CheckAndReserveStock, reserve)},
       {"BulkReserveStock", Make(&Stub::BulkReserveStock, bulk_reserve)},
+      {"ReserveStream", [reserve](Stub* stub, grpc::ClientContext* ctx) { return StreamOne(stub, ctx, reserve, nullptr); }},
       {"CommitReservation", Make(&Stub::CommitReservation, commit)},
       {"ReleaseReservedStock", Make(&Stub::ReleaseReservedStock, release)},
   };
@@ -102,7 +124,8 @@ class AuthServiceTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("auth_service_test_", getpid());
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "keys") << "sha256:" << auth::Sha256Hex("admin-key") << " ops admin\n"
-                                 << "sha256:" << auth::Sha256Hex("reader-key") << " dashboard reader\n";
+                                 << "sha256:" << auth::Sha256Hex("reader-key") << " dashboard reader\n"
+                                 << "sha256:" << auth::Sha256Hex("shop-key") << " shop orders\n";
     auth::AuthOptions options{.api_keys_file = (dir_ / "keys").string(),
                               .rate = {.writes = {.per_second = 1, .burst = 3}}};
     auto authenticator = auth::Authenticator::Create(options, &clock_);
@@ -170,8 +193,8 @@ TEST_F(AuthServiceTest, EveryMethodRefusedWithoutValidCredentialsAndNothingAppen
     EXPECT_NE(denied.error_message().find("/inventory.v1.CommandService/" + name), std::string::npos) << name;
   }
   EXPECT_EQ(EndOffsets(), before);
-  EXPECT_EQ(authenticator_->counters().permission_denied.load(), 13);
-  EXPECT_EQ(authenticator_->counters().unauthenticated.load(), 39);
+  EXPECT_EQ(authenticator_->counters().permission_denied.load(), 14);
+  EXPECT_EQ(authenticator_->counters().unauthenticated.load(), 42);
 }
 
 TEST_F(AuthServiceTest, ActorIsThePrincipalAndWritesAreRateLimited) {
@@ -199,6 +222,37 @@ TEST_F(AuthServiceTest, ActorIsThePrincipalAndWritesAreRateLimited) {
   EXPECT_EQ(EndOffsets(), before);
   clock_.Advance(1000);
   EXPECT_EQ(Run(methods[0].second, "x-api-key", "admin-key").error_code(), grpc::StatusCode::OK);  // a token again: a duplicate
+}
+
+// A stream is one call at its start; each message after the first is
+// charged to the same write bucket, so a stream cannot outrun the rate limit.
+// A refused message is answered in its place and the stream goes on.
+TEST_F(AuthServiceTest, ReserveStreamMessagesAreRateLimitedOneByOne) {
+  std::vector<pb::CheckAndReserveStockRequest> requests;
+  for (int i = 0; i < 5; ++i) {
+    pb::CheckAndReserveStockRequest r;
+    r.set_order_id(absl::StrCat("o-", i));
+    r.add_lines()->set_sku("MUG");
+    r.mutable_lines(0)->set_quantity(1);
+    SetContext(r);
+    requests.push_back(r);
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.AddMetadata("x-api-key", "shop-key");
+  std::vector<pb::ReserveStreamAnswer> answers;
+  grpc::Status status = StreamAll(stub_.get(), &ctx, requests, &answers);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(answers.size(), requests.size());
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    EXPECT_EQ(answers[i].command_id(), requests[i].context().command_id()) << i;
+    // The burst of 3: the stream's start and messages 2 and 3 (to an
+    // unknown item: admitted, then refused by the ledger); 4 and 5 are over.
+    int want = i < 3 ? static_cast<int>(grpc::StatusCode::NOT_FOUND) : static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(answers[i].result().code(), want) << i << ": " << answers[i].ShortDebugString();
+  }
+  EXPECT_NE(answers[3].result().error().find("rate limit for \"shop\""), std::string::npos) << answers[3].result().error();
+  EXPECT_EQ(authenticator_->counters().rate_limited.load(), 2);
 }
 
 }  // namespace

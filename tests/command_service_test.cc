@@ -109,7 +109,7 @@ class CommandServiceTest : public ::testing::Test {
     writer_ = std::move(*writer);
     expiry_ = std::make_unique<ExpiryScheduler>(writer_.get(), clock_.get());
     expiry_->Start();
-    service_ = std::make_unique<CommandServiceImpl>(writer_.get());
+    service_ = std::make_unique<CommandServiceImpl>(writer_.get(), service_options_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -249,6 +249,7 @@ class CommandServiceTest : public ::testing::Test {
   std::unique_ptr<base::ManualClock> clock_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ExpiryScheduler> expiry_;
+  command_api::CommandServiceOptions service_options_;  // set before SetUp
   std::unique_ptr<CommandServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -1172,6 +1173,202 @@ TEST_F(CommandServiceTest, BulkReserveStockAnswersEachEntryInOrder) {
     *too_many.add_reservations() = ReserveRequest("x" + std::to_string(i), {{"SKU-BULK", 1}});
   }
   ExpectRejected(&Stub::BulkReserveStock, too_many, grpc::StatusCode::INVALID_ARGUMENT, "reservations");
+}
+
+// ReserveStream: sends `requests` on one stream from a writing thread while
+// this one reads, half-closes, and returns every answer in arrival order.
+struct StreamOutcome {
+  grpc::Status status;
+  std::vector<pb::ReserveStreamAnswer> answers;
+  int messages = 0;  // response messages the answers came in
+};
+
+StreamOutcome StreamReservations(Stub* stub, const std::vector<pb::CheckAndReserveStockRequest>& requests) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+  auto stream = stub->ReserveStream(&ctx);
+  std::thread sender([&] {
+    for (const auto& r : requests) {
+      if (!stream->Write(r)) break;
+    }
+    stream->WritesDone();
+  });
+  StreamOutcome out;
+  pb::ReserveStreamResponse resp;
+  while (stream->Read(&resp)) {
+    ++out.messages;
+    out.answers.insert(out.answers.end(), resp.answers().begin(), resp.answers().end());
+  }
+  sender.join();
+  out.status = stream->Finish();
+  return out;
+}
+
+// The bulk test's mix (reservable, zero quantity, unknown item, no command
+// id, more than the stock), one reservation per message: every request is
+// answered once, in request order, carrying its command id, with what a bulk
+// entry gets; re-sent, the reserved ones are duplicates.
+void ExpectStreamAnswersInOrder(Stub* stub, int entries, int stock,
+                                const std::function<std::vector<ledger::Event>()>& all_events) {
+  std::vector<pb::CheckAndReserveStockRequest> requests;
+  std::vector<int> want;
+  int valid_seen = 0;
+  for (int i = 0; i < entries; ++i) {
+    std::string cmd = "stream-" + std::to_string(i);
+    std::vector<std::pair<std::string, std::int64_t>> lines = {{"SKU-STREAM", 1}};
+    int code = 0;
+    if (i % 10 == 3) {
+      lines[0].second = 0;
+      code = static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT);
+    } else if (i % 10 == 7) {
+      lines[0].first = "NOPE";
+      code = static_cast<int>(grpc::StatusCode::NOT_FOUND);
+    } else if (i == 51) {
+      cmd.clear();
+      code = static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT);
+    } else {
+      code = valid_seen++ < stock ? 0 : static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION);
+    }
+    want.push_back(code);
+    requests.push_back(ReserveRequest(cmd, lines));
+  }
+  requests[51].set_reservation_id("explicit-51");
+  ASSERT_GT(valid_seen, stock);
+  auto count_reserved = [&] {
+    int n = 0;
+    for (const ledger::Event& e : all_events()) n += std::holds_alternative<ledger::ReservationLineReserved>(e.payload);
+    return n;
+  };
+  for (bool resent : {false, true}) {
+    StreamOutcome out = StreamReservations(stub, requests);
+    ASSERT_TRUE(out.status.ok()) << Describe(out.status);
+    ASSERT_EQ(out.answers.size(), requests.size());
+    EXPECT_LE(out.messages, entries);
+    for (int i = 0; i < entries; ++i) {
+      const pb::ReserveStreamAnswer& a = out.answers[static_cast<std::size_t>(i)];
+      EXPECT_EQ(a.command_id(), requests[static_cast<std::size_t>(i)].context().command_id()) << i;
+      EXPECT_EQ(a.result().code(), want[static_cast<std::size_t>(i)]) << "request " << i << ": " << a.ShortDebugString();
+      if (want[static_cast<std::size_t>(i)] == 0) {
+        EXPECT_EQ(a.result().response().reservation().reservation_id(), "r-stream-" + std::to_string(i));
+        EXPECT_EQ(a.result().response().result().duplicate(), resent) << i;
+        EXPECT_GT(a.result().response().result().token().positions_size(), 0) << i;
+      } else {
+        EXPECT_FALSE(a.result().error().empty()) << i;
+        EXPECT_FALSE(a.result().has_response()) << i;
+      }
+      if (want[static_cast<std::size_t>(i)] == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION)) {
+        EXPECT_EQ(a.result().rejection().reason(), pb::Rejection::REASON_INSUFFICIENT_STOCK) << i;
+      }
+      if (i % 10 == 3) { EXPECT_NE(a.result().error().find("lines[0].quantity"), std::string::npos) << a.result().error(); }
+      if (i == 51) { EXPECT_EQ(a.result().rejection().reason(), pb::Rejection::REASON_INVALID_ARGUMENT) << i; }
+    }
+    EXPECT_EQ(count_reserved(), stock) << (resent ? "re-sent" : "first");
+  }
+}
+
+TEST_F(CommandServiceTest, ReserveStreamAnswersEachRequestInOrder) {
+  CreateWarehouse("W1");
+  CreateItem("SKU-STREAM");
+  Receive("SKU-STREAM", "W1", 60);
+  ExpectStreamAnswersInOrder(stub_.get(), 100, 60, [this] { return AllEvents(); });
+  EXPECT_EQ(Probe("SKU-STREAM", "W1").reserved(), 60);
+}
+
+// A window of 3: the server stops reading after 3 unanswered requests and
+// resumes as answers are written; nothing is lost, doubled or reordered.
+class ReserveStreamSmallWindowTest : public CommandServiceTest {
+ protected:
+  void SetUp() override {
+    service_options_.stream_window = 3;
+    CommandServiceTest::SetUp();
+  }
+};
+
+TEST_F(ReserveStreamSmallWindowTest, PausesReadingAndKeepsOrder) {
+  CreateWarehouse("W1");
+  CreateItem("SKU-STREAM");
+  Receive("SKU-STREAM", "W1", 600);
+  ExpectStreamAnswersInOrder(stub_.get(), 1000, 600, [this] { return AllEvents(); });
+  EXPECT_EQ(Probe("SKU-STREAM", "W1").reserved(), 600);
+}
+
+// Many streams at once on a scarce SKU: never more reserved than stock, and
+// every request answered exactly once.
+TEST_F(CommandServiceTest, ConcurrentReserveStreamsNeverOversell) {
+  constexpr int kStreams = 8;
+  constexpr int kPerStream = 250;
+  constexpr int kStock = 700;
+  CreateWarehouse("W1");
+  CreateItem("SKU-HOT");
+  Receive("SKU-HOT", "W1", kStock);
+  std::vector<StreamOutcome> outcomes(kStreams);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kStreams; ++s) {
+    threads.emplace_back([&, s] {
+      std::vector<pb::CheckAndReserveStockRequest> requests;
+      for (int i = 0; i < kPerStream; ++i) {
+        requests.push_back(ReserveRequest("hot-" + std::to_string(s) + "-" + std::to_string(i), {{"SKU-HOT", 1}}));
+      }
+      outcomes[static_cast<std::size_t>(s)] = StreamReservations(stub_.get(), requests);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int reserved = 0;
+  for (int s = 0; s < kStreams; ++s) {
+    const StreamOutcome& out = outcomes[static_cast<std::size_t>(s)];
+    ASSERT_TRUE(out.status.ok()) << Describe(out.status);
+    ASSERT_EQ(out.answers.size(), static_cast<std::size_t>(kPerStream));
+    for (int i = 0; i < kPerStream; ++i) {
+      const auto& a = out.answers[static_cast<std::size_t>(i)];
+      EXPECT_EQ(a.command_id(), "hot-" + std::to_string(s) + "-" + std::to_string(i));
+      if (a.result().code() == 0) {
+        ++reserved;
+      } else {
+        EXPECT_EQ(a.result().code(), static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION)) << a.ShortDebugString();
+      }
+    }
+  }
+  EXPECT_EQ(reserved, kStock);
+  EXPECT_EQ(Probe("SKU-HOT", "W1").reserved(), kStock);
+}
+
+// A client that cancels mid-stream: the call ends CANCELLED, the server keeps
+// serving, and what the writer did take stays consistent (each reservation
+// event belongs to a request that was sent, none twice).
+TEST_F(CommandServiceTest, ReserveStreamCancelledMidwayLosesNothingAcknowledged) {
+  CreateWarehouse("W1");
+  CreateItem("SKU-C");
+  Receive("SKU-C", "W1", 100000);
+  std::set<std::string> acknowledged;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    auto stream = stub_->ReserveStream(&ctx);
+    for (int i = 0; i < 2000; ++i) {
+      if (!stream->Write(ReserveRequest("c-" + std::to_string(i), {{"SKU-C", 1}}))) break;
+    }
+    pb::ReserveStreamResponse resp;
+    ASSERT_TRUE(stream->Read(&resp));
+    for (const auto& a : resp.answers()) {
+      if (a.result().code() == 0) acknowledged.insert("r-" + a.command_id());
+    }
+    ctx.TryCancel();
+    while (stream->Read(&resp)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The server still answers, and a new stream works.
+  StreamOutcome after = StreamReservations(stub_.get(), {ReserveRequest("after", {{"SKU-C", 1}})});
+  ASSERT_TRUE(after.status.ok()) << Describe(after.status);
+  ASSERT_EQ(after.answers.size(), 1u);
+  EXPECT_EQ(after.answers[0].result().code(), 0);
+  std::map<std::string, int> reserved;
+  for (const ledger::Event& e : AllEvents()) {
+    if (const auto* r = std::get_if<ledger::ReservationLineReserved>(&e.payload)) ++reserved[r->reservation_id.value()];
+  }
+  for (const std::string& id : acknowledged) EXPECT_EQ(reserved[id], 1) << id;
+  for (const auto& [id, n] : reserved) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(Probe("SKU-C", "W1").reserved(), static_cast<std::int64_t>(reserved.size()));
 }
 
 // A bulk entry's field errors name the request's own field paths, as the

@@ -218,6 +218,31 @@ class CommandServiceE2E(unittest.TestCase):
             context=ctx('e2e-count-1'), sku='E2E-SKU', warehouse='E2E-W1', counted_quantity=7), timeout=RPC_TIMEOUT)
         self.assertEqual((counted.level.on_hand, counted.level.reserved, counted.level.available), (7, 0, 7))
 
+    def test_05b_reserve_stream_client_example(self):
+        # docs/examples/reserve_stream.py, the documented client, against the live server.
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'docs', 'examples'))
+        import reserve_stream
+        self.stub.CreateItem(pb.CreateItemRequest(context=ctx('e2e-item-stream'),
+                                                  item=common_pb.Item(sku='E2E-STREAM', name='streamed')),
+                             timeout=RPC_TIMEOUT)
+        self.stub.AdjustInventory(pb.AdjustInventoryRequest(context=ctx('e2e-recv-stream'), sku='E2E-STREAM',
+                                                            warehouse='E2E-W1', receive_quantity=5), timeout=RPC_TIMEOUT)
+        orders = [('e2e-stream-%d' % i, 'E2E-STREAM', 1) for i in range(7)] + [('e2e-stream-bad', 'E2E-STREAM', 0)]
+        answers = list(reserve_stream.reserve_stream(self.stub, pb, common_pb, iter(orders)))
+        self.assertEqual([a[0] for a in answers], [o[0] for o in orders])  # request order, own ids
+        codes = [r.code for _, r in answers]
+        OK, FP, IA = 0, grpc.StatusCode.FAILED_PRECONDITION.value[0], grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        self.assertEqual(codes, [OK] * 5 + [FP, FP, IA])
+        self.assertEqual(answers[0][1].response.reservation.reservation_id, 'r-e2e-stream-0')
+        self.assertIn('lines[0].quantity', answers[7][1].error)
+        # Sent again: the five are duplicates, nothing more reserved.
+        again = list(reserve_stream.reserve_stream(self.stub, pb, common_pb, iter(orders[:5])))
+        self.assertTrue(all(r.code == 0 and r.response.result.duplicate for _, r in again), again)
+        counted = self.stub.AdjustInventory(pb.AdjustInventoryRequest(
+            context=ctx('e2e-count-stream'), sku='E2E-STREAM', warehouse='E2E-W1', counted_quantity=5),
+            timeout=RPC_TIMEOUT)
+        self.assertEqual((counted.level.on_hand, counted.level.reserved, counted.level.available), (5, 5, 0))
+
     def test_06_rejections_carry_metadata(self):
         with self.assertRaises(grpc.RpcError) as caught:
             self.reserve('e2e-res-too-much', 100)
