@@ -211,23 +211,22 @@ over it serves nothing, so readiness keeps it out of the writer Service and
 a startup or liveness probe would kill it; after takeover it is ready.
 */}}
 {{- define "inventory-ledger.probes" -}}
-{{- $p := .root.Values.probes -}}
 {{- if not .standby }}
 startupProbe:
   {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/health") | nindent 2 }}
-  periodSeconds: {{ $p.startup.periodSeconds }}
-  failureThreshold: {{ $p.startup.failureThreshold }}
+  periodSeconds: {{ .root.Values.probes.startup.periodSeconds }}
+  failureThreshold: {{ .root.Values.probes.startup.failureThreshold }}
 livenessProbe:
   {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/health") | nindent 2 }}
-  periodSeconds: {{ $p.liveness.periodSeconds }}
-  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
-  failureThreshold: {{ $p.liveness.failureThreshold }}
+  periodSeconds: {{ .root.Values.probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ .root.Values.probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ .root.Values.probes.liveness.failureThreshold }}
 {{- end }}
 readinessProbe:
   {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/ready") | nindent 2 }}
-  periodSeconds: {{ $p.readiness.periodSeconds }}
-  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
-  failureThreshold: {{ $p.readiness.failureThreshold }}
+  periodSeconds: {{ .root.Values.probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ .root.Values.probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ .root.Values.probes.readiness.failureThreshold }}
 {{- end -}}
 
 {{/* What a probe calls: grpc.health.v1, or GET <path> on the HTTP port. */}}
