@@ -30,6 +30,12 @@ trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# chart_check <ok message> <failure message> <check_chart.mjs arguments...>
+chart_check() {
+  local good=$1 failure=$2
+  shift 2
+  if (cd "$here" && node check_chart.mjs "$@"); then ok "$good"; else bad "$failure"; fi
+}
 
 "$inventoryd" serve --help >"$work/help.txt"
 accepted=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/help.txt" | sort -u)
@@ -58,11 +64,9 @@ for s in "${sets[@]}"; do
   fi
   expect=()
   for k in $kinds; do expect+=(--expect "$k"); done
-  if (cd "$here" && node check_chart.mjs validate "$work/$name.yaml" "${expect[@]}"); then
-    ok "$name: every object valid, kinds as expected"
-  else
-    bad "$name: validation"
-  fi
+  chart_check "$name: every object valid, kinds as expected" \
+    "$name: validation" \
+    validate "$work/$name.yaml" "${expect[@]}"
   unknown=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/$name.yaml" | sort -u | comm -23 - <(echo "$accepted") || true)
   if [ -z "$unknown" ]; then
     ok "$name: every INVENTORY_* variable is one inventoryd accepts"
@@ -89,16 +93,12 @@ else
   bad "inventoryd serve --help has no --ready-lag-events-max UINT=<n> (Env:INVENTORY_READY_LAG_EVENTS_MAX): '$bound_line'"
   binary_bound=none
 fi
-if (cd "$here" && node check_chart.mjs readiness "$work/defaults.yaml" "$binary_bound" StatefulSet/all); then
-  ok "defaults: the embedded pod is ready on GET /ready, bound $binary_bound as inventoryd's default"
-else
-  bad "defaults: the embedded pod's readiness is not GET /ready with the binary's bound"
-fi
-if (cd "$here" && node check_chart.mjs readiness "$work/distributed.yaml" "$binary_bound" Deployment/query StatefulSet/command); then
-  ok "distributed: query replicas (and the writer) ready on GET /ready, bound $binary_bound"
-else
-  bad "distributed: readiness of the query replicas is not GET /ready with the binary's bound"
-fi
+chart_check "defaults: the embedded pod is ready on GET /ready, bound $binary_bound as inventoryd's default" \
+  "defaults: the embedded pod's readiness is not GET /ready with the binary's bound" \
+  readiness "$work/defaults.yaml" "$binary_bound" StatefulSet/all
+chart_check "distributed: query replicas (and the writer) ready on GET /ready, bound $binary_bound" \
+  "distributed: readiness of the query replicas is not GET /ready with the binary's bound" \
+  readiness "$work/distributed.yaml" "$binary_bound" Deployment/query StatefulSet/command
 for t in embedded distributed; do
   targs=(--set probes.readiness.lagEventsMax=4321)
   want=StatefulSet/all
@@ -138,11 +138,9 @@ fi
 # Secrets' files and holds no secret itself; then inventoryd itself is
 # given that file (its /etc/inventory paths pointed at stand-in files) and
 # must accept every line, as it does at a pod's start.
-if (cd "$here" && node check_chart.mjs kafka "$work/distributed-tls-auth.yaml" "$work/client.properties"); then
-  ok "distributed-tls-auth: every pod reads client.properties via INVENTORY_KAFKA_CONFIG, secrets by reference"
-else
-  bad "distributed-tls-auth: Kafka settings not wired to every pod, or a secret in the ConfigMap"
-fi
+chart_check "distributed-tls-auth: every pod reads client.properties via INVENTORY_KAFKA_CONFIG, secrets by reference" \
+  "distributed-tls-auth: Kafka settings not wired to every pod, or a secret in the ConfigMap" \
+  kafka "$work/distributed-tls-auth.yaml" "$work/client.properties"
 grep -q 'sasl.password.file=' "$work/client.properties" 2>/dev/null \
   && ok "distributed-tls-auth: the SASL password comes from the saslSecret's file" \
   || bad "distributed-tls-auth: no sasl.password.file line in client.properties"
@@ -171,11 +169,9 @@ grep -q 'not-a-real-password' "$work/kafka-serve.err" \
 # The warm standby (command.standby.*; ci/distributed-standby-values.yaml
 # sets pollMs 250, takeoverAfterMs 20000, a 15Gi fast-ssd PVC; the chart's
 # defaults are 500, 30000, 10Gi and the default class).
-if (cd "$here" && node check_chart.mjs standby "$work/distributed-standby.yaml" shop 250 20000 15Gi fast-ssd); then
-  ok "distributed-standby: --standby-of the writer pod's DNS name, own PVC, readiness only, Service, wait loop, NetworkPolicy"
-else
-  bad "distributed-standby: the standby or its wiring is not as expected"
-fi
+chart_check "distributed-standby: --standby-of the writer pod's DNS name, own PVC, readiness only, Service, wait loop, NetworkPolicy" \
+  "distributed-standby: the standby or its wiring is not as expected" \
+  standby "$work/distributed-standby.yaml" shop 250 20000 15Gi fast-ssd
 if "$helm" template inv "$chart" --namespace ledger --set topology=distributed --set kafka.brokers=kafka:9092 \
     --set command.standby.enabled=true >"$work/standby-defaults.yaml" 2>"$work/standby-defaults.err" \
   && (cd "$here" && node check_chart.mjs standby "$work/standby-defaults.yaml" ledger 500 30000 10Gi ""); then
@@ -183,23 +179,17 @@ if "$helm" template inv "$chart" --namespace ledger --set topology=distributed -
 else
   bad "command.standby defaults not as README.md says"; cat "$work/standby-defaults.err"
 fi
-if (cd "$here" && node check_chart.mjs readiness "$work/distributed-standby.yaml" "$binary_bound" StatefulSet/command-standby StatefulSet/command); then
-  ok "distributed-standby: the standby is ready on the writer's GET /ready"
-else
-  bad "distributed-standby: the standby's readiness is not GET /ready"
-fi
+chart_check "distributed-standby: the standby is ready on the writer's GET /ready" \
+  "distributed-standby: the standby's readiness is not GET /ready" \
+  readiness "$work/distributed-standby.yaml" "$binary_bound" StatefulSet/command-standby StatefulSet/command
 for t in distributed distributed-tls-auth; do
-  if (cd "$here" && node check_chart.mjs nostandby "$work/$t.yaml"); then
-    ok "$t: no standby, the writer starts inventoryd directly"
-  else
-    bad "$t: standby pieces rendered without command.standby.enabled"
-  fi
+  chart_check "$t: no standby, the writer starts inventoryd directly" \
+    "$t: standby pieces rendered without command.standby.enabled" \
+    nostandby "$work/$t.yaml"
 done
-if (cd "$here" && node check_chart.mjs kafka "$work/distributed-standby.yaml" "$work/client-standby.properties"); then
-  ok "distributed-standby: writer, standby and query pods read client.properties via INVENTORY_KAFKA_CONFIG"
-else
-  bad "distributed-standby: a Kafka-talking pod lacks the Kafka settings"
-fi
+chart_check "distributed-standby: writer, standby and query pods read client.properties via INVENTORY_KAFKA_CONFIG" \
+  "distributed-standby: a Kafka-talking pod lacks the Kafka settings" \
+  kafka "$work/distributed-standby.yaml" "$work/client-standby.properties"
 # The schema's bounds of pollMs / takeoverAfterMs are inventoryd's own.
 for pair in pollMs:--standby-poll-ms takeoverAfterMs:--standby-takeover-after-ms; do
   key=${pair%%:*} flag=${pair#*:}
@@ -299,11 +289,7 @@ for r in "${refusals[@]}"; do
   fi
 done
 
-if (cd "$here" && node check_chart.mjs values "$chart"); then
-  ok "values.yaml keys all used and documented"
-else
-  bad "values.yaml keys"
-fi
+chart_check "values.yaml keys all used and documented" "values.yaml keys" values "$chart"
 # The keys check fails when it should: a copy with an unused key.
 cp -r "$chart" "$work/chart-copy"
 printf '\nunusedSetting: 1\n' >>"$work/chart-copy/values.yaml"
