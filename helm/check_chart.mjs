@@ -32,6 +32,25 @@
 //     mounts. Writes client.properties to <out>, for helm/test.sh to hand to
 //     inventoryd itself.
 //
+//   node check_chart.mjs standby <rendered.yaml> <namespace> <pollMs> <takeoverAfterMs> <size> <storageClass>
+//     The warm standby writer: a StatefulSet of component command-standby
+//     whose inventoryd runs the command role with INVENTORY_STANDBY_OF the
+//     writer pod's DNS name (<writer>-0.<its headless Service>.<namespace>.svc)
+//     and gRPC port, the poll and takeover values given, the Kafka backend;
+//     its own PVC "data" of <size> and <storageClass> on /data; a readiness
+//     probe equal to the writer's and no startup or liveness probe; the
+//     writer's security contexts. Both headless Services exist, publish not
+//     ready pods and select their pod; the writer Service selects the writer
+//     and the standby pods and no query pod; the writer container waits
+//     while the standby pod's gRPC port accepts connections, then execs
+//     inventoryd serve; the NetworkPolicy lets both reach each other's gRPC
+//     port.
+//
+//   node check_chart.mjs nostandby <rendered.yaml>
+//     Without the standby: no command-standby objects, the writer starts
+//     inventoryd directly (args [serve], no command), and the writer
+//     Service still selects the writer pod and no query pod.
+//
 // Exit status 0 when every check passes, 1 otherwise (each failure printed).
 import fs from "node:fs";
 import path from "node:path";
@@ -220,6 +239,109 @@ function checkKafka(file, out) {
   if (!failures.length) console.log(`${file}: every workload reads the Kafka settings, secrets by reference only`);
 }
 
+const selects = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+const podLabels = (w) => w?.spec?.template?.metadata?.labels ?? {};
+const inventoryd = (w) => w?.spec?.template?.spec?.containers?.find((x) => x.name === "inventoryd");
+const workload = (objs, component) =>
+  objs.find((o) => o.kind === "StatefulSet" && o.metadata?.labels?.["app.kubernetes.io/component"] === component);
+// The ClusterIP Service that routes gRPC to the writer: named <fullname>-command.
+const writerService = (objs, writer) =>
+  objs.find((o) => o.kind === "Service" && o.metadata.name === writer.metadata.name && o.spec.clusterIP !== "None");
+
+// Pod 0 of a StatefulSet by its headless Service, checked to exist and to
+// publish that pod whether ready or not; "" when it does not.
+function podHost(file, objs, set, namespace) {
+  const headless = objs.find((o) => o.kind === "Service" && o.metadata.name === set.spec.serviceName);
+  if (!headless) {
+    fail(`${file}: StatefulSet ${set.metadata.name}: no headless Service ${set.spec.serviceName}`);
+    return "";
+  }
+  if (headless.spec.clusterIP !== "None" || headless.spec.publishNotReadyAddresses !== true
+    || !selects(headless.spec.selector, podLabels(set))) {
+    fail(`${file}: Service ${headless.metadata.name} is not headless, hides not-ready pods, or does not select ${set.metadata.name}'s pod`);
+  }
+  return `${set.metadata.name}-0.${headless.metadata.name}.${namespace}.svc`;
+}
+
+function envOf(objs, c) {
+  const maps = Object.fromEntries(objs.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o.data ?? {}]));
+  return Object.assign({}, ...(c.envFrom ?? []).map((e) => maps[e.configMapRef?.name] ?? {}),
+    Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value])));
+}
+
+function checkStandby(file, namespace, pollMs, takeoverMs, size, storageClass) {
+  const objs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const writer = workload(objs, "command");
+  const standby = workload(objs, "command-standby");
+  const query = objs.find((o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/component"] === "query");
+  if (!writer || !standby) return fail(`${file}: no writer or no standby StatefulSet`);
+  const where = `${file}: StatefulSet ${standby.metadata.name}`;
+  const c = inventoryd(standby);
+  const w = inventoryd(writer);
+  const env = envOf(objs, c);
+  const grpcPort = (x) => (x.ports ?? []).find((p) => p.name === "grpc")?.containerPort;
+  const writerHost = podHost(file, objs, writer, namespace);
+  const standbyHost = podHost(file, objs, standby, namespace);
+  const want = {
+    INVENTORY_ROLES: "command", INVENTORY_LOG_BACKEND: "kafka", INVENTORY_DATA_DIR: "/data",
+    INVENTORY_STANDBY_OF: `${writerHost}:${grpcPort(w)}`,
+    INVENTORY_STANDBY_POLL_MS: pollMs, INVENTORY_STANDBY_TAKEOVER_AFTER_MS: takeoverMs,
+  };
+  for (const [k, v] of Object.entries(want)) {
+    if (env[k] !== v) fail(`${where}: ${k} is ${env[k]}, not ${v}`);
+  }
+  if (JSON.stringify(c.args) !== JSON.stringify(["serve"]) || c.command) {
+    fail(`${where}: runs ${JSON.stringify(c.command)} ${JSON.stringify(c.args)}, not inventoryd serve`);
+  }
+  const claim = (standby.spec.volumeClaimTemplates ?? []).find((t) => t.metadata.name === "data");
+  if (claim?.spec?.resources?.requests?.storage !== size || (claim?.spec?.storageClassName ?? "") !== storageClass) {
+    fail(`${where}: PVC data is ${JSON.stringify(claim?.spec)}, not ${size} of class "${storageClass}"`);
+  }
+  if (!(c.volumeMounts ?? []).some((m) => m.name === "data" && m.mountPath === "/data")) fail(`${where}: data not mounted on /data`);
+  if (c.startupProbe || c.livenessProbe) fail(`${where}: a startup or liveness probe would kill a standby that serves nothing`);
+  if (!c.readinessProbe || JSON.stringify(c.readinessProbe) !== JSON.stringify(w.readinessProbe)) {
+    fail(`${where}: readiness ${JSON.stringify(c.readinessProbe)} is not the writer's ${JSON.stringify(w.readinessProbe)}`);
+  }
+  if (JSON.stringify(c.securityContext) !== JSON.stringify(w.securityContext)
+    || JSON.stringify(standby.spec.template.spec.securityContext) !== JSON.stringify(writer.spec.template.spec.securityContext)) {
+    fail(`${where}: security context differs from the writer's`);
+  }
+  const service = writerService(objs, writer);
+  if (!service || !selects(service.spec.selector, podLabels(writer)) || !selects(service.spec.selector, podLabels(standby))
+    || (query && selects(service.spec.selector, podLabels(query)))) {
+    fail(`${file}: the writer Service ${service?.metadata?.name} does not select exactly the writer and standby pods`);
+  }
+  const script = (w.args ?? []).join("\n");
+  const waits = JSON.stringify(w.command) === JSON.stringify(["bash", "-c"])
+    && script.includes(`while (exec 3<>/dev/tcp/${standbyHost}/${grpcPort(c)})`) && /\nexec inventoryd serve\s*$/.test(script);
+  if (!waits) fail(`${file}: the writer does not wait while ${standbyHost}:${grpcPort(c)} accepts connections: ${JSON.stringify(w.command)} ${script}`);
+  const policy = objs.find((o) => o.kind === "NetworkPolicy");
+  const reaches = (from, to) => selects(policy?.spec?.podSelector?.matchLabels, podLabels(from))
+    && (policy?.spec?.egress ?? []).some((r) => (r.ports ?? []).some((p) => p.port === grpcPort(c))
+      && (r.to ?? []).some((t) => t.podSelector && selects(t.podSelector.matchLabels, podLabels(to))));
+  if (policy && !(reaches(standby, writer) && reaches(writer, standby))) {
+    fail(`${file}: the NetworkPolicy does not let the writer and the standby reach each other's gRPC port`);
+  }
+  if (!failures.length) console.log(`${file}: the standby follows ${want.INVENTORY_STANDBY_OF}, readiness only, own PVC; the writer waits for ${standbyHost}`);
+}
+
+function checkNoStandby(file) {
+  const objs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const writer = workload(objs, "command");
+  if (!writer) return fail(`${file}: no writer StatefulSet`);
+  if (objs.some((o) => o.metadata?.name?.includes("standby"))) fail(`${file}: standby objects rendered without command.standby.enabled`);
+  const w = inventoryd(writer);
+  if (w.command || JSON.stringify(w.args) !== JSON.stringify(["serve"])) {
+    fail(`${file}: the writer runs ${JSON.stringify(w.command)} ${JSON.stringify(w.args)}, not inventoryd serve`);
+  }
+  const query = objs.find((o) => o.kind === "Deployment");
+  const service = writerService(objs, writer);
+  if (!service || !selects(service.spec.selector, podLabels(writer)) || (query && selects(service.spec.selector, podLabels(query)))) {
+    fail(`${file}: the writer Service does not select the writer pod alone`);
+  }
+  if (!failures.length) console.log(`${file}: no standby; the writer Service selects the writer, which starts inventoryd directly`);
+}
+
 const [cmd, target, ...rest] = process.argv.slice(2);
 if (cmd === "validate" && target) {
   const expect = [];
@@ -234,9 +356,14 @@ if (cmd === "validate" && target) {
   checkKafka(target, rest[0]);
 } else if (cmd === "readiness" && target && rest.length >= 2) {
   checkReadiness(target, rest[0], rest.slice(1));
+} else if (cmd === "standby" && target && rest.length === 5) {
+  checkStandby(target, ...rest);
+} else if (cmd === "nostandby" && target && rest.length === 0) {
+  checkNoStandby(target);
 } else {
   fail("usage: check_chart.mjs validate <rendered.yaml> [--expect Kind=N ...] | values <chart dir>"
-    + " | readiness <rendered.yaml> <bound> <Kind/component>... | kafka <rendered.yaml> <out>");
+    + " | readiness <rendered.yaml> <bound> <Kind/component>... | kafka <rendered.yaml> <out>"
+    + " | standby <rendered.yaml> <namespace> <pollMs> <takeoverAfterMs> <size> <storageClass> | nostandby <rendered.yaml>");
 }
 for (const f of failures) console.error("FAIL: " + f);
 process.exit(failures.length ? 1 : 0);

@@ -10,6 +10,10 @@
 #     --ready-lag-events-max flag's variable (default: the binary's);
 #   * the Kafka settings reach every pod as INVENTORY_KAFKA_CONFIG, secrets by
 #     reference only, and inventoryd accepts the rendered file;
+#   * the warm standby (command.standby): --standby-of the writer pod's DNS
+#     name and port, its own PVC, readiness only, the writer Service selecting
+#     both, the writer's wait loop (run here against a local port), the
+#     schema's bounds equal to inventoryd's;
 #   * values the chart must refuse are refused, with a message naming them;
 #   * every values.yaml key is read by a template and listed in README.md,
 #     and the check itself fails on a chart with an unused key.
@@ -26,6 +30,12 @@ trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# chart_check <ok message> <failure message> <check_chart.mjs arguments...>
+chart_check() {
+  local good=$1 failure=$2
+  shift 2
+  if (cd "$here" && node check_chart.mjs "$@"); then ok "$good"; else bad "$failure"; fi
+}
 
 "$inventoryd" serve --help >"$work/help.txt"
 accepted=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/help.txt" | sort -u)
@@ -37,6 +47,7 @@ sets=(
   "embedded|ci/embedded-values.yaml|StatefulSet=1 Deployment=0 ConfigMap=2 Service=2 PodDisruptionBudget=0"
   "distributed|ci/distributed-values.yaml|StatefulSet=1 Deployment=1 HorizontalPodAutoscaler=0 PodDisruptionBudget=1 Service=3"
   "distributed-tls-auth|ci/distributed-tls-auth-values.yaml|StatefulSet=1 Deployment=1 HorizontalPodAutoscaler=1 PodDisruptionBudget=1"
+  "distributed-standby|ci/distributed-standby-values.yaml|StatefulSet=2 Deployment=1 Service=4 PodDisruptionBudget=1 HorizontalPodAutoscaler=0"
   "monitoring|ci/monitoring-values.yaml|ServiceMonitor=1 PrometheusRule=1 Deployment=1 StatefulSet=1"
 )
 for s in "${sets[@]}"; do
@@ -53,11 +64,9 @@ for s in "${sets[@]}"; do
   fi
   expect=()
   for k in $kinds; do expect+=(--expect "$k"); done
-  if (cd "$here" && node check_chart.mjs validate "$work/$name.yaml" "${expect[@]}"); then
-    ok "$name: every object valid, kinds as expected"
-  else
-    bad "$name: validation"
-  fi
+  chart_check "$name: every object valid, kinds as expected" \
+    "$name: validation" \
+    validate "$work/$name.yaml" "${expect[@]}"
   unknown=$(grep -o 'INVENTORY_[A-Z][A-Z_]*' "$work/$name.yaml" | sort -u | comm -23 - <(echo "$accepted") || true)
   if [ -z "$unknown" ]; then
     ok "$name: every INVENTORY_* variable is one inventoryd accepts"
@@ -84,16 +93,12 @@ else
   bad "inventoryd serve --help has no --ready-lag-events-max UINT=<n> (Env:INVENTORY_READY_LAG_EVENTS_MAX): '$bound_line'"
   binary_bound=none
 fi
-if (cd "$here" && node check_chart.mjs readiness "$work/defaults.yaml" "$binary_bound" StatefulSet/all); then
-  ok "defaults: the embedded pod is ready on GET /ready, bound $binary_bound as inventoryd's default"
-else
-  bad "defaults: the embedded pod's readiness is not GET /ready with the binary's bound"
-fi
-if (cd "$here" && node check_chart.mjs readiness "$work/distributed.yaml" "$binary_bound" Deployment/query StatefulSet/command); then
-  ok "distributed: query replicas (and the writer) ready on GET /ready, bound $binary_bound"
-else
-  bad "distributed: readiness of the query replicas is not GET /ready with the binary's bound"
-fi
+chart_check "defaults: the embedded pod is ready on GET /ready, bound $binary_bound as inventoryd's default" \
+  "defaults: the embedded pod's readiness is not GET /ready with the binary's bound" \
+  readiness "$work/defaults.yaml" "$binary_bound" StatefulSet/all
+chart_check "distributed: query replicas (and the writer) ready on GET /ready, bound $binary_bound" \
+  "distributed: readiness of the query replicas is not GET /ready with the binary's bound" \
+  readiness "$work/distributed.yaml" "$binary_bound" Deployment/query StatefulSet/command
 for t in embedded distributed; do
   targs=(--set probes.readiness.lagEventsMax=4321)
   want=StatefulSet/all
@@ -133,11 +138,9 @@ fi
 # Secrets' files and holds no secret itself; then inventoryd itself is
 # given that file (its /etc/inventory paths pointed at stand-in files) and
 # must accept every line, as it does at a pod's start.
-if (cd "$here" && node check_chart.mjs kafka "$work/distributed-tls-auth.yaml" "$work/client.properties"); then
-  ok "distributed-tls-auth: every pod reads client.properties via INVENTORY_KAFKA_CONFIG, secrets by reference"
-else
-  bad "distributed-tls-auth: Kafka settings not wired to every pod, or a secret in the ConfigMap"
-fi
+chart_check "distributed-tls-auth: every pod reads client.properties via INVENTORY_KAFKA_CONFIG, secrets by reference" \
+  "distributed-tls-auth: Kafka settings not wired to every pod, or a secret in the ConfigMap" \
+  kafka "$work/distributed-tls-auth.yaml" "$work/client.properties"
 grep -q 'sasl.password.file=' "$work/client.properties" 2>/dev/null \
   && ok "distributed-tls-auth: the SASL password comes from the saslSecret's file" \
   || bad "distributed-tls-auth: no sasl.password.file line in client.properties"
@@ -163,6 +166,96 @@ kill "$serve_pid" 2>/dev/null || true
 wait "$serve_pid" 2>/dev/null || true
 grep -q 'not-a-real-password' "$work/kafka-serve.err" \
   && bad "inventoryd printed the SASL password" || ok "inventoryd did not print the SASL password"
+# The warm standby (command.standby.*; ci/distributed-standby-values.yaml
+# sets pollMs 250, takeoverAfterMs 20000, a 15Gi fast-ssd PVC; the chart's
+# defaults are 500, 30000, 10Gi and the default class).
+chart_check "distributed-standby: --standby-of the writer pod's DNS name, own PVC, readiness only, Service, wait loop, NetworkPolicy" \
+  "distributed-standby: the standby or its wiring is not as expected" \
+  standby "$work/distributed-standby.yaml" shop 250 20000 15Gi fast-ssd
+if "$helm" template inv "$chart" --namespace ledger --set topology=distributed --set kafka.brokers=kafka:9092 \
+    --set command.standby.enabled=true >"$work/standby-defaults.yaml" 2>"$work/standby-defaults.err" \
+  && (cd "$here" && node check_chart.mjs standby "$work/standby-defaults.yaml" ledger 500 30000 10Gi ""); then
+  ok "command.standby defaults reach the standby (500 ms, 30000 ms, 10Gi)"
+else
+  bad "command.standby defaults not as README.md says"; cat "$work/standby-defaults.err"
+fi
+chart_check "distributed-standby: the standby is ready on the writer's GET /ready" \
+  "distributed-standby: the standby's readiness is not GET /ready" \
+  readiness "$work/distributed-standby.yaml" "$binary_bound" StatefulSet/command-standby StatefulSet/command
+for t in distributed distributed-tls-auth; do
+  chart_check "$t: no standby, the writer starts inventoryd directly" \
+    "$t: standby pieces rendered without command.standby.enabled" \
+    nostandby "$work/$t.yaml"
+done
+chart_check "distributed-standby: writer, standby and query pods read client.properties via INVENTORY_KAFKA_CONFIG" \
+  "distributed-standby: a Kafka-talking pod lacks the Kafka settings" \
+  kafka "$work/distributed-standby.yaml" "$work/client-standby.properties"
+# The schema's bounds of pollMs / takeoverAfterMs are inventoryd's own.
+for pair in pollMs:--standby-poll-ms takeoverAfterMs:--standby-takeover-after-ms; do
+  key=${pair%%:*} flag=${pair#*:}
+  binary_range=$(sed -n "s/.*$flag INT:INT in \[\([0-9]*\) - \([0-9]*\)\].*/\1 \2/p" "$work/help.txt")
+  schema_range=$(node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const p = s.properties.command.properties.standby.properties[process.argv[2]];
+    console.log(p.minimum + " " + p.maximum);' "$chart/values.schema.json" "$key")
+  if [ -n "$binary_range" ] && [ "$binary_range" = "$schema_range" ]; then
+    ok "command.standby.$key: schema range $schema_range is $flag's"
+  else
+    bad "command.standby.$key: schema range '$schema_range', inventoryd's $flag '$binary_range'"
+  fi
+done
+# The writer's wait loop, run (inventoryd a stand-in that says it started):
+# with the standby's name unresolvable (no standby pod) it starts at once;
+# with something listening on the port (the standby took over) it waits,
+# and starts once the port closes; a SIGTERM while it waits ends it.
+(cd "$here" && node -e 'const YAML = require("yaml"); const fs = require("fs");
+  const objs = YAML.parseAllDocuments(fs.readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const w = objs.find((o) => o.kind === "StatefulSet" && o.metadata.labels["app.kubernetes.io/component"] === "command");
+  fs.writeFileSync(process.argv[2], (w.spec.template.spec.containers[0].args ?? [""])[0]);' \
+  "$work/distributed-standby.yaml" "$work/wait.sh") || : >"$work/wait.sh"
+mkdir -p "$work/bin"
+printf '#!/bin/sh\necho "started $*"\n' >"$work/bin/inventoryd"
+chmod +x "$work/bin/inventoryd"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -E "s#/dev/tcp/[^/]+/[0-9]+#/dev/tcp/127.0.0.1/$port#" "$work/wait.sh" >"$work/wait-local.sh"
+listen() {  # listen on $port for $1 seconds, in the background
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(float(sys.argv[2]))' "$port" "$1" &
+  listener=$!
+  sleep 0.5
+}
+if grep -q '/dev/tcp/' "$work/wait.sh" \
+  && [ "$(PATH="$work/bin:$PATH" timeout 10 bash -c "$(cat "$work/wait.sh")" 2>/dev/null)" = "started serve" ]; then
+  ok "the writer's wait loop starts inventoryd serve when the standby pod does not resolve"
+else
+  bad "the writer's wait loop did not start inventoryd serve with no standby pod"
+fi
+listen 3
+PATH="$work/bin:$PATH" bash -c "$(cat "$work/wait-local.sh")" >"$work/wait.out" 2>"$work/wait.err" &
+waiter=$!
+sleep 1.5
+early=$(cat "$work/wait.out")
+wait "$listener" || true
+for _ in $(seq 1 100); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.1; done
+if [ -z "$early" ] && grep -q 'is the writer; waiting' "$work/wait.err" && [ "$(cat "$work/wait.out")" = "started serve" ]; then
+  ok "the writer's wait loop waits while the standby's port accepts, then starts inventoryd serve"
+else
+  bad "the writer's wait loop: before the port closed '$early', after '$(cat "$work/wait.out")'"; cat "$work/wait.err"
+fi
+kill "$waiter" 2>/dev/null || true
+listen 10
+PATH="$work/bin:$PATH" bash -c "$(cat "$work/wait-local.sh")" >"$work/wait.out" 2>/dev/null &
+waiter=$!
+sleep 1
+kill -TERM "$waiter"
+for _ in $(seq 1 80); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.1; done
+if ! kill -0 "$waiter" 2>/dev/null && wait "$waiter" && [ ! -s "$work/wait.out" ]; then
+  ok "the writer's wait loop ends on SIGTERM without starting inventoryd"
+else
+  bad "the writer's wait loop did not end cleanly on SIGTERM"; kill "$waiter" 2>/dev/null || true
+fi
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
 grep -q 'InventoryOversell' "$work/monitoring.yaml" && ok "monitoring: the PrometheusRule carries the rules file" \
   || bad "monitoring: no InventoryOversell rule rendered"
 
@@ -179,6 +272,10 @@ refusals=(
   "SASL without a Secret|--set kafka.security.protocol=SASL_SSL --set kafka.security.saslMechanism=PLAIN|saslSecret"
   "Kafka mTLS without tlsSecret|--set kafka.security.tlsClientCertificate=true|needs kafka.security.tlsSecret"
   "rules file outside the chart|--set metrics.prometheusRule.enabled=true --set metrics.prometheusRule.rulesFile=../monitoring/x.yaml|rulesFile"
+  "a standby in the embedded topology|--set command.standby.enabled=true|command.standby.enabled needs topology=distributed"
+  "a standby poll below inventoryd's range|--set topology=distributed --set kafka.brokers=k:9092 --set command.standby.enabled=true --set command.standby.pollMs=5|pollMs"
+  "a takeover bound above inventoryd's range|--set topology=distributed --set kafka.brokers=k:9092 --set command.standby.takeoverAfterMs=600001|takeoverAfterMs"
+  "an unknown standby key|--set command.standby.replicas=2|replicas"
 )
 for r in "${refusals[@]}"; do
   IFS='|' read -r name sets_ text <<<"$r"
@@ -192,11 +289,7 @@ for r in "${refusals[@]}"; do
   fi
 done
 
-if (cd "$here" && node check_chart.mjs values "$chart"); then
-  ok "values.yaml keys all used and documented"
-else
-  bad "values.yaml keys"
-fi
+chart_check "values.yaml keys all used and documented" "values.yaml keys" values "$chart"
 # The keys check fails when it should: a copy with an unused key.
 cp -r "$chart" "$work/chart-copy"
 printf '\nunusedSetting: 1\n' >>"$work/chart-copy/values.yaml"

@@ -30,6 +30,14 @@ app.kubernetes.io/name: {{ include "inventory-ledger.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+On the writer and its standby: the writer Service selects this label and
+readiness decides (a standby is ready only once it took over and serves).
+*/}}
+{{- define "inventory-ledger.writerLabel" -}}
+inventory-ledger/writer: "true"
+{{- end -}}
+
 {{- define "inventory-ledger.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "inventory-ledger.fullname" .) .Values.serviceAccount.name -}}
@@ -65,11 +73,27 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.kafka.security.tlsClientCertificate (not .Values.kafka.security.tlsSecret) -}}
 {{- fail "kafka.security.tlsClientCertificate needs kafka.security.tlsSecret (a Secret with ca.crt, tls.crt, tls.key)" -}}
 {{- end -}}
+{{- if and .Values.command.standby.enabled (ne .Values.topology "distributed") -}}
+{{- fail "command.standby.enabled needs topology=distributed: the standby follows the writer's Kafka log (the embedded log admits one process)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The stable DNS name of pod 0 of a StatefulSet behind its headless Service.
+Call with dict "root" $ "set" "command" (or "command-standby").
+*/}}
+{{- define "inventory-ledger.podHost" -}}
+{{- $set := printf "%s-%s" (include "inventory-ledger.fullname" .root) .set -}}
+{{- printf "%s-0.%s-headless.%s.svc" $set $set .root.Release.Namespace -}}
 {{- end -}}
 
 {{/*
 The container of one role set. Call with
-  dict "root" $ "component" "command" "roles" "command"
+  dict "root" $ "roles" "command" "writer" true "resources" ...
+and, for the warm standby, "standbyOf" <writer pod host> (INVENTORY_STANDBY_*,
+readiness only: it serves nothing before it takes over), or, for a writer
+that has a standby, "waitFor" <standby pod host> (it does not start while
+the standby's gRPC port accepts connections: the standby holds the role).
 Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
 */}}
 {{- define "inventory-ledger.container" -}}
@@ -78,7 +102,22 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
 - name: inventoryd
   image: {{ include "inventory-ledger.image" $root }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  {{- if .waitFor }}
+  # The standby took over if its gRPC port accepts connections (it listens
+  # only as the writer): a second writer would fence it (on a real Kafka
+  # cluster; docs/deploy.md), so this one waits until that pod is gone.
+  command: [bash, -c]
+  args:
+    - |
+      trap 'exit 0' TERM INT
+      while (exec 3<>/dev/tcp/{{ .waitFor }}/{{ $root.Values.ports.grpc }}) 2>/dev/null; do
+        echo "the standby {{ .waitFor }}:{{ $root.Values.ports.grpc }} is the writer; waiting until it is gone" >&2
+        sleep 5 & wait $!
+      done
+      exec inventoryd serve
+  {{- else }}
   args: [serve]
+  {{- end }}
   env:
     - name: INVENTORY_ROLES
       value: {{ .roles | quote }}
@@ -86,6 +125,14 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
       value: /data
     - name: INVENTORY_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $root.Values.ports.grpc) | quote }}
+    {{- if .standbyOf }}
+    - name: INVENTORY_STANDBY_OF
+      value: {{ printf "%s:%d" .standbyOf (int $root.Values.ports.grpc) | quote }}
+    - name: INVENTORY_STANDBY_POLL_MS
+      value: {{ $root.Values.command.standby.pollMs | int64 | quote }}
+    - name: INVENTORY_STANDBY_TAKEOVER_AFTER_MS
+      value: {{ $root.Values.command.standby.takeoverAfterMs | int64 | quote }}
+    {{- end }}
     {{- if $root.Values.http.enabled }}
     - name: INVENTORY_HTTP_LISTEN
       value: {{ printf "0.0.0.0:%d" (int $root.Values.ports.http) | quote }}
@@ -135,7 +182,7 @@ Settings come from the ConfigMaps as INVENTORY_* variables (envFrom).
       containerPort: {{ $root.Values.ports.http }}
       protocol: TCP
     {{- end }}
-  {{- include "inventory-ledger.probes" $root | trim | nindent 2 }}
+  {{- include "inventory-ledger.probes" (dict "root" $root "standby" .standbyOf) | trim | nindent 2 }}
   resources:
     {{- toYaml .resources | nindent 4 }}
   securityContext:
@@ -159,48 +206,39 @@ probes.type http: startup and liveness on /health (the process answers),
 readiness on /ready (log open and, with the query role, the views within
 probes.readiness.lagEventsMax events of the log). grpc: grpc.health.v1 for
 all three, SERVING once the roles are started.
+A standby (call with "standby" true) gets readiness only: before it takes
+over it serves nothing, so readiness keeps it out of the writer Service and
+a startup or liveness probe would kill it; after takeover it is ready.
 */}}
 {{- define "inventory-ledger.probes" -}}
-{{- if eq .Values.probes.type "grpc" }}
+{{- if not .standby }}
 startupProbe:
-  grpc:
-    port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ .Values.probes.startup.periodSeconds }}
-  failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+  {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/health") | nindent 2 }}
+  periodSeconds: {{ .root.Values.probes.startup.periodSeconds }}
+  failureThreshold: {{ .root.Values.probes.startup.failureThreshold }}
 livenessProbe:
-  grpc:
-    port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
-  timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
-  failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
-readinessProbe:
-  grpc:
-    port: {{ .Values.ports.grpc }}
-  periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
-  timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
-  failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
-{{- else }}
-startupProbe:
-  httpGet:
-    path: /health
-    port: http
-  periodSeconds: {{ .Values.probes.startup.periodSeconds }}
-  failureThreshold: {{ .Values.probes.startup.failureThreshold }}
-livenessProbe:
-  httpGet:
-    path: /health
-    port: http
-  periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
-  timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
-  failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
-readinessProbe:
-  httpGet:
-    path: /ready
-    port: http
-  periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
-  timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
-  failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+  {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/health") | nindent 2 }}
+  periodSeconds: {{ .root.Values.probes.liveness.periodSeconds }}
+  timeoutSeconds: {{ .root.Values.probes.liveness.timeoutSeconds }}
+  failureThreshold: {{ .root.Values.probes.liveness.failureThreshold }}
 {{- end }}
+readinessProbe:
+  {{- include "inventory-ledger.probeCheck" (dict "root" .root "path" "/ready") | nindent 2 }}
+  periodSeconds: {{ .root.Values.probes.readiness.periodSeconds }}
+  timeoutSeconds: {{ .root.Values.probes.readiness.timeoutSeconds }}
+  failureThreshold: {{ .root.Values.probes.readiness.failureThreshold }}
+{{- end -}}
+
+{{/* What a probe calls: grpc.health.v1, or GET <path> on the HTTP port. */}}
+{{- define "inventory-ledger.probeCheck" -}}
+{{- if eq .root.Values.probes.type "grpc" -}}
+grpc:
+  port: {{ .root.Values.ports.grpc }}
+{{- else -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+{{- end -}}
 {{- end -}}
 
 {{/* Secret references, each mounted read-only under /etc/inventory. */}}
@@ -261,6 +299,9 @@ affinity:
 labels:
   {{- include "inventory-ledger.selectorLabels" .root | nindent 2 }}
   app.kubernetes.io/component: {{ .component }}
+  {{- if .writer }}
+  {{- include "inventory-ledger.writerLabel" . | nindent 2 }}
+  {{- end }}
   {{- with .root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
