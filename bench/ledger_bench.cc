@@ -150,6 +150,36 @@ void BM_ReserveFiveLines(benchmark::State& bm) {
 }
 BENCHMARK(BM_ReserveFiveLines);
 
+// Single-line reservations decided in batches of 256, as the writer decides
+// a batch: Arg(0) decides them one after another; Arg(k) first asks for the
+// memory of the command k places ahead (State::Prefetch), as Writer::Decide
+// does with k = 4. The command ids and reservation ids are new each time, so
+// each decide probes the two tables that grow with every reservation.
+void BM_ReserveBatchPrefetch(benchmark::State& bm) {
+  Fixture& f = Shared();
+  const auto ahead = static_cast<std::size_t>(bm.range(0));
+  constexpr std::size_t kBatch = 256;
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<std::size_t> pick(0, f.skus.size() - 1);
+  std::vector<Command> batch;
+  for (auto _ : bm) {
+    batch.clear();
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      batch.push_back(f.Next(MakeReserve(ReservationId(Id("r", f.seq)), {{f.skus[pick(rng)], 1, f.warehouses[f.seq % 3]}})));
+    }
+    for (std::size_t i = 0; i < std::min(ahead, kBatch); ++i) f.state.Prefetch(batch[i]);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      if (ahead > 0 && i + ahead < kBatch) f.state.Prefetch(batch[i + ahead]);
+      Decision d = DecideAndApply(f.state, batch[i]);
+      if (!d.accepted()) bm.SkipWithError("rejected");
+      benchmark::DoNotOptimize(d);
+    }
+  }
+  bm.SetItemsProcessed(bm.iterations() * static_cast<std::int64_t>(kBatch));
+  bm.counters["reservations_in_state"] = static_cast<double>(f.state.reservations().size());
+}
+BENCHMARK(BM_ReserveBatchPrefetch)->Arg(0)->Arg(4)->Arg(0)->Arg(4);
+
 // Commits are timed alone: each round reserves kRound units untimed, then
 // times committing them.
 void BM_Commit(benchmark::State& bm) {

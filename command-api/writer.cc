@@ -245,7 +245,12 @@ Writer::Chunk Writer::Decide(std::vector<Pending>& batch, std::size_t from) {
   INV_CHECK(options_.batch_events_max > kEventsPerCommandMax);
   Chunk chunk;
   chunk.begin = chunk.end = from;
+  // Misses in the state's big hash tables overlap when the memory for a
+  // command a few places ahead is requested while this one is decided.
+  constexpr std::size_t kPrefetchAhead = 4;
+  for (std::size_t i = from; i < std::min(batch.size(), from + kPrefetchAhead); ++i) state_.Prefetch(batch[i].command);
   while (chunk.end < batch.size() && chunk.records.size() + kEventsPerCommandMax <= options_.batch_events_max) {
+    if (chunk.end + kPrefetchAhead < batch.size()) state_.Prefetch(batch[chunk.end + kPrefetchAhead].command);
     Command& command = batch[chunk.end].command;
     command.meta.now_ms = std::max(ledger::AtEpochMs(clock_->NowMs()), state_.time_high_water_ms());
     Decision d = ledger::DecideAndApply(state_, command);

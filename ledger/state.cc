@@ -1,7 +1,10 @@
 #include "ledger/state.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
+#include "ledger/command.h"
 #include "ledger/stock_rules.h"
 
 namespace ledger {
@@ -54,6 +57,19 @@ const TransferState* State::transfer(const TransferId& id) const {
 const CommandRecord* State::command(const CommandId& id) const {
   auto it = commands_.find(id.value());
   return it == commands_.end() ? nullptr : &it->second;
+}
+
+void State::Prefetch(const Command& command) const {
+  commands_.prefetch(command.meta.command_id.value());
+  std::visit(
+      [this](const auto& body) {
+        using Body = std::decay_t<decltype(body)>;
+        if constexpr (requires { body.reservation_id; }) reservations_.prefetch(body.reservation_id.value());
+        if constexpr (std::is_same_v<Body, Reserve>) {
+          for (const ReserveLine& line : body.lines) item_index_.prefetch(line.sku.value());
+        }
+      },
+      command.body);
 }
 
 StockLevel State::Level(ItemIndex item, WarehouseIndex warehouse) const {
