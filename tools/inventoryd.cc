@@ -52,6 +52,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 #include "command-api/command_role.h"
 #include "eventlog/open_log.h"
@@ -599,6 +600,11 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil keeps its debug-build default of checking every
+  // absl::Mutex acquisition for lock-order cycles, and gRPC's locks are
+  // absl::Mutex: about 2% of the server's CPU in the command-path profile
+  // (bench/README.md). The unit tests keep the check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"inventoryd: event-sourced inventory ledger service"};
   app.require_subcommand(1);
   ServeFlags flags;
