@@ -33,9 +33,11 @@
 #include "base/clock.h"
 #include "base/testing/temp_dir.h"
 #include "command-api/expiry.h"
+#include "eventlog/kafka_log.h"
 #include "eventlog/rocksdb_log.h"
 #include "eventlog/testing/fault_file_system.h"
 #include "eventlog/testing/fault_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 #include "ledger/codec.h"
 #include "eventlog/memory_log.h"
 #include "ledger/snapshot.h"
@@ -1137,25 +1139,21 @@ TEST_F(WriterTest, CommandTimeComesFromTheClock) {
   EXPECT_EQ(ledger::EpochMs(c[0].event.envelope.occurred_at_ms), kT0 + 70'000);
 }
 
-// ---- the embedded log on a failing disk ----
+// ---- the writer over a real log, with faults under it ----
 //
-// The writer over the real RocksDbLog on a fault-injecting file system
-// (eventlog/testing/fault_file_system.h): while fsync or writes fail, every
-// command is answered UNAVAILABLE and its decision is not kept; once the disk
-// works again the client's retries (same command ids) apply exactly once; a
-// power cut loses no acknowledged command.
-class WriterDiskFaultTest : public ::testing::Test {
+// One fixture per log (the embedded RocksDbLog on a failing disk, the Kafka
+// log on a mock broker with faults), sharing how the writer is opened,
+// driven and inspected: OpenLog is theirs, the rest is here.
+class WriterOverRealLog : public ::testing::Test {
  protected:
-  WriterDiskFaultTest() : clock_(kT0) {}
+  WriterOverRealLog() : clock_(kT0) {}
   void SetUp() override { Open(); }
   void TearDown() override { Close(); }
 
+  virtual absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog() = 0;
+
   void Open() {
-    eventlog::RocksDbLogOptions options;
-    options.path = (temp_ / "log").string();
-    options.partition_count = 2;
-    options.file_system = fs_;
-    absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
+    absl::StatusOr<std::unique_ptr<eventlog::EventLog>> log = OpenLog();
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
     absl::StatusOr<std::unique_ptr<Writer>> w = Writer::Open(log_.get(), nullptr, &clock_, NoSnapshotOptions());
@@ -1171,9 +1169,9 @@ class WriterDiskFaultTest : public ::testing::Test {
 
   Outcome Run(const std::string& id, ledger::CommandBody body) { return RunOn(*writer_, Cmd(id, std::move(body))); }
 
-  // The client's retry loop once the disk works: the first answer may still
-  // be UNAVAILABLE (the log learning that a failed write reached the disk
-  // after all); the second must be OK.
+  // The client's retry loop once the fault is gone: the first answer may
+  // still be UNAVAILABLE (the log learning that a failed write landed after
+  // all); the second must be OK.
   Outcome RetryUntilOk(const std::string& id, const ledger::CommandBody& body) {
     Outcome out = Run(id, body);
     if (out.result.status.code() == absl::StatusCode::kUnavailable) out = Run(id, body);
@@ -1190,12 +1188,33 @@ class WriterDiskFaultTest : public ::testing::Test {
     ASSERT_TRUE(Run("stock", Receive("SKU-1", "WH-A", 10)).result.status.ok());
   }
 
-  base::TempDir temp_{"writer_disk_fault_test"};
-  std::shared_ptr<eventlog::FaultFileSystem> fs_ = std::make_shared<eventlog::FaultFileSystem>();
   base::ManualClock clock_;
-  std::unique_ptr<eventlog::RocksDbLog> log_;
+  std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<Writer> writer_;
   int probes_ = 0;
+};
+
+// ---- the embedded log on a failing disk ----
+//
+// The writer over the real RocksDbLog on a fault-injecting file system
+// (eventlog/testing/fault_file_system.h): while fsync or writes fail, every
+// command is answered UNAVAILABLE and its decision is not kept; once the disk
+// works again the client's retries (same command ids) apply exactly once; a
+// power cut loses no acknowledged command.
+class WriterDiskFaultTest : public WriterOverRealLog {
+ protected:
+  absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog() override {
+    eventlog::RocksDbLogOptions options;
+    options.path = (temp_ / "log").string();
+    options.partition_count = 2;
+    options.file_system = fs_;
+    absl::StatusOr<std::unique_ptr<eventlog::RocksDbLog>> log = eventlog::RocksDbLog::Open(options);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<eventlog::EventLog>(std::move(*log));
+  }
+
+  base::TempDir temp_{"writer_disk_fault_test"};
+  std::shared_ptr<eventlog::FaultFileSystem> fs_ = std::make_shared<eventlog::FaultFileSystem>();
 };
 
 TEST_F(WriterDiskFaultTest, FailingFsyncAnswersUnavailableAndRetriesApplyOnce) {
@@ -1261,6 +1280,95 @@ TEST_F(WriterDiskFaultTest, PowerCutKeepsEveryAcknowledgedCommand) {
   EXPECT_EQ(Level(s, "SKU-1", "WH-A").on_hand, 10 + acknowledged) << "every acknowledged receipt, and not the lost one";
   EXPECT_EQ(s.command(ledger::CommandId("lost")), nullptr);
   for (int i = 0; i < 30; ++i) EXPECT_NE(s.command(ledger::CommandId("in-" + std::to_string(i))), nullptr) << i;
+}
+
+// ---- the Kafka log on a failing broker ----
+//
+// The writer over the real KafkaLog on librdkafka's mock cluster, with the
+// mock's fault controls: a broker down, produce requests answered with
+// errors, added latency. Acknowledged commands survive, a refused one is
+// answered UNAVAILABLE and its decision is not kept, the client's retry
+// (same command id) applies exactly once, and the log holds no event twice.
+// (The mock does not implement read_committed or fencing: docs/event-log.md.)
+class WriterBrokerFaultTest : public WriterOverRealLog {
+ protected:
+  static constexpr std::int16_t kProduceApiKey = 0;  // the Kafka protocol's ApiKey of Produce (not in librdkafka's headers)
+  static eventlog::MockKafkaCluster& Cluster() {
+    static eventlog::MockKafkaCluster cluster;  // one per binary: destroying one takes a second
+    return cluster;
+  }
+  absl::StatusOr<std::unique_ptr<eventlog::EventLog>> OpenLog() override {
+    if (topic_.empty()) {
+      static int topics = 0;
+      topic_ = "broker.fault." + std::to_string(++topics);
+      Cluster().CreateTopic(topic_, 2);
+    }
+    eventlog::KafkaLogOptions options;
+    options.bootstrap_servers = Cluster().bootstraps();
+    options.topic = topic_;
+    options.partition_count = 2;
+    options.transactional_id = topic_ + ".writer";
+    options.request_timeout_ms = std::chrono::milliseconds(1500);
+    options.retries_max = 1;
+    absl::StatusOr<std::unique_ptr<eventlog::KafkaLog>> log = eventlog::KafkaLog::Open(options);
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<eventlog::EventLog>(std::move(*log));
+  }
+  void TearDown() override {
+    rd_kafka_mock_broker_set_up(Cluster().get(), 1);
+    rd_kafka_mock_broker_set_rtt(Cluster().get(), 1, 0);
+    rd_kafka_mock_clear_request_errors(Cluster().get(), kProduceApiKey);
+    WriterOverRealLog::TearDown();
+  }
+
+  std::string topic_;
+};
+
+TEST_F(WriterBrokerFaultTest, BrokerDownAnswersUnavailableAndTheRetryAppliesOnce) {
+  Seed();
+  ASSERT_TRUE(Run("before", Reserve("R-BEFORE", {Line("SKU-1", 2)})).result.status.ok());
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(Cluster().get(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  Outcome refused = Run("during", Reserve("R-DURING", {Line("SKU-1", 3)}));
+  EXPECT_EQ(refused.result.status.code(), absl::StatusCode::kUnavailable) << refused.result.status;
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(Cluster().get(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  Outcome retried = RetryUntilOk("during", Reserve("R-DURING", {Line("SKU-1", 3)}));
+  ledger::State s = Probe();
+  EXPECT_EQ(Level(s, "SKU-1", "WH-A").reserved, 5) << "the acknowledged reservation and the retried one, once";
+  EXPECT_EQ(EventsOf("before"), 1u);
+  EXPECT_EQ(EventsOf("during"), 1u) << "the refused attempt and its retry left one event";
+  // And a writer started afresh on the same topic folds the same.
+  Close();
+  Open();
+  EXPECT_EQ(Level(Probe(), "SKU-1", "WH-A").reserved, 5);
+}
+
+TEST_F(WriterBrokerFaultTest, RetriableProduceErrorsAreRetriedWithoutDoubling) {
+  Seed();
+  // Produce answered "not leader" and "timed out" a few times: the idempotent
+  // producer retries inside one append, so the command is acknowledged and
+  // its event is in the log once.
+  rd_kafka_mock_push_request_errors(Cluster().get(), kProduceApiKey, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  Outcome out = Run("flaky", Reserve("R-FLAKY", {Line("SKU-1", 4)}));
+  if (out.result.status.code() == absl::StatusCode::kUnavailable) out = Run("flaky", Reserve("R-FLAKY", {Line("SKU-1", 4)}));
+  ASSERT_TRUE(out.result.status.ok()) << out.result.status;
+  EXPECT_EQ(EventsOf("flaky"), 1u);
+  EXPECT_EQ(Level(Probe(), "SKU-1", "WH-A").reserved, 4);
+}
+
+TEST_F(WriterBrokerFaultTest, AddedLatencySlowsAppendsButLosesNothing) {
+  Seed();
+  ASSERT_EQ(rd_kafka_mock_broker_set_rtt(Cluster().get(), 1, 300), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Run("slow-" + std::to_string(i), Receive("SKU-1", "WH-A", 1)).result.status.ok()) << i;
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300)) << "the latency was not applied";
+  ASSERT_EQ(rd_kafka_mock_broker_set_rtt(Cluster().get(), 1, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(Level(Probe(), "SKU-1", "WH-A").on_hand, 13);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(EventsOf("slow-" + std::to_string(i)), 1u) << i;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "eventlog/kafka_log.h"
 #include "eventlog/memory_log.h"
 #include "eventlog/rocksdb_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 
 namespace eventlog {
 namespace {
@@ -84,30 +85,8 @@ class RocksDbBackend final : public Backend {
 
 // One mock cluster for the whole test binary (destroying one can take a
 // second); every test gets a topic of its own.
-class MockCluster {
- public:
-  MockCluster() {
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    INV_CHECK(owner_ != nullptr) << errstr;
-    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
-    INV_CHECK(cluster_ != nullptr);
-  }
-  ~MockCluster() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(owner_);
-  }
-  rd_kafka_mock_cluster_t* get() { return cluster_; }
-
- private:
-  rd_kafka_t* owner_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
-
-MockCluster& SharedCluster() {
-  static MockCluster cluster;
+MockKafkaCluster& SharedCluster() {
+  static MockKafkaCluster cluster;
   return cluster;
 }
 

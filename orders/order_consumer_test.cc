@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/testing/temp_dir.h"
 #include "eventlog/testing/fault_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 #include "gtest/gtest.h"
 #include "ledger/codec.h"
 #include "ledger/evolve.h"
@@ -41,15 +42,10 @@ bool Eventually(F done) {
 class MockKafka {
  public:
   MockKafka() {
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
-    rd_kafka_mock_topic_create(cluster_, "order.events", 3, 1);
-    rd_kafka_mock_topic_create(cluster_, "order.events.dlq", 1, 1);
-    rd_kafka_mock_topic_create(cluster_, "inventory.public", 1, 1);
-    brokers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    cluster_.CreateTopic("order.events", 3);
+    cluster_.CreateTopic("order.events.dlq", 1);
+    cluster_.CreateTopic("inventory.public", 1);
+    brokers_ = cluster_.bootstraps();
     // Upstream producers may send more than ours may (Kafka's broker limit is
     // set per topic): allow 2 MB so a 1 MB order event can be produced.
     auto producer = KafkaProducer::Open({.bootstrap_servers = brokers_, .message_bytes_max = 2'000'000});
@@ -58,8 +54,6 @@ class MockKafka {
   }
   ~MockKafka() {
     producer_.reset();
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(owner_);
   }
   const std::string& brokers() const { return brokers_; }
 
@@ -70,7 +64,7 @@ class MockKafka {
                  const KafkaHeaders& headers) {
     ASSERT_TRUE(producer_->Produce(topic, key, body, headers).ok());
   }
-  void CreateTopic(const std::string& topic) { rd_kafka_mock_topic_create(cluster_, topic.c_str(), 2, 1); }
+  void CreateTopic(const std::string& topic) { cluster_.CreateTopic(topic, 2); }
   void Flush() { ASSERT_TRUE(producer_->Flush().ok()); }
 
   // Every message of partition 0 of `topic` (value, headers by name).
@@ -114,8 +108,7 @@ class MockKafka {
   }
 
  private:
-  rd_kafka_t* owner_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  eventlog::MockKafkaCluster cluster_;
   std::string brokers_;
   std::unique_ptr<KafkaProducer> producer_;
 };

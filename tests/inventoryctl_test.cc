@@ -22,6 +22,7 @@
 #include "ledger/codec.h"
 #include "eventlog/kafka_log.h"
 #include "eventlog/rocksdb_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 #include "projector/projector.h"
 #include "projector/store.h"
 #include "rocksdb/db.h"
@@ -279,15 +280,9 @@ TEST_F(InventoryctlTest, AuditComparesWithTheLiveProjectorsViewsAndNamesACorrupt
 // loopback, written by a KafkaLog; inventoryctl reads it as a read-only
 // consumer. Offsets there have gaps (transaction markers).
 TEST(InventoryctlKafkaTest, AuditVerifyAndAsOfOverKafka) {
-  char errstr[256];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  ASSERT_NE(owner, nullptr) << errstr;
-  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
-  ASSERT_NE(cluster, nullptr);
-  ASSERT_EQ(rd_kafka_mock_topic_create(cluster, "ctl.events", 4, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  const std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
+  eventlog::MockKafkaCluster cluster;
+  cluster.CreateTopic("ctl.events", 4);
+  const std::string brokers = cluster.bootstraps();
   replay::testing::TempDir dir;
   {
     eventlog::KafkaLogOptions options;
@@ -319,8 +314,6 @@ TEST(InventoryctlKafkaTest, AuditVerifyAndAsOfOverKafka) {
     EXPECT_EQ(out, replay::testing::RenderStock(cp.state));
     ASSERT_TRUE((*log)->Close().ok());
   }
-  rd_kafka_mock_cluster_destroy(cluster);
-  rd_kafka_destroy(owner);
 }
 
 }  // namespace
