@@ -93,10 +93,14 @@ void BuildRichState(Driver& d, State& s) {
   d.Must(s, BlockSales{.sku = Sku("C"), .warehouse = WarehouseCode("W1"), .reason = "shelf"});
   d.Must(s, BlockSales{.sku = Sku("B"), .reason = "lifted"});
   d.Must(s, UnblockSales{.sku = Sku("B")});
+  d.Must(s, MakeReserve("R8", {Line("E", 3, "W1")}));
+  d.Must(s, CommitReservation{.reservation_id = ReservationId("R8"), .lines = {{.request_line = 0, .quantity = 1}}});
 }
 
 void ExpectRich(const State& s) {
-  ASSERT_EQ(s.reservations().size(), 7u);
+  ASSERT_EQ(s.reservations().size(), 8u);
+  ASSERT_EQ(s.reservation(ReservationId("R8"))->allocations.size(), 1u);
+  EXPECT_EQ(s.reservation(ReservationId("R8"))->allocations[0].released, 2);
   EXPECT_EQ(s.reservation(ReservationId("R1"))->status(), ReservationStatus::kActive);
   EXPECT_EQ(s.reservation(ReservationId("R2"))->status(), ReservationStatus::kCommitted);
   EXPECT_EQ(s.reservation(ReservationId("R3"))->status(), ReservationStatus::kReleased);
@@ -274,6 +278,21 @@ TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
   for (const ItemState& item : old->state.items()) EXPECT_TRUE(item.sales_blocks.empty()) << item.sku;
 }
 
+TEST(SnapshotTest, VersionTwoWithoutReleasedUnitsStillLoads) {
+  Driver d;
+  State s;
+  BuildRichState(d, s);
+  inventory::internal::v1::Snapshot body;
+  ASSERT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
+  ASSERT_GT(body.reservations().allocation_released_size(), 0);
+  body.mutable_reservations()->clear_allocation_released();
+  absl::StatusOr<Snapshot> old = DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), 2), {});
+  ASSERT_TRUE(old.ok()) << old.status();
+  for (const auto& [id, r] : old->state.reservations()) {
+    for (const ReservationAllocation& a : r.allocations) EXPECT_EQ(a.released, 0) << id;
+  }
+}
+
 // A checksummed body whose content is wrong: the reader's checks after the
 // checksum (pairing the writer's invariants) must refuse it.
 TEST(SnapshotTest, ValidChecksumWithBadContentIsDataLoss) {
@@ -293,6 +312,19 @@ TEST(SnapshotTest, ValidChecksumWithBadContentIsDataLoss) {
   bad = good;
   bad.mutable_reservations()->set_allocation_item(0, 1000);
   expect_refused(bad, "item #1000");
+  bad = good;
+  bad.mutable_reservations()->mutable_allocation_released()->RemoveLast();
+  expect_refused(bad, "allocation_released");
+  int active_row = 0;  // an active allocation: only a committed one may have released units
+  while (good.reservations().allocation_status(active_row) != inventory::internal::v1::RESERVATION_STATUS_ACTIVE) {
+    ++active_row;
+  }
+  bad = good;
+  bad.mutable_reservations()->set_allocation_released(active_row, 1);
+  expect_refused(bad, "releases 1 of");
+  bad = good;
+  bad.mutable_reservations()->set_allocation_released(0, -1);
+  expect_refused(bad, "releases -1 of");
   bad = good;
   bad.mutable_items()->mutable_level_count()->RemoveLast();
   expect_refused(bad, "level_count");
