@@ -76,6 +76,17 @@ class DecideTest : public ::testing::Test {
   }
   Rejection Refuse(CommandBody body, RejectionReason reason) { return Refuse(Make(std::move(body)), reason); }
 
+  // Expects `command` (applied before) to be a duplicate: no events, no
+  // rejection, no state change.
+  void ExpectDuplicate(const Command& command) {
+    State before = state_;
+    Decision d = DecideAndApply(state_, command);
+    EXPECT_TRUE(d.duplicate);
+    EXPECT_FALSE(d.rejection.has_value());
+    EXPECT_TRUE(d.events.empty());
+    EXPECT_TRUE(state_ == before);
+  }
+
   // Expects kInvalidArgument naming `field`.
   void RefuseField(CommandBody body, const std::string& field) {
     Rejection r = Refuse(std::move(body), RejectionReason::kInvalidArgument);
@@ -762,12 +773,7 @@ TEST_F(ExpectedOnHandTest, RetryOfAnAppliedCommandStaysADuplicate) {
   // yet it is the same command: a duplicate, not ABORTED.
   Command c = MakeWithId("count-1", CountExpecting(4, 10));
   ASSERT_TRUE(DecideAndApply(state_, c).accepted());
-  State before = state_;
-  Decision d = DecideAndApply(state_, c);
-  EXPECT_TRUE(d.duplicate);
-  EXPECT_FALSE(d.rejection.has_value());
-  EXPECT_TRUE(d.events.empty());
-  EXPECT_TRUE(state_ == before);
+  ExpectDuplicate(c);
   // The same id with another expectation is another request.
   Refuse(MakeWithId("count-1", CountExpecting(4, 4)), RejectionReason::kIdempotencyKeyReused);
   Refuse(MakeWithId("count-1", CountExpecting(4, std::nullopt)), RejectionReason::kIdempotencyKeyReused);
@@ -1435,11 +1441,7 @@ TEST_F(ResolveTest, PartialCommitByRequestLineCommitsThoseUnitsAndReleasesTheRes
   EXPECT_EQ(r->allocations[1].released, 1);
   EXPECT_EQ(r->allocations[2].committed(), 0);
   EXPECT_EQ(r->allocations[2].released, 1);
-  // A retry is a duplicate, writing nothing.
-  State before = state_;
-  Decision again = DecideAndApply(state_, c);
-  EXPECT_TRUE(again.duplicate);
-  EXPECT_TRUE(state_ == before);
+  ExpectDuplicate(c);  // a retry writes nothing
 }
 
 TEST_F(ResolveTest, PartialCommitBySkuAndWarehouse) {
@@ -1610,12 +1612,7 @@ TEST_F(DecideTest, DuplicateEvenWhenTheCommandWouldNowBeRefused) {
   Command c = MakeWithId("res-1", OneLine("R1", "A", 5));
   ASSERT_TRUE(DecideAndApply(state_, c).accepted());
   Accept(CommitReservation{.reservation_id = ReservationId("R1")});
-  State before = state_;
-  Decision d = DecideAndApply(state_, c);
-  EXPECT_TRUE(d.duplicate);
-  EXPECT_TRUE(d.events.empty());
-  EXPECT_FALSE(d.rejection.has_value());
-  EXPECT_TRUE(state_ == before);
+  ExpectDuplicate(c);
 }
 
 TEST_F(DecideTest, DuplicateOfMultiEventCommand) {

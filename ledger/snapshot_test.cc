@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -264,29 +265,35 @@ TEST(SnapshotTest, NewerVersionIsFailedPrecondition) {
   EXPECT_EQ(DecodeSnapshot(FrameSnapshot(body, 0), {}).status().code(), absl::StatusCode::kDataLoss);
 }
 
-// Version 1 had no sales blocks: its files still load, with none.
-TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
+// The rich state as a file of an older format `version`: its body without
+// what that version lacked (`strip` removes it).
+absl::StatusOr<Snapshot> DecodeAsOlder(std::uint32_t version,
+                                       const std::function<void(inventory::internal::v1::Snapshot&)>& strip) {
   Driver d;
   State s;
   BuildRichState(d, s);
   inventory::internal::v1::Snapshot body;
-  ASSERT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
-  ASSERT_GT(body.sales_blocks().item_size(), 0);
-  body.clear_sales_blocks();
-  absl::StatusOr<Snapshot> old = DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), 1), {});
+  EXPECT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
+  strip(body);
+  return DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), version), {});
+}
+
+// Version 1 had no sales blocks: its files still load, with none.
+TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
+  absl::StatusOr<Snapshot> old = DecodeAsOlder(1, [](inventory::internal::v1::Snapshot& body) {
+    EXPECT_GT(body.sales_blocks().item_size(), 0);
+    body.clear_sales_blocks();
+  });
   ASSERT_TRUE(old.ok()) << old.status();
   for (const ItemState& item : old->state.items()) EXPECT_TRUE(item.sales_blocks.empty()) << item.sku;
 }
 
+// Version 2 had no released units: none were released.
 TEST(SnapshotTest, VersionTwoWithoutReleasedUnitsStillLoads) {
-  Driver d;
-  State s;
-  BuildRichState(d, s);
-  inventory::internal::v1::Snapshot body;
-  ASSERT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
-  ASSERT_GT(body.reservations().allocation_released_size(), 0);
-  body.mutable_reservations()->clear_allocation_released();
-  absl::StatusOr<Snapshot> old = DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), 2), {});
+  absl::StatusOr<Snapshot> old = DecodeAsOlder(2, [](inventory::internal::v1::Snapshot& body) {
+    EXPECT_GT(body.reservations().allocation_released_size(), 0);
+    body.mutable_reservations()->clear_allocation_released();
+  });
   ASSERT_TRUE(old.ok()) << old.status();
   for (const auto& [id, r] : old->state.reservations()) {
     for (const ReservationAllocation& a : r.allocations) EXPECT_EQ(a.released, 0) << id;

@@ -1001,7 +1001,6 @@ TEST_F(CommandServiceTest, ReserveCommitRelease) {
   ExpectTokenInLog(split_out.resp.result());
 }
 
-// 64 client threads fight over 10 hot SKUs: never more reservations than stock.
 TEST_F(CommandServiceTest, PartialCommitShipsTheLinesAndReleasesTheRest) {
   CreateWarehouse("W1");
   CreateItem("SKU-P1");
@@ -1068,6 +1067,7 @@ TEST_F(CommandServiceTest, PartialCommitShipsTheLinesAndReleasesTheRest) {
                  pb::Rejection::REASON_IDEMPOTENCY_KEY_REUSED, "context.command_id");
 }
 
+// 64 client threads fight over 10 hot SKUs: never more reservations than stock.
 TEST_F(CommandServiceTest, ConcurrentReservationsNeverOversell) {
   constexpr int kSkus = 10;
   constexpr int kStock = 50;
