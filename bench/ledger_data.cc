@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<Level>> FoldLevels(const std::string& data_dir) {
               } else if constexpr (std::is_same_v<T, ledger::ReservationCommitted>) {
                 Level& l = level(e.warehouse);
                 l.on_hand -= e.quantity;
-                l.reserved -= e.quantity;
+                l.reserved -= e.quantity + e.released_quantity;  // a partial commit releases the rest
               } else if constexpr (std::is_same_v<T, ledger::ReservationReleased> ||
                                    std::is_same_v<T, ledger::ReservationExpired>) {
                 level(e.warehouse).reserved -= e.quantity;

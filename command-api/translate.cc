@@ -61,6 +61,7 @@ pb::Rejection::Reason ToProto(ledger::RejectionReason r) {
     case R::kSalesBlocked: return pb::Rejection::REASON_SALES_BLOCKED;
     case R::kNotBlocked: return pb::Rejection::REASON_NOT_BLOCKED;
     case R::kExpiryNotLater: return pb::Rejection::REASON_EXPIRY_NOT_LATER;
+    case R::kOnHandChanged: return pb::Rejection::REASON_ON_HAND_CHANGED;
   }
   return pb::Rejection::REASON_UNSPECIFIED;
 }
@@ -111,16 +112,23 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::UpdateWarehouseRequest& r) {
 absl::StatusOr<ledger::Command> ToCommand(const pb::AdjustInventoryRequest& r) {
   ledger::Sku sku(r.sku());
   ledger::WarehouseCode wh(r.warehouse());
+  std::optional<ledger::Quantity> expected;
+  if (r.has_expected_on_hand()) expected = r.expected_on_hand();
   switch (r.change_case()) {
     case pb::AdjustInventoryRequest::kReceiveQuantity:
+      if (expected) {
+        return InvalidField("expected_on_hand",
+                            "is for adjust_delta and counted_quantity; a receipt adds to whatever is on hand");
+      }
       return ledger::Command{Meta(r.context()), ledger::ReceiveStock{sku, wh, r.receive_quantity(), r.reference()}};
     case pb::AdjustInventoryRequest::kAdjustDelta: {
       absl::StatusOr<ledger::AdjustmentReason> reason = Reason(r.reason());
       if (!reason.ok()) return reason.status();
-      return ledger::Command{Meta(r.context()), ledger::AdjustStock{sku, wh, r.adjust_delta(), *reason, r.reference()}};
+      return ledger::Command{Meta(r.context()),
+                             ledger::AdjustStock{sku, wh, r.adjust_delta(), *reason, r.reference(), expected}};
     }
     case pb::AdjustInventoryRequest::kCountedQuantity:
-      return ledger::Command{Meta(r.context()), ledger::CountStock{sku, wh, r.counted_quantity()}};
+      return ledger::Command{Meta(r.context()), ledger::CountStock{sku, wh, r.counted_quantity(), expected}};
     case pb::AdjustInventoryRequest::CHANGE_NOT_SET: break;
   }
   return InvalidField("change", "set one of receive_quantity, adjust_delta, counted_quantity");
@@ -166,7 +174,14 @@ absl::StatusOr<ledger::Command> ToCommand(const pb::CheckAndReserveStockRequest&
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::CommitReservationRequest& r) {
-  return ledger::Command{Meta(r.context()), ledger::CommitReservation{ledger::ReservationId(r.reservation_id())}};
+  ledger::CommitReservation commit{ledger::ReservationId(r.reservation_id())};
+  for (const pb::CommitLine& line : r.lines()) {
+    std::optional<std::uint32_t> request_line;
+    if (line.has_request_line()) request_line = line.request_line();
+    commit.lines.push_back({request_line, ledger::Sku(line.sku()), ledger::WarehouseCode(line.warehouse()),
+                            line.quantity()});
+  }
+  return ledger::Command{Meta(r.context()), std::move(commit)};
 }
 
 absl::StatusOr<ledger::Command> ToCommand(const pb::ReleaseReservedStockRequest& r) {
@@ -223,6 +238,7 @@ pb::Rejection ToProto(const ledger::Rejection& rejection) {
     p->set_requested(l.requested);
     p->set_available(l.available);
   }
+  if (rejection.on_hand) out.set_current_on_hand(*rejection.on_hand);
   return out;
 }
 
@@ -289,6 +305,7 @@ void FillReservation(const ledger::State& state, const ledger::ReservationState&
     p->set_sku(state.item(a.item).sku.value());
     p->set_warehouse(state.warehouse(a.warehouse).code.value());
     p->set_quantity(a.quantity);
+    p->set_released_quantity(a.released);
   }
 }
 

@@ -140,6 +140,7 @@ struct PayloadToProto {
     p->set_warehouse(e.warehouse.value());
     p->set_quantity(e.quantity);
     p->set_allocation_index(e.allocation_index);
+    p->set_released_quantity(e.released_quantity);
   }
   void operator()(const ReservationReleased& e) {
     pb::ReservationReleased* p = out.mutable_reservation_released();
@@ -235,8 +236,14 @@ absl::StatusOr<EventPayload> PayloadFromProto(const pb::Event& p) {
     }
     case pb::Event::kReservationCommitted: {
       const auto& m = p.reservation_committed();
+      // Bounded here, so every reader may add the two (LevelChangesOf).
+      if (m.quantity() < 0 || m.quantity() > kStockMax || m.released_quantity() < 0 ||
+          m.released_quantity() > kStockMax) {
+        return Corrupt(absl::StrCat("reservation_committed quantity ", m.quantity(), " / released ",
+                                    m.released_quantity(), " outside 0..", kStockMax));
+      }
       return ReservationCommitted{ReservationId(m.reservation_id()), WarehouseCode(m.warehouse()), m.quantity(),
-                                  m.allocation_index()};
+                                  m.allocation_index(), m.released_quantity()};
     }
     case pb::Event::kReservationReleased: {
       const auto& m = p.reservation_released();

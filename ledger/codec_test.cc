@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <utility>
+
 #include "ledger/decide.h"
 
 namespace ledger {
@@ -41,6 +44,8 @@ std::vector<EventPayload> EveryPayload() {
       ReservationLineReserved{ReservationId("R-1"), OrderId("O-1"), WarehouseCode("WH-2"), 3,
                               AtEpochMs(1'700'000'900'000), 1, 2, 1},
       ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
+      ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 2, 1, 4},  // partial
+      ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 0, 1, 6},  // released whole
       ReservationReleased{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1, ReleaseReason::kPaymentFailed},
       ReservationExpired{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1},
       SalesBlocked{WarehouseCode("WH-2"), "recall 7"},
@@ -111,6 +116,31 @@ TEST(CodecTest, IndexOutsideCountIsDataLoss) {
   env.command_event_index = 3;
   env.command_event_count = 3;
   EXPECT_EQ(Decode(Encode(Event{env, ItemDiscontinued{}})).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(CodecTest, CommitQuantitiesOutsideTheirBoundsAreDataLoss) {
+  for (auto [quantity, released] : {std::pair<Quantity, Quantity>{-1, 0}, {0, -1}, {kStockMax + 1, 0},
+                                    {0, kStockMax + 1}, {INT64_MAX, INT64_MAX}}) {
+    inventory::v1::Event proto =
+        ToProto(Event{SampleEnvelope("SKU-1"), ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 1}});
+    proto.mutable_reservation_committed()->set_quantity(quantity);
+    proto.mutable_reservation_committed()->set_released_quantity(released);
+    absl::StatusOr<Event> decoded = Decode(proto.SerializeAsString());
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss) << quantity << " / " << released;
+  }
+}
+
+// A commit written before partial commits existed has no released_quantity
+// and decodes as a whole commit.
+TEST(CodecTest, CommitWithoutReleasedQuantityIsAWholeCommit) {
+  Event event{SampleEnvelope("SKU-1"), ReservationCommitted{ReservationId("R-1"), WarehouseCode("WH-2"), 3, 1, 2}};
+  inventory::v1::Event proto = ToProto(event);
+  proto.mutable_reservation_committed()->clear_released_quantity();
+  std::get<ReservationCommitted>(event.payload).released_quantity = 0;
+  absl::StatusOr<Event> decoded = Decode(proto.SerializeAsString());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<ReservationCommitted>(decoded->payload).released_quantity, 0);
+  EXPECT_EQ(*decoded, event);
 }
 
 TEST(CodecTest, PartitionKeyIsSkuOrWarehouse) {

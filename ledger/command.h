@@ -75,18 +75,25 @@ struct ReceiveStock {
 
 // damage and loss need delta < 0; found and return need delta > 0;
 // correction either sign.
+//
+// expected_on_hand (adjustments and counts): the on-hand figure the caller
+// decided on; when on hand at (sku, warehouse) is another figure the command
+// is refused kOnHandChanged with the current one (optimistic concurrency).
+// Receipts take none: they add to whatever is on hand.
 struct AdjustStock {
   Sku sku;
   WarehouseCode warehouse;
   Quantity delta = 0;
   AdjustmentReason reason = AdjustmentReason::kCorrection;
   std::string reference;
+  std::optional<Quantity> expected_on_hand;
 };
 
 struct CountStock {
   Sku sku;
   WarehouseCode warehouse;
   Quantity counted = 0;
+  std::optional<Quantity> expected_on_hand;
 };
 
 struct ShipTransfer {
@@ -116,8 +123,25 @@ struct Reserve {
   std::string preferred_region;
 };
 
+// One line of a partial commit: the allocations it names (those filling
+// request line `request_line` of the Reserve, or else those of `sku` at
+// `warehouse`) and how many of their units to commit, taken from them in
+// allocation order.
+struct CommitLine {
+  std::optional<std::uint32_t> request_line;
+  Sku sku;
+  WarehouseCode warehouse;
+  Quantity quantity = 0;
+  friend bool operator==(const CommitLine&, const CommitLine&) = default;
+};
+
+// Commits every allocation whole, or with `lines` only the units they name,
+// releasing the rest in the same command (a partial shipment): one
+// ReservationCommitted per allocation either way, carrying what it commits
+// and what it releases.
 struct CommitReservation {
   ReservationId reservation_id;
+  std::vector<CommitLine> lines;  // empty: everything
 };
 
 // What a release does to a reservation already committed: refuse

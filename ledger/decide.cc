@@ -173,6 +173,7 @@ class Decider {
     USE_ITEM(item, state_, c.sku, Need::kKnown);
     USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
     StockLevel level = state_.Level(item, wh);
+    if (auto r = OnHandChanged(c.expected_on_hand, level)) return std::move(*r);
     if (auto r = BelowReserved(level, level.on_hand + c.delta)) return std::move(*r);
     if (auto r = AboveMax("on_hand", level.on_hand, c.delta)) return std::move(*r);
     builder_.Add(c.sku, StockAdjusted{c.warehouse, c.delta, c.reason, c.reference});
@@ -183,6 +184,7 @@ class Decider {
     USE_ITEM(item, state_, c.sku, Need::kKnown);
     USE_WAREHOUSE(wh, state_, c.warehouse, Need::kKnown);
     StockLevel level = state_.Level(item, wh);
+    if (auto r = OnHandChanged(c.expected_on_hand, level)) return std::move(*r);
     if (auto r = BelowReserved(level, c.counted)) return std::move(*r);
     builder_.Add(c.sku, StockCounted{.warehouse = c.warehouse, .counted = c.counted, .delta = c.counted - level.on_hand});
     return Done();
@@ -258,11 +260,21 @@ class Decider {
       return Reject(RejectionReason::kAlreadyResolved,
                     absl::StrCat("reservation ", c.reservation_id.value(), " expired at ", EpochMs(r->expires_at_ms)));
     }
+    // Units each allocation commits; the rest of it is released.
+    std::vector<Quantity> committed;
+    if (r != nullptr && r->complete() && r->status() == ReservationStatus::kActive) {
+      if (c.lines.empty()) {
+        for (const ReservationAllocation& a : r->allocations) committed.push_back(a.quantity);
+      } else if (auto rejection = SplitCommit(*r, c.lines, committed)) {
+        return std::move(*rejection);
+      }
+    }
     return Resolve(c.reservation_id, [&](const ReservationAllocation& a, std::uint32_t i) -> EventPayload {
       return ReservationCommitted{.reservation_id = c.reservation_id,
                                   .warehouse = state_.warehouse(a.warehouse).code,
-                                  .quantity = a.quantity,
-                                  .allocation_index = i};
+                                  .quantity = committed[i],
+                                  .allocation_index = i,
+                                  .released_quantity = a.quantity - committed[i]};
     });
   }
 
@@ -349,6 +361,17 @@ class Decider {
  private:
   Result Done() { return std::move(builder_).Finish(); }
 
+  // Optimistic concurrency: checked before any rule about the change itself,
+  // since the caller decided the change on a figure that no longer holds.
+  static std::optional<Rejection> OnHandChanged(const std::optional<Quantity>& expected, const StockLevel& level) {
+    if (!expected || *expected == level.on_hand) return std::nullopt;
+    Rejection r = Reject(RejectionReason::kOnHandChanged,
+                         absl::StrCat("expected_on_hand is ", *expected, " but on hand is ", level.on_hand,
+                                      " now; read the level again and decide again"));
+    r.on_hand = level.on_hand;
+    return r;
+  }
+
   std::optional<Rejection> BelowReserved(const StockLevel& level, Quantity new_on_hand) const {
     if (new_on_hand >= level.reserved) return std::nullopt;
     return Reject(RejectionReason::kBelowReserved,
@@ -376,6 +399,50 @@ class Decider {
                     absl::StrCat("lines[", index, "]: ", DescribeBlock(line.sku.value(), b->warehouse.value(), b->reason)));
     }
     return std::nullopt;
+  }
+
+  // A partial commit: into `committed` (one per allocation of `r`) the units
+  // `lines` take from each, in allocation order within a line; or why the
+  // lines do not fit `r`, naming the line's field.
+  std::optional<Rejection> SplitCommit(const ReservationState& r, const std::vector<CommitLine>& lines,
+                                       std::vector<Quantity>& committed) const {
+    constexpr std::size_t kNone = ~std::size_t{0};
+    std::vector<std::size_t> named_by(r.allocations.size(), kNone);
+    committed.assign(r.allocations.size(), 0);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const CommitLine& line = lines[i];
+      const char* selector = line.request_line ? ".request_line" : ".sku";
+      Quantity held = 0;
+      for (std::size_t k = 0; k < r.allocations.size(); ++k) {
+        if (!Names(line, r.allocations[k])) continue;
+        if (named_by[k] != kNone) {
+          return InvalidField(absl::StrCat("lines[", i, "]", selector),
+                              absl::StrCat("names allocations that lines[", named_by[k], "] names already"));
+        }
+        named_by[k] = i;
+        held += r.allocations[k].quantity;
+      }
+      if (held == 0) {
+        return InvalidField(absl::StrCat("lines[", i, "]", selector),
+                            absl::StrCat("names nothing reservation ", r.id.value(), " holds"));
+      }
+      if (line.quantity > held) {
+        return InvalidField(absl::StrCat("lines[", i, "].quantity"),
+                            absl::StrCat("is ", line.quantity, ", more than the ", held, " reserved there"));
+      }
+      Quantity left = line.quantity;
+      for (std::size_t k = 0; k < r.allocations.size() && left > 0; ++k) {
+        if (named_by[k] != i) continue;
+        committed[k] = std::min(left, r.allocations[k].quantity);
+        left -= committed[k];
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool Names(const CommitLine& line, const ReservationAllocation& a) const {
+    if (line.request_line) return a.request_line == *line.request_line;
+    return state_.item(a.item).sku == line.sku && state_.warehouse(a.warehouse).code == line.warehouse;
   }
 
   // The block of exactly `scope` (not one that merely covers it).
@@ -428,13 +495,15 @@ class Decider {
     std::string reference = absl::StrCat("order ", r.order_id.value(), " cancelled after commit");
     if (reference.size() > kTextLengthMax) reference = "order cancelled after commit";
     for (const ReservationAllocation& a : r.allocations) {
-      if (!a.present || a.status != ReservationStatus::kCommitted) continue;
-      if (auto rejection = AboveMax("on_hand", state_.Level(a.item, a.warehouse).on_hand, a.quantity)) {
+      // A partial commit's released units never left; an allocation it released whole returns nothing.
+      if (!a.present || a.committed() == 0) continue;
+      if (auto rejection = AboveMax("on_hand", state_.Level(a.item, a.warehouse).on_hand, a.committed())) {
         return std::move(*rejection);
       }
-      builder_.Add(state_.item(a.item).sku,
-                   StockAdjusted{state_.warehouse(a.warehouse).code, a.quantity, AdjustmentReason::kReturn, reference});
+      builder_.Add(state_.item(a.item).sku, StockAdjusted{state_.warehouse(a.warehouse).code, a.committed(),
+                                                          AdjustmentReason::kReturn, reference});
     }
+    // Never empty: a commit takes at least one unit (lines' quantities are > 0).
     return Done();
   }
 

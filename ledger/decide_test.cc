@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -74,6 +75,17 @@ class DecideTest : public ::testing::Test {
     return *d.rejection;
   }
   Rejection Refuse(CommandBody body, RejectionReason reason) { return Refuse(Make(std::move(body)), reason); }
+
+  // Expects `command` (applied before) to be a duplicate: no events, no
+  // rejection, no state change.
+  void ExpectDuplicate(const Command& command) {
+    State before = state_;
+    Decision d = DecideAndApply(state_, command);
+    EXPECT_TRUE(d.duplicate);
+    EXPECT_FALSE(d.rejection.has_value());
+    EXPECT_TRUE(d.events.empty());
+    EXPECT_TRUE(state_ == before);
+  }
 
   // Expects kInvalidArgument naming `field`.
   void RefuseField(CommandBody body, const std::string& field) {
@@ -687,6 +699,104 @@ TEST_F(DecideTest, CountStockUnderReservedIsBelowReserved) {
   EXPECT_EQ(r.code(), absl::StatusCode::kFailedPrecondition);
   Accept(CountStock{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .counted = 5});
   EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 5, 0}));
+}
+
+// ------------------------------------------- expected on hand (optimistic)
+
+class ExpectedOnHandTest : public DecideTest {
+ protected:
+  void SetUp() override {
+    Item("A");
+    Warehouse("W1");
+    Receive("A", "W1", 10);
+  }
+  static AdjustStock AdjustExpecting(Quantity delta, std::optional<Quantity> expected) {
+    return AdjustStock{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .delta = delta,
+                       .reason = AdjustmentReason::kCorrection, .expected_on_hand = expected};
+  }
+  static CountStock CountExpecting(Quantity counted, std::optional<Quantity> expected) {
+    return CountStock{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .counted = counted,
+                      .expected_on_hand = expected};
+  }
+};
+
+TEST_F(ExpectedOnHandTest, FreshExpectationIsAccepted) {
+  std::vector<Event> adjusted = Accept(AdjustExpecting(-3, 10));
+  EXPECT_EQ(PayloadAs<StockAdjusted>(adjusted[0]).delta, -3);
+  EXPECT_EQ(Level("A", "W1").on_hand, 7);
+  std::vector<Event> counted = Accept(CountExpecting(9, 7));
+  EXPECT_EQ(PayloadAs<StockCounted>(counted[0]), (StockCounted{WarehouseCode("W1"), 9, 2}));
+  EXPECT_EQ(Level("A", "W1").on_hand, 9);
+}
+
+TEST_F(ExpectedOnHandTest, StaleExpectationIsAbortedWithTheCurrentFigure) {
+  for (const CommandBody& body : {CommandBody(AdjustExpecting(-3, 11)), CommandBody(CountExpecting(4, 9)),
+                                  CommandBody(AdjustExpecting(5, 0))}) {
+    Rejection r = Refuse(body, RejectionReason::kOnHandChanged);
+    EXPECT_EQ(r.code(), absl::StatusCode::kAborted);
+    EXPECT_EQ(r.ToStatus().code(), absl::StatusCode::kAborted);
+    ASSERT_TRUE(r.on_hand.has_value());
+    EXPECT_EQ(*r.on_hand, 10);
+    EXPECT_NE(r.message.find("on hand is 10"), std::string::npos) << r.message;
+  }
+  EXPECT_EQ(Level("A", "W1").on_hand, 10);
+}
+
+TEST_F(ExpectedOnHandTest, StaleExpectationComesBeforeTheChangesOwnRules) {
+  // The change was decided on a stale figure: say so, not that it would go below reserved.
+  Rejection r = Refuse(AdjustExpecting(-50, 40), RejectionReason::kOnHandChanged);
+  EXPECT_EQ(r.on_hand, std::optional<Quantity>(10));
+  Refuse(AdjustExpecting(-50, 10), RejectionReason::kBelowReserved);
+}
+
+TEST_F(ExpectedOnHandTest, ExpectationIsForOnHandNotAvailable) {
+  Accept(OneLine("R1", "A", 4, "W1"));
+  Rejection r = Refuse(CountExpecting(8, 6), RejectionReason::kOnHandChanged);
+  EXPECT_EQ(r.on_hand, std::optional<Quantity>(10));
+  Accept(CountExpecting(8, 10));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{8, 4, 0}));
+}
+
+TEST_F(ExpectedOnHandTest, ExpectationOfAnUnstockedLevelIsZero) {
+  Warehouse("W2");
+  Accept(CountStock{.sku = Sku("A"), .warehouse = WarehouseCode("W2"), .counted = 3, .expected_on_hand = 0});
+  EXPECT_EQ(Level("A", "W2").on_hand, 3);
+}
+
+TEST_F(ExpectedOnHandTest, ExpectationOutOfRangeNamesTheField) {
+  RefuseField(AdjustExpecting(1, -1), "expected_on_hand");
+  RefuseField(CountExpecting(1, kStockMax + 1), "expected_on_hand");
+}
+
+TEST_F(ExpectedOnHandTest, RetryOfAnAppliedCommandStaysADuplicate) {
+  // The retry's expectation is stale now (the first attempt moved on hand),
+  // yet it is the same command: a duplicate, not ABORTED.
+  Command c = MakeWithId("count-1", CountExpecting(4, 10));
+  ASSERT_TRUE(DecideAndApply(state_, c).accepted());
+  ExpectDuplicate(c);
+  // The same id with another expectation is another request.
+  Refuse(MakeWithId("count-1", CountExpecting(4, 4)), RejectionReason::kIdempotencyKeyReused);
+  Refuse(MakeWithId("count-1", CountExpecting(4, std::nullopt)), RejectionReason::kIdempotencyKeyReused);
+}
+
+TEST_F(ExpectedOnHandTest, RefusedCommandMayBeRetriedWithAFreshExpectation) {
+  Command stale = MakeWithId("adj-1", AdjustExpecting(-2, 9));
+  Refuse(stale, RejectionReason::kOnHandChanged);
+  EXPECT_EQ(state_.command(CommandId("adj-1")), nullptr);
+  ASSERT_TRUE(DecideAndApply(state_, MakeWithId("adj-1", AdjustExpecting(-2, 10))).accepted());
+  EXPECT_EQ(Level("A", "W1").on_hand, 8);
+}
+
+TEST_F(ExpectedOnHandTest, ExpectationJoinsTheFingerprintOnlyWhenGiven) {
+  EXPECT_NE(Fingerprint(AdjustExpecting(1, 0)), Fingerprint(AdjustExpecting(1, std::nullopt)));
+  EXPECT_NE(Fingerprint(AdjustExpecting(1, 0)), Fingerprint(AdjustExpecting(1, 1)));
+  EXPECT_NE(Fingerprint(CountExpecting(1, 2)), Fingerprint(CountExpecting(1, std::nullopt)));
+  // Without one, the fingerprints adjustments and counts were remembered with
+  // before the field existed (computed by the code of that time), so a
+  // retry across the upgrade is still a duplicate.
+  EXPECT_EQ(Fingerprint(AdjustStock{Sku("A"), WarehouseCode("W1"), 1, AdjustmentReason::kCorrection, ""}),
+            9070463875321667383ULL);
+  EXPECT_EQ(Fingerprint(CountStock{Sku("A"), WarehouseCode("W1"), 1}), 14474412657053284517ULL);
 }
 
 // ---------------------------------------------------------------- transfers
@@ -1305,6 +1415,122 @@ TEST_F(ResolveTest, ReleaseWithReturnStockPutsCommittedStockBackOnHand) {
   Refuse(ReleaseReservation{.reservation_id = ReservationId("R1")}, RejectionReason::kAlreadyResolved);
 }
 
+// ---- partial commit (R1: #0 A@W1 5 and #1 A@W2 2 fill line 0, #2 B@W1 1 fills line 1)
+
+TEST_F(ResolveTest, PartialCommitByRequestLineCommitsThoseUnitsAndReleasesTheRest) {
+  Command c = Make(CommitReservation{.reservation_id = ReservationId("R1"),
+                                     .lines = {{.request_line = 0, .quantity = 6}}});
+  Decision d = DecideAndApply(state_, c);
+  ASSERT_TRUE(d.accepted()) << d.rejection->message;
+  ASSERT_EQ(d.events.size(), 3u);
+  ExpectEnvelopes(d.events, c);
+  // Taken in allocation order: all of #0, one of #1; #2, named by no line, released whole.
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(d.events[0]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W1"), 5, 0, 0}));
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(d.events[1]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W2"), 1, 1, 1}));
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(d.events[2]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W1"), 0, 2, 1}));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{0, 0, 0}));
+  EXPECT_EQ(Level("A", "W2"), (StockLevel{4, 0, 0}));
+  EXPECT_EQ(Level("B", "W1"), (StockLevel{5, 0, 0}));
+  ExpectAllResolved(ReservationStatus::kCommitted);
+  const ReservationState* r = state_.reservation(ReservationId("R1"));
+  EXPECT_EQ(r->allocations[0].committed(), 5);
+  EXPECT_EQ(r->allocations[1].committed(), 1);
+  EXPECT_EQ(r->allocations[1].released, 1);
+  EXPECT_EQ(r->allocations[2].committed(), 0);
+  EXPECT_EQ(r->allocations[2].released, 1);
+  ExpectDuplicate(c);  // a retry writes nothing
+}
+
+TEST_F(ResolveTest, PartialCommitBySkuAndWarehouse) {
+  std::vector<Event> events = Accept(CommitReservation{
+      .reservation_id = ReservationId("R1"),
+      .lines = {{.sku = Sku("A"), .warehouse = WarehouseCode("W2"), .quantity = 1},
+                {.sku = Sku("B"), .warehouse = WarehouseCode("W1"), .quantity = 1}}});
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(events[0]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W1"), 0, 0, 5}));
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(events[1]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W2"), 1, 1, 1}));
+  EXPECT_EQ(PayloadAs<ReservationCommitted>(events[2]),
+            (ReservationCommitted{ReservationId("R1"), WarehouseCode("W1"), 1, 2, 0}));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(Level("A", "W2"), (StockLevel{4, 0, 0}));
+  EXPECT_EQ(Level("B", "W1"), (StockLevel{4, 0, 0}));
+  ExpectAllResolved(ReservationStatus::kCommitted);
+}
+
+TEST_F(ResolveTest, PartialCommitRefusalsNameTheLineField) {
+  auto commit = [](std::vector<CommitLine> lines) {
+    return CommitReservation{.reservation_id = ReservationId("R1"), .lines = std::move(lines)};
+  };
+  // Against the reservation (Decide).
+  RefuseField(commit({{.request_line = 0, .quantity = 8}}), "lines[0].quantity");
+  RefuseField(commit({{.request_line = 1, .quantity = 1}, {.sku = Sku("B"), .warehouse = WarehouseCode("W1"),
+                                                            .quantity = 2}}),
+              "lines[1].sku");  // overlaps lines[0]
+  RefuseField(commit({{.sku = Sku("A"), .warehouse = WarehouseCode("W1"), .quantity = 6}}), "lines[0].quantity");
+  RefuseField(commit({{.sku = Sku("B"), .warehouse = WarehouseCode("W2"), .quantity = 1}}), "lines[0].sku");
+  RefuseField(commit({{.request_line = 2, .quantity = 1}}), "lines[0].request_line");
+  RefuseField(commit({{.request_line = 0, .quantity = 1}, {.request_line = 0, .quantity = 1}}),
+              "lines[1].request_line");
+  // On their own (validation).
+  RefuseField(commit({{.request_line = 0, .quantity = 0}}), "lines[0].quantity");
+  RefuseField(commit({{.request_line = 1, .quantity = 1}, {.sku = Sku("A"), .warehouse = WarehouseCode("W1")}}),
+              "lines[1].quantity");
+  RefuseField(commit({{.request_line = 0, .sku = Sku("A"), .quantity = 1}}), "lines[0].request_line");
+  RefuseField(commit({{.request_line = kReservationLinesMax, .quantity = 1}}), "lines[0].request_line");
+  RefuseField(commit({{.sku = Sku("A"), .quantity = 1}}), "lines[0].warehouse");
+  RefuseField(commit({{.warehouse = WarehouseCode("W1"), .quantity = 1}}), "lines[0].sku");
+  RefuseField(commit(std::vector<CommitLine>(kReservationAllocationsMax + 1, {.request_line = 0, .quantity = 1})),
+              "lines");
+  Rejection r = Refuse(commit({{.request_line = 0, .quantity = 8}}), RejectionReason::kInvalidArgument);
+  EXPECT_EQ(r.message, "lines[0].quantity: is 8, more than the 7 reserved there");
+  EXPECT_EQ(state_.reservation(ReservationId("R1"))->status(), ReservationStatus::kActive);
+  // The reservation's own state comes first.
+  Refuse(CommitReservation{.reservation_id = ReservationId("R9"), .lines = {{.request_line = 0, .quantity = 1}}},
+         RejectionReason::kUnknownReservation);
+  Accept(ReleaseReservation{.reservation_id = ReservationId("R1")});
+  Refuse(commit({{.request_line = 0, .quantity = 8}}), RejectionReason::kAlreadyResolved);
+}
+
+TEST_F(ResolveTest, PartialCommitAfterExpiryIsAlreadyResolved) {
+  now_ = expires_at_;
+  Refuse(CommitReservation{.reservation_id = ReservationId("R1"), .lines = {{.request_line = 0, .quantity = 1}}},
+         RejectionReason::kAlreadyResolved);
+}
+
+TEST_F(ResolveTest, ReturnAfterPartialCommitReturnsOnlyWhatLeft) {
+  Accept(CommitReservation{.reservation_id = ReservationId("R1"), .lines = {{.request_line = 0, .quantity = 6}}});
+  std::vector<Event> events = Accept(ReleaseReservation{.reservation_id = ReservationId("R1"),
+                                                        .reason = ReleaseReason::kOrderCancelled,
+                                                        .if_committed = IfCommitted::kReturnStock});
+  ASSERT_EQ(events.size(), 2u) << "B's allocation was released whole: nothing of it to return";
+  EXPECT_EQ(PayloadAs<StockAdjusted>(events[0]).delta, 5);
+  EXPECT_EQ(PayloadAs<StockAdjusted>(events[1]).delta, 1);
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(Level("A", "W2"), (StockLevel{5, 0, 0}));
+  EXPECT_EQ(Level("B", "W1"), (StockLevel{5, 0, 0}));
+}
+
+TEST_F(ResolveTest, CommitLinesJoinTheFingerprintOnlyWhenGiven) {
+  // A whole commit keeps the fingerprint it had before lines existed
+  // (computed by the code of that time).
+  EXPECT_EQ(Fingerprint(CommitReservation{ReservationId("R1")}), 10427400493981652884ULL);
+  const CommitReservation by_line{ReservationId("R1"), {{.request_line = 0, .quantity = 1}}};
+  EXPECT_NE(Fingerprint(by_line), Fingerprint(CommitReservation{ReservationId("R1")}));
+  EXPECT_NE(Fingerprint(by_line),
+            Fingerprint(CommitReservation{ReservationId("R1"), {{.request_line = 0, .quantity = 2}}}));
+  EXPECT_NE(Fingerprint(by_line),
+            Fingerprint(CommitReservation{ReservationId("R1"), {{.request_line = 1, .quantity = 1}}}));
+  EXPECT_NE(Fingerprint(CommitReservation{ReservationId("R1"), {{.sku = Sku("A"), .warehouse = WarehouseCode("W1"),
+                                                                 .quantity = 1}}}),
+            Fingerprint(CommitReservation{ReservationId("R1"), {{.sku = Sku("A"), .warehouse = WarehouseCode("W2"),
+                                                                 .quantity = 1}}}));
+}
+
 TEST_F(ResolveTest, ReleaseWithReturnStockOfAnActiveReservationJustReleases) {
   std::vector<Event> events = Accept(ReleaseReservation{.reservation_id = ReservationId("R1"),
                                                         .if_committed = IfCommitted::kReturnStock});
@@ -1386,12 +1612,7 @@ TEST_F(DecideTest, DuplicateEvenWhenTheCommandWouldNowBeRefused) {
   Command c = MakeWithId("res-1", OneLine("R1", "A", 5));
   ASSERT_TRUE(DecideAndApply(state_, c).accepted());
   Accept(CommitReservation{.reservation_id = ReservationId("R1")});
-  State before = state_;
-  Decision d = DecideAndApply(state_, c);
-  EXPECT_TRUE(d.duplicate);
-  EXPECT_TRUE(d.events.empty());
-  EXPECT_FALSE(d.rejection.has_value());
-  EXPECT_TRUE(state_ == before);
+  ExpectDuplicate(c);
 }
 
 TEST_F(DecideTest, DuplicateOfMultiEventCommand) {

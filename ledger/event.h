@@ -125,11 +125,15 @@ struct ReservationLineReserved {
   friend bool operator==(const ReservationLineReserved&, const ReservationLineReserved&) = default;
 };
 
+// quantity leaves (on_hand and reserved drop); released_quantity, the part
+// of the allocation a partial commit did not take, is released (reserved
+// drops). quantity + released_quantity is the allocation's quantity.
 struct ReservationCommitted {
   ReservationId reservation_id;
   WarehouseCode warehouse;
   Quantity quantity = 0;
   std::uint32_t allocation_index = 0;
+  Quantity released_quantity = 0;
   friend bool operator==(const ReservationCommitted&, const ReservationCommitted&) = default;
 };
 

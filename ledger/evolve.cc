@@ -163,8 +163,13 @@ class StateMutator {
   }
 
   absl::Status operator()(const ReservationCommitted& e) {
-    return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
-                             ReservationStatus::kCommitted, LevelChangesOf(e)[0]);
+    // The codec bounds both; an event built in memory is checked again.
+    if (e.quantity < 0 || e.released_quantity < 0 || e.quantity > kStockMax || e.released_quantity > kStockMax) {
+      return Broken(absl::StrCat("commit of ", e.reservation_id.value(), "#", e.allocation_index,
+                                 " with a quantity outside 0..", kStockMax));
+    }
+    return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity + e.released_quantity,
+                             ReservationStatus::kCommitted, LevelChangesOf(e)[0], e.released_quantity);
   }
   absl::Status operator()(const ReservationReleased& e) {
     return ResolveAllocation(e.reservation_id, e.allocation_index, e.warehouse, e.quantity,
@@ -298,8 +303,11 @@ class StateMutator {
     return absl::OkStatus();
   }
 
+  // `quantity` is the whole allocation's; `released` the part a partial
+  // commit released.
   absl::Status ResolveAllocation(const ReservationId& id, std::uint32_t index, const WarehouseCode& warehouse,
-                                 Quantity quantity, ReservationStatus to, const LevelChange& change) {
+                                 Quantity quantity, ReservationStatus to, const LevelChange& change,
+                                 Quantity released = 0) {
     auto it = s_.reservations_.find(id.value());
     if (it == s_.reservations_.end() || index >= it->second.allocations.size()) {
       return Broken(absl::StrCat("resolution of unknown reservation allocation ", id.value(), "#", index));
@@ -316,6 +324,7 @@ class StateMutator {
     RETURN_IF_ERROR(ChangeLevel(change));
     bool was_active = r.status() == ReservationStatus::kActive;
     a.status = to;
+    a.released = released;
     if (was_active && r.status() != ReservationStatus::kActive) {
       r.resolved_at_ms = env_.occurred_at_ms;
       s_.active_by_expiry_.erase({r.expires_at_ms, id.value()});

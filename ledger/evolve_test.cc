@@ -190,6 +190,26 @@ TEST_F(EvolveTest, RefusesResolutionThatDisagreesWithItsReservation) {
   Fold(Ev("A", commit(3, "W1")));
 }
 
+TEST_F(EvolveTest, PartialCommitMovesBothFiguresAndMustAddUpToTheAllocation) {
+  Basic();
+  Fold(Ev("A", Line("R1", "W1", 4)));
+  auto commit = [](Quantity q, Quantity released) {
+    return ReservationCommitted{.reservation_id = ReservationId("R1"), .warehouse = WarehouseCode("W1"),
+                                .quantity = q, .released_quantity = released};
+  };
+  ExpectRefused(Ev("A", commit(1, 2)));   // 3 of 4
+  ExpectRefused(Ev("A", commit(2, 3)));   // 5 of 4
+  ExpectRefused(Ev("A", commit(5, -1)));  // adds up, but releases a negative
+  ExpectRefused(Ev("A", commit(-1, 5)));
+  Fold(Ev("A", commit(1, 3)));
+  EXPECT_EQ(Level("A", "W1"), (StockLevel{9, 0, 0}));
+  const ReservationAllocation& a = state_.reservation(ReservationId("R1"))->allocations[0];
+  EXPECT_EQ(a.status, ReservationStatus::kCommitted);
+  EXPECT_EQ(a.released, 3);
+  EXPECT_EQ(a.committed(), 1);
+  ExpectRefused(Ev("A", commit(1, 3)));  // resolved once
+}
+
 TEST_F(EvolveTest, RefusesResolvingAnIncompleteAllocation) {
   Basic();
   Fold(Ev("A", Line("R1", "W1", 3, 1, 2)));  // allocation 0 not folded yet

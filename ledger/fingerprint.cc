@@ -56,11 +56,13 @@ class FingerprintVisitor {
     Int(c.delta);
     Int(static_cast<std::int64_t>(c.reason));
     Str(c.reference);
+    Expected(c.expected_on_hand);
   }
   void operator()(const CountStock& c) {
     Str(c.sku.value());
     Str(c.warehouse.value());
     Int(c.counted);
+    Expected(c.expected_on_hand);
   }
   void operator()(const ShipTransfer& c) {
     Str(c.transfer_id.value());
@@ -83,7 +85,19 @@ class FingerprintVisitor {
     Int(static_cast<std::int64_t>(c.split));
     Str(c.preferred_region);
   }
-  void operator()(const CommitReservation& c) { Str(c.reservation_id.value()); }
+  // Lines join only when given, so whole commits keep the fingerprints they
+  // were remembered with.
+  void operator()(const CommitReservation& c) {
+    Str(c.reservation_id.value());
+    if (c.lines.empty()) return;
+    Int(static_cast<std::int64_t>(c.lines.size()));
+    for (const CommitLine& line : c.lines) {
+      Opt(line.request_line);
+      Str(line.sku.value());
+      Str(line.warehouse.value());
+      Int(line.quantity);
+    }
+  }
   // if_committed is left out on purpose: it says how to treat a state, not
   // what is asked, and commands remembered before it existed (order
   // cancellations redelivered across an upgrade) must still match.
@@ -112,6 +126,15 @@ class FingerprintVisitor {
   }
 
  private:
+  // An expectation joins only when given, so adjustments and counts
+  // remembered before the field existed keep their fingerprints. Given, it is
+  // part of what is asked: a retry under the same command id with another
+  // expectation is a reused key, not a duplicate whose expectation held.
+  void Expected(const std::optional<Quantity>& expected_on_hand) {
+    if (!expected_on_hand) return;
+    Int(1);
+    Int(*expected_on_hand);
+  }
   void Str(std::string_view s) { h_.AddString(s); }
   void Int(std::int64_t v) { h_.AddInt(v); }
   void Attrs(const Attributes& attributes) {

@@ -60,7 +60,89 @@ struct RunStats {
   std::size_t refused_blocked = 0;   // reservations refused by a sales block
   std::size_t extended = 0;          // ExtendReservation accepted
   std::size_t expired_now = 0;       // an operator's ExpireReservation accepted
+  std::size_t expected_held = 0;     // adjustments and counts accepted with a fresh expected_on_hand
+  std::size_t expected_stale = 0;    // refused kOnHandChanged
+  std::size_t partial_commits = 0;   // CommitReservation with lines accepted
+  std::size_t partial_refused = 0;   // ... refused for a line (more than held, overlapping)
 };
+
+struct Totals {
+  Quantity on_hand = 0;
+  Quantity reserved = 0;
+};
+Totals TotalsOf(const State& state) {
+  Totals t;
+  for (const ItemState& item : state.items()) {
+    for (const LevelEntry& e : item.levels) {
+      t.on_hand += e.level.on_hand;
+      t.reserved += e.level.reserved;
+    }
+  }
+  return t;
+}
+
+// Stock conservation of an accepted commit: on hand falls by exactly the
+// units shipped (the lines' quantities, or all that was held for a whole
+// commit) and reserved by all the reservation held; the released rest is
+// available again. Nothing else moves.
+::testing::AssertionResult CommitConserves(const State& before, const State& after, const CommitReservation& c) {
+  const ReservationState* r = before.reservation(c.reservation_id);
+  if (r == nullptr) return ::testing::AssertionFailure() << "committed an unknown reservation";
+  Quantity held = 0;
+  for (const ReservationAllocation& a : r->allocations) held += a.quantity;
+  Quantity shipped = c.lines.empty() ? held : 0;
+  for (const CommitLine& line : c.lines) shipped += line.quantity;
+  const Totals tb = TotalsOf(before);
+  const Totals ta = TotalsOf(after);
+  if (tb.on_hand - ta.on_hand != shipped || tb.reserved - ta.reserved != held) {
+    return ::testing::AssertionFailure() << c.reservation_id << ": on hand fell " << tb.on_hand - ta.on_hand
+                                         << " (shipped " << shipped << "), reserved fell "
+                                         << tb.reserved - ta.reserved << " (held " << held << ")";
+  }
+  Quantity left = 0;
+  for (const ReservationAllocation& a : after.reservation(c.reservation_id)->allocations) left += a.committed();
+  if (left != shipped) {
+    return ::testing::AssertionFailure() << c.reservation_id << " records " << left << " committed, shipped "
+                                         << shipped;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// An adjustment's or count's expected on hand, if it carries one.
+std::optional<Quantity> ExpectedOnHandOf(const CommandBody& body) {
+  if (const auto* a = std::get_if<AdjustStock>(&body)) return a->expected_on_hand;
+  if (const auto* c = std::get_if<CountStock>(&body)) return c->expected_on_hand;
+  return std::nullopt;
+}
+
+// Optimistic concurrency: a command with an expectation is refused
+// kOnHandChanged exactly when on hand differed, naming the figure, and one
+// accepted had the figure it expected.
+::testing::AssertionResult ExpectationKept(const State& before, const Command& command, const Decision& d,
+                                           RunStats& stats) {
+  const std::optional<Quantity> expected = ExpectedOnHandOf(command.body);
+  if (!expected || d.duplicate) return ::testing::AssertionSuccess();
+  const auto& [sku, warehouse] = std::visit(
+      [](const auto& c) -> std::pair<Sku, WarehouseCode> {
+        if constexpr (requires { c.warehouse; c.sku; }) return {c.sku, c.warehouse};
+        return {};
+      },
+      command.body);
+  const Quantity on_hand = before.Level(sku, warehouse).on_hand;
+  const bool stale = d.rejection && d.rejection->reason == RejectionReason::kOnHandChanged;
+  if (stale) {
+    ++stats.expected_stale;
+    if (*expected == on_hand || d.rejection->on_hand != on_hand) {
+      return ::testing::AssertionFailure() << "refused as stale: expected " << *expected << ", on hand " << on_hand;
+    }
+  } else if (d.accepted()) {
+    ++stats.expected_held;
+    if (*expected != on_hand) {
+      return ::testing::AssertionFailure() << "accepted expecting " << *expected << " with on hand " << on_hand;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
 
 // No allocation of an accepted reservation takes from a (SKU, warehouse)
 // that a sales block covered when it was decided (ledger/stock_rules.h).
@@ -89,6 +171,7 @@ void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
     Command command = generator.Next(live, now);
     State before = live;
     Decision d = DecideAndApply(live, command);
+    ASSERT_TRUE(ExpectationKept(before, command, d, stats)) << "at step " << step;
     if (d.duplicate) {
       ++stats.duplicates;
       ASSERT_TRUE(live == before) << "a duplicate changed the state at step " << step;
@@ -98,12 +181,19 @@ void RunSeed(std::uint64_t seed, int steps, RunStats& stats) {
       ASSERT_TRUE(NoneBlocked(before, d)) << "at step " << step;
       if (std::holds_alternative<BlockSales>(command.body)) ++stats.blocks;
       if (std::holds_alternative<ExtendReservation>(command.body)) ++stats.extended;
+      if (const auto* c = std::get_if<CommitReservation>(&command.body)) {
+        ASSERT_TRUE(CommitConserves(before, live, *c)) << "at step " << step;
+        if (!c->lines.empty()) ++stats.partial_commits;
+      }
       if (const auto* e = std::get_if<ExpireReservation>(&command.body); e && e->when == ExpireWhen::kNow) {
         ++stats.expired_now;
       }
     } else {
       ++stats.rejected;
       if (d.rejection->reason == RejectionReason::kSalesBlocked) ++stats.refused_blocked;
+      if (d.rejection->field.rfind("lines[", 0) == 0 && std::holds_alternative<CommitReservation>(command.body)) {
+        ++stats.partial_refused;
+      }
       ASSERT_TRUE(d.events.empty());
       ASSERT_TRUE(live == before) << "a rejection changed the state at step " << step;
     }
@@ -150,6 +240,10 @@ TEST(LedgerPropertyTest, RandomHistoriesKeepInvariantsAndReplayExactly) {
   EXPECT_GT(stats.refused_blocked, 20u);
   EXPECT_GT(stats.extended, 20u);
   EXPECT_GT(stats.expired_now, 20u);
+  EXPECT_GT(stats.expected_held, 100u);
+  EXPECT_GT(stats.expected_stale, 100u);
+  EXPECT_GT(stats.partial_commits, 100u);
+  EXPECT_GT(stats.partial_refused, 20u);
 }
 
 }  // namespace

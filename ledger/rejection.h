@@ -8,6 +8,7 @@
 #define LEDGER_REJECTION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ enum class RejectionReason : std::uint8_t {
   kSalesBlocked,          // a sales block covers a reservation line; the message names it
   kNotBlocked,            // UnblockSales where no block of that scope stands
   kExpiryNotLater,        // ExtendReservation to an expiry not after the current one
+  kOnHandChanged,         // an adjustment's or count's expected_on_hand is stale; `on_hand` is the figure now
 };
 
 std::string_view ToString(RejectionReason reason);
@@ -51,6 +53,7 @@ struct Rejection {
   std::string message;
   std::string field;                     // kInvalidArgument: the offending field path
   std::vector<LineAvailability> lines;   // kInsufficientStock: every request line
+  std::optional<Quantity> on_hand;       // kOnHandChanged: on hand at the command's SKU and warehouse
 
   absl::StatusCode code() const;
   absl::Status ToStatus() const;

@@ -440,6 +440,7 @@ class SnapshotCodec {
         c.add_allocation_quantity(a.quantity);
         c.add_allocation_status(ToProto(a.status));
         c.add_allocation_present(a.present);
+        c.add_allocation_released(a.released);
       }
     }
   }
@@ -459,6 +460,11 @@ class SnapshotCodec {
     RETURN_IF_ERROR(ExpectRows(c.allocation_quantity(), allocation_rows, "reservations.allocation_quantity"));
     RETURN_IF_ERROR(ExpectRows(c.allocation_status(), allocation_rows, "reservations.allocation_status"));
     RETURN_IF_ERROR(ExpectRows(c.allocation_present(), allocation_rows, "reservations.allocation_present"));
+    // Files before format version 3 have no released column: nothing released.
+    const bool has_released = c.allocation_released_size() > 0;
+    if (has_released) {
+      RETURN_IF_ERROR(ExpectRows(c.allocation_released(), allocation_rows, "reservations.allocation_released"));
+    }
     s.reservations_.reserve(n);
     int a_row = 0;
     for (int row = 0; row < static_cast<int>(n); ++row) {
@@ -485,6 +491,12 @@ class SnapshotCodec {
         a.quantity = c.allocation_quantity(a_row);
         ASSIGN_OR_RETURN(a.status, FromProtoReservationStatus(c.allocation_status().Get(a_row)));
         a.present = c.allocation_present(a_row);
+        a.released = has_released ? c.allocation_released(a_row) : 0;
+        if (a.released < 0 || a.released > a.quantity ||
+            (a.released != 0 && a.status != ReservationStatus::kCommitted)) {
+          return Corrupt("reservation ", base::AsAbsl(key), " releases ", a.released, " of ", a.quantity,
+                         " units while ", base::AsAbsl(ToString(a.status)));
+        }
         ++a_row;
       }
     }

@@ -39,8 +39,9 @@
 namespace ledger {
 
 // The snapshot format this build writes, and the newest it reads. 2: sales
-// blocks (a version-1 file has none, so it reads as is).
-inline constexpr std::uint32_t kSnapshotFormatVersion = 2;
+// blocks (a version-1 file has none, so it reads as is). 3: the units a
+// partial commit released per allocation (older files have none: read as 0).
+inline constexpr std::uint32_t kSnapshotFormatVersion = 3;
 
 struct Snapshot {
   State state;

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -93,10 +94,14 @@ void BuildRichState(Driver& d, State& s) {
   d.Must(s, BlockSales{.sku = Sku("C"), .warehouse = WarehouseCode("W1"), .reason = "shelf"});
   d.Must(s, BlockSales{.sku = Sku("B"), .reason = "lifted"});
   d.Must(s, UnblockSales{.sku = Sku("B")});
+  d.Must(s, MakeReserve("R8", {Line("E", 3, "W1")}));
+  d.Must(s, CommitReservation{.reservation_id = ReservationId("R8"), .lines = {{.request_line = 0, .quantity = 1}}});
 }
 
 void ExpectRich(const State& s) {
-  ASSERT_EQ(s.reservations().size(), 7u);
+  ASSERT_EQ(s.reservations().size(), 8u);
+  ASSERT_EQ(s.reservation(ReservationId("R8"))->allocations.size(), 1u);
+  EXPECT_EQ(s.reservation(ReservationId("R8"))->allocations[0].released, 2);
   EXPECT_EQ(s.reservation(ReservationId("R1"))->status(), ReservationStatus::kActive);
   EXPECT_EQ(s.reservation(ReservationId("R2"))->status(), ReservationStatus::kCommitted);
   EXPECT_EQ(s.reservation(ReservationId("R3"))->status(), ReservationStatus::kReleased);
@@ -260,18 +265,39 @@ TEST(SnapshotTest, NewerVersionIsFailedPrecondition) {
   EXPECT_EQ(DecodeSnapshot(FrameSnapshot(body, 0), {}).status().code(), absl::StatusCode::kDataLoss);
 }
 
-// Version 1 had no sales blocks: its files still load, with none.
-TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
+// The rich state as a file of an older format `version`: its body without
+// what that version lacked (`strip` removes it).
+absl::StatusOr<Snapshot> DecodeAsOlder(std::uint32_t version,
+                                       const std::function<void(inventory::internal::v1::Snapshot&)>& strip) {
   Driver d;
   State s;
   BuildRichState(d, s);
   inventory::internal::v1::Snapshot body;
-  ASSERT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
-  ASSERT_GT(body.sales_blocks().item_size(), 0);
-  body.clear_sales_blocks();
-  absl::StatusOr<Snapshot> old = DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), 1), {});
+  EXPECT_TRUE(body.ParseFromString(BodyOf(MustEncode(s, kOffsets))));
+  strip(body);
+  return DecodeSnapshot(FrameSnapshot(body.SerializeAsString(), version), {});
+}
+
+// Version 1 had no sales blocks: its files still load, with none.
+TEST(SnapshotTest, VersionOneWithoutSalesBlocksStillLoads) {
+  absl::StatusOr<Snapshot> old = DecodeAsOlder(1, [](inventory::internal::v1::Snapshot& body) {
+    EXPECT_GT(body.sales_blocks().item_size(), 0);
+    body.clear_sales_blocks();
+  });
   ASSERT_TRUE(old.ok()) << old.status();
   for (const ItemState& item : old->state.items()) EXPECT_TRUE(item.sales_blocks.empty()) << item.sku;
+}
+
+// Version 2 had no released units: none were released.
+TEST(SnapshotTest, VersionTwoWithoutReleasedUnitsStillLoads) {
+  absl::StatusOr<Snapshot> old = DecodeAsOlder(2, [](inventory::internal::v1::Snapshot& body) {
+    EXPECT_GT(body.reservations().allocation_released_size(), 0);
+    body.mutable_reservations()->clear_allocation_released();
+  });
+  ASSERT_TRUE(old.ok()) << old.status();
+  for (const auto& [id, r] : old->state.reservations()) {
+    for (const ReservationAllocation& a : r.allocations) EXPECT_EQ(a.released, 0) << id;
+  }
 }
 
 // A checksummed body whose content is wrong: the reader's checks after the
@@ -293,6 +319,19 @@ TEST(SnapshotTest, ValidChecksumWithBadContentIsDataLoss) {
   bad = good;
   bad.mutable_reservations()->set_allocation_item(0, 1000);
   expect_refused(bad, "item #1000");
+  bad = good;
+  bad.mutable_reservations()->mutable_allocation_released()->RemoveLast();
+  expect_refused(bad, "allocation_released");
+  int active_row = 0;  // an active allocation: only a committed one may have released units
+  while (good.reservations().allocation_status(active_row) != inventory::internal::v1::RESERVATION_STATUS_ACTIVE) {
+    ++active_row;
+  }
+  bad = good;
+  bad.mutable_reservations()->set_allocation_released(active_row, 1);
+  expect_refused(bad, "releases 1 of");
+  bad = good;
+  bad.mutable_reservations()->set_allocation_released(0, -1);
+  expect_refused(bad, "releases -1 of");
   bad = good;
   bad.mutable_items()->mutable_level_count()->RemoveLast();
   expect_refused(bad, "level_count");

@@ -99,6 +99,9 @@ struct ReservationAllocation {
   Quantity quantity = 0;
   ReservationStatus status = ReservationStatus::kActive;
   bool present = false;  // its Reserved event has been folded
+  Quantity released = 0;  // committed: the units its partial commit released
+  // The units that left: quantity - released once committed, else 0.
+  Quantity committed() const { return status == ReservationStatus::kCommitted ? quantity - released : 0; }
   friend bool operator==(const ReservationAllocation&, const ReservationAllocation&) = default;
 };
 

@@ -29,7 +29,7 @@ struct ChangesOf {
     return {{.warehouse = &e.warehouse, .reserved = e.quantity}};
   }
   LevelChanges operator()(const ReservationCommitted& e) const {
-    return {{.warehouse = &e.warehouse, .on_hand = -e.quantity, .reserved = -e.quantity}};
+    return {{.warehouse = &e.warehouse, .on_hand = -e.quantity, .reserved = -(e.quantity + e.released_quantity)}};
   }
   LevelChanges operator()(const ReservationReleased& e) const {
     return {{.warehouse = &e.warehouse, .reserved = -e.quantity}};

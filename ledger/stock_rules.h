@@ -49,7 +49,9 @@ struct LevelChange {
 //   transfer shipped              from: on_hand -= q;  to: incoming += q
 //   transfer received             to: on_hand += q, incoming -= q
 //   reserved                      reserved += q
-//   committed                     on_hand -= q, reserved -= q (the goods leave)
+//   committed                     on_hand -= q, reserved -= q + released
+//                                 (the goods leave; a partial commit
+//                                 releases the rest of the allocation)
 //   released, expired             reserved -= q
 using LevelChanges = absl::InlinedVector<LevelChange, 2>;
 

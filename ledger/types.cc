@@ -87,13 +87,15 @@ std::string_view ToString(RejectionReason reason) {
     case RejectionReason::kSalesBlocked: return "sales_blocked";
     case RejectionReason::kNotBlocked: return "not_blocked";
     case RejectionReason::kExpiryNotLater: return "expiry_not_later";
+    case RejectionReason::kOnHandChanged: return "on_hand_changed";
   }
   return "unknown";
 }
 
 // BRIEF.md decision 8, by Abseil's guidance: NOT_FOUND for unknown entities,
 // FAILED_PRECONDITION where the system's state must change first (no retry
-// as is), ALREADY_EXISTS for taken ids, OUT_OF_RANGE for figures past limits.
+// as is), ALREADY_EXISTS for taken ids, OUT_OF_RANGE for figures past limits,
+// ABORTED for a stale expected figure (read again and retry the sequence).
 absl::StatusCode Rejection::code() const {
   switch (reason) {
     case RejectionReason::kInvalidArgument:
@@ -113,6 +115,7 @@ absl::StatusCode Rejection::code() const {
     case RejectionReason::kSalesBlocked:
     case RejectionReason::kNotBlocked:
     case RejectionReason::kExpiryNotLater: return absl::StatusCode::kFailedPrecondition;
+    case RejectionReason::kOnHandChanged: return absl::StatusCode::kAborted;
   }
   return absl::StatusCode::kUnknown;
 }

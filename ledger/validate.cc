@@ -146,6 +146,11 @@ std::optional<Rejection> CheckSkuAndWarehouse(const Sku& sku, const WarehouseCod
   return CheckCode("warehouse", warehouse.value(), kWarehouseCodeLengthMax);
 }
 
+std::optional<Rejection> CheckExpectedOnHand(const std::optional<Quantity>& expected_on_hand) {
+  if (!expected_on_hand) return std::nullopt;
+  return CheckNonNegative("expected_on_hand", *expected_on_hand, kStockMax);
+}
+
 std::optional<Rejection> Check(const ReceiveStock& c) {
   if (auto r = CheckSkuAndWarehouse(c.sku, c.warehouse)) return r;
   if (auto r = CheckMovementQuantity("quantity", c.quantity)) return r;
@@ -166,11 +171,13 @@ std::optional<Rejection> Check(const AdjustStock& c) {
   if (adds && c.delta < 0) {
     return InvalidField("delta", absl::StrCat("must be positive for reason ", AsAbsl(ToString(c.reason))));
   }
+  if (auto r = CheckExpectedOnHand(c.expected_on_hand)) return r;
   return CheckText("reference", c.reference, kTextLengthMax);
 }
 
 std::optional<Rejection> Check(const CountStock& c) {
   if (auto r = CheckSkuAndWarehouse(c.sku, c.warehouse)) return r;
+  if (auto r = CheckExpectedOnHand(c.expected_on_hand)) return r;
   return CheckNonNegative("counted", c.counted, kStockMax);
 }
 
@@ -204,8 +211,31 @@ std::optional<Rejection> Check(const Reserve& c) {
   return CheckText("preferred_region", c.preferred_region, kTextLengthMax);
 }
 
+// A partial commit's line on its own; Decide checks it against the reservation.
+std::optional<Rejection> CheckCommitLine(const CommitLine& line) {
+  if (line.request_line) {
+    if (!line.sku.empty() || !line.warehouse.empty()) {
+      return InvalidField(".request_line", "give either request_line or sku and warehouse, not both");
+    }
+    if (*line.request_line >= kReservationLinesMax) {
+      return InvalidField(".request_line", absl::StrCat("must be below ", kReservationLinesMax));
+    }
+  } else {
+    if (auto r = CheckCode(".sku", line.sku.value(), kSkuLengthMax)) return r;
+    if (auto r = CheckCode(".warehouse", line.warehouse.value(), kWarehouseCodeLengthMax)) return r;
+  }
+  return CheckMovementQuantity(".quantity", line.quantity);
+}
+
 std::optional<Rejection> Check(const CommitReservation& c) {
-  return CheckId("reservation_id", c.reservation_id.value());
+  if (auto r = CheckId("reservation_id", c.reservation_id.value())) return r;
+  if (c.lines.size() > kReservationAllocationsMax) {
+    return InvalidField("lines", absl::StrCat("has ", c.lines.size(), " lines; at most ", kReservationAllocationsMax));
+  }
+  for (std::size_t i = 0; i < c.lines.size(); ++i) {
+    if (auto r = CheckCommitLine(c.lines[i])) return Prefixed(std::move(r), absl::StrCat("lines[", i, "]"));
+  }
+  return std::nullopt;
 }
 std::optional<Rejection> Check(const ReleaseReservation& c) {
   return CheckId("reservation_id", c.reservation_id.value());

@@ -8,7 +8,7 @@
 namespace metrics {
 namespace {
 
-static_assert(static_cast<size_t>(ledger::RejectionReason::kExpiryNotLater) + 1 == kRejectionReasonCount,
+static_assert(static_cast<size_t>(ledger::RejectionReason::kOnHandChanged) + 1 == kRejectionReasonCount,
               "a RejectionReason was added: update kRejectionReasonCount");
 
 // Index order of ledger::CommandBody.

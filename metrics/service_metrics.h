@@ -38,7 +38,7 @@ enum class Check : uint8_t { kWriter, kProjector, kAudit };
 inline constexpr size_t kCheckCount = 3;
 
 inline constexpr size_t kCommandKindCount = std::variant_size_v<ledger::CommandBody>;
-inline constexpr size_t kRejectionReasonCount = 17;  // ledger::RejectionReason, static_assert in the .cc
+inline constexpr size_t kRejectionReasonCount = 18;  // ledger::RejectionReason, static_assert in the .cc
 inline constexpr size_t kGrpcCodeCount = 17;         // grpc::StatusCode 0..16
 
 // Where a malformed W3C traceparent arrived (label `source` of

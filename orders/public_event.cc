@@ -86,9 +86,12 @@ std::optional<PublicEvent> Primary(const ledger::Event& e, const LevelView& befo
     o.Int("quantity", q).Int("allocationIndex", index);
     return o;
   };
+  // quantity: the units that left; releasedQuantity: those a partial commit
+  // released (0 for a whole commit), available again.
   if (const auto* r = std::get_if<ledger::ReservationCommitted>(&e.payload)) {
-    return make("inventory.confirmed",
-                resolution("inventory.confirmed", r->reservation_id, r->warehouse, r->quantity, r->allocation_index));
+    JsonObject o = resolution("inventory.confirmed", r->reservation_id, r->warehouse, r->quantity, r->allocation_index);
+    o.Int("releasedQuantity", r->released_quantity);
+    return make("inventory.confirmed", std::move(o));
   }
   if (const auto* r = std::get_if<ledger::ReservationReleased>(&e.payload)) {
     JsonObject o = resolution("inventory.released", r->reservation_id, r->warehouse, r->quantity, r->allocation_index);

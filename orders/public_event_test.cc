@@ -34,6 +34,13 @@ ledger::Reserve Reserve(const char* id, const char* order, const ledger::Sku& sk
   return r;
 }
 
+// Berlin and a mug with `on_hand` received there.
+void MugInBerlin(Mapper& m, ledger::Quantity reorder_point, ledger::Quantity on_hand) {
+  m.Apply(ledger::RegisterWarehouse{ledger::WarehouseCode("BER-1"), "Berlin", "eu", 1, true});
+  m.Apply(ledger::CreateItem{ledger::Sku("MUG"), "Mug", "", {}, reorder_point, 10});
+  m.Apply(ledger::ReceiveStock{ledger::Sku("MUG"), ledger::WarehouseCode("BER-1"), on_hand, "po-1"});
+}
+
 std::vector<std::string> Types(const std::vector<PublicEvent>& events) {
   std::vector<std::string> out;
   for (const PublicEvent& e : events) out.push_back(e.type);
@@ -76,13 +83,36 @@ TEST(PublicEvents, LifecycleStockAndAlerts) {
   EXPECT_NE(got[0].json.find(R"("reason":"payment_failed")"), std::string::npos) << got[0].json;
 }
 
+TEST(PublicEvents, PartialCommitSaysWhatLeftAndWhatWasReleased) {
+  Mapper m;
+  const ledger::Sku mug("MUG");
+  const ledger::WarehouseCode ber("BER-1");
+  MugInBerlin(m, 0, 4);
+  // All 4 reserved: out of stock.
+  ASSERT_EQ(Types(m.Apply(Reserve("r-o-1", "o-1", mug, ber))),
+            (std::vector<std::string>{"inventory.reserved", "inventory.out_of_stock"}));
+  // One ships, three are available again: the release raises back in stock.
+  std::vector<PublicEvent> got =
+      m.Apply(ledger::CommitReservation{ledger::ReservationId("r-o-1"), {{.request_line = 0, .quantity = 1}}});
+  ASSERT_EQ(Types(got), (std::vector<std::string>{"inventory.confirmed", "inventory.back_in_stock"}));
+  EXPECT_NE(got[0].json.find(R"("warehouseId":"BER-1","quantity":1,"allocationIndex":0,"releasedQuantity":3)"),
+            std::string::npos)
+      << got[0].json;
+  // A whole commit says it released nothing.
+  ledger::Reserve rest = Reserve("r-o-2", "o-2", mug, ber);
+  rest.lines[0].quantity = 3;
+  m.Apply(rest);
+  got = m.Apply(ledger::CommitReservation{ledger::ReservationId("r-o-2")});
+  ASSERT_FALSE(got.empty());
+  EXPECT_NE(got[0].json.find(R"("quantity":3,"allocationIndex":0,"releasedQuantity":0)"), std::string::npos)
+      << got[0].json;
+}
+
 TEST(PublicEvents, SalesBlocksAreAnnouncedWithTheirScopeAndReason) {
   Mapper m;
   const ledger::Sku mug("MUG");
   const ledger::WarehouseCode ber("BER-1");
-  m.Apply(ledger::RegisterWarehouse{ber, "Berlin", "eu", 1, true});
-  m.Apply(ledger::CreateItem{mug, "Mug", "", {}, 5, 10});
-  m.Apply(ledger::ReceiveStock{mug, ber, 8, "po-1"});
+  MugInBerlin(m, 5, 8);
   std::vector<PublicEvent> got = m.Apply(ledger::BlockSales{mug, ber, "recall"});
   ASSERT_EQ(Types(got), std::vector<std::string>{"inventory.sales_blocked"}) << "a block raises no stock alert";
   EXPECT_EQ(got[0].key, "MUG");

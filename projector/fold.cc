@@ -138,7 +138,8 @@ struct Fold::Visitor {
     return Moves(e, "reserved", e.reservation_id.value());
   }
   absl::Status operator()(const ledger::ReservationCommitted& e) {
-    RETURN_IF_ERROR(fold.Resolve(ctx, e.reservation_id, e.allocation_index, ledger::ReservationStatus::kCommitted));
+    RETURN_IF_ERROR(fold.Resolve(ctx, e.reservation_id, e.allocation_index, ledger::ReservationStatus::kCommitted,
+                                 e.released_quantity));
     return Moves(e, "committed", e.reservation_id.value());
   }
   absl::Status operator()(const ledger::ReservationReleased& e) {
@@ -436,7 +437,7 @@ absl::Status Fold::ReserveLine(const Context& ctx, const ledger::ReservationLine
 }
 
 absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
-                           ledger::ReservationStatus to) {
+                           ledger::ReservationStatus to, ledger::Quantity released) {
   ASSIGN_OR_RETURN(Cached<v1::Reservation>* row, ReservationRow(id.value()));
   if (!row->value || index >= static_cast<uint32_t>(row->value->allocations_size()) ||
       row->value->allocations(static_cast<int>(index)).status() != v1::RESERVATION_STATUS_ACTIVE) {
@@ -444,7 +445,9 @@ absl::Status Fold::Resolve(const Context& ctx, const ledger::ReservationId& id, 
   } else {
     v1::Reservation& r = *row->value;
     v1::ReservationStatus before = StatusOf(r);
-    r.mutable_allocations(static_cast<int>(index))->set_status(ledger::ToProto(to));
+    v1::Allocation* allocation = r.mutable_allocations(static_cast<int>(index));
+    allocation->set_status(ledger::ToProto(to));
+    allocation->set_released_quantity(released);
     v1::ReservationStatus after = StatusOf(r);
     if (before == v1::RESERVATION_STATUS_ACTIVE && after != v1::RESERVATION_STATUS_ACTIVE) {
       r.set_resolved_at_ms(ledger::EpochMs(ctx.envelope.occurred_at_ms));

@@ -103,8 +103,9 @@ class Fold {
   // The reservation row's side of a reserved or resolved allocation (the
   // level's side is ChangeLevel).
   absl::Status ReserveLine(const Context& ctx, const ledger::ReservationLineReserved& e);
+  // `released`: the units of the allocation a partial commit released.
   absl::Status Resolve(const Context& ctx, const ledger::ReservationId& id, uint32_t index,
-                       ledger::ReservationStatus to);
+                       ledger::ReservationStatus to, ledger::Quantity released = 0);
   absl::Status ChangeCategory(const std::string& sku, const std::string& from, const std::string& to);
   void CountTransition(std::optional<inventory::v1::ReservationStatus> from, inventory::v1::ReservationStatus to);
   void Anomaly(const Context& ctx, std::string_view what);

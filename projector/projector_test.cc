@@ -380,6 +380,42 @@ TEST_F(ProjectorViewsTest, ReservationsCountsAndStockSets) {
   EXPECT_EQ(counts->released, 2);
 }
 
+TEST_F(ProjectorViewsTest, PartialCommitShipsSomeAndReleasesTheRest) {
+  ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
+  ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-2"), WarehouseCode("WH-B"), 4, ""}).accepted());
+  ledger::Reserve reserve{ReservationId("R-P"), OrderId("O-P"),
+                          {{Sku("SKU-1"), 6, WarehouseCode("WH-A")}, {Sku("SKU-2"), 2, WarehouseCode("WH-B")}},
+                          ledger::DurationMs{60'000}};
+  ASSERT_TRUE(history_->Run(reserve).accepted());
+  ledger::CommitReservation partial{ReservationId("R-P"), {{.request_line = 0, .quantity = 4}}};
+  ASSERT_TRUE(history_->Run(partial).accepted());
+
+  auto projector = StartProjector(log_.get(), path_);
+  ASSERT_NE(projector, nullptr);
+  auto s = projector->NewSnapshot();
+  auto r = s->Reservation("R-P");
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->status(), v1::RESERVATION_STATUS_COMMITTED);
+  ASSERT_EQ((*r)->allocations_size(), 2);
+  EXPECT_EQ((*r)->allocations(0).quantity(), 6);
+  EXPECT_EQ((*r)->allocations(0).released_quantity(), 2);
+  EXPECT_EQ((*r)->allocations(1).released_quantity(), 2);
+  EXPECT_EQ((*r)->allocations(1).status(), v1::RESERVATION_STATUS_COMMITTED);
+  // 4 of SKU-1 left; the other 2 and both of SKU-2 are available again.
+  EXPECT_EQ(LevelOf(*s, "SKU-1", "WH-A").on_hand(), 6);
+  EXPECT_EQ(LevelOf(*s, "SKU-1", "WH-A").reserved(), 0);
+  EXPECT_EQ(LevelOf(*s, "SKU-2", "WH-B").on_hand(), 4);
+  EXPECT_EQ(LevelOf(*s, "SKU-2", "WH-B").available(), 4);
+  std::vector<v1::InventoryUpdate> moves = MovementsOf(*s, "SKU-1");
+  ASSERT_FALSE(moves.empty());
+  EXPECT_EQ(moves.back().movement().kind(), "committed");
+  EXPECT_EQ(moves.back().movement().delta_on_hand(), -4);
+  EXPECT_EQ(moves.back().movement().delta_reserved(), -6);
+  auto counts = s->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->committed, 1);
+}
+
 TEST_F(ProjectorViewsTest, SalesBlocksInTheItemRowAndTheReport) {
   ASSERT_TRUE(history_->Run(ledger::ReceiveStock{Sku("SKU-1"), WarehouseCode("WH-A"), 10, ""}).accepted());
   ASSERT_TRUE(history_->Run(ledger::BlockSales{Sku("SKU-1"), WarehouseCode("WH-B"), "audit"}).accepted());
@@ -661,6 +697,7 @@ void ExpectViewsEqualState(const Snapshot& s, const ledger::State& state) {
     ASSERT_EQ((*view)->allocations_size(), static_cast<int>(r.allocations.size()));
     for (size_t i = 0; i < r.allocations.size(); ++i) {
       EXPECT_EQ((*view)->allocations(static_cast<int>(i)).quantity(), r.allocations[i].quantity) << id;
+      EXPECT_EQ((*view)->allocations(static_cast<int>(i)).released_quantity(), r.allocations[i].released) << id;
     }
     switch (r.status()) {
       case ledger::ReservationStatus::kActive: ++expect_counts.active; break;

@@ -112,6 +112,7 @@ std::string ReservationDiff(const ledger::State& state, const ledger::Reservatio
     AddDiff(&diff, field + ".warehouse", state.warehouse(a.warehouse).code.value(), va.warehouse());
     AddDiff(&diff, field + ".quantity", a.quantity, va.quantity());
     AddDiff(&diff, field + ".request_line", a.request_line, va.request_line());
+    AddDiff(&diff, field + ".released_quantity", a.released, va.released_quantity());
     AddDiff(&diff, field + ".status", pb::ReservationStatus_Name(ToProto(a.status)),
             pb::ReservationStatus_Name(va.status()));
   }

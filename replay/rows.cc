@@ -18,7 +18,7 @@ std::string_view ReleaseReasonName(ledger::ReleaseReason reason) {
 // The payload-specific cells of an event row.
 struct Movement {
   std::string warehouse, other_warehouse;
-  std::optional<int64_t> quantity, counted;
+  std::optional<int64_t> quantity, counted, released;
   std::string reason, reference, reservation_id, order_id, transfer_id, name, category;
 };
 
@@ -77,9 +77,11 @@ struct ToMovement {
     m.reservation_id = e.reservation_id.value();
     m.order_id = e.order_id.value();
   }
+  // quantity: the units that left; released: those a partial commit released.
   void operator()(const ledger::ReservationCommitted& e) {
     m.warehouse = e.warehouse.value();
     m.quantity = e.quantity;
+    if (e.released_quantity > 0) m.released = e.released_quantity;
     m.reservation_id = e.reservation_id.value();
   }
   void operator()(const ledger::ReservationReleased& e) {
@@ -121,7 +123,7 @@ const std::vector<std::string>& EventColumns() {
       "partition", "offset",    "event_id",       "occurred_at",    "occurred_at_ms", "kind",
       "sku",       "warehouse", "other_warehouse", "quantity",      "counted",        "reason",
       "reference", "reservation_id", "order_id",  "transfer_id",    "name",           "category",
-      "actor",     "command_id", "correlation_id", "traceparent"};
+      "actor",     "command_id", "correlation_id", "traceparent", "released"};
   return kColumns;
 }
 
@@ -151,7 +153,8 @@ std::vector<Cell> EventRow(const eventlog::LogPosition& position, const ledger::
           Text(env.actor),
           Text(env.command_id.value()),
           Text(env.correlation_id),
-          Text(env.traceparent)};
+          Text(env.traceparent),
+          Number(m.released)};
 }
 
 std::string MovementWarehouse(const ledger::Event& event) {

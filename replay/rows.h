@@ -13,7 +13,8 @@
 //   is warehouse, empty for every warehouse), reference (a reservation
 //   extension's: the new expiry, RFC 3339), reservation_id,
 //   order_id, transfer_id, name, category (an item's; a warehouse's region),
-//   actor, command_id, correlation_id.
+//   actor, command_id, correlation_id, traceparent, released (a partial
+//   commit's: the units of the allocation it released; quantity is what left).
 // Empty text cells are written as empty CSV fields and omitted from JSON.
 //
 // Thread-safety: pure functions.

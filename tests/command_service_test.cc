@@ -669,6 +669,77 @@ TEST_F(CommandServiceTest, AdjustInventoryReceiveAdjustCount) {
                  pb::Rejection::REASON_LIMIT_EXCEEDED);
 }
 
+TEST_F(CommandServiceTest, AdjustInventoryWithExpectedOnHand) {
+  CreateWarehouse("W1");
+  CreateItem("SKU-A");
+  Receive("SKU-A", "W1", 20);
+  pb::AdjustInventoryRequest count;
+  *count.mutable_context() = Context("occ-count");
+  count.set_sku("SKU-A");
+  count.set_warehouse("W1");
+  count.set_counted_quantity(18);
+  count.set_expected_on_hand(20);
+  auto counted = Call(&Stub::AdjustInventory, count);
+  ASSERT_TRUE(counted.status.ok()) << Describe(counted.status);
+  EXPECT_EQ(counted.resp.level().on_hand(), 18);
+  // The retry is a duplicate although its expectation no longer holds.
+  auto retried = Call(&Stub::AdjustInventory, count);
+  ASSERT_TRUE(retried.status.ok()) << Describe(retried.status);
+  EXPECT_TRUE(retried.resp.result().duplicate());
+  EXPECT_EQ(retried.resp.level().on_hand(), 18);
+
+  // Stale: ABORTED with the current figure, nothing appended.
+  pb::AdjustInventoryRequest stale;
+  *stale.mutable_context() = Context("occ-adjust");
+  stale.set_sku("SKU-A");
+  stale.set_warehouse("W1");
+  stale.set_adjust_delta(-2);
+  stale.set_reason(pb::ADJUSTMENT_REASON_DAMAGE);
+  stale.set_expected_on_hand(20);
+  auto refused = ExpectRejected(&Stub::AdjustInventory, stale, grpc::StatusCode::ABORTED, "on hand is 18",
+                                pb::Rejection::REASON_ON_HAND_CHANGED);
+  ASSERT_TRUE(refused.rejection.has_value());
+  ASSERT_TRUE(refused.rejection->has_current_on_hand());
+  EXPECT_EQ(refused.rejection->current_on_hand(), 18);
+  // Read again, decide again: the same command id with the fresh figure goes through.
+  stale.set_expected_on_hand(refused.rejection->current_on_hand());
+  auto adjusted = Call(&Stub::AdjustInventory, stale);
+  ASSERT_TRUE(adjusted.status.ok()) << Describe(adjusted.status);
+  EXPECT_FALSE(adjusted.resp.result().duplicate());
+  EXPECT_EQ(adjusted.resp.level().on_hand(), 16);
+  // Expecting zero is an expectation too (the field is optional, not 0 = none).
+  pb::AdjustInventoryRequest zero = count;
+  zero.mutable_context()->set_command_id("occ-zero");
+  zero.set_expected_on_hand(0);
+  auto zero_refused = ExpectRejected(&Stub::AdjustInventory, zero, grpc::StatusCode::ABORTED, "on hand is 16",
+                                     pb::Rejection::REASON_ON_HAND_CHANGED);
+  ASSERT_TRUE(zero_refused.rejection.has_value());
+  EXPECT_EQ(zero_refused.rejection->current_on_hand(), 16);
+
+  // A receipt takes no expectation; a negative one is malformed.
+  pb::AdjustInventoryRequest receipt;
+  *receipt.mutable_context() = Context("occ-receive");
+  receipt.set_sku("SKU-A");
+  receipt.set_warehouse("W1");
+  receipt.set_receive_quantity(5);
+  receipt.set_expected_on_hand(16);
+  ExpectRejected(&Stub::AdjustInventory, receipt, grpc::StatusCode::INVALID_ARGUMENT, "receipt",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "expected_on_hand");
+  zero.set_expected_on_hand(-1);
+  ExpectRejected(&Stub::AdjustInventory, zero, grpc::StatusCode::INVALID_ARGUMENT, "expected_on_hand",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "expected_on_hand");
+  // Other rejections carry no figure.
+  auto below = ExpectRejected(&Stub::AdjustInventory, [&] {
+    pb::AdjustInventoryRequest r = stale;
+    r.mutable_context()->set_command_id("occ-below");
+    r.set_adjust_delta(-17);
+    r.set_expected_on_hand(16);
+    return r;
+  }(), grpc::StatusCode::FAILED_PRECONDITION, "reserved", pb::Rejection::REASON_BELOW_RESERVED);
+  ASSERT_TRUE(below.rejection.has_value());
+  EXPECT_FALSE(below.rejection->has_current_on_hand());
+}
+
 TEST_F(CommandServiceTest, TransferInventoryShipAndReceive) {
   CreateWarehouse("FROM");
   CreateWarehouse("TO");
@@ -928,6 +999,72 @@ TEST_F(CommandServiceTest, ReserveCommitRelease) {
   EXPECT_EQ(total, 9);
   EXPECT_EQ(warehouses.size(), 2u);
   ExpectTokenInLog(split_out.resp.result());
+}
+
+TEST_F(CommandServiceTest, PartialCommitShipsTheLinesAndReleasesTheRest) {
+  CreateWarehouse("W1");
+  CreateItem("SKU-P1");
+  CreateItem("SKU-P2");
+  Receive("SKU-P1", "W1", 10);
+  Receive("SKU-P2", "W1", 5);
+  auto reserved = Call(&Stub::CheckAndReserveStock, ReserveRequest("pres-1", {{"SKU-P1", 6}, {"SKU-P2", 2}}));
+  ASSERT_TRUE(reserved.status.ok()) << Describe(reserved.status);
+
+  pb::CommitReservationRequest commit;
+  *commit.mutable_context() = Context("pcommit-1");
+  commit.set_reservation_id("r-pres-1");
+  // Refusals name the request's own field and append nothing.
+  pb::CommitLine* line = commit.add_lines();
+  line->set_sku("SKU-P1");
+  line->set_warehouse("W1");
+  line->set_quantity(7);
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "more than the 6 reserved",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "lines[0].quantity");
+  line->set_quantity(0);
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "lines[0].quantity",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "lines[0].quantity");
+  line->set_quantity(4);
+  line->set_warehouse("W9");
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "names nothing",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "lines[0].sku");
+  line->set_warehouse("W1");
+  pb::CommitLine* by_index = commit.add_lines();
+  by_index->set_request_line(0);
+  by_index->set_quantity(1);
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "lines[0] names already",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "lines[1].request_line");
+  by_index->set_request_line(7);
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "names nothing",
+                 pb::Rejection::REASON_INVALID_ARGUMENT, "lines[1].request_line");
+  commit.mutable_lines()->RemoveLast();
+
+  // 4 of SKU-P1 ship; its other 2 and SKU-P2's 2 are released.
+  auto committed = Call(&Stub::CommitReservation, commit);
+  ASSERT_TRUE(committed.status.ok()) << Describe(committed.status);
+  ExpectTokenInLog(committed.resp.result());
+  const pb::Reservation& r = committed.resp.reservation();
+  EXPECT_EQ(r.status(), pb::RESERVATION_STATUS_COMMITTED);
+  ASSERT_EQ(r.allocations_size(), 2);
+  EXPECT_EQ(r.allocations(0).quantity(), 6);
+  EXPECT_EQ(r.allocations(0).released_quantity(), 2);
+  EXPECT_EQ(r.allocations(1).released_quantity(), 2);
+  EXPECT_EQ(CountEvents<ledger::ReservationCommitted>([](const ledger::ReservationCommitted& e) {
+              return e.reservation_id.value() == "r-pres-1";
+            }),
+            2);
+  auto dup = Call(&Stub::CommitReservation, commit);
+  ASSERT_TRUE(dup.status.ok()) << Describe(dup.status);
+  EXPECT_TRUE(dup.resp.result().duplicate());
+  pb::StockLevel p1 = Probe("SKU-P1", "W1");
+  EXPECT_EQ(p1.on_hand(), 6);
+  EXPECT_EQ(p1.reserved(), 0);
+  pb::StockLevel p2 = Probe("SKU-P2", "W1");
+  EXPECT_EQ(p2.on_hand(), 5);
+  EXPECT_EQ(p2.available(), 5);
+  // The same command id with other lines is another request.
+  commit.mutable_lines(0)->set_quantity(3);
+  ExpectRejected(&Stub::CommitReservation, commit, grpc::StatusCode::INVALID_ARGUMENT, "command_id",
+                 pb::Rejection::REASON_IDEMPOTENCY_KEY_REUSED, "context.command_id");
 }
 
 // 64 client threads fight over 10 hot SKUs: never more reservations than stock.

@@ -15,6 +15,14 @@ warehouse; levels, the report and availability show the block; the same
 through `inventoryctl stock block/unblock` and `levels`; `as-of` lists the
 blocks in force at a time, `history` the sales_blocked/sales_unblocked
 events, and `audit` finds the read models agreeing with the log.
+Partial commit: /commit with lines ships those units and releases the rest
+(Allocation.releasedQuantity), refusing more than reserved or a line naming
+nothing with the line's field; `inventoryctl commit --request-line`; history
+shows what left and what was released, and the audit agrees.
+Optimistic concurrency: /count and /adjust with expectedOnHand apply when it
+holds and are 409 ABORTED (REASON_ON_HAND_CHANGED, details.currentOnHand)
+when stale; a retry of an applied one is a duplicate; a receipt refuses the
+field; the same through `inventoryctl stock count --expected-on-hand`.
 The child is always stopped at the end.
 """
 import http.client
@@ -200,6 +208,95 @@ class ReservationExpiryTest(unittest.TestCase):
         kinds = [h['kind'] for h in history if h.get('reservation_id') in ('r-hold', 'r-hold2')]
         self.assertEqual(kinds, ['reservation_line_reserved', 'reservation_extended', 'reservation_expired',
                                  'reservation_line_reserved', 'reservation_extended', 'reservation_expired'])
+
+
+class PartialCommitTest(unittest.TestCase):
+
+    def test_partial_commit_ships_some_and_releases_the_rest(self):
+        ok('POST', '/api/v1/items', {'item': {'sku': 'CUP', 'name': 'Cup'}}, 'item-CUP')
+        ok('POST', '/api/v1/inventory/receive', {'sku': 'CUP', 'warehouse': 'MUC-1', 'receiveQuantity': '10'},
+           'recv-CUP')
+        ok('POST', '/api/v1/reservations',
+           {'reservationId': 'r-part', 'lines': [{'sku': 'CUP', 'quantity': '6', 'warehouse': 'MUC-1'}]}, 'res-part')
+        status, err = call('POST', '/api/v1/reservations/r-part/commit',
+                           {'lines': [{'requestLine': 0, 'quantity': '7'}]}, 'ship-part')
+        self.assertEqual((status, err['code'], err['field']), (400, 'INVALID_ARGUMENT', 'lines[0].quantity'), err)
+        self.assertIn('more than the 6 reserved', err['message'])
+        status, err = call('POST', '/api/v1/reservations/r-part/commit',
+                           {'lines': [{'sku': 'CUP', 'warehouse': 'BER-1', 'quantity': '1'}]}, 'ship-part')
+        self.assertEqual((status, err['field']), (400, 'lines[0].sku'), err)
+        doc = ok('POST', '/api/v1/reservations/r-part/commit',
+                 {'lines': [{'sku': 'CUP', 'warehouse': 'MUC-1', 'quantity': '4'}]}, 'ship-part')
+        self.assertEqual(doc['reservation']['status'], 'RESERVATION_STATUS_COMMITTED')
+        self.assertEqual(doc['reservation']['allocations'][0]['releasedQuantity'], '2')
+        again = ok('POST', '/api/v1/reservations/r-part/commit',
+                   {'lines': [{'sku': 'CUP', 'warehouse': 'MUC-1', 'quantity': '4'}]}, 'ship-part')
+        self.assertTrue(again['result'].get('duplicate'))
+        levels = ok('GET', '/api/v1/inventory/CUP?minToken=' + token_text(doc))
+        total = levels['levels'][0]['total']
+        self.assertEqual((total['onHand'], total['reserved']), ('6', '0'))
+        got = ok('GET', '/api/v1/reservations/r-part?minToken=' + token_text(doc))
+        self.assertEqual(got['reservation']['allocations'][0]['releasedQuantity'], '2')
+
+        # inventoryctl: a second reservation, shipped by request line.
+        ok('POST', '/api/v1/reservations',
+           {'reservationId': 'r-part2', 'lines': [{'sku': 'CUP', 'quantity': '3', 'warehouse': 'MUC-1'}]},
+           'res-part2')
+        p = ctl('commit', 'r-part2', '--request-line', '0:4', check=1)
+        self.assertIn('lines[0].quantity', p.stderr)
+        ctl('commit', 'r-part2', '--request-line', '0:1', '--command-id', 'ctl-ship', check=0)
+        out = inventoryd_harness.wait_for(
+            'the partial commit in the reservation view',
+            lambda: (lambda o: o if 'released 2' in o else None)(ctl('reservation', 'get', 'r-part2', check=0).stdout))
+        self.assertIn('(committed 1, released 2)', out)
+
+        # The log tools: history shows what left and what was released; as-of and the audit agree.
+        history = [json.loads(l) for l in ctl('history', '--sku', 'CUP', '--format', 'jsonl',
+                                              check=0).stdout.splitlines() if l.strip()]
+        commits = [(h['reservation_id'], h['quantity'], h.get('released'), h['on_hand'], h['reserved'])
+                   for h in history if h['kind'] == 'reservation_committed']
+        self.assertEqual(commits, [('r-part', 4, 2, 6, 0), ('r-part2', 1, 2, 5, 0)])
+        as_of = ctl('as-of', str(history[-1]['occurred_at_ms']), '--format', 'csv', check=0).stdout
+        self.assertIn('CUP,MUC-1,5,0,5,0', as_of)
+        self.assertIn('audit: OK', ctl('audit', check=0).stdout)
+
+
+class ExpectedOnHandTest(unittest.TestCase):
+
+    def test_stale_expectation_is_409_with_the_current_figure(self):
+        ok('POST', '/api/v1/items', {'item': {'sku': 'JUG', 'name': 'Jug'}}, 'item-JUG')
+        ok('POST', '/api/v1/inventory/receive', {'sku': 'JUG', 'warehouse': 'BER-1', 'receiveQuantity': '12'},
+           'recv-JUG')
+        doc = ok('POST', '/api/v1/inventory/count',
+                 {'sku': 'JUG', 'warehouse': 'BER-1', 'countedQuantity': '11', 'expectedOnHand': '12'}, 'occ-1')
+        self.assertEqual(doc['level']['onHand'], '11')
+        again = ok('POST', '/api/v1/inventory/count',
+                   {'sku': 'JUG', 'warehouse': 'BER-1', 'countedQuantity': '11', 'expectedOnHand': '12'}, 'occ-1')
+        self.assertTrue(again['result'].get('duplicate'))
+        status, err = call('POST', '/api/v1/inventory/adjust',
+                           {'sku': 'JUG', 'warehouse': 'BER-1', 'adjustDelta': '-1', 'reason': 'ADJUSTMENT_REASON_DAMAGE',
+                            'expectedOnHand': '12'}, 'occ-2')
+        self.assertEqual((status, err['code']), (409, 'ABORTED'), err)
+        self.assertEqual(err['details']['reason'], 'REASON_ON_HAND_CHANGED')
+        self.assertEqual(err['details']['currentOnHand'], '11')
+        self.assertIn('on hand is 11', err['message'])
+        doc = ok('POST', '/api/v1/inventory/adjust',
+                 {'sku': 'JUG', 'warehouse': 'BER-1', 'adjustDelta': '-1', 'reason': 'ADJUSTMENT_REASON_DAMAGE',
+                  'expectedOnHand': err['details']['currentOnHand']}, 'occ-2')
+        self.assertEqual(doc['level']['onHand'], '10')
+        status, err = call('POST', '/api/v1/inventory/receive',
+                           {'sku': 'JUG', 'warehouse': 'BER-1', 'receiveQuantity': '1', 'expectedOnHand': '10'},
+                           'occ-3')
+        self.assertEqual((status, err['code'], err['field']), (400, 'INVALID_ARGUMENT', 'expected_on_hand'))
+        # inventoryctl: the same refusal, exit 1, naming the figure.
+        p = ctl('stock', 'count', 'JUG', 'BER-1', '9', '--expected-on-hand', '12', check=1)
+        self.assertIn('REASON_ON_HAND_CHANGED', p.stderr)
+        self.assertIn('on hand now 10', p.stderr)
+        ctl('stock', 'count', 'JUG', 'BER-1', '9', '--expected-on-hand', '10', check=0)
+        history = [json.loads(l) for l in ctl('history', '--sku', 'JUG', '--format', 'jsonl',
+                                              check=0).stdout.splitlines() if l.strip()]
+        self.assertEqual([h['kind'] for h in history],
+                         ['item_created', 'stock_received', 'stock_counted', 'stock_adjusted', 'stock_counted'])
 
 
 def main():

@@ -119,6 +119,7 @@ int Refused(const grpc::Status& status, const grpc::ClientContext& ctx, const Co
       absl::StrAppend(&detail, "; line ", line.line(), " ", line.sku(), " requested ", line.requested(), " available ",
                       line.available());
     }
+    if (rejection->has_current_on_hand()) absl::StrAppend(&detail, "; on hand now ", rejection->current_on_hand());
     detail += ")";
   }
   std::fprintf(stderr, "inventoryctl: refused: %s: %s%s\n", CodeName(status.error_code()).c_str(),
@@ -420,6 +421,7 @@ struct ClientCommands::Args {
   CLI::App* stock_block = nullptr;
   CLI::App* stock_unblock = nullptr;
   int64_t quantity = 0;
+  int64_t expected_on_hand = 0;  // with --expected-on-hand only
   std::string reason;
   std::string reference;
   std::string to_warehouse;
@@ -434,6 +436,7 @@ struct ClientCommands::Args {
   std::string reservation_id;
   std::string order_id;
   std::vector<std::string> lines;
+  std::vector<std::string> request_lines;  // commit --request-line
   int64_t ttl_ms = 0;
   bool allow_split = false;
   std::string preferred_region;
@@ -461,6 +464,7 @@ struct ClientCommands::Args {
   int WarehouseCreate();
   int WarehouseUpdate();
   int Reserve();
+  int Commit();
   int Levels();
   int ReservationGet();
   int Watch();
@@ -522,6 +526,10 @@ ClientCommands::ClientCommands(CLI::App& app) : args_(std::make_unique<Args>()) 
     s->add_option("--reference", a.reference, "Document id recorded with the event");
   }
   a.stock_adjust->add_option("--reason", a.reason, "damage, loss, found, correction or return")->required();
+  for (CLI::App* s : {a.stock_adjust, a.stock_count}) {
+    s->add_option("--expected-on-hand", a.expected_on_hand,
+                  "Refuse (ABORTED, exit 1) unless on hand is exactly this figure now");
+  }
   a.stock_transfer = stock->add_subcommand("transfer", "Ship QUANTITY of SKU from FROM to TO (incoming there)");
   a.stock_transfer->add_option("sku", a.sku, "The SKU")->required();
   a.stock_transfer->add_option("from", a.warehouse, "Source warehouse")->required();
@@ -550,8 +558,12 @@ ClientCommands::ClientCommands(CLI::App& app) : args_(std::make_unique<Args>()) 
   a.reserve->add_option("--ttl-ms", a.ttl_ms, "Time to live (0: the service default)");
   a.reserve->add_flag("--allow-split", a.allow_split, "A line may be split across warehouses");
   a.reserve->add_option("--region", a.preferred_region, "Preferred region");
-  a.commit = app.add_subcommand("commit", "Commit a reservation (the stock leaves)");
+  a.commit = app.add_subcommand("commit", "Commit a reservation (the stock leaves); with lines, only those units");
   a.commit->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
+  a.commit->add_option("--line", a.lines,
+                       "SKU:QUANTITY@WAREHOUSE to commit (repeatable); the rest of the reservation is released");
+  a.commit->add_option("--request-line", a.request_lines,
+                       "LINE:QUANTITY: commit QUANTITY of the reserve request's line LINE (repeatable)");
   a.release = app.add_subcommand("release", "Release a reservation (the stock is available again)");
   a.release->add_option("reservation_id", a.reservation_id, "Reservation id")->required();
   a.release->add_option("--reason", a.release_reason, "cancelled, payment-failed or order-cancelled")
@@ -649,6 +661,9 @@ int ClientCommands::Args::Dispatch() {
     r.set_sku(sku);
     r.set_warehouse(warehouse);
     r.set_reference(reference);
+    for (CLI::App* s : {stock_adjust, stock_count}) {
+      if (s->parsed() && s->count("--expected-on-hand") > 0) r.set_expected_on_hand(expected_on_hand);
+    }
     if (stock_receive->parsed()) {
       r.set_receive_quantity(quantity);
     } else if (stock_count->parsed()) {
@@ -693,11 +708,7 @@ int ClientCommands::Args::Dispatch() {
     return Send<pb::UnblockSalesRequest, pb::UnblockSalesResponse>(c, r, &CommandStub::UnblockSales);
   }
   if (reserve->parsed()) return Reserve();
-  if (commit->parsed()) {
-    pb::CommitReservationRequest r;
-    r.set_reservation_id(reservation_id);
-    return Send<pb::CommitReservationRequest, pb::CommitReservationResponse>(c, r, &CommandStub::CommitReservation);
-  }
+  if (commit->parsed()) return Commit();
   if (release->parsed()) {
     pb::ReleaseReservedStockRequest r;
     r.set_reservation_id(reservation_id);
@@ -778,6 +789,52 @@ int ClientCommands::Args::WarehouseUpdate() {
   return Send<pb::UpdateWarehouseRequest, pb::UpdateWarehouseResponse>(common, r, &CommandStub::UpdateWarehouse);
 }
 
+namespace {
+
+// A --line value, NAME:QUANTITY[@WAREHOUSE]; NAMEs (SKUs) may contain ':' so
+// it splits at the last one. False when malformed.
+bool ParseLineSpec(const std::string& text, std::string* name, int64_t* quantity, std::string* warehouse) {
+  std::string spec = text;
+  warehouse->clear();
+  if (const size_t a = spec.rfind('@'); a != std::string::npos) {
+    *warehouse = spec.substr(a + 1);
+    spec.resize(a);
+  }
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(spec.substr(colon + 1), quantity)) return false;
+  *name = spec.substr(0, colon);
+  return true;
+}
+
+}  // namespace
+
+int ClientCommands::Args::Commit() {
+  pb::CommitReservationRequest r;
+  r.set_reservation_id(reservation_id);
+  std::string line_name, at;
+  int64_t q = 0;
+  for (const std::string& text : lines) {
+    if (!ParseLineSpec(text, &line_name, &q, &at) || at.empty()) {
+      return Usage("--line: '" + text + "' is not SKU:QUANTITY@WAREHOUSE");
+    }
+    pb::CommitLine* line = r.add_lines();
+    line->set_sku(line_name);
+    line->set_warehouse(at);
+    line->set_quantity(q);
+  }
+  for (const std::string& text : request_lines) {
+    uint32_t index = 0;
+    if (!ParseLineSpec(text, &line_name, &q, &at) || !at.empty() || !absl::SimpleAtoi(line_name, &index)) {
+      return Usage("--request-line: '" + text + "' is not LINE:QUANTITY");
+    }
+    pb::CommitLine* line = r.add_lines();
+    line->set_request_line(index);
+    line->set_quantity(q);
+  }
+  return Send<pb::CommitReservationRequest, pb::CommitReservationResponse>(common, r,
+                                                                           &CommandStub::CommitReservation);
+}
+
 int ClientCommands::Args::Reserve() {
   pb::CheckAndReserveStockRequest r;
   r.set_reservation_id(reservation_id);
@@ -785,21 +842,14 @@ int ClientCommands::Args::Reserve() {
   r.set_ttl_ms(ttl_ms);
   r.set_allow_split(allow_split);
   r.set_preferred_region(preferred_region);
+  std::string sku_text, at;
+  int64_t q = 0;
   for (const std::string& text : lines) {
-    // SKU:QUANTITY[@WAREHOUSE]; SKUs may contain ':' so split at the last one.
-    std::string spec = text;
-    std::string at;
-    if (const size_t a = spec.rfind('@'); a != std::string::npos) {
-      at = spec.substr(a + 1);
-      spec.resize(a);
-    }
-    const size_t colon = spec.rfind(':');
-    int64_t q = 0;
-    if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(spec.substr(colon + 1), &q)) {
+    if (!ParseLineSpec(text, &sku_text, &q, &at)) {
       return Usage("--line: '" + text + "' is not SKU:QUANTITY[@WAREHOUSE]");
     }
     pb::OrderLine* line = r.add_lines();
-    line->set_sku(spec.substr(0, colon));
+    line->set_sku(sku_text);
     line->set_quantity(q);
     line->set_warehouse(at);
   }
@@ -858,8 +908,13 @@ int ClientCommands::Args::ReservationGet() {
               res.order_id().c_str(), pb::ReservationStatus_Name(res.status()).c_str(),
               static_cast<long long>(res.expires_at_ms()));
   for (const pb::Allocation& al : res.allocations()) {
-    std::printf("  line %u  %s  %s  %lld\n", al.request_line(), al.sku().c_str(), al.warehouse().c_str(),
+    std::printf("  line %u  %s  %s  %lld", al.request_line(), al.sku().c_str(), al.warehouse().c_str(),
                 static_cast<long long>(al.quantity()));
+    if (al.released_quantity() > 0) {
+      std::printf("  (committed %lld, released %lld)", static_cast<long long>(al.quantity() - al.released_quantity()),
+                  static_cast<long long>(al.released_quantity()));
+    }
+    std::printf("\n");
   }
   return kExitOk;
 }

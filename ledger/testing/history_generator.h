@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -87,9 +88,17 @@ class HistoryGenerator {
           (reason == AdjustmentReason::kCorrection && Chance(50))) {
         delta = -delta;
       }
-      return AdjustStock{AnySku(), AnyWarehouse(), delta, reason, ""};
+      Sku sku = AnySku();
+      WarehouseCode warehouse = AnyWarehouse();
+      std::optional<Quantity> expected = Expectation(state, sku, warehouse);
+      return AdjustStock{std::move(sku), std::move(warehouse), delta, reason, "", expected};
     }
-    if (roll < 30) return CountStock{AnySku(), AnyWarehouse(), Qty(60) - 1};
+    if (roll < 30) {
+      Sku sku = AnySku();
+      WarehouseCode warehouse = AnyWarehouse();
+      std::optional<Quantity> expected = Expectation(state, sku, warehouse);
+      return CountStock{std::move(sku), std::move(warehouse), Qty(60) - 1, expected};
+    }
     if (roll < 34) {
       TransferId id(absl::StrCat("T-", transfers_.size()));
       transfers_.push_back(id.value());
@@ -97,8 +106,9 @@ class HistoryGenerator {
     }
     if (roll < 37 && !transfers_.empty()) return ReceiveTransfer{TransferId(transfers_[Pick(transfers_.size())])};
     if (roll < 70) return AnyReserve(now_ms);
-    if (roll < 82) return CommitReservation{KnownReservation(state)};
-    if (roll < 92) return ReleaseReservation{KnownReservation(state), ReleaseReason::kCancelled};
+    if (roll < 82) return AnyCommit(state);
+    if (roll < 91) return ReleaseReservation{KnownReservation(state), ReleaseReason::kCancelled};
+    if (roll < 92) return ExtendReservation{RecentReservation(), DurationMs{1'000 + Pick(180'000)}};
     if (roll < 94) return ExpireReservation{KnownReservation(state)};
     if (roll < 95) return ExpireReservation{RecentReservation(), ExpireWhen::kNow};
     if (roll < 96) return ExtendReservation{RecentReservation(), DurationMs{1'000 + Pick(180'000)}};
@@ -113,6 +123,38 @@ class HistoryGenerator {
       scope = item->sales_blocks[Pick(item->sales_blocks.size())].warehouse;
     }
     return UnblockSales{hot, scope};
+  }
+
+  // A whole commit more often than not; else a partial shipment of some allocations (by
+  // request line or by SKU and warehouse), now and then one naming more
+  // units than it holds or overlapping another line.
+  CommitReservation AnyCommit(const State& state) {
+    if (!Chance(60)) return CommitReservation{KnownReservation(state)};
+    CommitReservation c{RecentReservation()};  // likely still active
+    const ReservationState* r = state.reservation(c.reservation_id);
+    if (r == nullptr) return c;
+    for (const ReservationAllocation& a : r->allocations) {
+      if (!a.present || Chance(40)) continue;
+      CommitLine line;
+      if (Chance(50)) {
+        line.request_line = a.request_line;
+      } else {
+        line.sku = state.item(a.item).sku;
+        line.warehouse = state.warehouse(a.warehouse).code;
+      }
+      line.quantity = Qty(a.quantity) + (Chance(15) ? a.quantity : 0);
+      c.lines.push_back(std::move(line));
+    }
+    return c;
+  }
+
+  // An adjustment's or count's expected on hand: none mostly, else the
+  // figure now (fresh) or one it is not (stale, as after a concurrent change).
+  std::optional<Quantity> Expectation(const State& state, const Sku& sku, const WarehouseCode& warehouse) {
+    if (!Chance(40)) return std::nullopt;
+    const Quantity on_hand = state.Level(sku, warehouse).on_hand;
+    if (Chance(50)) return on_hand;
+    return on_hand + 1 + static_cast<Quantity>(Pick(3));
   }
 
   Reserve AnyReserve(TimeMs) {
