@@ -29,7 +29,7 @@
 // Reservation expiry: the writer publishes the earliest active expiry; the
 // ExpiryScheduler (command-api/expiry.h) calls ExpireDue() when it passes.
 //
-// Thread-safety: Submit, SubmitMany, ExpireDue and NextExpiryMs may be called
+// Thread-safety: Submit, SubmitMany, ExpireDue, NextExpiryMs and fenced may be called
 // from any thread. Completions run on the writer thread: they may read the
 // State they are given, must be quick and must not block or Submit.
 #ifndef COMMAND_API_WRITER_H_
