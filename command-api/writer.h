@@ -84,7 +84,8 @@ struct WriterOptions {
 
 // The outcome of one command, once durable (or refused).
 struct WriteResult {
-  absl::Status status;  // OK, the rejection's status, UNAVAILABLE, or FAILED_PRECONDITION once fenced
+  // OK, the rejection's status, UNAVAILABLE, or (once fenced) FAILED_PRECONDITION.
+  absl::Status status;
   std::optional<ledger::Rejection> rejection;  // when decide refused it
   bool duplicate = false;                      // command id already applied
   // Where its events landed: the consistency token. For a duplicate, the
