@@ -4,13 +4,23 @@
 // flags into CommandRoleOptions and registers service() with its gRPC server;
 // the orders role (orders/orders_role.h) runs on writer().
 //
-// Thread-safety: Start and Stop from one thread; writer() and service() are
-// safe to use from any thread until Stop.
+// Fenced (command-api/writer.h): once the log refuses the writer's appends
+// for good (on Kafka, a newer writer took the transactional id), the role
+// marks the gRPC health of inventory.v1.CommandService and of the whole
+// server ("") NOT_SERVING at once (see ReportHealthTo) and fenced() turns
+// FAILED_PRECONDITION, for GET /ready and for inventoryd, which then drains
+// and exits (docs/reliability.md "A fenced writer").
+//
+// Thread-safety: Start and Stop from one thread; writer(), service(),
+// fenced() and ReportHealthTo are safe to use from any thread until Stop.
 #ifndef COMMAND_API_COMMAND_ROLE_H_
 #define COMMAND_API_COMMAND_ROLE_H_
 
+#include <grpcpp/health_check_service_interface.h>
+
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "absl/status/statusor.h"
 #include "base/clock.h"
@@ -48,10 +58,24 @@ class CommandRole {
   Writer* writer() const { return writer_.get(); }
   CommandServiceImpl* service() const { return service_.get(); }
 
+  // OK while the writer can append; once fenced, for good, why not
+  // (FAILED_PRECONDITION, the answer every command gets).
+  absl::Status fenced() const { return writer_->fenced(); }
+
+  // From now on, marks `health`'s "inventory.v1.CommandService" and ""
+  // statuses NOT_SERVING the moment the writer is fenced, or at once if it
+  // already is. REQUIRES: health outlives the role (or the role's Stop).
+  void ReportHealthTo(grpc::HealthCheckServiceInterface* health);
+
  private:
   explicit CommandRole(CommandRoleOptions options);
+  // The writer's on_fenced, on its thread.
+  void OnFenced();
 
   const CommandRoleOptions options_;
+  std::mutex health_mu_;
+  grpc::HealthCheckServiceInterface* health_ = nullptr;  // guarded by health_mu_
+  bool fenced_ = false;                                  // guarded by health_mu_
   SnapshotStore snapshots_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ExpiryScheduler> expiry_;

@@ -113,6 +113,7 @@ absl::Status Writer::SubmitMany(std::vector<std::pair<Command, Completion>> comm
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("the command writer is shutting down");
+    if (!fenced_.ok()) return fenced_;
     if (queue_.size() + commands.size() > options_.queue_commands_max) {
       return absl::ResourceExhaustedError(absl::StrCat("the command queue is full (", options_.queue_commands_max,
                                                        " commands waiting); retry with backoff"));
@@ -158,6 +159,11 @@ WriterStats Writer::stats() const {
   return stats_;
 }
 
+absl::Status Writer::fenced() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fenced_;
+}
+
 void Writer::Run() {
   for (;;) {
     std::vector<Pending> batch = TakeBatch();
@@ -197,6 +203,10 @@ std::vector<Writer::Pending> Writer::TakeBatch() {
 // at a time, answering each chunk's commands once its append is durable.
 void Writer::Process(std::vector<Pending>& batch) {
   std::size_t i = 0;
+  if (absl::Status fenced = this->fenced(); !fenced.ok()) {
+    for (Pending& pending : batch) Complete(pending, {.status = fenced});
+    return;
+  }
   while (i < batch.size()) {
     if (!healthy_ && !RecoverForBatch(batch, i)) return;
     Chunk chunk = Decide(batch, i);
@@ -211,6 +221,12 @@ void Writer::Process(std::vector<Pending>& batch) {
     if (!positions.ok()) {
       spdlog::error("append of {} events failed: {}", chunk.records.size(), positions.status().ToString());
       healthy_ = false;  // the state folded events the log may not hold
+      if (eventlog::AppendRefusedForGood(positions.status())) {
+        Fence(positions.status());
+        const absl::Status fenced = this->fenced();
+        for (std::size_t j = chunk.begin; j < batch.size(); ++j) Complete(batch[j], {.status = fenced});
+        return;
+      }
       for (std::size_t j = chunk.begin; j < chunk.end; ++j) {
         if (options_.metrics != nullptr) options_.metrics->OnCommandUnavailable(batch[j].command);
         Complete(batch[j], Unavailable(positions.status()));
@@ -322,6 +338,21 @@ WriteResult Writer::Unavailable(const absl::Status& cause) {
   result.status = absl::UnavailableError(
       absl::StrCat("the event log did not take the write; retry with the same command_id: ", cause.message()));
   return result;
+}
+
+// Fenced for good: no retry against this process can succeed, so the answer
+// says where to go instead.
+void Writer::Fence(const absl::Status& cause) {
+  absl::Status fenced = absl::FailedPreconditionError(absl::StrCat(
+      "the command writer can never append again and is shutting down (", cause.message(),
+      "); send the command to the current writer (the same command_id is safe)"));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    INV_CHECK(fenced_.ok());
+    fenced_ = fenced;
+  }
+  spdlog::error("{}", fenced.ToString());
+  if (options_.on_fenced) options_.on_fenced(fenced);
 }
 
 void Writer::Complete(Pending& pending, const WriteResult& result) {

@@ -15,6 +15,13 @@
 // client's retry with the same command id is a duplicate: nothing is lost or
 // doubled.)
 //
+// If the log refuses an append for good (eventlog::AppendRefusedForGood:
+// on Kafka, a newer writer fenced this one), the writer is fenced: that
+// batch, every queued command and every later Submit are answered
+// FAILED_PRECONDITION naming the cause, without rebuilding the state or
+// touching the log again, and options.on_fenced runs once. Its owner then
+// gets the process out of the way (command-api/command_role.h).
+//
 // Start-up: load the newest valid snapshot (corrupt ones are skipped with a
 // warning), replay the log after it, then accept commands. Snapshots are saved
 // every N events or T seconds from a copy of the state, on a background thread.
@@ -22,7 +29,7 @@
 // Reservation expiry: the writer publishes the earliest active expiry; the
 // ExpiryScheduler (command-api/expiry.h) calls ExpireDue() when it passes.
 //
-// Thread-safety: Submit, SubmitMany, ExpireDue and NextExpiryMs may be called
+// Thread-safety: Submit, SubmitMany, ExpireDue, NextExpiryMs and fenced may be called
 // from any thread. Completions run on the writer thread: they may read the
 // State they are given, must be quick and must not block or Submit.
 #ifndef COMMAND_API_WRITER_H_
@@ -70,11 +77,15 @@ struct WriterOptions {
   ledger::LedgerOptions ledger;
   // Commands, batches, append latency, queue depth, snapshots; null = off.
   metrics::ServiceMetrics* metrics = nullptr;
+  // Runs once, on the writer thread, when the writer is fenced, with the
+  // log's refusal. Quick; must not block or Submit. Default null: none.
+  std::function<void(const absl::Status& cause)> on_fenced;
 };
 
 // The outcome of one command, once durable (or refused).
 struct WriteResult {
-  absl::Status status;                         // OK, the rejection's status, or UNAVAILABLE
+  // OK, the rejection's status, UNAVAILABLE, or (once fenced) FAILED_PRECONDITION.
+  absl::Status status;
   std::optional<ledger::Rejection> rejection;  // when decide refused it
   bool duplicate = false;                      // command id already applied
   // Where its events landed: the consistency token. For a duplicate, the
@@ -103,7 +114,8 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   // Queues one command. The completion runs exactly once if this returns OK.
-  // RESOURCE_EXHAUSTED when the queue is full; UNAVAILABLE once stopping.
+  // RESOURCE_EXHAUSTED when the queue is full; UNAVAILABLE once stopping;
+  // FAILED_PRECONDITION once fenced.
   absl::Status Submit(ledger::Command command, Completion done);
 
   // Queues several commands together (all or none), so they tend to share a
@@ -121,6 +133,10 @@ class Writer {
   void Stop();
 
   WriterStats stats() const;
+
+  // OK while the writer can append; once fenced, for good, the
+  // FAILED_PRECONDITION every command is answered with.
+  absl::Status fenced() const;
 
  private:
   struct Pending {
@@ -156,6 +172,7 @@ class Writer {
   void PublishExpiry();
   void Complete(Pending& pending, const WriteResult& result);
   static WriteResult Unavailable(const absl::Status& cause);
+  void Fence(const absl::Status& cause);
 
   eventlog::EventLog* const log_;
   command_api::SnapshotStore* const snapshots_;
@@ -180,6 +197,7 @@ class Writer {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   bool expire_requested_ = false;
+  absl::Status fenced_;  // OK until fenced; then the answer to every command
   WriterStats stats_;
 
   std::atomic<std::int64_t> next_expiry_ms_{-1};

@@ -789,6 +789,86 @@ TEST_F(WriterTest, AppendWithTooFewPositionsIsAFailedAppendAndTheRetryADuplicate
   ExpectRetryIsADuplicateAppliedOnce("dp-1", in_log[0]);
 }
 
+// ---- fenced: the log refuses appends for good ----
+
+// On Kafka, a newer writer took the transactional id (eventlog/event_log.h
+// "Refused for good"). The append in flight and everything after it are
+// answered FAILED_PRECONDITION naming the fencing; the writer never touches
+// the log again (no retry, no rebuild, no snapshot of a state the log may
+// not hold) and tells its owner once.
+TEST_F(WriterTest, FencedWriterRefusesEverythingForGoodAndSaysSoOnce) {
+  std::mutex fenced_mu;
+  std::vector<absl::Status> fenced_calls;
+  WriterOptions options = Options();
+  options.on_fenced = [&](const absl::Status& cause) {
+    std::lock_guard<std::mutex> lock(fenced_mu);
+    fenced_calls.push_back(cause);
+  };
+  command_api::SnapshotStore* store = NewStore();
+  OpenWriter(options, store);
+  Seed();
+  Accept("stock", Receive("SKU-1", "WH-A", 10));
+  Accept("held", Reserve("R-HELD", {Line("SKU-1", 2)}, 1min));
+  EXPECT_TRUE(writer_->fenced().ok());
+
+  // One append in flight, two commands queued behind it; then the fencing.
+  fault_->Block();
+  auto in_flight = std::make_shared<Slot>();
+  ASSERT_TRUE(writer_->Submit(Cmd("in-flight", Receive("SKU-1", "WH-A", 1)), Capture(in_flight)).ok());
+  ASSERT_TRUE(fault_->WaitForBlocked(1));
+  auto queued_a = std::make_shared<Slot>();
+  auto queued_b = std::make_shared<Slot>();
+  std::vector<std::pair<ledger::Command, Completion>> queued;
+  queued.emplace_back(Cmd("queued-a", Receive("SKU-2", "WH-A", 1)), Capture(queued_a));
+  queued.emplace_back(Cmd("queued-b", Reserve("R-Q", {Line("SKU-1", 1)})), Capture(queued_b));
+  ASSERT_TRUE(writer_->SubmitMany(std::move(queued)).ok());
+  const std::uint64_t calls_before = fault_->append_calls();
+  fault_->FenceFromNow();
+  fault_->Release();
+
+  for (auto* slot : {in_flight.get(), queued_a.get(), queued_b.get()}) {
+    ASSERT_TRUE(WaitCalled(*slot));
+    std::lock_guard<std::mutex> lock(slot->mu);
+    EXPECT_EQ(slot->calls, 1);
+    EXPECT_EQ(slot->result.status.code(), absl::StatusCode::kFailedPrecondition) << slot->result.status;
+    EXPECT_THAT(std::string(slot->result.status.message()), ::testing::HasSubstr("fenced by another writer"));
+    EXPECT_THAT(std::string(slot->result.status.message()), ::testing::HasSubstr("send the command to the current writer"));
+    EXPECT_FALSE(slot->result.rejection.has_value());
+    EXPECT_TRUE(slot->result.positions.empty());
+  }
+  EXPECT_EQ(writer_->fenced().code(), absl::StatusCode::kFailedPrecondition);
+
+  // Later commands are refused at Submit; their completions never run.
+  auto later = std::make_shared<Slot>();
+  absl::Status refused = writer_->Submit(Cmd("later", Receive("SKU-1", "WH-A", 1)), Capture(later));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("fenced by another writer"));
+  // An expiry falling due is answered the same way, without an append.
+  clock_.Advance(120'000);
+  writer_->ExpireDue();
+  writer_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(later->mu);
+    EXPECT_EQ(later->calls, 0);
+  }
+  EXPECT_EQ(fault_->append_calls() - calls_before, 0u) << "the fenced writer appended again (retry, expiry)";
+  EXPECT_EQ(fault_->inner_appends(), 6u) << "4 seed commands, the stock, the reservation";
+  {
+    std::lock_guard<std::mutex> lock(fenced_mu);
+    ASSERT_EQ(fenced_calls.size(), 1u) << "on_fenced runs once";
+    EXPECT_EQ(fenced_calls[0], writer_->fenced());
+  }
+  EXPECT_EQ(writer_->stats().snapshots, 0u) << "a fenced writer must not snapshot the state it folded";
+  EXPECT_EQ(store->LoadNewest(options.ledger).status().code(), absl::StatusCode::kNotFound);
+
+  // The current writer (here: a new one over the same log) takes the same
+  // command ids afresh.
+  Reopen();
+  Outcome retried = Accept("in-flight", Receive("SKU-1", "WH-A", 1));
+  EXPECT_EQ(Level(retried.state, "SKU-1", "WH-A").on_hand, 11);
+  EXPECT_TRUE(writer_->fenced().ok());
+}
+
 // ---- restart ----
 
 TEST_F(WriterTest, RestartFromTheLogRebuildsTheSameState) {

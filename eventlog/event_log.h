@@ -21,6 +21,11 @@
 //    opening an existing log with another count is FAILED_PRECONDITION.
 //  * Errors. Broker or disk trouble: UNAVAILABLE with the underlying message.
 //    Corrupt stored data: DATA_LOSS. Use after Close: FAILED_PRECONDITION.
+//  * Refused for good. Append answers FAILED_PRECONDITION only when this log
+//    object can never append again: after Close, opened read-only, or (Kafka)
+//    its producer was fenced by a newer writer or failed fatally. Every
+//    later Append answers the same; UNAVAILABLE may pass. See
+//    AppendRefusedForGood.
 //  * Reads. Read(p, from, n) returns up to n records of partition p with
 //    offset >= from, in offset order. EndOffsets()[p] is greater than the
 //    offset of every record acknowledged before the call, and Read from it
@@ -123,6 +128,12 @@ class EventLog {
   // Stops the log: later calls fail with FAILED_PRECONDITION. Idempotent.
   virtual absl::Status Close() = 0;
 };
+
+// Whether an Append failure means this log object will refuse every later
+// Append too (the contract above): a writer then stops trying.
+inline bool AppendRefusedForGood(const absl::Status& append_status) {
+  return absl::IsFailedPrecondition(append_status);
+}
 
 }  // namespace eventlog
 

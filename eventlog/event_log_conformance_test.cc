@@ -596,6 +596,50 @@ TEST(KafkaLogTest, BrokerDownIsUnavailable) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("kafka log"));
 }
 
+// What a real broker answers a writer whose transactional id a newer
+// producer took (the mock does not fence by itself; we make it answer as a
+// fencing coordinator would). The log must say so, FAILED_PRECONDITION
+// naming the cause, and refuse every later append the same way: the
+// writer above it (command-api/writer.h) then stops for good.
+// Kafka protocol API keys (librdkafka's rdkafka_protocol.h is not installed).
+constexpr int16_t kApiProduce = 0;
+constexpr int16_t kApiEndTxn = 26;
+
+// `api_key`: the request the broker first refuses; EndTxn (commit or abort)
+// is refused too, as a coordinator refuses every request of the old epoch.
+void ExpectFencedForGood(const std::string& topic, int16_t api_key) {
+  ASSERT_EQ(rd_kafka_mock_topic_create(SharedCluster().get(), topic.c_str(), static_cast<int>(kPartitions), 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  KafkaLogOptions options = MockOptions(topic);
+  options.transactional_id = topic + "-writer";
+  absl::StatusOr<std::unique_ptr<KafkaLog>> log = KafkaLog::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE((*log)->Append(std::vector<LogRecord>{{SkuIn(1), "before"}}).ok());
+  rd_kafka_mock_push_request_errors(SharedCluster().get(), api_key, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+  if (api_key != kApiEndTxn) {
+    rd_kafka_mock_push_request_errors(SharedCluster().get(), kApiEndTxn, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+  }
+  absl::StatusOr<std::vector<LogPosition>> fenced = (*log)->Append(std::vector<LogRecord>{{SkuIn(1), "fenced"}});
+  ASSERT_FALSE(fenced.ok());
+  EXPECT_EQ(fenced.status().code(), absl::StatusCode::kFailedPrecondition) << fenced.status();
+  EXPECT_THAT(std::string(fenced.status().message()), HasSubstr("fenced by another writer")) << fenced.status();
+  // The broker would take this one; the producer is finished all the same.
+  absl::StatusOr<std::vector<LogPosition>> later = (*log)->Append(std::vector<LogRecord>{{SkuIn(1), "later"}});
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status().code(), absl::StatusCode::kFailedPrecondition) << later.status();
+  EXPECT_THAT(std::string(later.status().message()), HasSubstr("fenced by another writer")) << later.status();
+  // Reads still work: a fenced writer can still be a reader.
+  EXPECT_TRUE((*log)->EndOffsets().ok());
+}
+
+TEST(KafkaLogTest, FencedAtCommitIsFailedPreconditionForGood) {
+  ExpectFencedForGood("fenced.at.commit", kApiEndTxn);
+}
+
+TEST(KafkaLogTest, FencedAtProduceIsFailedPreconditionForGood) {
+  ExpectFencedForGood("fenced.at.produce", kApiProduce);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, EventLogConformanceTest,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kRocksDb, BackendKind::kKafka),
                          [](const ::testing::TestParamInfo<BackendKind>& param_info) { return KindName(param_info.param); });

@@ -48,16 +48,21 @@ absl::Status Unavailable(std::string_view what, std::string_view detail) {
   return absl::UnavailableError("kafka log: " + std::string(what) + ": " + std::string(detail));
 }
 
-// Takes ownership of `error`; OK when null.
+// Takes ownership of `error`; OK when null. A fatal error finishes the
+// producer for good (event_log.h: FAILED_PRECONDITION); librdkafka reports a
+// coordinator's PRODUCER_FENCED or INVALID_PRODUCER_EPOCH as fatal _FENCED.
 absl::Status FromError(rd_kafka_error_t* error, std::string_view what) {
   if (error == nullptr) return absl::OkStatus();
   const std::string message = rd_kafka_error_string(error);
   const bool fatal = rd_kafka_error_is_fatal(error);
+  const bool fenced = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FENCED;
   rd_kafka_error_destroy(error);
-  if (fatal) {
+  if (fenced) {
     return absl::FailedPreconditionError("kafka log: " + std::string(what) +
-                                         ": fatal producer error (fenced by another writer?): " + message);
+                                         ": fenced by another writer (a newer producer took the transactional.id): " +
+                                         message);
   }
+  if (fatal) return absl::FailedPreconditionError("kafka log: " + std::string(what) + ": fatal producer error: " + message);
   return Unavailable(what, message);
 }
 
@@ -263,11 +268,12 @@ absl::StatusOr<std::vector<std::vector<LogPosition>>> KafkaLog::CommitGroup(Grou
   absl::StatusOr<std::vector<std::vector<LogPosition>>> positions = ProduceAll(batches);
   absl::Status committed = positions.ok() ? CommitTransaction() : positions.status();
   if (!committed.ok()) {
-    if (absl::IsFailedPrecondition(committed)) {
-      txn_fatal_ = committed;
-    } else {
-      AbortTransaction();
+    // A fenced producer often learns it from a produce (an abortable error)
+    // and only the abort says it is fatal: answer that, not the produce's.
+    if (!absl::IsFailedPrecondition(committed)) {
+      if (absl::Status aborted = AbortTransaction(); absl::IsFailedPrecondition(aborted)) committed = aborted;
     }
+    if (absl::IsFailedPrecondition(committed)) txn_fatal_ = committed;
     return committed;
   }
   signal_.Notify();
@@ -345,13 +351,17 @@ absl::Status KafkaLog::CommitTransaction() {
   });
 }
 
-void KafkaLog::AbortTransaction() {
+absl::Status KafkaLog::AbortTransaction() {
   absl::Status aborted = WithRetries(options_, "aborting a transaction", [&] {
     return rd_kafka_abort_transaction(producer_.get(), TimeoutMs(options_.request_timeout_ms));
   });
-  // A transaction we can neither commit nor abort leaves the producer in an
-  // unknown state: stop writing until the log is reopened.
-  if (!aborted.ok()) txn_fatal_ = absl::UnavailableError(std::string(aborted.message()) + "; reopen the log");
+  // A transaction we can neither commit nor abort (the broker unreachable)
+  // leaves the producer in an unknown state: stop writing until the log is
+  // reopened. A fatal abort is the caller's to keep.
+  if (!aborted.ok() && !absl::IsFailedPrecondition(aborted)) {
+    txn_fatal_ = absl::UnavailableError(std::string(aborted.message()) + "; reopen the log");
+  }
+  return aborted;
 }
 
 absl::StatusOr<std::vector<StoredRecord>> KafkaLog::Read(uint32_t partition, uint64_t from_offset,

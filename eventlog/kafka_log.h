@@ -108,7 +108,9 @@ class KafkaLog final : public EventLog {
   // the delivery reports; positions per batch.
   absl::StatusOr<std::vector<std::vector<LogPosition>>> ProduceAll(GroupCommit::Batches batches);
   absl::Status CommitTransaction();
-  void AbortTransaction();
+  // FAILED_PRECONDITION when the producer is finished (fenced); sets
+  // txn_fatal_ for the other failures.
+  absl::Status AbortTransaction();
 
   const KafkaLogOptions options_;
   Handle producer_;             // null for kReadOnly

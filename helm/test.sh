@@ -222,7 +222,8 @@ listen() {  # listen on $port for $1 seconds, in the background
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(float(sys.argv[2]))' "$port" "$1" &
   listener=$!
-  sleep 0.5
+  # Until it accepts (python's start alone takes about 1 s on a loaded machine).
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 }
 if grep -q '/dev/tcp/' "$work/wait.sh" \
   && [ "$(PATH="$work/bin:$PATH" timeout 10 bash -c "$(cat "$work/wait.sh")" 2>/dev/null)" = "started serve" ]; then

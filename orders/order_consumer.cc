@@ -420,10 +420,13 @@ void OrderConsumer::Prepare(Batch& batch) {
   }
 }
 
+// A failure without a rejection: the log did not take the command
+// (UNAVAILABLE, or FAILED_PRECONDITION from a fenced writer), so it has no
+// durable answer yet.
 std::vector<OrderConsumer::Job*> OrderConsumer::Unanswered(Batch& batch) {
   std::vector<Job*> out;
   for (Item& item : batch.items) {
-    if (item.job && item.job->result.status.code() == absl::StatusCode::kUnavailable) out.push_back(&*item.job);
+    if (item.job && !item.job->result.status.ok() && !item.job->result.rejection) out.push_back(&*item.job);
   }
   return out;
 }
@@ -540,7 +543,7 @@ void OrderConsumer::Classify(Batch& batch) {
       }
       continue;
     }
-    INV_CHECK(r.rejection.has_value());  // UNAVAILABLE answers were retried by Wait
+    INV_CHECK(r.rejection.has_value());  // answers the log did not take were retried by Wait
     const ledger::Rejection& rejection = *r.rejection;
     if (type == OrderEventType::kOrderCreated && IsReservationRefusal(rejection.reason)) {
       c.reservation_failed += 1;

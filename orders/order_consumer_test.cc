@@ -254,6 +254,33 @@ TEST_F(OrdersInProcess, AppendFailuresAndSmallBatchesLoseAndDoubleNothing) {
   }
 }
 
+// A fenced writer (its log refuses appends for good, command-api/writer.h)
+// answers FAILED_PRECONDITION without a rejection: the log did not take the
+// command, so nothing is dead-lettered or reported failed and no offset is
+// stored; the orders stay in the topic for the current writer's consumer.
+TEST_F(OrdersInProcess, AFencedWriterLeavesTheOrdersUnconsumed) {
+  OrderConsumerOptions options;
+  options.bootstrap_servers = kafka_.brokers();
+  options.retry_backoff_ms = 1;
+  options.retry_backoff_max_ms = 20;
+  auto consumer = OrderConsumer::Open(writer_.get(), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  faults_->FenceFromNow();
+  (*consumer)->Start();
+  for (int i = 0; i < 5; ++i) kafka_.Produce("o-" + std::to_string(i), Created(i));
+  kafka_.Flush();
+  ASSERT_TRUE(Eventually([&] { return !writer_->fenced().ok(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a few resubmissions, refused at Submit
+  (*consumer)->Stop();
+  const OrderConsumerStats s = (*consumer)->stats();
+  EXPECT_EQ(s.messages, 0u);
+  EXPECT_EQ(s.reserved, 0u);
+  EXPECT_EQ(s.dead_letters, 0u);
+  EXPECT_EQ(s.reservation_failed, 0u);
+  EXPECT_TRUE(kafka_.ReadAll("order.events.dlq").empty());
+  EXPECT_TRUE(kafka_.ReadAll("inventory.public").empty());
+}
+
 // A message of about 1 MB is refused as too large (the parser's bound), and
 // its dead letter would pass librdkafka's 1,000,000-byte producer limit: it is
 // cut, says so in headers, and the orders behind it on every partition go on.

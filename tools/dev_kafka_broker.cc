@@ -12,6 +12,11 @@
 // script can read it: `addr=$(inventory-dev-kafka ... | head -1)`. Runs until
 // SIGINT or SIGTERM.
 //
+// SIGUSR1, for tests: the next EndTxn (a transaction's commit or abort) of
+// any producer is refused with PRODUCER_FENCED, as a real cluster answers a
+// writer that a newer one with its transactional id fenced. The broker
+// still fences no one by itself (tests/fenced_writer_test.py).
+//
 // --port: librdkafka 2.0.2's mock brokers bind ephemeral ports, so a fixed
 // port is a loopback forwarder to broker 1. Clients bootstrap through it and
 // then connect to the brokers' advertised (ephemeral, loopback) addresses, so
@@ -186,6 +191,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   char errstr[512];
@@ -228,9 +234,15 @@ int main(int argc, char** argv) {
 
   int signal_number = -1;
   const timespec tick{0, 50'000'000};  // 50 ms: how soon new connections lose Nagle
+  constexpr int16_t kApiEndTxn = 26;    // Kafka protocol API key (rdkafka_protocol.h is not installed)
   while (signal_number < 0) {
     SetNoDelayOnAllTcpSockets();
     signal_number = sigtimedwait(&signals, nullptr, &tick);
+    if (signal_number == SIGUSR1) {
+      rd_kafka_mock_push_request_errors(cluster, kApiEndTxn, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+      std::fprintf(stderr, "inventory-dev-kafka: SIGUSR1: the next EndTxn is refused with PRODUCER_FENCED\n");
+      signal_number = -1;
+    }
   }
   std::fprintf(stderr, "inventory-dev-kafka: signal %d, shutting down\n", signal_number);
   forwarder.Stop();

@@ -13,7 +13,7 @@
 //                    [--orders-cloudevents]
 //                    [--public-brokers H:P] [--public-topic inventory.public]
 //                    [--http-listen H:P] [--ready-lag-events-max N]
-//                    [--shutdown-grace-ms 1000] [--standby-of H:P]
+//                    [--shutdown-grace-ms 1000] [--fenced-drain-ms 1000] [--standby-of H:P]
 //
 // Every flag also reads an INVENTORY_* environment variable (see --help), and
 // every default is the default of the options struct the flag sets.
@@ -35,6 +35,14 @@
 // 1 s) before cancelling them; then stop the roles in reverse order (the
 // writer drains and saves a snapshot), close the log, exit 0. With idle
 // clients connected this takes under 2 s (tests/shutdown_drain_test.py).
+//
+// A fenced writer (command-api/command_role.h; on Kafka, a newer writer took
+// the transactional id): its commands are answered FAILED_PRECONDITION,
+// health turns NOT_SERVING and GET /ready 503 at once; within 100 ms plus
+// --fenced-drain-ms (default 1 s) the drain of SIGTERM starts, and it exits with
+// kExitFenced (3), so that a supervisor restarts it as a new producer
+// (docs/reliability.md "A fenced writer"). Exit codes: 0 stopped by a
+// signal, 1 error, 2 bad flags, 3 fenced.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -77,6 +85,7 @@ namespace {
 
 constexpr int kExitError = 1;
 constexpr int kExitBadFlags = 2;
+constexpr int kExitFenced = 3;  // the writer can never append again: restart me
 
 // Flags of `serve`. Defaults come from the options structs they set.
 struct ServeFlags {
@@ -91,6 +100,9 @@ struct ServeFlags {
   std::size_t projector_batch_events = projector::ProjectorOptions{}.batch_events_max;
   // After SIGTERM, how long calls in flight may take before they are cancelled, ms.
   std::int64_t shutdown_grace_ms = 1000;
+  // Once the writer is fenced, how long the process stays up NOT_SERVING
+  // before that drain, ms.
+  std::int64_t fenced_drain_ms = 1000;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags& f) {
@@ -109,6 +121,10 @@ void AddServeFlags(CLI::App* serve, ServeFlags& f) {
   serve->add_option("--shutdown-grace-ms", f.shutdown_grace_ms,
                     "After SIGTERM, how long gRPC calls in flight may finish before they are cancelled, ms")
       ->envname("INVENTORY_SHUTDOWN_GRACE_MS")->check(CLI::Range(0LL, 60'000LL))->capture_default_str();
+  serve->add_option("--fenced-drain-ms", f.fenced_drain_ms,
+                    "Once another writer fenced this one: how long it stays up, NOT_SERVING and refusing commands, "
+                    "before it drains as on SIGTERM and exits with code 3, ms")
+      ->envname("INVENTORY_FENCED_DRAIN_MS")->check(CLI::Range(0LL, 60'000LL))->capture_default_str();
   serve->add_option("--default-ttl-ms", f.default_ttl_ms, "Reservation TTL when a request gives none, ms")
       ->envname("INVENTORY_DEFAULT_TTL_MS")->check(CLI::Range(1'000LL, 7LL * 24 * 3600 * 1000))
       ->capture_default_str();
@@ -404,6 +420,7 @@ void AddHttpFlags(CLI::App* serve, HttpFlags& f) {
 // front doors run the same service code. Prints "http listening on
 // <host:port>" (the second stdout line). Null when not asked for.
 absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags& f, grpc::Server* server,
+                                                                 const command_api::CommandRole* command,
                                                                  const projector::Projector* views,
                                                                  const metrics::Registry* registry,
                                                                  tools::Security* security) {
@@ -415,7 +432,10 @@ absl::StatusOr<std::unique_ptr<http_api::HttpServer>> StartHttp(const HttpFlags&
   http_api::ApiOptions api;
   if (security->authenticator() != nullptr) api.edge_secret = security->authenticator()->edge_secret();
   std::uint64_t lag_max = f.ready_lag_events_max;
-  api.ready = [views, lag_max]() -> absl::Status {
+  api.ready = [command, views, lag_max]() -> absl::Status {
+    if (command != nullptr) {
+      if (absl::Status fenced = command->fenced(); !fenced.ok()) return fenced;  // a writer that cannot write
+    }
     if (views == nullptr) return absl::OkStatus();  // no query role: the open log is all there is to be ready
     if (absl::Status h = views->health(); !h.ok()) return absl::UnavailableError("projector stopped: " + h.ToString());
     projector::Lag lag = views->lag();
@@ -451,6 +471,32 @@ sigset_t BlockStopSignals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+enum class StopCause : std::uint8_t { kSignal, kFenced };
+
+// Waits for SIGINT/SIGTERM, or for the command role's writer to be fenced
+// (looked at every 100 ms; health already turned NOT_SERVING by then) and
+// then up to fenced_drain_ms more (a stop signal cuts that short).
+StopCause WaitForStop(const sigset_t& stop_signals, const command_api::CommandRole* command,
+                      std::int64_t fenced_drain_ms) {
+  constexpr timespec kTick{0, 100'000'000};
+  for (;;) {
+    const int signal_number = sigtimedwait(&stop_signals, nullptr, &kTick);
+    if (signal_number > 0) {
+      spdlog::info("signal {}: draining", signal_number);
+      return StopCause::kSignal;
+    }
+    if (command != nullptr) {
+      if (absl::Status fenced = command->fenced(); !fenced.ok()) {
+        spdlog::error("{}; not serving; draining in {} ms, then exiting with code {}", fenced.ToString(),
+                      fenced_drain_ms, kExitFenced);
+        const timespec drain{fenced_drain_ms / 1000, (fenced_drain_ms % 1000) * 1'000'000};
+        sigtimedwait(&stop_signals, nullptr, &drain);
+        return StopCause::kFenced;
+      }
+    }
+  }
 }
 
 int Fail(int exit_code, const absl::Status& status) {
@@ -565,8 +611,9 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   std::fflush(stdout);
   spdlog::info("serving roles [{}] on {} ({} log)", f.roles, grpc->address, f.log_backend);
   // Further front doors start here, beside gRPC.
-  absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http =
-      StartHttp(http_flags, grpc->server.get(), roles.projector.get(), obs.exposed(), security->get());
+  if (roles.command) roles.command->ReportHealthTo(grpc->server->GetHealthCheckService());
+  absl::StatusOr<std::unique_ptr<http_api::HttpServer>> http = StartHttp(
+      http_flags, grpc->server.get(), roles.command.get(), roles.projector.get(), obs.exposed(), security->get());
   if (!http.ok()) {
     if (roles.query) roles.query->Drain();
     grpc->server->Shutdown(std::chrono::system_clock::now());
@@ -574,9 +621,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
     return Fail(kExitError, http.status());
   }
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  spdlog::info("signal {}: draining", signal_number);
+  const StopCause stop = WaitForStop(stop_signals, roles.command.get(), f.fenced_drain_ms);
   auto drain_started = std::chrono::steady_clock::now();
   grpc->server->GetHealthCheckService()->SetServingStatus(false);
   if (roles.query) roles.query->Drain();  // streams end UNAVAILABLE (resumable), so Shutdown need not wait for them
@@ -594,7 +639,7 @@ int Serve(const ServeFlags& f, const OrdersFlags& orders_flags, const HttpFlags&
   if (!closed.ok()) spdlog::warn("closing the log: {}", closed.ToString());
   spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::steady_clock::now() - drain_started).count());
-  return 0;
+  return stop == StopCause::kFenced ? kExitFenced : 0;
 }
 
 }  // namespace

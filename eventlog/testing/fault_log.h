@@ -10,6 +10,10 @@
 //    one position fewer than records, as a backend breaking its contract.
 //  * Block() / Release(): Appends wait on a latch until released;
 //    WaitForBlocked(n) waits until n Appends are waiting.
+//  * FenceFromNow(): every Append from now on fails with FAILED_PRECONDITION
+//    "fenced by another writer" and appends nothing, as KafkaLog once a
+//    newer writer took its transactional id (event_log.h: refused for
+//    good). It wins over the other faults and cannot be undone.
 // Read, EndOffsets, Tail and Close go straight to the inner log.
 //
 // Header-only; included by the command-api tests.
@@ -53,6 +57,11 @@ class FaultLog final : public eventlog::EventLog {
     fail_after_durable_next_ = count;
   }
 
+  void FenceFromNow() {
+    std::lock_guard<std::mutex> lock(mu_);
+    fenced_ = true;
+  }
+
   void DropPositionNext(int count = 1) {
     std::lock_guard<std::mutex> lock(mu_);
     drop_position_next_ = count;
@@ -94,7 +103,7 @@ class FaultLog final : public eventlog::EventLog {
   std::uint32_t partition_count() const override { return inner_->partition_count(); }
 
   absl::StatusOr<std::vector<eventlog::LogPosition>> Append(std::span<const eventlog::LogRecord> records) override {
-    enum class Fault { kNone, kBefore, kAfterDurable, kDropPosition };
+    enum class Fault { kNone, kBefore, kAfterDurable, kDropPosition, kFenced };
     Fault fault = Fault::kNone;
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -105,7 +114,9 @@ class FaultLog final : public eventlog::EventLog {
         cv_.wait(lock, [&] { return !blocked_; });
         --waiting_;
       }
-      if (fail_next_ > 0) {
+      if (fenced_) {
+        fault = Fault::kFenced;
+      } else if (fail_next_ > 0) {
         --fail_next_;
         fault = Fault::kBefore;
       } else if (fail_after_durable_next_ > 0) {
@@ -117,10 +128,13 @@ class FaultLog final : public eventlog::EventLog {
       } else if (fail_every_ > 0 && ++since_fail_every_ % fail_every_ == 0) {
         fault = Fault::kBefore;
       }
-      if (fault == Fault::kBefore || fault == Fault::kAfterDurable) ++failed_appends_;
-      if (fault != Fault::kBefore) ++inner_appends_;
+      if (fault == Fault::kBefore || fault == Fault::kAfterDurable || fault == Fault::kFenced) ++failed_appends_;
+      if (fault != Fault::kBefore && fault != Fault::kFenced) ++inner_appends_;
     }
     if (fault == Fault::kBefore) return absl::UnavailableError("fault_log: injected append failure");
+    if (fault == Fault::kFenced) {
+      return absl::FailedPreconditionError("fault_log: injected: fenced by another writer (for good)");
+    }
     absl::StatusOr<std::vector<eventlog::LogPosition>> positions = inner_->Append(records);
     if (fault == Fault::kAfterDurable && positions.ok()) {
       return absl::UnavailableError("fault_log: injected failure after the append was durable");
@@ -145,6 +159,7 @@ class FaultLog final : public eventlog::EventLog {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool blocked_ = false;
+  bool fenced_ = false;
   std::size_t waiting_ = 0;
   int fail_next_ = 0;
   int fail_after_durable_next_ = 0;
