@@ -23,6 +23,7 @@
 
 #include "base/check.h"
 #include "eventlog/kafka_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 #include "eventlog/rocksdb_log.h"
 
 namespace {
@@ -93,15 +94,9 @@ void SetNoDelayOnAllTcpSockets() {
 class MockKafkaLog {
  public:
   explicit MockKafkaLog(const std::string& topic) {
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    INV_CHECK(owner_ != nullptr) << errstr;
-    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
-    INV_CHECK(rd_kafka_mock_topic_create(cluster_, topic.c_str(), kPartitions, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    cluster_.CreateTopic(topic, kPartitions);
     eventlog::KafkaLogOptions options;
-    options.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(cluster_);
+    options.bootstrap_servers = cluster_.bootstraps();
     options.topic = topic;
     options.partition_count = kPartitions;
     options.transactional_id = "bench-" + topic;
@@ -115,16 +110,11 @@ class MockKafkaLog {
     INV_CHECK(log_->Read(0, 0, 1).ok());
     SetNoDelayOnAllTcpSockets();
   }
-  ~MockKafkaLog() {
-    log_.reset();
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(owner_);
-  }
+  ~MockKafkaLog() { log_.reset(); }  // the log before its cluster
   eventlog::EventLog* get() { return log_.get(); }
 
  private:
-  rd_kafka_t* owner_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  eventlog::MockKafkaCluster cluster_;
   std::unique_ptr<eventlog::KafkaLog> log_;
 };
 

@@ -30,6 +30,7 @@
 #include "base/clock.h"
 #include "command-api/writer.h"
 #include "eventlog/rocksdb_log.h"
+#include "eventlog/testing/mock_kafka_cluster.h"
 #include "orders/order_consumer.h"
 #include "orders/order_event.h"
 #include "spdlog/spdlog.h"
@@ -95,14 +96,11 @@ double ParseOnly(const std::vector<std::string>& messages) {
 
 double Run(const Flags& f, const std::vector<std::string>& messages, int run) {
   char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
-  rd_kafka_mock_topic_create(cluster, "order.events", f.partitions, 1);
-  rd_kafka_mock_topic_create(cluster, "order.events.dlq", 1, 1);
-  rd_kafka_mock_topic_create(cluster, "inventory.public", 1, 1);
-  const std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
+  eventlog::MockKafkaCluster cluster;
+  cluster.CreateTopic("order.events", f.partitions);
+  cluster.CreateTopic("order.events.dlq", 1);
+  cluster.CreateTopic("inventory.public", 1);
+  const std::string brokers = cluster.bootstraps();
 
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("orders_bench_" + std::to_string(::getpid()) + "_" + std::to_string(run));
@@ -194,8 +192,6 @@ double Run(const Flags& f, const std::vector<std::string>& messages, int run) {
   writer->reset();
   Must((*log)->Close(), "close");
   log->reset();
-  rd_kafka_mock_cluster_destroy(cluster);
-  rd_kafka_destroy(owner);
   std::filesystem::remove_all(dir);
   return static_cast<double>(f.orders) / seconds;
 }
